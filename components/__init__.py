@@ -1,0 +1,1 @@
+"""One ComponentResource per concern, each configured from the typed stack config."""

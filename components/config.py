@@ -1,0 +1,388 @@
+"""Typed stack configuration for coder-platform.
+
+Everything a stack sets is one pydantic model tree, validated once in ``__main__.py``
+before any resource is registered (seeding contract C1: failfast on required inputs).
+Errors name the full Pulumi config key (``coder-platform:database.backup.retentionDays``),
+say what is allowed, are all reported at once, and never echo a value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from components.names import dns_label
+
+PROJECT = "coder-platform"
+
+Environment = Literal["dev", "prod", "local", "e2e"]
+DiskSku = Literal[
+    "Premium_LRS", "Premium_ZRS", "StandardSSD_LRS", "StandardSSD_ZRS", "PremiumV2_LRS"
+]
+_QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_SEMVER = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
+
+
+class _Model(BaseModel):
+    """Base for every config section: camelCase keys as in stack YAML, no unknown keys."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class AzureConfig(_Model):
+    """Azure facts the backup store needs; none has a default because each must be real."""
+
+    enabled: bool = Field(True, description="false for plain Kubernetes stacks (no Azure parts)")
+    subscription_id: str | None = Field(
+        None, pattern=_UUID, description="the subscription GUID that holds the backup store"
+    )
+    location: str | None = Field(
+        None, pattern=r"^[a-z0-9]+$", description="an Azure region name such as westeurope"
+    )
+    backup_resource_group: str | None = Field(
+        None,
+        pattern=r"^[-\w._()]{1,89}[-\w_()]$",
+        description="a resource group of its own for the backup store, outside the AKS lifecycle",
+    )
+    aks_oidc_issuer_url: HttpUrl | None = Field(
+        None,
+        description="the AKS cluster's OIDC issuer URL (az aks show --query oidcIssuerProfile)",
+    )
+
+    @field_validator("aks_oidc_issuer_url")
+    @classmethod
+    def _https_issuer(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is not None and value.scheme != "https":
+            raise ValueError("the OIDC issuer must be an https:// URL")
+        return value
+
+
+class NamespacesConfig(_Model):
+    """Kubernetes namespaces; the database has its own so recreating Coder's leaves it alone."""
+
+    database: str = Field("coder-db", pattern=_DNS_LABEL, max_length=63)
+    coder: str = Field("coder", pattern=_DNS_LABEL, max_length=63)
+    operators: str = Field("cnpg-system", pattern=_DNS_LABEL, max_length=63)
+
+
+class StorageConfig(_Model):
+    """The Azure Disk CSI StorageClass the database volumes use."""
+
+    class_name: str | None = Field(
+        None,
+        pattern=_DNS_LABEL,
+        max_length=63,
+        description="a DNS label; defaults to coder-<sku>-<reclaim policy>",
+    )
+    sku_name: DiskSku = Field("Premium_LRS", description="an Azure Disk CSI skuName")
+    caching_mode: Literal["None", "ReadOnly"] = Field("ReadOnly")
+    fs_type: Literal["ext4", "xfs"] = Field("ext4")
+    disk_resource_group: str | None = Field(
+        None,
+        description="where new disks are created; outside MC_* they survive an AKS rebuild",
+    )
+
+
+class ResourceSpec(_Model):
+    cpu: str = Field(pattern=_QUANTITY, description="a Kubernetes CPU quantity such as 500m")
+    memory: str = Field(pattern=_QUANTITY, description="a Kubernetes memory quantity such as 1Gi")
+
+
+class ResourcesConfig(_Model):
+    requests: ResourceSpec = ResourceSpec(cpu="500m", memory="1Gi")
+    limits: ResourceSpec = ResourceSpec(cpu="2", memory="2Gi")
+
+
+class BackupConfig(_Model):
+    """Continuous WAL archiving and base backups to Azure Blob (the real DR layer)."""
+
+    storage_account_name: str = Field(
+        pattern=r"^[a-z0-9]{3,24}$",
+        description="3-24 lowercase letters and digits, globally unique in Azure",
+    )
+    container_name: str = Field(
+        "cnpg-backups",
+        pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
+        description="3-63 lowercase letters, digits and single hyphens",
+    )
+    retention_days: int = Field(
+        30, ge=1, le=3650, description="an integer from 1 to 3650 days of recovery window"
+    )
+    schedule: str = Field(
+        "0 0 2 * * 0",
+        description="a six-field cron with seconds first, e.g. '0 0 2 * * 0' (Sunday 02:00:00)",
+    )
+    immediate: bool = Field(True, description="take a base backup as soon as a cluster starts")
+    wal_compression: Literal["gzip", "bzip2", "lz4", "snappy", "xz", "zstd"] = "gzip"
+    soft_delete_days: int = Field(
+        30, ge=1, le=365, description="blob and container soft-delete window, 1 to 365 days"
+    )
+    workload_identity_client_id: str | None = Field(
+        None,
+        pattern=_UUID,
+        description="client id of an identity created outside this stack (when azure.enabled "
+        "is false)",
+    )
+
+    @field_validator("container_name")
+    @classmethod
+    def _single_hyphens(cls, value: str) -> str:
+        if "--" in value:
+            raise ValueError("Azure container names cannot contain consecutive hyphens")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _six_field_cron(cls, value: str) -> str:
+        if len(value.split()) != 6:
+            raise ValueError(
+                "CNPG schedules have six fields, seconds first (e.g. '0 0 2 * * 0'); "
+                f"got {len(value.split())} fields"
+            )
+        return value
+
+
+class RecoveryConfig(_Model):
+    """Bootstrap a new cluster generation from the previous generation's archive."""
+
+    enabled: bool = Field(False, description="true to bootstrap from backups instead of initdb")
+    source_generation: int | None = Field(
+        None, ge=1, description="the generation whose archive to restore; defaults to generation-1"
+    )
+    target_time: str | None = Field(
+        None,
+        pattern=r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$",
+        description="an RFC 3339 timestamp with a zone; omit to replay to the latest WAL",
+    )
+
+
+class DatabaseConfig(_Model):
+    """The CNPG cluster that holds Coder's state (templates, users, tokens)."""
+
+    cluster_name: str = Field("coder-db", pattern=_DNS_LABEL, max_length=50)
+    database: str = Field("coder", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    owner: str = Field("coder", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    instances: int = Field(1, ge=1, le=9, description="an integer from 1 to 9")
+    storage_size: str = Field("20Gi", pattern=_QUANTITY, description="a quantity such as 20Gi")
+    image: str = Field(
+        "ghcr.io/cloudnative-pg/postgresql:17.5",
+        pattern=r"^[^\s:@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
+        description="a pinned PostgreSQL operand image (tag or digest)",
+    )
+    generation: int = Field(
+        1, ge=1, description="archive generation; bump it for each recovery (server <cluster>-gN)"
+    )
+    ephemeral: bool = Field(
+        False,
+        description="true declares the data disposable: the StorageClass reclaims with Delete",
+    )
+    anti_affinity: Literal["preferred", "required"] = "preferred"
+    resources: ResourcesConfig = ResourcesConfig()
+    backup: BackupConfig
+    recovery: RecoveryConfig = RecoveryConfig()
+
+
+class OperatorsConfig(_Model):
+    """CNPG operator and Barman Cloud plugin installs (off where the platform team owns them)."""
+
+    install: bool = Field(True, description="install CNPG and the Barman Cloud plugin")
+    chart_repository: HttpUrl = Field(HttpUrl("https://cloudnative-pg.github.io/charts"))
+    cnpg_chart_version: str = Field("0.29.0", pattern=_SEMVER, description="an exact version")
+    barman_plugin_chart_version: str = Field(
+        "0.7.0", pattern=_SEMVER, description="an exact version"
+    )
+
+
+class PlatformConfig(_Model):
+    """The whole stack configuration."""
+
+    environment: Environment = Field(description="one of dev, prod, local, e2e")
+    protected: bool = Field(
+        True, description="refuse destroy and keep the data resources protected"
+    )
+    azure: AzureConfig = AzureConfig()
+    namespaces: NamespacesConfig = NamespacesConfig()
+    storage: StorageConfig = StorageConfig()
+    database: DatabaseConfig
+    operators: OperatorsConfig = OperatorsConfig()
+
+    @property
+    def managed(self) -> bool:
+        """Managed environments may not fall back to placeholders or disposable data (C1, C5)."""
+        return self.environment in ("dev", "prod")
+
+    @property
+    def reclaim_policy(self) -> Literal["Retain", "Delete"]:
+        return "Delete" if self.database.ephemeral else "Retain"
+
+    @property
+    def storage_class_name(self) -> str:
+        if self.storage.class_name:
+            return self.storage.class_name
+        return dns_label(f"coder-{self.storage.sku_name}-{self.reclaim_policy}")
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem with one key; ``message`` never contains the configured value."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{PROJECT}:{self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The stack configuration is invalid; nothing was deployed."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        lines = "\n".join(f"  - {issue}" for issue in issues)
+        super().__init__(
+            f"invalid stack configuration ({len(issues)} problem"
+            f"{'s' if len(issues) != 1 else ''}); nothing was deployed:\n{lines}\n"
+            f"Fix the keys above in stacks/Pulumi.<stack>.yaml "
+            f"(pulumi config set --path '{PROJECT}:<key>' <value>)."
+        )
+
+
+def load_config(raw: Mapping[str, Any]) -> PlatformConfig:
+    """Validate raw stack config (key -> value, without the project prefix).
+
+    Raises ``ConfigError`` with every problem at once.
+    """
+    try:
+        config = PlatformConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError([_issue_from_pydantic(err) for err in exc.errors()]) from None
+    issues = list(_semantic_issues(config))
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
+def raw_stack_config(entries: Mapping[str, str]) -> dict[str, Any]:
+    """Turn Pulumi's flat ``project:key -> string`` config into the dict the model reads.
+
+    Structured values arrive as JSON strings; other namespaces (``kubernetes:``) are ignored.
+    """
+    raw: dict[str, Any] = {}
+    prefix = f"{PROJECT}:"
+    for full_key, value in entries.items():
+        if not full_key.startswith(prefix):
+            continue
+        raw[full_key[len(prefix) :]] = _decode(value)
+    return raw
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _issue_from_pydantic(err: Any) -> ConfigIssue:
+    loc = tuple(str(part) for part in err["loc"])
+    key = ".".join(loc)
+    if err["type"] == "missing":
+        message = "is required"
+    elif err["type"] == "extra_forbidden":
+        message = "is not a known setting (check the spelling; keys are camelCase)"
+    else:
+        message = str(err["msg"]).removeprefix("Value error, ")
+    hint = _field_description(loc)
+    if hint and err["type"] != "extra_forbidden":
+        message = f"{message}. Allowed: {hint}"
+    return ConfigIssue(key=key, message=message)
+
+
+def _field_description(loc: tuple[str, ...]) -> str | None:
+    model: type[BaseModel] | None = PlatformConfig
+    description: str | None = None
+    for part in loc:
+        if model is None:
+            return None
+        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        if field is None:
+            return None
+        description = field.description
+        annotation = field.annotation
+        model = _model_in(annotation)
+    return description
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def _semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """Rules that span several keys; each names the key to change."""
+    azure = config.azure
+    if azure.enabled:
+        for field in (
+            "subscription_id",
+            "location",
+            "backup_resource_group",
+            "aks_oidc_issuer_url",
+        ):
+            if getattr(azure, field) is None:
+                yield ConfigIssue(
+                    f"azure.{to_camel(field)}",
+                    "is required when azure.enabled is true "
+                    f"({AzureConfig.model_fields[field].description})",
+                )
+    elif config.managed and config.database.backup.workload_identity_client_id is None:
+        yield ConfigIssue(
+            "database.backup.workloadIdentityClientId",
+            "is required in dev/prod stacks when azure.enabled is false: backups need an "
+            "identity (C1, no silent fallback)",
+        )
+    if config.environment == "prod" and config.database.ephemeral:
+        yield ConfigIssue(
+            "database.ephemeral", "cannot be true in prod: production data is never disposable"
+        )
+    recovery = config.database.recovery
+    if recovery.enabled:
+        source = recovery.source_generation or config.database.generation - 1
+        if source < 1:
+            yield ConfigIssue(
+                "database.recovery.sourceGeneration",
+                "is required when recovering generation 1 (or set database.generation to 2+)",
+            )
+        elif source == config.database.generation:
+            yield ConfigIssue(
+                "database.generation",
+                "must differ from database.recovery.sourceGeneration: a recovered cluster "
+                "archives under a new server name, or CNPG fails with 'Expected empty archive'",
+            )
+    elif recovery.target_time or recovery.source_generation:
+        yield ConfigIssue(
+            "database.recovery.enabled",
+            "must be true when sourceGeneration or targetTime is set",
+        )
+
+
+def read_stack_config() -> PlatformConfig:
+    """Read this stack's ``coder-platform:*`` config from the Pulumi runtime and validate it."""
+    from pulumi.runtime import config as runtime_config
+
+    entries = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return load_config(raw_stack_config(entries))
