@@ -1,0 +1,125 @@
+"""coder-platform: load and validate the stack config once, then wire the components.
+
+Nothing is registered before the whole config validates (contract C1).
+"""
+
+import pulumi
+
+from components.backup_store import AzureBackupStore, AzureBackupStoreArgs, blob_destination
+from components.config import ConfigError, PlatformConfig, read_stack_config
+from components.database import CnpgPostgres, CnpgPostgresArgs, RecoverySource
+from components.operators import CnpgOperators, CnpgOperatorsArgs
+from components.storage import RetainStorageClass, RetainStorageClassArgs
+
+
+def load() -> PlatformConfig:
+    try:
+        return read_stack_config()
+    except ConfigError as error:
+        # RunError prints the message without a traceback; nothing has been registered.
+        raise pulumi.RunError(str(error)) from None
+
+
+config = load()
+db = config.database
+
+storage = RetainStorageClass(
+    "database-storage",
+    RetainStorageClassArgs(
+        name=config.storage_class_name,
+        sku_name=config.storage.sku_name,
+        caching_mode=config.storage.caching_mode,
+        fs_type=config.storage.fs_type,
+        reclaim_policy=config.reclaim_policy,
+        disk_resource_group=config.storage.disk_resource_group,
+    ),
+)
+
+operators = (
+    CnpgOperators(
+        "operators",
+        CnpgOperatorsArgs(
+            namespace=config.namespaces.operators,
+            chart_repository=str(config.operators.chart_repository),
+            cnpg_chart_version=config.operators.cnpg_chart_version,
+            barman_plugin_chart_version=config.operators.barman_plugin_chart_version,
+        ),
+    )
+    if config.operators.install
+    else None
+)
+
+backup_store = (
+    AzureBackupStore(
+        "backup-store",
+        AzureBackupStoreArgs(
+            subscription_id=str(config.azure.subscription_id),
+            location=str(config.azure.location),
+            resource_group_name=str(config.azure.backup_resource_group),
+            storage_account_name=db.backup.storage_account_name,
+            container_name=db.backup.container_name,
+            oidc_issuer_url=str(config.azure.aks_oidc_issuer_url),
+            service_account_namespace=config.namespaces.database,
+            service_account_name=db.cluster_name,
+            soft_delete_days=db.backup.soft_delete_days,
+        ),
+    )
+    if config.azure.enabled
+    else None
+)
+
+# The cluster waits for its operator and, on Azure, for the container and the role
+# assignment: archiving with neither looks Ready while no WAL reaches the store.
+database_prerequisites: list[pulumi.Resource] = []
+if operators is not None:
+    database_prerequisites.append(operators)
+if backup_store is not None:
+    database_prerequisites += [backup_store.container, backup_store.role_assignment]
+
+recovery = db.recovery
+database = CnpgPostgres(
+    "coder-db",
+    CnpgPostgresArgs(
+        namespace=config.namespaces.database,
+        cluster_name=db.cluster_name,
+        database=db.database,
+        owner=db.owner,
+        instances=db.instances,
+        storage_size=db.storage_size,
+        storage_class_name=storage.name,
+        image=db.image,
+        generation=db.generation,
+        destination_path=(
+            backup_store.destination_path
+            if backup_store
+            else blob_destination(db.backup.storage_account_name, db.backup.container_name)
+        ),
+        retention_days=db.backup.retention_days,
+        backup_schedule=db.backup.schedule,
+        backup_immediate=db.backup.immediate,
+        wal_compression=db.backup.wal_compression,
+        resources=db.resources.model_dump(),
+        anti_affinity=db.anti_affinity,
+        workload_identity_client_id=(
+            backup_store.client_id if backup_store else db.backup.workload_identity_client_id
+        ),
+        recovery=(
+            RecoverySource(
+                generation=recovery.source_generation or db.generation - 1,
+                target_time=recovery.target_time,
+            )
+            if recovery.enabled
+            else None
+        ),
+        protect=config.protected and not db.ephemeral,
+        depends_on=database_prerequisites,
+    ),
+)
+
+pulumi.export("storageClassName", storage.name)
+pulumi.export("databaseClusterName", database.cluster_name)
+pulumi.export("databaseAppSecretName", database.app_secret_name)
+pulumi.export("databaseRwHost", database.rw_host)
+if backup_store is not None:
+    pulumi.export("backupDestinationPath", backup_store.destination_path)
+    pulumi.export("backupIdentityClientId", backup_store.client_id)

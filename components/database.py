@@ -1,0 +1,267 @@
+"""CnpgPostgres: the CNPG cluster that holds Coder's state, archived off-cluster.
+
+Data survives a cluster recreate three ways (contract C3): continuous WAL archiving plus
+scheduled base backups to Azure Blob through the Barman Cloud plugin, a recovery bootstrap
+that rebuilds a new generation from the previous one's archive, and Retain disks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.names import app_secret_name, archive_server_name, object_store_name
+
+BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id"
+
+
+@dataclass(frozen=True)
+class RecoverySource:
+    generation: int
+    target_time: str | None = None
+
+
+@dataclass(frozen=True)
+class CnpgPostgresArgs:
+    namespace: str
+    cluster_name: str
+    database: str
+    owner: str
+    instances: int
+    storage_size: str
+    storage_class_name: pulumi.Input[str]
+    image: str
+    generation: int
+    destination_path: pulumi.Input[str]
+    retention_days: int
+    backup_schedule: str
+    backup_immediate: bool
+    wal_compression: str
+    resources: dict[str, dict[str, str]]
+    anti_affinity: str = "preferred"
+    workload_identity_client_id: pulumi.Input[str] | None = None
+    recovery: RecoverySource | None = None
+    protect: bool = True
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class CnpgPostgres(pulumi.ComponentResource):
+    """Namespace, app credentials, ObjectStore, Cluster and ScheduledBackup."""
+
+    namespace: k8s.core.v1.Namespace
+    password: random.RandomPassword
+    app_secret: k8s.core.v1.Secret
+    object_store: k8s.apiextensions.CustomResource
+    cluster: k8s.apiextensions.CustomResource
+    scheduled_backup: k8s.apiextensions.CustomResource
+    cluster_name: pulumi.Output[str]
+    app_secret_name: pulumi.Output[str]
+    rw_host: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: CnpgPostgresArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("coder-platform:database:CnpgPostgres", name, None, opts)
+        ns = args.namespace
+        rw_host = f"{args.cluster_name}-rw.{ns}.svc"
+
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=ns, labels={"app.kubernetes.io/part-of": "coder-platform"}
+            ),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.protect),
+        )
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+
+        # Backups carry no Secrets: a Pulumi-owned password keeps the app credentials
+        # identical across a restore into a new cluster generation.
+        self.password = random.RandomPassword(
+            f"{name}-app-password",
+            length=32,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        uri = pulumi.Output.concat(
+            "postgresql://",
+            args.owner,
+            ":",
+            self.password.result,
+            "@",
+            rw_host,
+            ":5432/",
+            args.database,
+            "?sslmode=require",
+        )
+        self.app_secret = k8s.core.v1.Secret(
+            f"{name}-app-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=app_secret_name(args.cluster_name),
+                namespace=ns,
+                labels={"cnpg.io/reload": "true"},
+            ),
+            type="kubernetes.io/basic-auth",
+            string_data={
+                "username": args.owner,
+                "password": self.password.result,
+                "dbname": args.database,
+                "host": rw_host,
+                "port": "5432",
+                "uri": uri,  # secret: it is built from the secret password
+            },
+            opts=in_ns,
+        )
+        self.object_store = k8s.apiextensions.CustomResource(
+            f"{name}-object-store",
+            api_version="barmancloud.cnpg.io/v1",
+            kind="ObjectStore",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=object_store_name(args.cluster_name), namespace=ns
+            ),
+            spec=object_store_spec(args),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.depends_on]),
+        )
+        self.cluster = k8s.apiextensions.CustomResource(
+            f"{name}-cluster",
+            api_version="postgresql.cnpg.io/v1",
+            kind="Cluster",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.cluster_name, namespace=ns),
+            spec=cluster_spec(args),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.app_secret, self.object_store, *args.depends_on],
+                protect=args.protect,
+                # Bootstrap only matters when a cluster is created; after that CNPG ignores it.
+                ignore_changes=["spec.bootstrap", "spec.externalClusters"],
+            ),
+        )
+        self.scheduled_backup = k8s.apiextensions.CustomResource(
+            f"{name}-scheduled-backup",
+            api_version="postgresql.cnpg.io/v1",
+            kind="ScheduledBackup",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{args.cluster_name}-base-backup", namespace=ns
+            ),
+            spec={
+                "schedule": args.backup_schedule,
+                "cluster": {"name": args.cluster_name},
+                "method": "plugin",
+                "pluginConfiguration": {"name": BARMAN_PLUGIN},
+                "backupOwnerReference": "self",
+                "immediate": args.backup_immediate,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+        )
+        # Names are deterministic; deriving them from ids makes consumers wait for creation.
+        self.cluster_name = self.cluster.id.apply(lambda _: args.cluster_name)
+        self.app_secret_name = self.app_secret.id.apply(
+            lambda _: app_secret_name(args.cluster_name)
+        )
+        self.rw_host = self.cluster.id.apply(lambda _: rw_host)
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "app_secret_name": self.app_secret_name,
+                "rw_host": self.rw_host,
+            }
+        )
+
+
+def object_store_spec(args: CnpgPostgresArgs) -> dict[str, Any]:
+    """Azure Blob through the workload identity (inheritFromAzureAD); never a storage key."""
+    return {
+        "configuration": {
+            "destinationPath": args.destination_path,
+            "azureCredentials": {"inheritFromAzureAD": True},
+            "wal": {"compression": args.wal_compression, "maxParallel": 4},
+            "data": {"compression": _data_compression(args.wal_compression), "jobs": 2},
+        },
+        "retentionPolicy": f"{args.retention_days}d",
+    }
+
+
+def _data_compression(wal_compression: str) -> str:
+    # Base backups accept a smaller set of algorithms than WAL files.
+    return wal_compression if wal_compression in ("bzip2", "gzip", "lz4", "snappy") else "gzip"
+
+
+def cluster_spec(args: CnpgPostgresArgs) -> dict[str, Any]:
+    store = object_store_name(args.cluster_name)
+    spec: dict[str, Any] = {
+        "instances": args.instances,
+        "imageName": args.image,
+        "primaryUpdateStrategy": "unsupervised",
+        "enablePDB": args.instances > 1,
+        "storage": {"size": args.storage_size, "storageClass": args.storage_class_name},
+        "resources": args.resources,
+        "affinity": {
+            "enablePodAntiAffinity": True,
+            "podAntiAffinityType": args.anti_affinity,
+            "topologyKey": "kubernetes.io/hostname",
+        },
+        "plugins": [
+            {
+                "name": BARMAN_PLUGIN,
+                "isWALArchiver": True,
+                "parameters": {
+                    "barmanObjectName": store,
+                    "serverName": archive_server_name(args.cluster_name, args.generation),
+                },
+            }
+        ],
+        "bootstrap": _bootstrap(args),
+    }
+    if args.recovery is not None:
+        spec["externalClusters"] = [
+            {
+                "name": _source_name(args),
+                "plugin": {
+                    "name": BARMAN_PLUGIN,
+                    "parameters": {
+                        "barmanObjectName": store,
+                        "serverName": archive_server_name(
+                            args.cluster_name, args.recovery.generation
+                        ),
+                    },
+                },
+            }
+        ]
+    if args.workload_identity_client_id is not None:
+        # The label reaches instance pods and bootstrap/recovery Job pods alike, so the
+        # AKS webhook injects AZURE_FEDERATED_TOKEN_FILE into the plugin sidecar too.
+        spec["inheritedMetadata"] = {"labels": {WORKLOAD_IDENTITY_LABEL: "true"}}
+        spec["serviceAccountTemplate"] = {
+            "metadata": {
+                "annotations": {WORKLOAD_IDENTITY_CLIENT_ID: args.workload_identity_client_id}
+            }
+        }
+    return spec
+
+
+def _source_name(args: CnpgPostgresArgs) -> str:
+    assert args.recovery is not None
+    return archive_server_name(args.cluster_name, args.recovery.generation)
+
+
+def _bootstrap(args: CnpgPostgresArgs) -> dict[str, Any]:
+    secret = {"name": app_secret_name(args.cluster_name)}
+    if args.recovery is None:
+        return {"initdb": {"database": args.database, "owner": args.owner, "secret": secret}}
+    recovery: dict[str, Any] = {
+        "source": _source_name(args),
+        "database": args.database,
+        "owner": args.owner,
+        "secret": secret,
+    }
+    if args.recovery.target_time:
+        recovery["recoveryTarget"] = {"targetTime": args.recovery.target_time}
+    return {"recovery": recovery}
