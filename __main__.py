@@ -6,21 +6,39 @@ Nothing is registered before the whole config validates (contract C1).
 import pulumi
 
 from components.backup_store import AzureBackupStore, AzureBackupStoreArgs, blob_destination
+from components.coder import CoderDeployment, CoderDeploymentArgs, CoderIngress
 from components.config import ConfigError, PlatformConfig, read_stack_config
 from components.database import CnpgPostgres, CnpgPostgresArgs, RecoverySource
+from components.names import app_secret_name
 from components.operators import CnpgOperators, CnpgOperatorsArgs
 from components.storage import RetainStorageClass, RetainStorageClassArgs
+from components.vault import VaultSecrets, VaultSecretsArgs
+from components.vault_inputs import (
+    BootstrapInputs,
+    VaultInputError,
+    read_from_local,
+    read_from_vault,
+)
+
+RECONCILER_SERVICE_ACCOUNT = "coder-reconciler"
 
 
-def load() -> PlatformConfig:
+def load() -> tuple[PlatformConfig, BootstrapInputs | None]:
+    """Validate config and read every secret input before anything is registered (C1)."""
     try:
-        return read_stack_config()
-    except ConfigError as error:
+        config = read_stack_config()
+        if config.coder is None or not config.coder.enabled:
+            return config, None
+        if config.vault.enabled:
+            return config, read_from_vault(config.vault)
+        assert config.local_secrets is not None  # enforced by config validation
+        return config, read_from_local(config.local_secrets)
+    except (ConfigError, VaultInputError) as error:
         # RunError prints the message without a traceback; nothing has been registered.
         raise pulumi.RunError(str(error)) from None
 
 
-config = load()
+config, inputs = load()
 db = config.database
 
 storage = RetainStorageClass(
@@ -116,6 +134,56 @@ database = CnpgPostgres(
     ),
 )
 
+vault_secrets = None
+if config.vault.enabled:
+    v = config.vault
+    vault_secrets = VaultSecrets(
+        "vault",
+        VaultSecretsArgs(
+            address=str(v.address).rstrip("/"),
+            kv_mount=v.kv_mount,
+            create_mount=v.create_mount,
+            read_paths=[v.oidc_client_secret_path, v.bootstrap_admin_path],
+            write_paths=[v.cli_token_path],
+            kubernetes_auth_path=v.kubernetes_auth_path,
+            role_name=v.reconciler_role,
+            service_account_name=RECONCILER_SERVICE_ACCOUNT,
+            service_account_namespace=(
+                config.reconciler.namespace if config.reconciler else "coder-reconciler"
+            ),
+        ),
+    )
+
+coder = None
+if config.coder is not None and config.coder.enabled and inputs is not None:
+    c = config.coder
+    coder = CoderDeployment(
+        "coder",
+        CoderDeploymentArgs(
+            namespace=config.namespaces.coder,
+            chart_version=c.chart_version,
+            chart_repository=str(c.chart_repository),
+            access_url=str(c.access_url).rstrip("/"),
+            wildcard_access_url=c.wildcard_access_url,
+            replicas=c.replicas,
+            resources=c.resources.model_dump(),
+            service_type=c.service_type,
+            ingress=CoderIngress(**c.ingress.model_dump()),
+            oidc_issuer_url=str(c.oidc.issuer_url),
+            oidc_client_id=c.oidc.client_id,
+            oidc_email_domain=c.oidc.email_domain,
+            oidc_allow_signups=c.oidc.allow_signups,
+            sso_only=c.oidc.sso_only,
+            max_token_lifetime=c.max_token_lifetime,
+            max_admin_token_lifetime=c.max_admin_token_lifetime,
+            database_secret_name=app_secret_name(db.cluster_name),
+            database_uri=database.app_uri,
+            oidc_client_secret=pulumi.Output.secret(inputs.oidc_client_secret.get_secret_value()),
+            # Coder must not start before its database exists.
+            depends_on=[database.cluster],
+        ),
+    )
+
 pulumi.export("storageClassName", storage.name)
 pulumi.export("databaseClusterName", database.cluster_name)
 pulumi.export("databaseAppSecretName", database.app_secret_name)
@@ -123,3 +191,7 @@ pulumi.export("databaseRwHost", database.rw_host)
 if backup_store is not None:
     pulumi.export("backupDestinationPath", backup_store.destination_path)
     pulumi.export("backupIdentityClientId", backup_store.client_id)
+if coder is not None:
+    pulumi.export("coderAccessUrl", coder.access_url)
+if vault_secrets is not None:
+    pulumi.export("vaultKvMount", vault_secrets.mount_path)

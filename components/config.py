@@ -13,7 +13,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from components.names import dns_label
@@ -28,6 +36,8 @@ _QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _SEMVER = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
+_GO_DURATION = r"^([0-9]+(h|m|s))+$"
+_KV_PATH = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
 
 
 class _Model(BaseModel):
@@ -202,6 +212,144 @@ class OperatorsConfig(_Model):
     )
 
 
+class VaultConfig(_Model):
+    """Vault is the secrets pipeline (contract C5): bootstrap inputs in, the CLI token out.
+
+    The Vault token itself never sits in config: the provider and the program read VAULT_TOKEN.
+    """
+
+    enabled: bool = Field(True, description="false only for stacks that are not managed")
+    address: HttpUrl | None = Field(None, description="the Vault (or OpenBao) URL")
+    kv_mount: str = Field("platform", pattern=r"^[A-Za-z0-9_-]+$", description="a KV v2 mount")
+    create_mount: bool = Field(
+        False, description="true creates the KV v2 mount; false uses an existing one"
+    )
+    path_prefix: str = Field(
+        "coder", pattern=_KV_PATH, description="the folder under the mount this stack owns"
+    )
+    oidc_client_secret_path: str = Field(
+        "coder/oidc", pattern=_KV_PATH, description="KV path holding key client_secret"
+    )
+    bootstrap_admin_path: str = Field(
+        "coder/bootstrap-admin",
+        pattern=_KV_PATH,
+        description="KV path holding keys email, username, password",
+    )
+    cli_token_path: str = Field(
+        "coder/coder-cli-session-token",
+        pattern=_KV_PATH,
+        description="KV path the automation token is published to",
+    )
+    kubernetes_auth_path: str = Field(
+        "kubernetes", pattern=_KV_PATH, description="an enabled Kubernetes auth backend"
+    )
+    reconciler_role: str = Field("coder-reconciler", pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class LocalSecretsConfig(_Model):
+    """Secrets from Pulumi secret config, for plain Kubernetes stacks without Vault.
+
+    NOT for managed environments: dev and prod must use Vault (contract C5).
+    """
+
+    oidc_client_secret: SecretStr | None = None
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_username: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
+
+
+class OidcConfig(_Model):
+    issuer_url: HttpUrl = Field(description="the identity provider's issuer URL (https)")
+    client_id: str = Field(min_length=1, description="the OIDC client id Coder uses")
+    email_domain: str | None = Field(None, description="restrict sign-in to this email domain")
+    sso_only: bool = Field(
+        True, description="disable password login for everyone but Owners (the automation user)"
+    )
+    allow_signups: bool = Field(True)
+
+
+class IngressConfig(_Model):
+    enabled: bool = True
+    class_name: str = Field("nginx", pattern=_DNS_LABEL)
+    tls_secret_name: str = Field("coder-tls", pattern=_DNS_LABEL)
+    wildcard_tls_secret_name: str = Field("coder-wildcard-tls", pattern=_DNS_LABEL)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class CoderConfig(_Model):
+    """The Coder control plane from its Helm chart, wired to the CNPG database and OIDC."""
+
+    enabled: bool = Field(True, description="false for stacks without Coder")
+    chart_version: str = Field(
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
+        description="an exact chart version such as 2.26.3 (never floating)",
+    )
+    chart_repository: HttpUrl = Field(HttpUrl("https://helm.coder.com/v2"))
+    access_url: HttpUrl = Field(description="the https URL users open, e.g. https://coder.dev.corp")
+    wildcard_access_url: str | None = Field(
+        None,
+        pattern=r"^\*\.[a-z0-9.-]+$",
+        description="a wildcard host such as *.coder.dev.corp for workspace apps",
+    )
+    replicas: int = Field(1, ge=1, le=10, description="1 unless licensed for HA")
+    resources: ResourcesConfig = ResourcesConfig(
+        requests=ResourceSpec(cpu="500m", memory="1Gi"), limits=ResourceSpec(cpu="2", memory="4Gi")
+    )
+    service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] = "ClusterIP"
+    ingress: IngressConfig = IngressConfig()
+    oidc: OidcConfig
+    max_token_lifetime: str = Field(
+        "720h", pattern=_GO_DURATION, description="a Go duration such as 720h"
+    )
+    max_admin_token_lifetime: str = Field(
+        "720h",
+        pattern=_GO_DURATION,
+        description="a Go duration such as 720h; the Owner token cap (Coder's default is 168h)",
+    )
+
+
+class ReconcilerConfig(_Model):
+    """The in-cluster schedule that runs ``reconcile`` for this stack (contract P1)."""
+
+    enabled: bool = Field(True, description="deploy the scheduled reconciler for this stack")
+    mode: Literal["cronjob", "operator"] = Field(
+        "cronjob",
+        description="cronjob (default) or operator (a Pulumi Kubernetes Operator Stack)",
+    )
+    namespace: str = Field("coder-reconciler", pattern=_DNS_LABEL, max_length=63)
+    interval_minutes: int = Field(
+        30, ge=5, le=1440, description="minutes between runs, from 5 to 1440"
+    )
+    image: str = Field(
+        description="the runner image, pinned by version tag or digest (never latest)",
+        pattern=r"^[^\s@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
+    )
+    active_deadline_seconds: int = Field(
+        1500, ge=60, le=86400, description="seconds a run may take before Kubernetes stops it"
+    )
+    backend_url: str | None = Field(
+        None,
+        pattern=r"^(azblob|s3|gs|file|https)://\S+$",
+        description="the Pulumi state backend the in-cluster run uses (e.g. azblob://state)",
+    )
+    secrets_provider: str | None = Field(
+        None,
+        pattern=r"^(azurekeyvault|awskms|gcpkms|hashivault|passphrase)(://\S*)?$",
+        description="the Pulumi secrets provider (e.g. azurekeyvault://<vault>.vault.azure.net/keys/<key>)",
+    )
+    workload_identity_client_id: str | None = Field(
+        None, pattern=_UUID, description="client id of the runner's Azure identity"
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _pinned_image(cls, value: str) -> str:
+        tag = value.rsplit("/", 1)[-1]
+        if "@sha256:" not in value and (":" not in tag or tag.endswith(":latest")):
+            raise ValueError("the image must be pinned by a version tag or digest, not latest")
+        return value
+
+
 class PlatformConfig(_Model):
     """The whole stack configuration."""
 
@@ -214,6 +362,14 @@ class PlatformConfig(_Model):
     storage: StorageConfig = StorageConfig()
     database: DatabaseConfig
     operators: OperatorsConfig = OperatorsConfig()
+    vault: VaultConfig = VaultConfig()
+    local_secrets: LocalSecretsConfig | None = Field(
+        None, description="secrets from Pulumi secret config; only for local/e2e stacks"
+    )
+    coder: CoderConfig | None = Field(None, description="the Coder deployment")
+    reconciler: ReconcilerConfig | None = Field(
+        None, description="the scheduled reconciler (omit to run reconcile only from CI)"
+    )
 
     @property
     def managed(self) -> bool:
@@ -359,6 +515,16 @@ def _semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
         yield ConfigIssue(
             "database.ephemeral", "cannot be true in prod: production data is never disposable"
         )
+    yield from _secrets_pipeline_issues(config)
+    reconciler = config.reconciler
+    if reconciler is not None and reconciler.enabled and config.managed:
+        for field in ("backend_url", "secrets_provider"):
+            if getattr(reconciler, field) is None:
+                yield ConfigIssue(
+                    f"reconciler.{to_camel(field)}",
+                    "is required for an in-cluster reconciler in dev/prod: the run needs the "
+                    "stack's shared state and secrets, not a pod-local default",
+                )
     recovery = config.database.recovery
     if recovery.enabled:
         source = recovery.source_generation or config.database.generation - 1
@@ -386,3 +552,27 @@ def read_stack_config() -> PlatformConfig:
 
     entries = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     return load_config(raw_stack_config(entries))
+
+
+def _secrets_pipeline_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """Managed stacks take secrets from Vault only; others must say where secrets come from."""
+    if config.vault.enabled:
+        if config.vault.address is None:
+            yield ConfigIssue("vault.address", "is required when vault.enabled is true")
+        if config.local_secrets is not None:
+            yield ConfigIssue(
+                "localSecrets",
+                "cannot be set while vault.enabled is true: secrets come from one place (C5)",
+            )
+        return
+    if config.managed:
+        yield ConfigIssue(
+            "vault.enabled",
+            "must be true in dev/prod: managed stacks take secrets from Vault (C5)",
+        )
+    elif config.coder is not None and config.coder.enabled and config.local_secrets is None:
+        yield ConfigIssue(
+            "localSecrets",
+            "is required when vault.enabled is false and Coder is on "
+            "(pulumi config set --secret --path 'coder-platform:localSecrets.oidcClientSecret')",
+        )

@@ -62,6 +62,7 @@ class CnpgPostgres(pulumi.ComponentResource):
     scheduled_backup: k8s.apiextensions.CustomResource
     cluster_name: pulumi.Output[str]
     app_secret_name: pulumi.Output[str]
+    app_uri: pulumi.Output[str]
     rw_host: pulumi.Output[str]
 
     def __init__(
@@ -167,6 +168,7 @@ class CnpgPostgres(pulumi.ComponentResource):
             lambda _: app_secret_name(args.cluster_name)
         )
         self.rw_host = self.cluster.id.apply(lambda _: rw_host)
+        self.app_uri = pulumi.Output.secret(uri)
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,

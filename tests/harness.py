@@ -21,8 +21,39 @@ ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "__main__.py"
 PROJECT = "coder-platform"
 
-# A value no test may ever see in a rendered manifest, log or message.
+# Values no test may ever see in a rendered manifest, log or message.
 FAKE_PASSWORD = "mock-Pw-9f3b2c71e8a64d05"
+FAKE_OIDC_SECRET = "mock-oidc-Secret-4e1d7a93c0b2"
+FAKE_ADMIN_PASSWORD = "mock-admin-Pw-62f0b8d1e7a5"
+SECRET_VALUES = (FAKE_PASSWORD, FAKE_OIDC_SECRET, FAKE_ADMIN_PASSWORD)
+
+
+def vault_data(config: dict[str, Any] | None = None) -> dict[str, dict[str, str]]:
+    """What a seeded Vault holds for a stack: ``mount/path -> keys``."""
+    vault = (config or {}).get("vault", {})
+    mount = vault.get("kvMount", "platform")
+    return {
+        f"{mount}/{vault.get('oidcClientSecretPath', 'coder/oidc')}": {
+            "client_secret": FAKE_OIDC_SECRET
+        },
+        f"{mount}/{vault.get('bootstrapAdminPath', 'coder/bootstrap-admin')}": {
+            "email": "coder-automation@corp.internal",
+            "username": "coder-automation",
+            "password": FAKE_ADMIN_PASSWORD,
+        },
+    }
+
+
+@dataclass
+class InMemoryKv:
+    """A KV v2 double for ``components.vault_inputs.KvReader``; counts reads."""
+
+    data: dict[str, dict[str, str]]
+    reads: list[str] = field(default_factory=list)
+
+    def read(self, mount: str, path: str) -> dict[str, str] | None:
+        self.reads.append(f"{mount}/{path}")
+        return self.data.get(f"{mount}/{path}")
 
 
 @dataclass
@@ -138,8 +169,19 @@ def as_pulumi_config(config: dict[str, Any]) -> dict[str, str]:
     return encoded
 
 
-def run_program(config: dict[str, Any], stack: str = "test") -> RecordingMocks:
-    """Run ``__main__.py`` under mocks with this config; return what it registered."""
+def run_program(
+    config: dict[str, Any],
+    stack: str = "test",
+    vault: dict[str, dict[str, str]] | None = None,
+) -> RecordingMocks:
+    """Run ``__main__.py`` under mocks with this config; return what it registered.
+
+    Vault reads go to an in-memory KV holding ``vault`` (default: a fully seeded Vault).
+    """
+    from components import vault_inputs
+
+    kv = InMemoryKv(vault_data(config) if vault is None else vault)
+    vault_inputs.reader_factory = lambda _config: kv
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config(as_pulumi_config(config))
