@@ -1,0 +1,32 @@
+"""The one Coder API client, its typed errors and models (shared by providers and the runner)."""
+
+from components.coder_api.client import CoderClient, SystemClock
+from components.coder_api.errors import (
+    CoderApiError,
+    CoderAuthError,
+    CoderConflictError,
+    CoderNotFoundError,
+    CoderUnreachableError,
+)
+from components.coder_api.models import (
+    ApiKey,
+    BuildInfo,
+    CoderTemplate,
+    CoderTemplateVersion,
+    CoderUser,
+)
+
+__all__ = [
+    "ApiKey",
+    "BuildInfo",
+    "CoderApiError",
+    "CoderAuthError",
+    "CoderClient",
+    "CoderConflictError",
+    "CoderNotFoundError",
+    "CoderTemplate",
+    "CoderTemplateVersion",
+    "CoderUnreachableError",
+    "CoderUser",
+    "SystemClock",
+]

@@ -1,0 +1,46 @@
+"""The Coder API boundary's one exception hierarchy.
+
+Every error names the endpoint (method and path) and, when Coder answered, its status and its
+``message`` field, so a runner report shows *what* failed (contract C4). No error ever carries
+request headers, request bodies or a token (contract C2: secrets never reach a log or a message).
+"""
+
+from __future__ import annotations
+
+
+class CoderApiError(Exception):
+    """A Coder API call failed; the base of every error this client raises."""
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        message: str,
+        *,
+        detail: str = "",
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.message = message
+        self.detail = detail
+        where = f"{method} /api/v2{path}"
+        outcome = f"HTTP {status}" if status is not None else "no response"
+        super().__init__(f"{where} failed ({outcome}): {message}")
+
+
+class CoderUnreachableError(CoderApiError):
+    """Coder did not answer (connection error, timeout or 502/503/504) within the retry budget."""
+
+
+class CoderAuthError(CoderApiError):
+    """Coder refused the credentials (401) or the identity lacks the permission (403)."""
+
+
+class CoderNotFoundError(CoderApiError):
+    """The addressed object does not exist (404)."""
+
+
+class CoderConflictError(CoderApiError):
+    """The object already exists (409); idempotent callers treat this as success (C2)."""

@@ -1,0 +1,69 @@
+"""Typed views of the Coder API objects the platform reads (``codersdk`` shapes, extra ignored).
+
+Only the fields the providers and the runner use are declared; unknown fields are ignored so a
+newer Coder does not break a reconcile. ``hide_input_in_errors`` keeps response content out of
+validation errors (contract C2: nothing a server sent is echoed into a message).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class CoderModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+
+class BuildInfo(CoderModel):
+    """GET /buildinfo: answered without auth, so it is the readiness probe."""
+
+    version: str
+    external_url: str = ""
+    dashboard_url: str = ""
+    deployment_id: str = ""
+
+
+class CoderRole(CoderModel):
+    name: str
+    display_name: str = ""
+
+
+class CoderUser(CoderModel):
+    id: str
+    username: str
+    email: str
+    name: str = ""
+    status: str = ""
+    login_type: str = ""
+    roles: list[CoderRole] = []
+
+    @property
+    def is_owner(self) -> bool:
+        return any(role.name == "owner" for role in self.roles)
+
+
+class ApiKey(CoderModel):
+    """An API token's metadata (never its secret: Coder returns that only once, at creation)."""
+
+    id: str
+    token_name: str
+    expires_at: datetime
+    lifetime_seconds: int
+
+
+class CoderTemplate(CoderModel):
+    id: str
+    name: str
+    active_version_id: str
+    display_name: str = ""
+    organization_id: str = ""
+
+
+class CoderTemplateVersion(CoderModel):
+    id: str
+    name: str
+    template_id: str | None = None
+    message: str = ""
+    created_at: datetime | None = None
