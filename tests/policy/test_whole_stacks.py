@@ -1,0 +1,54 @@
+"""The dev and prod stacks, as the real program registers them, pass the pack with their config.
+
+Every resource the program registers under mocks goes to every resource policy, and all of them
+together to every stack policy, with ``policy/config/<stack>.json`` reconciled like the engine
+does. Nothing here assumes today's resource list: kinds other engineers add are checked as they
+land.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from pulumi_policy import EnforcementLevel
+
+from tests.harness import load_stack_file
+from tests.policy.engine import load_pack_config, run_pack
+from tests.policy.stacks import stack_resources
+
+CHECKED_TODAY = {
+    "kubernetes:storage.k8s.io/v1:StorageClass",
+    "kubernetes:postgresql.cnpg.io/v1:Cluster",
+    "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup",
+    "kubernetes:helm.sh/v3:Release",
+    "kubernetes:core/v1:Secret",
+}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pack_reports_no_mandatory_violation_when_the_repo_stack_is_checked(stack: str) -> None:
+    resources = stack_resources(stack)
+    assert {resource.type for resource in resources} >= CHECKED_TODAY
+    violations = run_pack(resources, stack, load_pack_config(stack))
+    mandatory = [v.message for v in violations if v.level is EnforcementLevel.MANDATORY]
+    assert mandatory == []
+
+
+def test_pack_blocks_delete_disks_when_dev_declares_ephemeral_data_without_allow_listing() -> None:
+    raw = copy.deepcopy(load_stack_file("dev"))
+    raw["database"]["ephemeral"] = True
+    resources = stack_resources("dev", raw)
+    violations = run_pack(resources, "dev", load_pack_config("dev"))
+    assert {v.policy for v in violations} == {"storage-class-retain", "cnpg-cluster-recoverable"}
+    assert all(v.level is EnforcementLevel.MANDATORY for v in violations)
+
+
+def test_pack_accepts_delete_disks_when_dev_allow_lists_its_ephemeral_class() -> None:
+    raw = copy.deepcopy(load_stack_file("dev"))
+    raw["database"]["ephemeral"] = True
+    resources = stack_resources("dev", raw)
+    config = load_pack_config("dev")
+    for policy in ("storage-class-retain", "cnpg-cluster-recoverable"):
+        config[policy]["ephemeralClasses"] = ["coder-premium-lrs-delete"]
+    assert run_pack(resources, "dev", config) == []
