@@ -1,0 +1,100 @@
+"""The one-shot commands: preview, up, drift and the guarded destroy.
+
+Each validates the stack config first (C1: one clear line instead of a program traceback), runs
+one engine operation through ``operations.run_operation`` and fills the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from automation.collector import EventCollector
+from automation.engine import PolicySettings
+from automation.errors import RefusedError
+from automation.operations import record_drift, resource_reports, run_operation
+from automation.outcome import Outcome
+from automation.session import Session, phase, validate_config
+
+PROTECTED_KEY = "coder-platform:protected"
+Prompt = Callable[[str], str]
+
+
+def preview(session: Session, policy: PolicySettings | None) -> Outcome:
+    with phase(session, "preview") as detail:
+        validate_config(session)
+        collector = EventCollector("update")
+        run_operation(
+            session,
+            collector,
+            lambda sink: session.engine.preview(
+                policy=policy, expect_no_changes=False, on_event=sink
+            ),
+        )
+        planned = collector.changes(applied=False)
+        session.report.planned = resource_reports(planned)
+        session.report.changes = collector.counts(applied=False)
+        record_drift(session, collector.drifted)
+        detail.append(f"{len(planned)} changes planned" if planned else "no changes")
+        if policy is None:
+            session.report.notes.append("policy pack disabled for this preview (--no-policy)")
+    return Outcome.PLANNED if planned else Outcome.CONVERGED
+
+
+def up(session: Session, policy: PolicySettings | None) -> Outcome:
+    with phase(session, "up") as detail:
+        validate_config(session)
+        collector = EventCollector("update")
+        run_operation(
+            session, collector, lambda sink: session.engine.up(policy=policy, on_event=sink)
+        )
+        applied = collector.changes(applied=True)
+        session.report.healed = resource_reports(applied)
+        session.report.changes = collector.counts(applied=True)
+        record_drift(session, collector.drifted)
+        detail.append(f"{len(applied)} resources changed" if applied else "no changes")
+    return Outcome.APPLIED if applied else Outcome.CONVERGED
+
+
+def drift(session: Session) -> Outcome:
+    """A refresh preview with the program run: lists each drifted resource and property."""
+    with phase(session, "drift") as detail:
+        validate_config(session)
+        collector = EventCollector("refresh")
+        run_operation(
+            session, collector, lambda sink: session.engine.preview_refresh(on_event=sink)
+        )
+        drifted = collector.drifted
+        record_drift(session, drifted)
+        session.report.changes = collector.counts(applied=False)
+        detail.append(f"{len(drifted)} resources drifted" if drifted else "no drift")
+    return Outcome.DRIFT if drifted else Outcome.CONVERGED
+
+
+def destroy(session: Session, confirmation: str | None, prompt: Prompt | None) -> Outcome:
+    """Refused for protected stacks (``coder-platform:protected``, true unless set false) and
+    without the stack's name typed back: the data layer is what the incident lost."""
+    with phase(session, "guard") as detail:
+        entry = session.engine.config().get(PROTECTED_KEY)
+        if entry is None or entry.value.strip().lower() != "false":
+            raise RefusedError(
+                f"stack {session.stack} is protected ({PROTECTED_KEY} is "
+                f"{'unset, which means true' if entry is None else entry.value})",
+                f"Destroy only after a reviewed change sets {PROTECTED_KEY}: false in "
+                f"stacks/Pulumi.{session.stack}.yaml",
+            )
+        typed = confirmation
+        if typed is None and prompt is not None:
+            typed = prompt(f"Type the stack name ({session.stack}) to destroy every resource")
+        if typed != session.stack:
+            raise RefusedError(
+                f"destroy of stack {session.stack} was not confirmed",
+                f"Rerun with --confirm {session.stack} (or type the name at the prompt)",
+            )
+        detail.append("not protected; confirmed by name")
+    with phase(session, "destroy") as detail:
+        collector = EventCollector("update")
+        run_operation(session, collector, lambda sink: session.engine.destroy(on_event=sink))
+        session.report.healed = resource_reports(collector.changes(applied=True))
+        session.report.changes = collector.counts(applied=True)
+        detail.append(", ".join(f"{op} {n}" for op, n in session.report.changes.items()))
+    return Outcome.APPLIED

@@ -1,0 +1,137 @@
+"""Running one engine operation: events to the report and the view, locks, policy verdicts.
+
+Shared by every command so that lock handling and policy promotion are decided once:
+
+- a ``StackLockedError`` is re-raised with each lock's holder and age and the command that
+  clears it; only ``--break-stale-lock-after`` clears locks, only when every lock is known to be
+  older than that, through ``pulumi cancel`` (Pulumi's documented way), logging what it removed;
+- a failed operation that saw a mandatory policy finding is a policy violation (its own exit
+  code), and so is a successful one that saw one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from automation.collector import DriftedResource, EventCollector, ResourceChange
+from automation.engine import EventSink, OperationSummary
+from automation.errors import LockHolder, PolicyViolationError, StackLockedError, UpdateFailedError
+from automation.events import RunEvent, redacted
+from automation.locks import age_text, all_stale, locked_error
+from automation.report import PolicyViolationReport, ResourceReport
+from automation.session import Session
+
+T = TypeVar("T")
+
+
+def sink_for(session: Session, collector: EventCollector) -> EventSink:
+    def sink(event: RunEvent) -> None:
+        clean = redacted(event, session.redactor)
+        collector(clean)
+        session.progress.event(clean)
+
+    return sink
+
+
+def break_locks(session: Session, locks: tuple[LockHolder, ...]) -> None:
+    now = session.now()
+    for lock in locks:
+        note = (
+            f"removing stale lock {lock.path} held by {lock.holder}"
+            + (f" pid {lock.pid}" if lock.pid else "")
+            + f" ({age_text(lock, now)}) with `pulumi cancel`"
+        )
+        session.report.notes.append(note)
+        session.progress.note(note)
+    session.engine.cancel()
+
+
+def check_visible_locks(session: Session, stale_after: timedelta | None) -> None:
+    """Fail fast on a lock the backend shows without an update (file backends)."""
+    held = tuple(session.engine.locks())
+    if not held:
+        return
+    if stale_after is not None and all_stale(held, stale_after, session.now()):
+        break_locks(session, held)
+        return
+    raise locked_error(session.stack, held, session.now())
+
+
+def with_lock_policy(session: Session, stale_after: timedelta | None, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except StackLockedError as error:
+        if stale_after is None or not all_stale(error.locks, stale_after, session.now()):
+            raise locked_error(session.stack, error.locks, session.now()) from None
+        break_locks(session, error.locks)
+        return call()
+
+
+def run_operation(
+    session: Session,
+    collector: EventCollector,
+    call: Callable[[EventSink], OperationSummary],
+    stale_after: timedelta | None = None,
+) -> OperationSummary:
+    sink = sink_for(session, collector)
+    try:
+        summary = with_lock_policy(session, stale_after, lambda: call(sink))
+    except UpdateFailedError:
+        record_policy(session, collector)
+        if collector.mandatory_violations:
+            raise policy_error(collector) from None
+        raise
+    record_policy(session, collector)
+    if collector.mandatory_violations:
+        raise policy_error(collector)
+    if collector.summary is None:
+        collector.summary = dict(summary.changes)
+    return summary
+
+
+def policy_error(collector: EventCollector) -> PolicyViolationError:
+    violations = collector.mandatory_violations
+    named = ", ".join(
+        sorted({f"{v.policy} on {(v.urn or 'the stack').rsplit('::', 1)[-1]}" for v in violations})
+    )
+    return PolicyViolationError(
+        f"{len(violations)} mandatory policy violation(s): {named}",
+        "Change what each violation message names (see the report's policy_violations); "
+        "the engine stopped before applying the violating resource",
+    )
+
+
+def record_policy(session: Session, collector: EventCollector) -> None:
+    seen = {(v.policy, v.urn, v.message) for v in session.report.policy_violations}
+    for finding in collector.policy_findings:
+        if (finding.policy, finding.urn, finding.message) in seen:
+            continue
+        seen.add((finding.policy, finding.urn, finding.message))
+        session.report.policy_violations.append(
+            PolicyViolationReport(
+                policy_pack=finding.pack,
+                policy=finding.policy,
+                enforcement=finding.enforcement,
+                urn=finding.urn,
+                message=finding.message,
+            )
+        )
+
+
+def record_drift(session: Session, drifted: list[DriftedResource]) -> None:
+    for resource in drifted:
+        session.report.drifted[resource.urn] = ResourceReport(
+            urn=resource.urn,
+            type=resource.type,
+            properties=list(resource.properties),
+            deleted=resource.deleted,
+        )
+
+
+def resource_reports(changes: list[ResourceChange]) -> list[ResourceReport]:
+    return [
+        ResourceReport(urn=c.urn, type=c.type, op=c.op, properties=list(c.properties))
+        for c in changes
+    ]

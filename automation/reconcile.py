@@ -1,0 +1,303 @@
+"""``reconcile``: the self-healing run, as an operator loop (STYLE.md, contract P1 and C1-C4).
+
+- **observe**: validate the stack config (C1); check the Kubernetes API, Vault and Coder answer
+  within a bounded retry (P1); read the stack's state.
+- **decide**: a Coder that reports no first user while the state holds seeded resources was
+  reset: remove the seeded subtree from state in one explicit, logged step (design note 5). Then
+  preview with refresh, the program and the policy pack: no changes means converged.
+- **act**: ``up`` with refresh, run-program and the policy pack, only when the preview planned
+  changes; "already correct" is a fast, silent success with zero writes to Coder (C2).
+- **verify**: a follow-up preview must show no changes, and Coder's post-conditions must hold:
+  the first user exists, every template is present at its active version, the published token
+  authenticates (C3).
+- **record**: the caller writes the report and metrics (``execute.py``), the C4 evidence.
+
+Coder is a soft dependency: this stack deploys it, so if it does not answer at observe (its
+namespace was recreated, say) the run still acts; if that update then fails and Coder now
+answers without a first user, the reset is healed and the update retried once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from automation.coder_checks import UNREACHABLE_CHECK, CoderSite, expected_templates, verify_coder
+from automation.collector import EventCollector, ResourceChange
+from automation.dependencies import DependencyFactory
+from automation.engine import PolicySettings
+from automation.errors import DependencyUnreachableError, NotConvergedError, UpdateFailedError
+from automation.operations import (
+    check_visible_locks,
+    record_drift,
+    resource_reports,
+    run_operation,
+    with_lock_policy,
+)
+from automation.outcome import Outcome
+from automation.probes import CoderProbe, ProbeResult, ProbeStatus, SkippedProbe
+from automation.report import CoderCheckReport, CoderReport, ProbeReport, StateEditReport
+from automation.seed_state import apply_seed_removal, plan_seed_removal, seeded_urns
+from automation.session import Session, phase, validate_config
+from components.coder_api import CoderApiError
+from components.config import PlatformConfig
+
+
+@dataclass(frozen=True)
+class ReconcileOptions:
+    policy: PolicySettings
+    dependency_deadline_seconds: float = 120.0
+    break_stale_lock_after: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    config: PlatformConfig
+    state: dict[str, Any]
+    seeded: tuple[str, ...]
+    coder: CoderSite | None
+    first_user: bool | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[ResourceChange, ...]
+    reset: bool
+
+
+def reconcile(
+    session: Session, options: ReconcileOptions, dependencies: DependencyFactory
+) -> Outcome:
+    observation = observe(session, options, dependencies)
+    try:
+        acted = _decide_and_act(session, observation, options)
+    except UpdateFailedError:
+        late = _reset_seen_late(session, observation, options)
+        if late is None:
+            raise
+        observation = late
+        acted = _decide_and_act(session, observation, options, retry=True)
+    verify(session, observation, options, acted=acted)
+    return Outcome.HEALED if acted else Outcome.CONVERGED
+
+
+def _decide_and_act(
+    session: Session, observation: Observation, options: ReconcileOptions, *, retry: bool = False
+) -> bool:
+    suffix = " (retry)" if retry else ""
+    plan = decide(session, observation, options, name=f"decide{suffix}")
+    if not plan.changes:
+        session.report.skip_phase(f"act{suffix}", "nothing to change")
+        return False
+    act(session, options, name=f"act{suffix}")
+    return True
+
+
+def observe(
+    session: Session, options: ReconcileOptions, dependencies: DependencyFactory
+) -> Observation:
+    with phase(session, "observe") as detail:
+        check_visible_locks(session, options.break_stale_lock_after)
+        config = validate_config(session)
+        deps = dependencies(session, config)
+        coder_probe = (
+            CoderProbe(deps.coder)
+            if deps.coder
+            else SkippedProbe("coder", deps.coder_skip_reason or "Coder is off for this stack")
+        )
+        results = [
+            p.check(options.dependency_deadline_seconds) for p in (*deps.probes, coder_probe)
+        ]
+        session.report.probes = [_probe_report(r) for r in results]
+        hard_failures = [r for r in results if r.status is ProbeStatus.FAILED and r.name != "coder"]
+        if hard_failures:
+            raise DependencyUnreachableError(
+                "; ".join(
+                    f"{r.name} ({r.endpoint or 'no endpoint'}): {r.detail}" for r in hard_failures
+                ),
+                "Check the endpoint and the network path from this runner, then rerun",
+            )
+        state = session.engine.export_state()
+        seeded = tuple(seeded_urns(state))
+        coder_ok = any(r.name == "coder" and r.status is ProbeStatus.OK for r in results)
+        first_user = _first_user(deps.coder) if deps.coder and coder_ok else None
+        if deps.coder:
+            session.report.coder = CoderReport(url=deps.coder.url, first_user=first_user)
+        resources = len((state.get("deployment") or {}).get("resources") or [])
+        detail.append(f"{resources} resources in state, {len(seeded)} seeded")
+        if deps.coder and first_user is None:
+            detail.append("Coder did not answer: reset detection deferred")
+        return Observation(config, state, seeded, deps.coder, first_user)
+
+
+def decide(
+    session: Session, observation: Observation, options: ReconcileOptions, name: str = "decide"
+) -> Plan:
+    with phase(session, name) as detail:
+        reset = observation.first_user is False and bool(observation.seeded)
+        if session.report.coder is not None:
+            session.report.coder.reset_detected = session.report.coder.reset_detected or reset
+        if reset:
+            _remove_seed(session, observation, options)
+            detail.append("Coder reset: seeded subtree removed from state")
+        collector = EventCollector("update")
+        run_operation(
+            session,
+            collector,
+            lambda sink: session.engine.preview(
+                policy=options.policy, expect_no_changes=False, on_event=sink
+            ),
+            options.break_stale_lock_after,
+        )
+        planned = collector.changes(applied=False)
+        record_drift(session, collector.drifted)
+        session.report.planned = resource_reports(planned)
+        detail.append(f"{len(planned)} changes planned" if planned else "no changes: converged")
+        return Plan(tuple(planned), reset)
+
+
+def act(session: Session, options: ReconcileOptions, name: str = "act") -> None:
+    with phase(session, name) as detail:
+        collector = EventCollector("update")
+        summary = run_operation(
+            session,
+            collector,
+            lambda sink: session.engine.up(policy=options.policy, on_event=sink),
+            options.break_stale_lock_after,
+        )
+        healed = collector.changes(applied=True)
+        record_drift(session, collector.drifted)
+        session.report.healed = resource_reports(healed)
+        session.report.changes = {
+            op: count
+            for op, count in (collector.counts(applied=True) or summary.changes).items()
+            if op != "same" and count
+        }
+        detail.append(
+            ", ".join(f"{op} {n}" for op, n in sorted(session.report.changes.items()))
+            or "no resource changes"
+        )
+
+
+def verify(
+    session: Session, observation: Observation, options: ReconcileOptions, *, acted: bool
+) -> None:
+    with phase(session, "verify") as detail:
+        state = observation.state
+        if acted:
+            _expect_no_changes(session, options)
+            detail.append("follow-up preview: no changes")
+            state = session.engine.export_state()
+        if observation.coder is None:
+            detail.append("Coder checks skipped: Coder is off")
+            return
+        result = verify_coder(
+            observation.coder, expected_templates(state), options.dependency_deadline_seconds
+        )
+        coder = session.report.coder or CoderReport(url=observation.coder.url)
+        coder.checks = [
+            CoderCheckReport(name=c.name, ok=c.ok, detail=c.detail) for c in result.checks
+        ]
+        coder.writes_by_runner += result.writes
+        session.report.coder = coder
+        failures = result.failures
+        if any(f.name == UNREACHABLE_CHECK for f in failures):
+            raise DependencyUnreachableError(
+                f"Coder at {observation.coder.url} did not answer after the run",
+                "Check the Coder deployment (pods, ingress) and rerun reconcile",
+            )
+        if failures:
+            raise NotConvergedError(
+                "Coder post-conditions failed: "
+                + "; ".join(f"{f.name}: {f.detail}" for f in failures),
+                "Read the report's coder.checks; fix the seeding inputs (Vault paths, template "
+                "sources) and rerun reconcile",
+            )
+        detail.append(f"Coder: {len(result.checks)} checks passed")
+
+
+def _expect_no_changes(session: Session, options: ReconcileOptions) -> None:
+    collector = EventCollector("update")
+    with contextlib.suppress(NotConvergedError):  # the collected steps say what differs
+        run_operation(
+            session,
+            collector,
+            lambda sink: session.engine.preview(
+                policy=options.policy, expect_no_changes=True, on_event=sink
+            ),
+            options.break_stale_lock_after,
+        )
+    pending = collector.changes(applied=False)
+    if pending or collector.errors:
+        session.report.planned = resource_reports(pending)
+        names = ", ".join(c.urn.rsplit("::", 1)[-1] for c in pending) or "see diagnostics"
+        raise NotConvergedError(
+            f"a preview after the update still shows {len(pending)} changes ({names})",
+            "The program and the live state disagree after an update (a perpetual diff): "
+            "read the report's planned list and fix that resource's inputs or provider",
+        )
+
+
+def _remove_seed(session: Session, observation: Observation, options: ReconcileOptions) -> None:
+    removal = plan_seed_removal(observation.state)
+    note = (
+        f"Coder at {observation.coder.url if observation.coder else '?'} reports no first user "
+        f"while the state holds {len(observation.seeded)} seeded resources: their credentials "
+        f"are dead; removing {len(removal.removed)} resources from state (export, filter, "
+        "import), nothing else touched"
+    )
+    session.report.notes.append(note)
+    session.progress.note(note)
+    new_state = apply_seed_removal(observation.state, removal)
+    with_lock_policy(
+        session, options.break_stale_lock_after, lambda: session.engine.import_state(new_state)
+    )
+    session.report.state_edit = StateEditReport(
+        reason="coder-reset",
+        removed=list(removal.removed),
+        kept=list(removal.kept),
+        pruned_references={urn: list(refs) for urn, refs in removal.pruned.items()},
+    )
+
+
+def _reset_seen_late(
+    session: Session, observation: Observation, options: ReconcileOptions
+) -> Observation | None:
+    """After a failed update: was Coder unreachable at observe and is it now a reset one?"""
+    if observation.coder is None or observation.first_user is not None:
+        return None
+    state = session.engine.export_state()
+    seeded = tuple(seeded_urns(state))
+    first_user = _first_user(observation.coder, options.dependency_deadline_seconds)
+    if first_user is not False or not seeded:
+        return None
+    session.report.notes.append(
+        "the engine failed while Coder had not answered at observe; Coder now answers with no "
+        "first user: healing the reset and retrying once"
+    )
+    return replace(observation, state=state, seeded=seeded, first_user=False)
+
+
+def _first_user(site: CoderSite, deadline_seconds: float | None = None) -> bool | None:
+    client = site.client(None)
+    try:
+        if deadline_seconds is not None:
+            client.wait_until_ready(deadline_seconds)
+        return client.has_first_user()
+    except CoderApiError:
+        return None
+    finally:
+        client.close()
+
+
+def _probe_report(result: ProbeResult) -> ProbeReport:
+    return ProbeReport(
+        name=result.name,
+        status=result.status.value,
+        endpoint=result.endpoint,
+        attempts=result.attempts,
+        duration_seconds=result.seconds,
+        detail=result.detail,
+    )

@@ -1,0 +1,59 @@
+"""What every command works with: the engine, the report being built, progress, redaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from automation.engine import StackEngine
+from automation.errors import ConfigInvalidError
+from automation.progress import ProgressSink
+from automation.redact import Redactor
+from automation.report import ReportBuilder
+from components.config import ConfigError, PlatformConfig, load_config, raw_stack_config
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Session:
+    stack: str
+    engine: StackEngine
+    report: ReportBuilder
+    progress: ProgressSink
+    redactor: Redactor
+    now: Callable[[], datetime] = field(default=utc_now)
+
+
+@contextmanager
+def phase(session: Session, name: str) -> Iterator[list[str]]:
+    """A named phase: timed in the report, announced in the progress view."""
+    session.progress.phase(name, "running")
+    with session.report.phase(name) as detail:
+        try:
+            yield detail
+        except Exception:
+            session.progress.phase(name, "failed", "; ".join(detail))
+            raise
+    session.progress.phase(name, "ok", "; ".join(detail))
+
+
+def validate_config(session: Session) -> PlatformConfig:
+    """Contract C1 on the stack's own config, before any engine operation runs the program.
+
+    Secret values reach the redactor first; ``ConfigError`` messages never echo values.
+    """
+    entries = session.engine.config()
+    session.redactor.add(*(entry.value for entry in entries.values() if entry.secret))
+    try:
+        return load_config(raw_stack_config({key: e.value for key, e in entries.items()}))
+    except ConfigError as error:
+        raise ConfigInvalidError(
+            f"invalid stack configuration: {'; '.join(str(i) for i in error.issues)}",
+            f"Fix these keys in stacks/Pulumi.{session.stack}.yaml "
+            "(pulumi config set --path 'coder-platform:<key>' <value>); nothing was deployed",
+        ) from None

@@ -1,0 +1,286 @@
+"""A realistic exported deployment of the dev stack (``pulumi stack export`` shape, v3).
+
+Secrets appear as Pulumi's ciphertext envelope, never as plaintext: that is what the runner's
+export (without ``--show-secrets``) returns. URNs carry the parent type chain, provider
+references are ``<provider urn>::<provider id>``, exactly as the engine writes them.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+STACK = "dev"
+PROJECT = "coder-platform"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def urn(type_chain: str, name: str) -> str:
+    return f"urn:pulumi:{STACK}::{PROJECT}::{type_chain}::{name}"
+
+
+def ciphertext(tag: str) -> dict[str, str]:
+    return {SECRET_SIG: SECRET_MARK, "ciphertext": f"v1:cGFzc3BocmFzZQ==:{tag}"}
+
+
+STACK_URN = urn("pulumi:pulumi:Stack", f"{PROJECT}-{STACK}")
+K8S_PROVIDER = urn("pulumi:providers:kubernetes", "default_4_34_2")
+K8S_PROVIDER_REF = f"{K8S_PROVIDER}::6b1e8f0a-53c2-4c0e-9c1b-1f0b9a3f2d11"
+DYNAMIC_PROVIDER = urn("pulumi:providers:pulumi-python", "default")
+DYNAMIC_PROVIDER_REF = f"{DYNAMIC_PROVIDER}::0f3a52de-4c41-4c6e-8d44-7d1ce28b6a55"
+VAULT_COMPONENT = urn("coder-platform:vault:VaultSecrets", "vault")
+VAULT_PROVIDER = urn("coder-platform:vault:VaultSecrets$pulumi:providers:vault", "vault-provider")
+VAULT_PROVIDER_REF = f"{VAULT_PROVIDER}::c7f8e2d4-1a9b-4f3e-b6c2-9e0d8a7f6b54"
+STORAGE_CLASS = urn(
+    "coder-platform:storage:RetainStorageClass$kubernetes:storage.k8s.io/v1:StorageClass",
+    "database-storage",
+)
+DB_COMPONENT = urn("coder-platform:database:CnpgPostgres", "coder-db")
+DB_CLUSTER = urn(
+    "coder-platform:database:CnpgPostgres$kubernetes:postgresql.cnpg.io/v1:Cluster", "coder-db"
+)
+DB_SECRET = urn(
+    "coder-platform:database:CnpgPostgres$kubernetes:core/v1:Secret", "coder-db-app-secret"
+)
+CODER_RELEASE = urn(
+    "coder-platform:coder:CoderDeployment$kubernetes:helm.sh/v3:Release", "coder-release"
+)
+SEED = urn("coder-platform:seeding:CoderSeed", "coder-seed")
+SEED_CHAIN = "coder-platform:seeding:CoderSeed"
+FIRST_USER = urn(f"{SEED_CHAIN}$pulumi-python:dynamic/coder:CoderFirstUser", "coder-first-user")
+API_TOKEN = urn(f"{SEED_CHAIN}$pulumi-python:dynamic/coder:CoderApiToken", "coder-api-token")
+CODERD_PROVIDER = urn(f"{SEED_CHAIN}$pulumi:providers:coderd", "coderd")
+CODERD_PROVIDER_ID = "2d7c9b1e-8f4a-4e3b-a5d6-0c1b2a3f4e5d"
+CODERD_PROVIDER_REF = f"{CODERD_PROVIDER}::{CODERD_PROVIDER_ID}"
+TEMPLATE = urn(f"{SEED_CHAIN}$coderd:index/template:Template", "template-dev-workspace")
+CODERD_USER = urn(f"{SEED_CHAIN}$coderd:index/user:User", "admin-alice")
+PUBLISHED_TOKEN = urn(f"{SEED_CHAIN}$vault:kv/secretV2:SecretV2", "coder-cli-session-token")
+EXTRA_TEMPLATES = urn("coder-platform:templates:TemplateSet", "extra-templates")
+EXTRA_TEMPLATE = urn(
+    "coder-platform:templates:TemplateSet$coderd:index/template:Template",
+    "template-gpu-workspace",
+)
+TEMPLATE_NAMES = {TEMPLATE: "dev-workspace", EXTRA_TEMPLATE: "gpu-workspace"}
+
+SEEDED_SUBTREE = (SEED, FIRST_USER, API_TOKEN, CODERD_PROVIDER, TEMPLATE, CODERD_USER)
+CLOSURE_REMOVED = (EXTRA_TEMPLATES, EXTRA_TEMPLATE)
+KEPT_SEEDED = (SEED, PUBLISHED_TOKEN)
+
+
+def platform_resources() -> list[dict[str, Any]]:
+    """Everything outside the seed: what a reset heal must leave byte-for-byte alone."""
+    return [
+        {
+            "urn": STACK_URN,
+            "custom": False,
+            "type": "pulumi:pulumi:Stack",
+            "outputs": {"coderAccessUrl": "https://coder.dev.corp.internal"},
+            "created": "2026-01-20T09:00:00.000000Z",
+            "modified": "2026-01-21T10:00:00.000000Z",
+        },
+        {
+            "urn": K8S_PROVIDER,
+            "custom": True,
+            "id": K8S_PROVIDER_REF.rsplit("::", 1)[1],
+            "type": "pulumi:providers:kubernetes",
+            "inputs": {"version": "4.34.2"},
+            "outputs": {"version": "4.34.2"},
+        },
+        {
+            "urn": DYNAMIC_PROVIDER,
+            "custom": True,
+            "id": DYNAMIC_PROVIDER_REF.rsplit("::", 1)[1],
+            "type": "pulumi:providers:pulumi-python",
+            "inputs": {},
+            "outputs": {},
+        },
+        {
+            "urn": VAULT_COMPONENT,
+            "custom": False,
+            "type": "coder-platform:vault:VaultSecrets",
+            "parent": STACK_URN,
+        },
+        {
+            "urn": VAULT_PROVIDER,
+            "custom": True,
+            "id": VAULT_PROVIDER_REF.rsplit("::", 1)[1],
+            "type": "pulumi:providers:vault",
+            "parent": VAULT_COMPONENT,
+            "inputs": {"address": "https://vault.platform.dev.corp.internal:8200"},
+            "outputs": {"address": "https://vault.platform.dev.corp.internal:8200"},
+        },
+        {
+            "urn": STORAGE_CLASS,
+            "custom": True,
+            "id": "coder-premium-lrs-retain",
+            "type": "kubernetes:storage.k8s.io/v1:StorageClass",
+            "provider": K8S_PROVIDER_REF,
+            "inputs": {"reclaimPolicy": "Retain", "provisioner": "disk.csi.azure.com"},
+            "outputs": {"reclaimPolicy": "Retain", "provisioner": "disk.csi.azure.com"},
+        },
+        {
+            "urn": DB_COMPONENT,
+            "custom": False,
+            "type": "coder-platform:database:CnpgPostgres",
+            "parent": STACK_URN,
+        },
+        {
+            "urn": DB_SECRET,
+            "custom": True,
+            "id": "coder-db/coder-db-app",
+            "type": "kubernetes:core/v1:Secret",
+            "parent": DB_COMPONENT,
+            "provider": K8S_PROVIDER_REF,
+            "inputs": {"stringData": ciphertext("db-app-uri")},
+            "outputs": {"data": ciphertext("db-app-data")},
+            "additionalSecretOutputs": ["data", "stringData"],
+        },
+        {
+            "urn": DB_CLUSTER,
+            "custom": True,
+            "id": "coder-db/coder-db",
+            "type": "kubernetes:postgresql.cnpg.io/v1:Cluster",
+            "parent": DB_COMPONENT,
+            "provider": K8S_PROVIDER_REF,
+            "protect": True,
+            "dependencies": [DB_SECRET, STORAGE_CLASS],
+            "inputs": {"spec": {"instances": 1, "storage": {"size": "20Gi"}}},
+            "outputs": {"spec": {"instances": 1, "storage": {"size": "20Gi"}}},
+        },
+        {
+            "urn": CODER_RELEASE,
+            "custom": True,
+            "id": "coder/coder",
+            "type": "kubernetes:helm.sh/v3:Release",
+            "provider": K8S_PROVIDER_REF,
+            "dependencies": [DB_CLUSTER],
+            "inputs": {"chart": "coder", "version": "2.36.6"},
+            "outputs": {"chart": "coder", "version": "2.36.6", "status": {"status": "deployed"}},
+        },
+    ]
+
+
+def seed_resources(
+    template_versions: dict[str, str], token_tag: str = "t1"
+) -> list[dict[str, Any]]:
+    """The seeded subtree plus the closure resources, as an ``up`` writes them.
+
+    ``template_versions`` maps a template name to the active version id Coder reported.
+    """
+
+    def template(template_urn: str, parent: str) -> dict[str, Any]:
+        name = TEMPLATE_NAMES[template_urn]
+        return {
+            "urn": template_urn,
+            "custom": True,
+            "id": f"tmpl-{name}",
+            "type": "coderd:index/template:Template",
+            "parent": parent,
+            "provider": CODERD_PROVIDER_REF,
+            "dependencies": [CODERD_PROVIDER] if parent == SEED else [],
+            "inputs": {"name": name},
+            "outputs": {
+                "name": name,
+                "versions": [
+                    {"id": "old-version", "name": "v1", "active": False},
+                    {"id": template_versions.get(name, ""), "name": "v2", "active": True},
+                ],
+            },
+        }
+
+    return [
+        {
+            "urn": SEED,
+            "custom": False,
+            "type": "coder-platform:seeding:CoderSeed",
+            "parent": STACK_URN,
+            "dependencies": [CODER_RELEASE],
+        },
+        {
+            "urn": FIRST_USER,
+            "custom": True,
+            "id": "b0d1c2e3-0000-4000-8000-000000000001",
+            "type": "pulumi-python:dynamic/coder:CoderFirstUser",
+            "parent": SEED,
+            "provider": DYNAMIC_PROVIDER_REF,
+            "inputs": {"url": "https://coder.dev.corp.internal", "password": ciphertext("pw")},
+            "outputs": {"user_id": "b0d1c2e3", "password": ciphertext("pw-out")},
+        },
+        {
+            "urn": API_TOKEN,
+            "custom": True,
+            "id": f"key-{token_tag}",
+            "type": "pulumi-python:dynamic/coder:CoderApiToken",
+            "parent": SEED,
+            "provider": DYNAMIC_PROVIDER_REF,
+            "dependencies": [FIRST_USER],
+            "propertyDependencies": {"username": [FIRST_USER]},
+            "outputs": {"token": ciphertext(f"token-{token_tag}"), "key_id": f"key-{token_tag}"},
+        },
+        {
+            "urn": CODERD_PROVIDER,
+            "custom": True,
+            "id": CODERD_PROVIDER_ID,
+            "type": "pulumi:providers:coderd",
+            "parent": SEED,
+            "dependencies": [API_TOKEN],
+            "inputs": {"url": "https://coder.dev.corp.internal", "token": ciphertext("prov")},
+            "outputs": {"url": "https://coder.dev.corp.internal"},
+        },
+        template(TEMPLATE, SEED),
+        {
+            "urn": CODERD_USER,
+            "custom": True,
+            "id": "user-alice",
+            "type": "coderd:index/user:User",
+            "parent": SEED,
+            "provider": CODERD_PROVIDER_REF,
+            "inputs": {"username": "alice", "loginType": "oidc", "roles": ["owner"]},
+            "outputs": {"username": "alice", "loginType": "oidc"},
+        },
+        {
+            "urn": PUBLISHED_TOKEN,
+            "custom": True,
+            "id": "platform/data/coder/coder-cli-session-token",
+            "type": "vault:kv/secretV2:SecretV2",
+            "parent": SEED,
+            "provider": VAULT_PROVIDER_REF,
+            "dependencies": [API_TOKEN],
+            "propertyDependencies": {"dataJson": [API_TOKEN], "mount": []},
+            "inputs": {"mount": "platform", "dataJson": ciphertext("published")},
+            "outputs": {"mount": "platform", "dataJson": ciphertext("published-out")},
+        },
+        {
+            "urn": EXTRA_TEMPLATES,
+            "custom": False,
+            "type": "coder-platform:templates:TemplateSet",
+            "parent": STACK_URN,
+            "dependencies": [API_TOKEN],
+        },
+        template(EXTRA_TEMPLATE, EXTRA_TEMPLATES),
+    ]
+
+
+def deployment(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "version": 3,
+        "deployment": {
+            "manifest": {"time": "2026-01-21T10:00:00Z", "magic": "", "version": "v3.259.0"},
+            "secrets_providers": {
+                "type": "cloud",
+                "state": {"url": "azurekeyvault://kv-coder-dev.vault.azure.net/keys/state"},
+            },
+            "resources": copy.deepcopy(resources),
+        },
+    }
+
+
+def seeded_state(template_versions: dict[str, str]) -> dict[str, Any]:
+    resources = platform_resources()
+    # Seed resources follow the Coder release they depend on, as the engine orders them.
+    return deployment([*resources, *seed_resources(template_versions)])
+
+
+def unseeded_state() -> dict[str, Any]:
+    return deployment(platform_resources())

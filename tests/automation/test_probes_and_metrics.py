@@ -1,0 +1,122 @@
+"""Dependency probes (bounded retry, clear verdicts), Kubernetes discovery, metrics, report IO."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import httpx
+import yaml
+
+from automation import metrics
+from automation.kube_endpoint import discover
+from automation.outcome import Outcome
+from automation.probes import HttpProbe, ProbeStatus, kubernetes_verdict, vault_verdict
+from automation.report import ReportBuilder, read_latest, write_report
+from tests.coder_double import FakeClock
+
+
+def probe(statuses: list[int | None], verdict: object) -> tuple[HttpProbe, list[int]]:
+    seen: list[int] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        status = statuses[min(len(seen), len(statuses) - 1)]
+        seen.append(1)
+        if status is None:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(status)
+
+    return HttpProbe(
+        "vault",
+        "https://vault.test/v1/sys/health",
+        verdict,  # type: ignore[arg-type]
+        clock=FakeClock(),
+        transport=httpx.MockTransport(handle),
+    ), seen
+
+
+def test_probe_succeeds_when_the_dependency_answers_within_the_deadline() -> None:
+    vault, seen = probe([None, 503, 200], vault_verdict)
+    result = vault.check(30)
+    assert result.status is ProbeStatus.OK and result.attempts == 3 == len(seen)
+
+
+def test_probe_fails_with_the_last_reason_when_the_deadline_passes() -> None:
+    vault, _ = probe([503], vault_verdict)
+    result = vault.check(10)
+    assert result.status is ProbeStatus.FAILED
+    assert "Vault is sealed" in result.detail and "10s" in result.detail
+
+
+def test_kubernetes_is_reachable_when_it_answers_401_without_credentials() -> None:
+    assert kubernetes_verdict(401) is None and kubernetes_verdict(200) is None
+    assert kubernetes_verdict(500) == "HTTP 500"
+
+
+def test_server_and_ca_come_from_the_kubeconfig_when_not_in_cluster(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "current-context": "aks-dev",
+                "contexts": [
+                    {"name": "aks-dev", "context": {"cluster": "aks"}},
+                    {"name": "kind", "context": {"cluster": "kind"}},
+                ],
+                "clusters": [
+                    {
+                        "name": "aks",
+                        "cluster": {
+                            "server": "https://aks-dev.hcp.westeurope.azmk8s.io:443",
+                            "certificate-authority-data": base64.b64encode(b"not a pem").decode(),
+                        },
+                    },
+                    {
+                        "name": "kind",
+                        "cluster": {
+                            "server": "https://127.0.0.1:6443",
+                            "insecure-skip-tls-verify": True,
+                        },
+                    },
+                ],
+            }
+        )
+    )
+    current = discover({"KUBECONFIG": str(config)})
+    kind = discover({"KUBECONFIG": str(config)}, context="kind")
+    assert current is not None and current.server.startswith("https://aks-dev")
+    assert current.verify is True  # an unreadable CA falls back to system roots
+    assert kind is not None and kind.verify is False
+    assert discover({}, home=tmp_path / "nobody") is None
+
+
+def test_metrics_carry_outcome_and_changes_when_written_or_pushed(tmp_path: Path) -> None:
+    builder = ReportBuilder("reconcile", "dev")
+    builder.changes = {"update": 2}
+    report = builder.finish(Outcome.HEALED)
+    text = metrics.render(report)
+    assert 'coder_platform_run_exit_code{stack="dev",command="reconcile"} 10' in text
+    assert 'outcome="healed"} 1' in text and 'outcome="converged"} 0' in text
+    assert 'operation="update"} 2' in text
+    path = metrics.write_textfile(tmp_path, report)
+    assert path.name == "coder_platform_dev_reconcile.prom" and path.read_text() == text
+    pushed: list[httpx.Request] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        pushed.append(request)
+        return httpx.Response(200)
+
+    metrics.push("http://pushgateway.test:9091", report, httpx.MockTransport(gateway))
+    assert pushed[0].method == "PUT"
+    assert pushed[0].url.path == "/metrics/job/coder_platform_runner/stack/dev/command/reconcile"
+
+
+def test_report_reads_back_as_latest_when_written_per_run(tmp_path: Path) -> None:
+    first = ReportBuilder("drift", "dev").finish(Outcome.CONVERGED)
+    second = ReportBuilder("reconcile", "dev").finish(Outcome.HEALED)
+    write_report(first, tmp_path)
+    path = write_report(second, tmp_path)
+    assert path.name == f"{second.run_id}.json"
+    assert len(list((tmp_path / "dev").glob("2*.json"))) == 2
+    latest = read_latest(tmp_path, "dev")
+    assert latest is not None and latest.run_id == second.run_id and latest.exit_code == 10

@@ -1,0 +1,375 @@
+"""reconcile, phase by phase, against the fake engine and the Coder double.
+
+Contract clauses: C1 (config validated before anything runs), C2 (a converged stack is a fast
+no-op with zero writes to Coder), C3 (a Coder reset and drift are healed), C4 (every outcome has
+its exit code and a report), P1 (bounded dependency checks, locks never cleared silently).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from automation.dependencies import DependencyFactory
+from automation.engine import ConfigEntry, PolicySettings
+from automation.errors import LockHolder, StackLockedError, UpdateFailedError
+from automation.events import PolicyFinding
+from automation.outcome import ExitCode, Outcome
+from automation.probes import ProbeStatus
+from automation.reconcile import ReconcileOptions, reconcile
+from automation.session import Session
+from tests.automation import state_fixture as fx
+from tests.automation.fakes import (
+    FakeDependencies,
+    FakeEngine,
+    StaticProbe,
+    converged_world,
+)
+from tests.automation.runs import Captured, run
+
+POLICY = PolicySettings(Path("policy"), Path("policy/config/dev.json"))
+
+
+def reconcile_with(
+    engine: FakeEngine,
+    dependencies: DependencyFactory,
+    tmp_path: Path,
+    **options: object,
+) -> Captured:
+    settings = ReconcileOptions(policy=POLICY, dependency_deadline_seconds=5, **options)  # type: ignore[arg-type]
+    return run(engine, lambda session: reconcile(session, settings, dependencies), tmp_path)
+
+
+def phase_names(captured: Captured) -> list[str]:
+    return [p.name for p in captured.report.phases]
+
+
+def test_second_run_is_a_fast_noop_with_zero_coder_writes_when_already_converged(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+
+    first = reconcile_with(engine, FakeDependencies(site), tmp_path)
+    second = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    for captured in (first, second):
+        assert captured.report.outcome is Outcome.CONVERGED
+        assert captured.report.exit_code == ExitCode.OK
+        assert captured.report.changes == {}
+        assert captured.report.healed == []
+        assert "up" not in engine.calls and "import" not in engine.calls
+        assert captured.report.coder is not None
+        assert captured.report.coder.writes_by_runner == 0
+        assert all(check.ok for check in captured.report.coder.checks)
+    assert site.coder.writes() == 0
+    assert engine.calls.count("preview") == 2  # one preview per run, no follow-up needed
+    assert [p.status for p in second.report.phases if p.name == "act"] == ["skipped"]
+
+
+def test_reset_removes_only_the_seeded_subtree_then_reseeds_when_coder_has_no_first_user(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    before = json.loads(json.dumps(engine.state))
+    site.coder.wipe()  # the incident: Coder's database is gone, every token with it
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    report = captured.report
+    assert report.outcome is Outcome.HEALED, report.error
+    assert report.exit_code == ExitCode.HEALED
+    assert report.coder is not None and report.coder.reset_detected
+    assert report.state_edit is not None and report.state_edit.reason == "coder-reset"
+    assert set(report.state_edit.removed) == {
+        *fx.SEEDED_SUBTREE,
+        *fx.CLOSURE_REMOVED,
+    } - set(fx.KEPT_SEEDED)
+    [imported] = engine.imported
+    kept = {r["urn"]: r for r in imported["deployment"]["resources"]}
+    original = {r["urn"]: r for r in before["deployment"]["resources"]}
+    assert set(kept) == {r["urn"] for r in fx.platform_resources()} | set(fx.KEPT_SEEDED)
+    for resource in fx.platform_resources():
+        assert json.dumps(kept[resource["urn"]]) == json.dumps(original[resource["urn"]])
+    assert kept[fx.PUBLISHED_TOKEN]["dependencies"] == []
+    assert engine.calls.index("import") < engine.calls.index("up")
+    assert site.coder.users, "the up re-created the first user"
+    assert report.changes.get("create", 0) > 0
+    assert all(check.ok for check in report.coder.checks)
+
+
+def test_next_run_is_a_noop_with_zero_coder_writes_when_a_reset_was_just_healed(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    site.coder.wipe()
+    assert reconcile_with(engine, FakeDependencies(site), tmp_path).report.exit_code == 10
+    site.coder.requests.clear()
+
+    again = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    assert again.report.outcome is Outcome.CONVERGED
+    assert site.coder.writes() == 0
+    assert again.report.state_edit is None
+
+
+def test_drift_is_healed_and_listed_with_its_properties_when_the_preview_finds_it(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    engine.drift = {fx.DB_CLUSTER: ("spec.instances",)}
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    report = captured.report
+    assert report.exit_code == ExitCode.HEALED
+    assert [(d.urn, d.properties) for d in report.drifted] == [(fx.DB_CLUSTER, ["spec.instances"])]
+    assert [(h.urn, h.op) for h in report.healed] == [(fx.DB_CLUSTER, "update")]
+    assert report.changes == {"update": 1}
+    assert phase_names(captured)[:5] == ["observe", "decide", "act", "verify", "record"]
+    assert all(p.duration_seconds >= 0 for p in report.phases)
+    assert site.coder.writes() == 0
+
+
+def test_policy_violation_exits_12_and_nothing_is_applied_when_a_mandatory_policy_fails(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    engine.drift = {fx.STORAGE_CLASS: ("reclaimPolicy",)}
+    engine.policy_findings = [
+        PolicyFinding(
+            "coder-platform",
+            "storage-class-retain",
+            "mandatory",
+            "reclaimPolicy must be Retain: set database.ephemeral to false",
+            fx.STORAGE_CLASS,
+        ),
+        PolicyFinding("coder-platform", "reconciler-interval", "advisory", "interval is long"),
+    ]
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    assert captured.report.outcome is Outcome.POLICY_VIOLATION
+    assert captured.report.exit_code == ExitCode.POLICY_VIOLATION
+    assert "up" not in engine.calls
+    assert {v.enforcement for v in captured.report.policy_violations} == {"mandatory", "advisory"}
+    assert "storage-class-retain" in captured.stderr.splitlines()[-1]
+
+
+def test_dependency_unreachable_exits_13_when_vault_does_not_answer(tmp_path: Path) -> None:
+    engine, site = converged_world()
+    deps = FakeDependencies(
+        site,
+        probes=[
+            StaticProbe("kubernetes"),
+            StaticProbe("vault", ProbeStatus.FAILED, "Vault is sealed after 4 attempts in 5s"),
+        ],
+    )
+
+    captured = reconcile_with(engine, deps, tmp_path)
+
+    assert captured.report.exit_code == ExitCode.DEPENDENCY_UNREACHABLE
+    assert "preview" not in engine.calls
+    last = json.loads(captured.stderr.splitlines()[-1])
+    assert "vault" in last["message"] and "Vault is sealed" in last["message"]
+
+
+def test_locked_exits_14_with_age_and_clear_command_when_another_update_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    engine.drift = {fx.DB_CLUSTER: ("spec.instances",)}
+    holder = LockHolder(
+        "file:///state/.pulumi/locks/organization/coder-platform/dev/1f0c.json",
+        "runner@reconciler-29xk1",
+        7,
+        datetime.now(UTC) - timedelta(minutes=3),
+    )
+    engine.lock_on_up = StackLockedError("locked", "-", [holder])
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    assert captured.report.exit_code == ExitCode.LOCKED
+    message = captured.report.error.message if captured.report.error else ""
+    assert "runner@reconciler-29xk1 pid 7, 0h03m old" in message
+    assert "pulumi cancel --stack dev --yes" in (
+        captured.report.error.action if captured.report.error else ""
+    )
+    assert engine.cancelled == 0
+
+
+def test_second_reconcile_exits_14_when_the_backend_shows_a_running_update(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    engine.visible_locks = [
+        LockHolder("lock.json", "runner@other-pod", 12, datetime.now(UTC) - timedelta(seconds=30))
+    ]
+
+    captured = reconcile_with(
+        engine, FakeDependencies(site), tmp_path, break_stale_lock_after=timedelta(hours=2)
+    )
+
+    assert captured.report.exit_code == ExitCode.LOCKED
+    assert engine.cancelled == 0 and "preview" not in engine.calls
+
+
+def test_stale_lock_is_cleared_and_logged_when_older_than_break_stale_lock_after(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    engine.visible_locks = [
+        LockHolder(
+            "/state/.pulumi/locks/organization/coder-platform/dev/9a.json",
+            "runner@killed-pod",
+            7,
+            datetime.now(UTC) - timedelta(hours=5),
+        )
+    ]
+
+    captured = reconcile_with(
+        engine, FakeDependencies(site), tmp_path, break_stale_lock_after=timedelta(hours=2)
+    )
+
+    assert captured.report.exit_code == ExitCode.OK
+    assert engine.cancelled == 1
+    [note] = [n for n in captured.report.notes if "stale lock" in n]
+    assert "9a.json" in note and "runner@killed-pod" in note and "5h00m old" in note
+
+
+def test_stale_lock_is_kept_when_break_stale_lock_after_is_not_given(tmp_path: Path) -> None:
+    engine, site = converged_world()
+    engine.visible_locks = [
+        LockHolder("9a.json", "runner@killed-pod", 7, datetime.now(UTC) - timedelta(days=3))
+    ]
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    assert captured.report.exit_code == ExitCode.LOCKED
+    assert engine.cancelled == 0
+
+
+def test_config_invalid_exits_15_before_any_engine_operation_when_a_key_is_wrong(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    engine.config_entries["coder-platform:database"] = ConfigEntry(
+        json.dumps({"backup": {"storageAccountName": "Not_Valid", "retentionDays": 0}})
+    )
+    deps = FakeDependencies(site)
+
+    captured = reconcile_with(engine, deps, tmp_path)
+
+    assert captured.report.exit_code == ExitCode.CONFIG_INVALID
+    assert deps.calls == 0 and "preview" not in engine.calls
+    message = captured.report.error.message if captured.report.error else ""
+    assert "coder-platform:database.backup.retentionDays" in message
+    assert "Not_Valid" not in captured.everything
+
+
+def test_not_converged_exits_16_when_the_follow_up_preview_still_shows_changes(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    engine.perpetual = [fx.CODER_RELEASE]
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    assert captured.report.exit_code == ExitCode.NOT_CONVERGED
+    assert [p.urn for p in captured.report.planned] == [fx.CODER_RELEASE]
+    assert "coder-release" in (captured.report.error.message if captured.report.error else "")
+
+
+def test_not_converged_exits_16_when_a_template_is_missing_from_coder(tmp_path: Path) -> None:
+    engine, site = converged_world()
+    site.coder.templates = [t for t in site.coder.templates if t["name"] != "gpu-workspace"]
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    assert captured.report.exit_code == ExitCode.NOT_CONVERGED
+    assert captured.report.coder is not None
+    failed = {c.name: c.detail for c in captured.report.coder.checks if not c.ok}
+    assert failed == {"template:gpu-workspace": "missing in Coder"}
+    assert site.coder.writes() == 0
+
+
+def test_not_converged_when_the_published_token_is_rejected(tmp_path: Path) -> None:
+    engine, site = converged_world()
+    site.coder.keys.clear()  # revoked out of band: the published token no longer works
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    assert captured.report.exit_code == ExitCode.NOT_CONVERGED
+    failed = [c for c in captured.report.coder.checks if not c.ok] if captured.report.coder else []
+    assert [c.name for c in failed] == ["token"]
+    assert engine.vault["platform/coder/coder-cli-session-token"] not in captured.everything
+
+
+def test_update_failed_exits_17_when_the_engine_fails_a_resource(tmp_path: Path) -> None:
+    engine, site = converged_world()
+    engine.drift = {fx.CODER_RELEASE: ("values",)}
+    engine.fail_up = UpdateFailedError(
+        "pulumi up failed (CLI exit 4): helm: release coder failed: timed out waiting",
+        "Read the report's diagnostics",
+        4,
+    )
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    assert captured.report.exit_code == ExitCode.UPDATE_FAILED
+    assert [p.status for p in captured.report.phases if p.name == "act"] == ["failed"]
+
+
+def test_internal_error_exits_70_with_a_report_when_the_runner_has_a_bug(tmp_path: Path) -> None:
+    engine, _ = converged_world()
+
+    def broken(session: Session) -> Outcome:
+        raise KeyError("deployment")
+
+    captured = run(engine, broken, tmp_path)
+
+    assert captured.report.exit_code == ExitCode.INTERNAL
+    assert captured.report.error is not None and captured.report.error.kind == "InternalError"
+    assert (tmp_path / "reports" / "dev" / "latest.json").exists()
+
+
+def test_reset_is_healed_in_one_run_when_coder_did_not_answer_at_observe(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    site.coder.wipe()
+    site.down_for_clients = 1  # the observe probe finds Coder down; it is back, empty, later
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    report = captured.report
+    assert report.exit_code == ExitCode.HEALED, report.error
+    assert [p.name for p in report.phases][:6] == [
+        "observe",
+        "decide",
+        "decide (retry)",
+        "act (retry)",
+        "verify",
+        "record",
+    ]
+    assert [p.status for p in report.phases][:2] == ["ok", "failed"]
+    assert {p.name: p.status for p in report.probes}["coder"] == "failed"
+    assert report.state_edit is not None
+    assert any("Coder now answers with no first user" in note for note in report.notes)
+
+
+def test_exit_codes_match_the_documented_table_when_listed() -> None:
+    assert {code.name: int(code) for code in ExitCode} == {
+        "OK": 0,
+        "USAGE": 2,
+        "HEALED": 10,
+        "DRIFT": 11,
+        "POLICY_VIOLATION": 12,
+        "DEPENDENCY_UNREACHABLE": 13,
+        "LOCKED": 14,
+        "CONFIG_INVALID": 15,
+        "NOT_CONVERGED": 16,
+        "UPDATE_FAILED": 17,
+        "REFUSED": 18,
+        "INTERNAL": 70,
+    }
