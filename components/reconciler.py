@@ -1,0 +1,541 @@
+"""ReconcilerSchedule: run ``python -m automation reconcile`` for this stack on a schedule.
+
+The seeding contract's preferred pattern (P1) in Kubernetes terms: a CronJob with
+``concurrencyPolicy: Forbid`` (one run at a time; the runner's own exit code 14 covers a CI run
+racing it), ``backoffLimit: 0`` (the runner's bounded internal retry is the retry), one kept
+success and three kept failures (C4: evidence survives long enough to read), a deadline, a pinned
+image and a non-root, read-only pod. ``mode: operator`` creates a Pulumi Kubernetes Operator
+``Stack`` instead, for teams that already run the operator (it refreshes and resyncs on the same
+interval, but heals drift only: it neither runs the program during refresh nor detects a Coder
+reset, so cronjob mode is the one that meets C3 for the seeded state).
+
+Identity: one service account, annotated for Azure workload identity when a client id is given
+(backend blob access, key-vault secrets provider, Azure resources), and bound *by name* to the
+Vault Kubernetes auth role that ``VaultSecrets`` creates (the runner logs in with it). No secret
+is ever a literal in the pod spec: the only secret it may need (a passphrase) is a secretKeyRef.
+
+Least-privilege RBAC, and why each grant exists (the runner refreshes and heals exactly the
+Kubernetes objects this stack owns, through the Kubernetes provider and Helm):
+
+- cluster-wide **read** of what refresh and Helm diffs look up: namespaces, StorageClasses,
+  PersistentVolumes, CRDs, ClusterRoles/Bindings and webhook configurations (the operator
+  charts). No cluster-wide read of Secrets or of any namespaced workload.
+- cluster-scoped **writes by name only**: the stack's StorageClass(es) (update, and delete so a
+  reclaim-policy change can replace the class), the stack's namespaces (create and update, never
+  delete: a deleted namespace was the incident), and the runner's own ClusterRole/Binding.
+- in each namespace the stack owns (database, Coder, operators, the reconciler's own): the
+  namespaced kinds the program and its charts create (ConfigMaps, Secrets, Services, service
+  accounts, Deployments/StatefulSets, Jobs/CronJobs, Ingresses, NetworkPolicies, PDBs,
+  Roles/RoleBindings, CNPG Clusters/ScheduledBackups/Poolers, Barman ObjectStores, cert-manager
+  Certificates/Issuers), Helm's release Secrets included; pods, events and PVCs read-only.
+- things it can never do: delete a PersistentVolumeClaim outside the Coder namespace, delete a
+  CNPG Cluster, delete a namespace, or touch Secrets in any other namespace. A program change that
+  needs one of these fails with Forbidden (exit 17) and needs a human with admin rights.
+- in the Coder namespace only, the workspace permissions Coder's chart grants its own service
+  account (pods, PVCs, Deployments); Kubernetes lets a subject create a Role only with rights it
+  holds, so the runner must hold these to (re)create that Role, instead of the broader
+  ``escalate`` verb.
+- the operator charts' cluster-scoped objects (CRDs, ClusterRoles, webhooks) are read-only: an
+  always-on job with the rights to rewrite them would be cluster-admin in all but name, a larger
+  blast radius than the outage it prevents. Operators are P3 (operator-managed); their drift
+  fails the run loudly instead of being healed silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+COMPONENT = "reconciler"
+INTERVAL_ANNOTATION = "coder-platform.io/reconcile-interval-seconds"
+WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id"
+WORKLOAD_IDENTITY_USE = "azure.workload.identity/use"
+VAULT_ROLE_ANNOTATION = "coder-platform.io/vault-role"
+DATA_DIR = "/var/lib/coder-platform"
+RUN_AS = 10001
+MINUTE_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
+HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12)
+CRONJOB_NAME_MAX = 52
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+READ = ("get", "list", "watch")
+WRITE_NO_DELETE = (*READ, "create", "update", "patch")
+CRUD = (*WRITE_NO_DELETE, "delete")
+
+Mode = Literal["cronjob", "operator"]
+Rule = tuple[str, tuple[str, ...], tuple[str, ...]]
+
+NAMESPACED_RULES: tuple[Rule, ...] = (
+    ("", ("configmaps", "secrets", "services", "serviceaccounts"), CRUD),
+    ("", ("pods", "pods/log", "events", "endpoints", "persistentvolumeclaims"), READ),
+    ("apps", ("deployments", "statefulsets", "daemonsets"), CRUD),
+    ("apps", ("replicasets",), READ),
+    ("batch", ("jobs", "cronjobs"), CRUD),
+    ("networking.k8s.io", ("ingresses", "networkpolicies"), CRUD),
+    ("policy", ("poddisruptionbudgets",), CRUD),
+    ("rbac.authorization.k8s.io", ("roles", "rolebindings"), CRUD),
+    ("postgresql.cnpg.io", ("clusters",), WRITE_NO_DELETE),
+    ("postgresql.cnpg.io", ("scheduledbackups", "poolers"), CRUD),
+    ("postgresql.cnpg.io", ("backups",), READ),
+    ("barmancloud.cnpg.io", ("objectstores",), CRUD),
+    ("cert-manager.io", ("certificates", "issuers"), CRUD),
+    ("events.k8s.io", ("events",), READ),
+)
+WORKSPACE_RULES: tuple[Rule, ...] = (
+    ("", ("pods", "persistentvolumeclaims"), (*CRUD, "deletecollection")),
+    ("apps", ("deployments",), (*CRUD, "deletecollection")),
+)
+CLUSTER_READ_RULES: tuple[Rule, ...] = (
+    ("", ("namespaces", "persistentvolumes"), READ),
+    ("storage.k8s.io", ("storageclasses",), READ),
+    ("apiextensions.k8s.io", ("customresourcedefinitions",), READ),
+    ("rbac.authorization.k8s.io", ("clusterroles", "clusterrolebindings"), READ),
+    (
+        "admissionregistration.k8s.io",
+        ("mutatingwebhookconfigurations", "validatingwebhookconfigurations"),
+        READ,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    """A key of a Kubernetes Secret created outside this stack (never a literal value)."""
+
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class OperatorSource:
+    """Where the Pulumi Kubernetes Operator fetches this program (``mode: operator`` only)."""
+
+    repo_url: str
+    branch: str = "main"
+    repo_dir: str = ""
+
+
+@dataclass(frozen=True)
+class ReconcilerScheduleArgs:
+    """Built by ``__main__.py`` from ``ReconcilerConfig``, the stack name and the Vault role."""
+
+    stack: str
+    namespace: str
+    image: str
+    interval_minutes: int
+    active_deadline_seconds: int
+    backend_url: str
+    vault_role: str | None = None
+    mode: Mode = "cronjob"
+    service_account_name: str = "coder-reconciler"
+    secrets_provider: str | None = None
+    workload_identity_client_id: str | None = None
+    passphrase_secret: SecretKeyRef | None = None
+    managed_namespaces: Sequence[str] = ()
+    storage_class_names: Sequence[str] = ()
+    workspace_namespace: str | None = None
+    coder_internal_url: str | None = None
+    operator_source: OperatorSource | None = None
+    create_namespace: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = list(_problems(self))
+        if problems:
+            raise ValueError(
+                "invalid ReconcilerScheduleArgs: " + "; ".join(problems) + " (contract C1)"
+            )
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """Every namespace the runner heals: the stack's own plus the reconciler's."""
+        return tuple(dict.fromkeys([*self.managed_namespaces, self.namespace]))
+
+
+def _problems(args: ReconcilerScheduleArgs) -> list[str]:
+    problems: list[str] = []
+    if not _STACK.fullmatch(args.stack):
+        problems.append(f"stack {args.stack!r} is not a stack name")
+    for label, value in (
+        ("namespace", args.namespace),
+        ("service_account_name", args.service_account_name),
+    ):
+        if not _DNS_LABEL.fullmatch(value):
+            problems.append(f"{label} {value!r} is not a DNS label")
+    problems += [
+        f"managed namespace {ns!r} is not a DNS label"
+        for ns in args.managed_namespaces
+        if not _DNS_LABEL.fullmatch(ns)
+    ]
+    if not 5 <= args.interval_minutes <= 1440:
+        problems.append("interval_minutes must be from 5 to 1440")
+    if not 60 <= args.active_deadline_seconds <= 86400:
+        problems.append("active_deadline_seconds must be from 60 to 86400")
+    tag = args.image.rsplit("/", 1)[-1]
+    if "@sha256:" not in args.image and (":" not in tag or tag.endswith(":latest")):
+        problems.append("image must be pinned by a version tag or digest, not latest")
+    if not args.backend_url:
+        problems.append("backend_url is required: an in-cluster run needs the shared state")
+    provider = (args.secrets_provider or "passphrase").split("://", 1)[0]
+    if provider == "passphrase" and args.passphrase_secret is None:
+        problems.append("a passphrase secrets provider needs passphrase_secret (a secretKeyRef)")
+    if args.mode == "operator" and args.operator_source is None:
+        problems.append("mode operator needs operator_source (the program's git repository)")
+    if any(
+        key.upper().endswith(("TOKEN", "PASSWORD", "PASSPHRASE", "SECRET"))
+        for key in args.extra_env
+    ):
+        problems.append("extra_env may not carry secrets; use a secretKeyRef")
+    return problems
+
+
+def schedule_for(interval_minutes: int, stack: str) -> tuple[str, int]:
+    """A cron schedule at most ``interval_minutes`` apart, and its real interval in minutes.
+
+    Cron steps restart every hour (or day), so the interval is rounded down to a divisor of 60
+    minutes (or 24 hours) to keep runs evenly spaced; never up, so runs are never rarer than
+    configured. A per-stack offset from the stack name keeps stacks from all firing at :00.
+    """
+    seed = int(hashlib.sha256(stack.encode()).hexdigest(), 16)
+    if interval_minutes < 60:
+        step = max(s for s in MINUTE_STEPS if s <= interval_minutes)
+        return f"{seed % step}-59/{step} * * * *", step
+    minute = seed % 60
+    if interval_minutes < 1440:
+        hours = max(h for h in HOUR_STEPS if h <= interval_minutes // 60)
+        return f"{minute} {(seed // 60) % hours}-23/{hours} * * *", hours * 60
+    return f"{minute} {(seed // 60) % 24} * * *", 1440
+
+
+def _rules(rules: Sequence[Rule]) -> list[k8s.rbac.v1.PolicyRuleArgs]:
+    return [
+        k8s.rbac.v1.PolicyRuleArgs(api_groups=[group], resources=list(kinds), verbs=list(verbs))
+        for group, kinds, verbs in rules
+    ]
+
+
+def _named(
+    group: str, kinds: Sequence[str], verbs: Sequence[str], names: Sequence[str]
+) -> k8s.rbac.v1.PolicyRuleArgs:
+    return k8s.rbac.v1.PolicyRuleArgs(
+        api_groups=[group], resources=list(kinds), verbs=list(verbs), resource_names=list(names)
+    )
+
+
+class ReconcilerSchedule(pulumi.ComponentResource):
+    """The scheduled self-healing run for one stack (contract P1, C3, C4)."""
+
+    service_account: k8s.core.v1.ServiceAccount
+    cron_job: k8s.batch.v1.CronJob | None
+    operator_stack: k8s.apiextensions.CustomResource | None
+    schedule: str
+    interval_seconds: int
+
+    def __init__(
+        self, name: str, args: ReconcilerScheduleArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("coder-platform:reconciler:ReconcilerSchedule", name, None, opts)
+        self._args = args
+        self.schedule, minutes = schedule_for(args.interval_minutes, args.stack)
+        self.interval_seconds = minutes * 60
+        self._labels = {
+            "app.kubernetes.io/name": "coder-reconciler",
+            "app.kubernetes.io/component": COMPONENT,
+            "app.kubernetes.io/part-of": "coder-platform",
+            "app.kubernetes.io/managed-by": "pulumi",
+            "coder-platform.io/stack": args.stack,
+        }
+        child = pulumi.ResourceOptions(parent=self)
+        depends: list[pulumi.Resource] = []
+        if args.create_namespace:
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=args.namespace,
+                    labels={**self._labels, "pod-security.kubernetes.io/enforce": "restricted"},
+                ),
+                opts=child,
+            )
+            depends.append(namespace)
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=depends)
+        self.service_account = self._service_account(name, in_ns)
+        self._rbac(name, in_ns)
+        self.cron_job = self._cron_job(name, in_ns) if args.mode == "cronjob" else None
+        self.operator_stack = self._operator_stack(name, in_ns) if args.mode == "operator" else None
+        self.register_outputs(
+            {"schedule": self.schedule, "interval_seconds": self.interval_seconds}
+        )
+
+    # -- identity -----------------------------------------------------------------------------
+
+    def _service_account(
+        self, name: str, opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.ServiceAccount:
+        args = self._args
+        annotations: dict[str, str] = {}
+        if args.workload_identity_client_id:
+            annotations[WORKLOAD_IDENTITY_CLIENT_ID] = args.workload_identity_client_id
+        if args.vault_role:
+            annotations[VAULT_ROLE_ANNOTATION] = args.vault_role
+        return k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.service_account_name,
+                namespace=args.namespace,
+                labels=self._labels,
+                annotations=annotations or None,
+            ),
+            automount_service_account_token=True,
+            opts=opts,
+        )
+
+    def _subject(self) -> k8s.rbac.v1.SubjectArgs:
+        return k8s.rbac.v1.SubjectArgs(
+            kind="ServiceAccount",
+            name=self._args.service_account_name,
+            namespace=self._args.namespace,
+        )
+
+    def _rbac(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        args = self._args
+        cluster_name = f"coder-reconciler-{args.stack.lower()}"
+        cluster_rules = [
+            *_rules(CLUSTER_READ_RULES),
+            k8s.rbac.v1.PolicyRuleArgs(
+                api_groups=["storage.k8s.io"], resources=["storageclasses"], verbs=["create"]
+            ),
+            k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["namespaces"], verbs=["create"]),
+            _named("", ["namespaces"], ["update", "patch"], args.namespaces),
+            _named(
+                "rbac.authorization.k8s.io",
+                ["clusterroles", "clusterrolebindings"],
+                ["update", "patch"],
+                [cluster_name],
+            ),
+        ]
+        if args.storage_class_names:
+            cluster_rules.append(
+                _named(
+                    "storage.k8s.io",
+                    ["storageclasses"],
+                    ["update", "patch", "delete"],
+                    args.storage_class_names,
+                )
+            )
+        labels = k8s.meta.v1.ObjectMetaArgs(name=cluster_name, labels=self._labels)
+        role = k8s.rbac.v1.ClusterRole(
+            f"{name}-cluster-role", metadata=labels, rules=cluster_rules, opts=opts
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-cluster-role-binding",
+            metadata=labels,
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role.metadata.name
+            ),
+            subjects=[self._subject()],
+            opts=opts,
+        )
+        if args.mode == "operator":
+            # The operator's workspace pods authenticate callers through TokenReviews.
+            k8s.rbac.v1.ClusterRoleBinding(
+                f"{name}-auth-delegator",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"{cluster_name}-auth-delegator", labels=self._labels
+                ),
+                role_ref=k8s.rbac.v1.RoleRefArgs(
+                    api_group="rbac.authorization.k8s.io",
+                    kind="ClusterRole",
+                    name="system:auth-delegator",
+                ),
+                subjects=[self._subject()],
+                opts=opts,
+            )
+        for namespace in args.namespaces:
+            rules = [*NAMESPACED_RULES]
+            if namespace == args.workspace_namespace:
+                rules += WORKSPACE_RULES
+            meta = k8s.meta.v1.ObjectMetaArgs(
+                name="coder-reconciler", namespace=namespace, labels=self._labels
+            )
+            ns_role = k8s.rbac.v1.Role(
+                f"{name}-role-{namespace}", metadata=meta, rules=_rules(rules), opts=opts
+            )
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-role-binding-{namespace}",
+                metadata=meta,
+                role_ref=k8s.rbac.v1.RoleRefArgs(
+                    api_group="rbac.authorization.k8s.io", kind="Role", name=ns_role.metadata.name
+                ),
+                subjects=[self._subject()],
+                opts=opts,
+            )
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def _env(self) -> list[k8s.core.v1.EnvVarArgs]:
+        args = self._args
+        plain = {
+            "PULUMI_BACKEND_URL": args.backend_url,
+            "CODER_PLATFORM_SECRETS_PROVIDER": args.secrets_provider,
+            "CODER_PLATFORM_VAULT_ROLE": args.vault_role,
+            "CODER_PLATFORM_CODER_URL": args.coder_internal_url,
+            "CODER_PLATFORM_REPORT_DIR": f"{DATA_DIR}/reports",
+            "PULUMI_HOME": f"{DATA_DIR}/pulumi-home",
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "HOME": "/tmp",
+            **args.extra_env,
+        }
+        env = [
+            k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items() if value
+        ]
+        if args.passphrase_secret is not None:
+            env.append(
+                k8s.core.v1.EnvVarArgs(
+                    name="PULUMI_CONFIG_PASSPHRASE",
+                    value_from=k8s.core.v1.EnvVarSourceArgs(
+                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
+                            name=args.passphrase_secret.name, key=args.passphrase_secret.key
+                        )
+                    ),
+                )
+            )
+        return env
+
+    def _pod_spec(self) -> k8s.core.v1.PodSpecArgs:
+        args = self._args
+        return k8s.core.v1.PodSpecArgs(
+            service_account_name=args.service_account_name,
+            automount_service_account_token=True,
+            restart_policy="Never",
+            security_context=k8s.core.v1.PodSecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=RUN_AS,
+                run_as_group=RUN_AS,
+                fs_group=RUN_AS,
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            containers=[
+                k8s.core.v1.ContainerArgs(
+                    name="reconcile",
+                    image=args.image,
+                    image_pull_policy="IfNotPresent",
+                    command=["python", "-m", "automation", "reconcile", "--stack", args.stack],
+                    env=self._env(),
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests={"cpu": "250m", "memory": "1Gi"}, limits={"memory": "2Gi"}
+                    ),
+                    security_context=k8s.core.v1.SecurityContextArgs(
+                        allow_privilege_escalation=False,
+                        read_only_root_filesystem=True,
+                        run_as_non_root=True,
+                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                    ),
+                    volume_mounts=[
+                        k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR),
+                        k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+                    ],
+                )
+            ],
+            volumes=[
+                k8s.core.v1.VolumeArgs(
+                    name="data", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()
+                ),
+                k8s.core.v1.VolumeArgs(
+                    name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()
+                ),
+            ],
+        )
+
+    def _pod_labels(self) -> dict[str, str]:
+        labels = dict(self._labels)
+        if self._args.workload_identity_client_id:
+            labels[WORKLOAD_IDENTITY_USE] = "true"
+        return labels
+
+    def _metadata(self, name: str) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=name,
+            namespace=self._args.namespace,
+            labels=self._labels,
+            annotations={INTERVAL_ANNOTATION: str(self.interval_seconds)},
+        )
+
+    def _cron_job(self, name: str, opts: pulumi.ResourceOptions) -> k8s.batch.v1.CronJob:
+        args = self._args
+        job_name = f"coder-reconciler-{args.stack.lower()}"[:CRONJOB_NAME_MAX].rstrip("-.")
+        return k8s.batch.v1.CronJob(
+            f"{name}-cron-job",
+            metadata=self._metadata(job_name),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=self.schedule,
+                time_zone="Etc/UTC",
+                concurrency_policy="Forbid",
+                successful_jobs_history_limit=1,
+                failed_jobs_history_limit=3,
+                starting_deadline_seconds=min(300, self.interval_seconds),
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels),
+                    spec=k8s.batch.v1.JobSpecArgs(
+                        backoff_limit=0,
+                        active_deadline_seconds=args.active_deadline_seconds,
+                        template=k8s.core.v1.PodTemplateSpecArgs(
+                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._pod_labels()),
+                            spec=self._pod_spec(),
+                        ),
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(depends_on=[self.service_account])
+            ),
+        )
+
+    def _operator_stack(
+        self, name: str, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        args = self._args
+        assert args.operator_source is not None  # enforced by _problems
+        env_refs: dict[str, object] = {
+            "PULUMI_BACKEND_URL": {"type": "Literal", "literal": {"value": args.backend_url}},
+        }
+        if args.passphrase_secret is not None:
+            env_refs["PULUMI_CONFIG_PASSPHRASE"] = {
+                "type": "Secret",
+                "secret": {"name": args.passphrase_secret.name, "key": args.passphrase_secret.key},
+            }
+        workspace: dict[str, object] = {"image": args.image}
+        if args.workload_identity_client_id:
+            workspace["podTemplate"] = {"metadata": {"labels": {WORKLOAD_IDENTITY_USE: "true"}}}
+        spec: dict[str, object] = {
+            "stack": args.stack,
+            "projectRepo": args.operator_source.repo_url,
+            "branch": args.operator_source.branch,
+            "repoDir": args.operator_source.repo_dir,
+            "refresh": True,
+            "continueResyncOnCommitMatch": True,
+            "resyncFrequencySeconds": max(60, self.interval_seconds),
+            "serviceAccountName": args.service_account_name,
+            "destroyOnFinalize": False,
+            "envRefs": env_refs,
+            "workspaceTemplate": {"spec": workspace},
+        }
+        if args.secrets_provider:
+            spec["secretsProvider"] = args.secrets_provider
+        return k8s.apiextensions.CustomResource(
+            f"{name}-operator-stack",
+            api_version="pulumi.com/v1",
+            kind="Stack",
+            metadata=self._metadata(f"coder-platform-{args.stack.lower()}"),
+            spec=spec,
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(depends_on=[self.service_account])
+            ),
+        )
