@@ -11,6 +11,12 @@ from components.config import ConfigError, PlatformConfig, read_stack_config
 from components.database import CnpgPostgres, CnpgPostgresArgs, RecoverySource
 from components.names import app_secret_name
 from components.operators import CnpgOperators, CnpgOperatorsArgs
+from components.reconciler import (
+    OperatorSource,
+    ReconcilerSchedule,
+    ReconcilerScheduleArgs,
+    SecretKeyRef,
+)
 from components.storage import RetainStorageClass, RetainStorageClassArgs
 from components.vault import VaultSecrets, VaultSecretsArgs
 from components.vault_inputs import (
@@ -184,6 +190,53 @@ if config.coder is not None and config.coder.enabled and inputs is not None:
         ),
     )
 
+reconciler = None
+if config.reconciler is not None and config.reconciler.enabled:
+    r = config.reconciler
+    try:
+        reconciler_args = ReconcilerScheduleArgs(
+            stack=pulumi.get_stack(),
+            namespace=r.namespace,
+            image=r.image,
+            interval_minutes=r.interval_minutes,
+            active_deadline_seconds=r.active_deadline_seconds,
+            backend_url=str(r.backend_url),
+            secrets_provider=r.secrets_provider,
+            workload_identity_client_id=r.workload_identity_client_id,
+            passphrase_secret=(
+                SecretKeyRef(r.passphrase_secret.name, r.passphrase_secret.key)
+                if r.passphrase_secret
+                else None
+            ),
+            vault_role=config.vault.reconciler_role if config.vault.enabled else None,
+            mode=r.mode,
+            service_account_name=RECONCILER_SERVICE_ACCOUNT,
+            managed_namespaces=(
+                config.namespaces.database,
+                config.namespaces.coder,
+                config.namespaces.operators,
+            ),
+            storage_class_names=(config.storage_class_name,),
+            workspace_namespace=config.namespaces.coder if coder is not None else None,
+            coder_internal_url=str(r.coder_internal_url) if r.coder_internal_url else None,
+            operator_source=(
+                OperatorSource(str(r.operator.repo_url), r.operator.branch, r.operator.repo_dir)
+                if r.operator
+                else None
+            ),
+            extra_env=dict(r.extra_env),
+        )
+    except ValueError as error:
+        # Config validation covers these rules; this is the component's own second line.
+        raise pulumi.RunError(str(error)) from None
+    reconciler = ReconcilerSchedule(
+        "reconciler",
+        reconciler_args,
+        opts=pulumi.ResourceOptions(
+            depends_on=[c for c in (operators, database, coder) if c is not None]
+        ),
+    )
+
 pulumi.export("storageClassName", storage.name)
 pulumi.export("databaseClusterName", database.cluster_name)
 pulumi.export("databaseAppSecretName", database.app_secret_name)
@@ -195,3 +248,5 @@ if coder is not None:
     pulumi.export("coderAccessUrl", coder.access_url)
 if vault_secrets is not None:
     pulumi.export("vaultKvMount", vault_secrets.mount_path)
+if reconciler is not None:
+    pulumi.export("reconcilerSchedule", reconciler.schedule)

@@ -308,6 +308,21 @@ class CoderConfig(_Model):
     )
 
 
+class SecretKeyRefConfig(_Model):
+    """A key of a Kubernetes Secret created outside the stack: never a literal value."""
+
+    name: str = Field(pattern=_DNS_LABEL, max_length=253)
+    key: str = Field(pattern=r"^[-._a-zA-Z0-9]+$")
+
+
+class OperatorSourceConfig(_Model):
+    """Where the Pulumi Kubernetes Operator fetches this program (mode: operator)."""
+
+    repo_url: HttpUrl = Field(description="the program's git repository (https)")
+    branch: str = Field("main", min_length=1)
+    repo_dir: str = Field("", description="the program's directory inside the repository")
+
+
 class ReconcilerConfig(_Model):
     """The in-cluster schedule that runs ``reconcile`` for this stack (contract P1)."""
 
@@ -339,6 +354,19 @@ class ReconcilerConfig(_Model):
     )
     workload_identity_client_id: str | None = Field(
         None, pattern=_UUID, description="client id of the runner's Azure identity"
+    )
+    passphrase_secret: SecretKeyRefConfig | None = Field(
+        None, description="the passphrase's Secret and key, for a passphrase secrets provider"
+    )
+    operator: OperatorSourceConfig | None = Field(
+        None, description="the program's repository, for mode: operator"
+    )
+    coder_internal_url: HttpUrl | None = Field(
+        None, description="Coder's in-cluster URL for the runner's checks (default: accessUrl)"
+    )
+    extra_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="non-secret environment for the run, e.g. ARM_USE_OIDC=true",
     )
 
     @field_validator("image")
@@ -516,15 +544,8 @@ def _semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "database.ephemeral", "cannot be true in prod: production data is never disposable"
         )
     yield from _secrets_pipeline_issues(config)
-    reconciler = config.reconciler
-    if reconciler is not None and reconciler.enabled and config.managed:
-        for field in ("backend_url", "secrets_provider"):
-            if getattr(reconciler, field) is None:
-                yield ConfigIssue(
-                    f"reconciler.{to_camel(field)}",
-                    "is required for an in-cluster reconciler in dev/prod: the run needs the "
-                    "stack's shared state and secrets, not a pod-local default",
-                )
+    if config.reconciler is not None and config.reconciler.enabled:
+        yield from _reconciler_issues(config.reconciler, managed=config.managed)
     recovery = config.database.recovery
     if recovery.enabled:
         source = recovery.source_generation or config.database.generation - 1
@@ -576,3 +597,38 @@ def _secrets_pipeline_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "is required when vault.enabled is false and Coder is on "
             "(pulumi config set --secret --path 'coder-platform:localSecrets.oidcClientSecret')",
         )
+
+
+def _reconciler_issues(reconciler: ReconcilerConfig, *, managed: bool) -> Iterator[ConfigIssue]:
+    """An in-cluster run needs shared state, a way to decrypt it, and (operator mode) a source."""
+    if reconciler.backend_url is None:
+        yield ConfigIssue(
+            "reconciler.backendUrl",
+            "is required for an in-cluster reconciler: the run needs the stack's shared state, "
+            "not a pod-local default",
+        )
+    provider = (reconciler.secrets_provider or "passphrase").split("://", 1)[0]
+    if managed and reconciler.secrets_provider is None:
+        yield ConfigIssue(
+            "reconciler.secretsProvider",
+            "is required in dev/prod (e.g. azurekeyvault://<vault>.vault.azure.net/keys/<key>)",
+        )
+    elif provider == "passphrase" and reconciler.passphrase_secret is None:
+        yield ConfigIssue(
+            "reconciler.passphraseSecret",
+            "is required with a passphrase secrets provider: name the Secret and key that "
+            "hold it (never the passphrase itself)",
+        )
+    if reconciler.mode == "operator" and reconciler.operator is None:
+        yield ConfigIssue(
+            "reconciler.operator", "is required for mode: operator (repoUrl, branch, repoDir)"
+        )
+    secretish = [k for k in reconciler.extra_env if k.upper().endswith(_SECRET_SUFFIXES)]
+    for key in secretish:
+        yield ConfigIssue(
+            f"reconciler.extraEnv.{key}",
+            "looks like a secret: pass secrets through a Secret, never as literal env (C5)",
+        )
+
+
+_SECRET_SUFFIXES = ("TOKEN", "PASSWORD", "PASSPHRASE", "SECRET", "PRIVATE_KEY")

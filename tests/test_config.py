@@ -22,7 +22,7 @@ def problems(raw: dict[str, Any]) -> list[str]:
     return [str(issue) for issue in caught.value.issues]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_repo_stacks_load_when_valid(stack: str) -> None:
     config = load_config(load_stack_file(stack))
     assert config.environment == stack
@@ -202,3 +202,49 @@ def test_invalid_config_run_really_records_nothing() -> None:
         harness.RecordingMocks = original  # type: ignore[misc]
     assert len(recorded) == 1
     assert recorded[0].resources == []
+
+
+def test_in_cluster_reconciler_needs_shared_state_and_a_secrets_provider() -> None:
+    raw = dev()
+    raw["reconciler"] = {"image": "registry.corp/runner:1.0.0"}
+    keys = sorted(p.split(": ")[0] for p in problems(raw))
+    assert keys == [
+        "coder-platform:reconciler.backendUrl",
+        "coder-platform:reconciler.secretsProvider",
+    ]
+
+
+def test_passphrase_provider_needs_a_secret_reference_not_a_value() -> None:
+    raw = copy.deepcopy(load_stack_file("local"))
+    del raw["reconciler"]["passphraseSecret"]
+    [problem] = problems(raw)
+    assert problem.startswith("coder-platform:reconciler.passphraseSecret: is required")
+
+
+def test_operator_mode_needs_the_program_repository() -> None:
+    raw = dev()
+    raw["reconciler"]["mode"] = "operator"
+    [problem] = problems(raw)
+    assert problem.startswith("coder-platform:reconciler.operator: is required")
+
+
+def test_secret_looking_extra_env_is_refused_by_name() -> None:
+    raw = dev()
+    raw["reconciler"]["extraEnv"] = {"ARM_CLIENT_SECRET": "hunter2-do-not-echo"}
+    [problem] = problems(raw)
+    assert problem.startswith("coder-platform:reconciler.extraEnv.ARM_CLIENT_SECRET: looks like")
+    assert "hunter2" not in problem
+
+
+def test_floating_runner_image_is_refused() -> None:
+    raw = dev()
+    raw["reconciler"]["image"] = "crcoderplatform.azurecr.io/coder-platform-runner"
+    [problem] = problems(raw)
+    assert problem.startswith("coder-platform:reconciler.image: the image must be pinned")
+
+
+def test_managed_stack_cannot_take_secrets_from_pulumi_config() -> None:
+    raw = dev()
+    raw["vault"] = {"enabled": False}
+    [problem] = problems(raw)
+    assert problem.startswith("coder-platform:vault.enabled: must be true in dev/prod")

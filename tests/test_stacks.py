@@ -106,3 +106,32 @@ def test_plain_kubernetes_stack_uses_an_external_identity_and_no_azure_resources
     assert (
         annotations["azure.workload.identity/client-id"] == "0b7e4d2a-9f1c-4e6b-8a3d-5c2f1e9d7b60"
     )
+
+
+@pytest.mark.parametrize(("stack", "interval"), [("dev", 1800), ("prod", 900)])
+def test_stack_deploys_its_reconciler_on_the_configured_interval(stack: str, interval: int) -> None:
+    mocks = run_program(load_stack_file(stack), stack=stack)
+    [cronjob] = mocks.of_type("kubernetes:batch/v1:CronJob")
+    metadata = cronjob.inputs["metadata"]
+    assert metadata["labels"]["app.kubernetes.io/component"] == "reconciler"
+    assert metadata["annotations"]["coder-platform.io/reconcile-interval-seconds"] == str(interval)
+    spec = cronjob.inputs["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["jobTemplate"]["spec"]["backoffLimit"] == 0
+    [container] = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "crcoderplatform.azurecr.io/coder-platform-runner:0.1.0"
+    assert container["command"] == ["python", "-m", "automation", "reconcile", "--stack", stack]
+
+
+def test_local_stack_is_kubernetes_only() -> None:
+    mocks = run_program(load_stack_file("local"), stack="local")
+    types = {r.type for r in mocks.resources}
+    assert not [t for t in types if t.startswith(("azure-native:", "vault:", "pulumi:providers"))]
+    assert not mocks.of_type("kubernetes:helm.sh/v3:Release")
+    assert {
+        "kubernetes:storage.k8s.io/v1:StorageClass",
+        "kubernetes:postgresql.cnpg.io/v1:Cluster",
+        "kubernetes:barmancloud.cnpg.io/v1:ObjectStore",
+        "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup",
+        "kubernetes:batch/v1:CronJob",
+    } <= types
