@@ -12,8 +12,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
+from components.generated_password import GeneratedPassword
 from components.names import app_secret_name, archive_server_name, object_store_name
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
@@ -55,7 +55,7 @@ class CnpgPostgres(pulumi.ComponentResource):
     """Namespace, app credentials, ObjectStore, Cluster and ScheduledBackup."""
 
     namespace: k8s.core.v1.Namespace
-    password: random.RandomPassword
+    password: GeneratedPassword
     app_secret: k8s.core.v1.Secret
     object_store: k8s.apiextensions.CustomResource
     cluster: k8s.apiextensions.CustomResource
@@ -86,11 +86,8 @@ class CnpgPostgres(pulumi.ComponentResource):
 
         # Backups carry no Secrets: a Pulumi-owned password keeps the app credentials
         # identical across a restore into a new cluster generation.
-        self.password = random.RandomPassword(
-            f"{name}-app-password",
-            length=32,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self),
+        self.password = GeneratedPassword(
+            f"{name}-app-password", length=32, opts=pulumi.ResourceOptions(parent=self)
         )
         uri = pulumi.Output.concat(
             "postgresql://",

@@ -99,7 +99,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 state.update(
                     name=args.inputs["resourceName"], clientId=guid, principalId=guid[::-1]
                 )
-            case "random:index/randomPassword:RandomPassword":
+            case "pulumi-python:dynamic/secrets:GeneratedPassword":
                 state["result"] = FAKE_PASSWORD
         return resource_id, state
 
