@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -44,6 +46,23 @@ from automation.redact import Redactor
 
 MIN_CLI_VERSION = VersionInfo(3, 229, 0)
 T = TypeVar("T")
+
+
+def project_program(work_dir: Path) -> Callable[[], None]:
+    """The project's own ``__main__.py``, run inline by the Automation API.
+
+    Inline, the engine needs no Python language host: the only one the offline toolchain can
+    build (v3.79) runs local programs but cannot start Python policy packs, and the runner
+    always previews with the pack. ``work_dir`` still supplies Pulumi.yaml and stacks/.
+    """
+
+    def run() -> None:
+        root = str(work_dir)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        runpy.run_path(str(work_dir / "__main__.py"), run_name="__pulumi_program__")
+
+    return run
 
 
 class PulumiStackEngine:
@@ -85,7 +104,9 @@ class PulumiStackEngine:
         )
         select = auto.create_or_select_stack if backend.embedded else auto.select_stack
         try:
-            stack = select(stack_name, work_dir=str(work_dir), opts=options)
+            stack = select(
+                stack_name, project_name=PROJECT, program=project_program(work_dir), opts=options
+            )
         except auto_errors.CommandError as error:
             raise classify(error, "stack select", stack_name, redactor) from None
         return cls(stack, backend, redactor)
@@ -168,11 +189,14 @@ class PulumiStackEngine:
         return OperationSummary(op_counts(result.summary.resource_changes))
 
     def preview_refresh(self, *, on_event: EventSink) -> OperationSummary:
+        # A preview with refresh, not `refresh --preview-only`: with an inline program the
+        # latter fails on component outputs ("registration isn't pending", CLI 3.259), and
+        # the preview's refresh steps carry the same drift the collector reads.
         result = self._call(
-            "refresh --preview-only",
-            lambda: self._stack.preview_refresh(
+            "preview --refresh",
+            lambda: self._stack.preview(
+                refresh=True,
                 run_program=True,
-                show_secrets=False,
                 on_event=_forward(on_event),
                 color="never",
                 suppress_outputs=True,
