@@ -11,6 +11,7 @@ from components.config import ConfigError, PlatformConfig, read_stack_config
 from components.database import CnpgPostgres, CnpgPostgresArgs, RecoverySource
 from components.names import app_secret_name
 from components.operators import CnpgOperators, CnpgOperatorsArgs
+from components.ownership import authoritative_children
 from components.reconciler import (
     OperatorSource,
     ReconcilerSchedule,
@@ -57,6 +58,7 @@ storage = RetainStorageClass(
         reclaim_policy=config.reclaim_policy,
         disk_resource_group=config.storage.disk_resource_group,
     ),
+    opts=authoritative_children(),
 )
 
 operators = (
@@ -138,6 +140,7 @@ database = CnpgPostgres(
         protect=config.protected and not db.ephemeral,
         depends_on=database_prerequisites,
     ),
+    opts=authoritative_children(),
 )
 
 vault_secrets = None
@@ -188,6 +191,7 @@ if config.coder is not None and config.coder.enabled and inputs is not None:
             # Coder must not start before its database exists.
             depends_on=[database.cluster],
         ),
+        opts=authoritative_children(),
     )
 
 reconciler = None
@@ -211,10 +215,15 @@ if config.reconciler is not None and config.reconciler.enabled:
             vault_role=config.vault.reconciler_role if config.vault.enabled else None,
             mode=r.mode,
             service_account_name=RECONCILER_SERVICE_ACCOUNT,
-            managed_namespaces=(
-                config.namespaces.database,
-                config.namespaces.coder,
-                config.namespaces.operators,
+            # Rights only where this stack creates things: the runner heals what it owns.
+            managed_namespaces=tuple(
+                namespace
+                for namespace, owned in (
+                    (config.namespaces.database, True),
+                    (config.namespaces.coder, coder is not None),
+                    (config.namespaces.operators, operators is not None),
+                )
+                if owned
             ),
             storage_class_names=(config.storage_class_name,),
             workspace_namespace=config.namespaces.coder if coder is not None else None,
@@ -232,8 +241,11 @@ if config.reconciler is not None and config.reconciler.enabled:
     reconciler = ReconcilerSchedule(
         "reconciler",
         reconciler_args,
-        opts=pulumi.ResourceOptions(
-            depends_on=[c for c in (operators, database, coder) if c is not None]
+        opts=pulumi.ResourceOptions.merge(
+            authoritative_children(),
+            pulumi.ResourceOptions(
+                depends_on=[c for c in (operators, database, coder) if c is not None]
+            ),
         ),
     )
 

@@ -135,3 +135,17 @@ def test_local_stack_is_kubernetes_only() -> None:
         "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup",
         "kubernetes:batch/v1:CronJob",
     } <= types
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_kubernetes_object_is_force_applied_so_drift_heals(stack: str) -> None:
+    mocks = run_program(load_stack_file(stack), stack=stack)
+    objects = [
+        r
+        for r in mocks.resources
+        if r.custom and r.type.startswith("kubernetes:") and "helm.sh" not in r.type
+    ]
+    assert len(objects) > 5
+    for obj in objects:
+        annotations = obj.inputs["metadata"].get("annotations", {})
+        assert annotations.get("pulumi.com/patchForce") == "true", obj.name
