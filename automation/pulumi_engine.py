@@ -48,6 +48,11 @@ MIN_CLI_VERSION = VersionInfo(3, 229, 0)
 T = TypeVar("T")
 
 
+def _python_path(work_dir: Path) -> str:
+    existing = os.environ.get("PYTHONPATH")
+    return f"{work_dir}{os.pathsep}{existing}" if existing else str(work_dir)
+
+
 def project_program(work_dir: Path) -> Callable[[], None]:
     """The project's own ``__main__.py``, run inline by the Automation API.
 
@@ -98,7 +103,9 @@ class PulumiStackEngine:
             ) from None
         options = auto.LocalWorkspaceOptions(
             work_dir=str(work_dir),
-            env_vars=dict(backend.env),
+            # Dynamic providers (GeneratedPassword, the Coder ones) are unpickled in a separate
+            # provider process, which must import ``components`` from the project.
+            env_vars={**backend.env, "PYTHONPATH": _python_path(work_dir)},
             secrets_provider=backend.secrets_provider,
             pulumi_command=command,
         )

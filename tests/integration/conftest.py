@@ -1,0 +1,95 @@
+"""Fixtures for the real-engine tier: the toolchain, a loopback cluster, an isolated project.
+
+This tier runs only when ``scripts/test`` has the toolchain (it builds it, cache-aware); a
+fixture that cannot find it fails loudly instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.cluster import LocalCluster, local_cluster
+from tests.integration.runner import Project
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "stacks", "policy", "templates")
+
+
+def _toolchain_env() -> dict[str, str]:
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "install-toolchain"), "--print-env", "--no-python-host"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        pytest.fail(
+            "the integration tier needs the toolchain: run scripts/install-toolchain "
+            f"({out.stderr.strip()})",
+            pytrace=False,
+        )
+    env = dict(os.environ)
+    for line in out.stdout.splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export ") :].partition("=")
+            env[key] = os.path.expandvars(value.strip().strip("'\""))
+    return env
+
+
+def _versions() -> dict[str, str]:
+    pins = dict(
+        line.split("=", 1)
+        for line in (ROOT / "tools" / "crd-versions.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    return {
+        "github.com/cloudnative-pg/cloudnative-pg": pins["CNPG_VERSION"],
+        "github.com/cloudnative-pg/plugin-barman-cloud": pins["BARMAN_CLOUD_PLUGIN_VERSION"],
+    }
+
+
+@pytest.fixture(scope="session")
+def toolchain_env() -> dict[str, str]:
+    return _toolchain_env()
+
+
+@pytest.fixture(scope="session")
+def cluster(
+    toolchain_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalCluster]:
+    bin_dir = Path(toolchain_env["PATH"].split(os.pathsep)[0])
+    with local_cluster(
+        tmp_path_factory.mktemp("cluster"), bin_dir, _versions(), toolchain_env
+    ) as running:
+        yield running
+
+
+def copy_project(destination: Path) -> Path:
+    """The project's program, stacks and pack in a directory of its own, so the embedded
+    backend (``.pulumi-state``) and reports of a test never touch the checkout."""
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(
+                source,
+                destination / name,
+                ignore=shutil.ignore_patterns(".venv", "__pycache__"),
+            )
+        else:
+            shutil.copy2(source, destination / name)
+    (destination / "policy" / ".venv").symlink_to(ROOT / "policy" / ".venv")
+    return destination
+
+
+@pytest.fixture(scope="module")
+def project(
+    toolchain_env: dict[str, str], cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Project:
+    work_dir = copy_project(tmp_path_factory.mktemp("project"))
+    return Project(work_dir, {**toolchain_env, "KUBECONFIG": str(cluster.kubeconfig)})
