@@ -105,7 +105,13 @@ class PulumiStackEngine:
             work_dir=str(work_dir),
             # Dynamic providers (GeneratedPassword, the Coder ones) are unpickled in a separate
             # provider process, which must import ``components`` from the project.
-            env_vars={**backend.env, "PYTHONPATH": _python_path(work_dir)},
+            # It runs on ${PULUMI_PYTHON_CMD:-python3}: make that this interpreter, whose
+            # environment has the SDK, whatever the caller's PATH holds.
+            env_vars={
+                **backend.env,
+                "PYTHONPATH": _python_path(work_dir),
+                "PULUMI_PYTHON_CMD": sys.executable,
+            },
             secrets_provider=backend.secrets_provider,
             pulumi_command=command,
         )

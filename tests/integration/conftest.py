@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cluster import LocalCluster, local_cluster
+from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions
 from tests.integration.runner import Project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,18 +42,6 @@ def _toolchain_env() -> dict[str, str]:
     return env
 
 
-def _versions() -> dict[str, str]:
-    pins = dict(
-        line.split("=", 1)
-        for line in (ROOT / "tools" / "crd-versions.env").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-    return {
-        "github.com/cloudnative-pg/cloudnative-pg": pins["CNPG_VERSION"],
-        "github.com/cloudnative-pg/plugin-barman-cloud": pins["BARMAN_CLOUD_PLUGIN_VERSION"],
-    }
-
-
 @pytest.fixture(scope="session")
 def toolchain_env() -> dict[str, str]:
     return _toolchain_env()
@@ -65,7 +53,7 @@ def cluster(
 ) -> Iterator[LocalCluster]:
     bin_dir = Path(toolchain_env["PATH"].split(os.pathsep)[0])
     with local_cluster(
-        tmp_path_factory.mktemp("cluster"), bin_dir, _versions(), toolchain_env
+        tmp_path_factory.mktemp("cluster"), bin_dir, pinned_crd_versions(), toolchain_env
     ) as running:
         yield running
 

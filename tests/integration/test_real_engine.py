@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.integration.cluster import LocalCluster
+from localkube.cluster import LocalCluster
 from tests.integration.runner import Project
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""Throwaway certificates for a loopback Kubernetes API server (tests only)."""
+"""Throwaway certificates for a loopback Kubernetes API server (local use and tests only)."""
 
 from __future__ import annotations
 

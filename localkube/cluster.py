@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.integration.pki import generate
+from localkube.pki import generate
 
 CRD_FILES = {
     "github.com/cloudnative-pg/cloudnative-pg": [
@@ -36,6 +36,22 @@ CRD_FILES = {
         "config/crd/bases/barmancloud.cnpg.io_objectstores.yaml",
     ],
 }
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pinned_crd_versions(root: Path = ROOT) -> dict[str, str]:
+    """The CNPG and Barman Cloud module versions whose CRDs are applied (tools/crd-versions.env)."""
+    pins = dict(
+        line.split("=", 1)
+        for line in (root / "tools" / "crd-versions.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    return {
+        "github.com/cloudnative-pg/cloudnative-pg": pins["CNPG_VERSION"],
+        "github.com/cloudnative-pg/plugin-barman-cloud": pins["BARMAN_CLOUD_PLUGIN_VERSION"],
+    }
 
 
 class ClusterStartError(RuntimeError):
