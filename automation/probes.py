@@ -9,7 +9,6 @@ the API is up (the engine checks credentials next, with a precise error).
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +17,7 @@ from typing import Protocol
 import httpx
 
 from automation.coder_checks import CoderSite
+from components.clock import Clock, SystemClock
 from components.coder_api import CoderApiError
 
 MAX_BACKOFF_SECONDS = 10.0
@@ -37,20 +37,6 @@ class ProbeResult:
     attempts: int
     detail: str
     seconds: float = 0.0
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 class Probe(Protocol):

@@ -48,6 +48,10 @@ MIN_CLI_VERSION = VersionInfo(3, 229, 0)
 T = TypeVar("T")
 
 
+# Output for machines: the runner renders progress from engine events itself.
+_QUIET: dict[str, Any] = {"color": "never", "suppress_outputs": True, "suppress_progress": True}
+
+
 def _python_path(work_dir: Path) -> str:
     existing = os.environ.get("PYTHONPATH")
     return f"{work_dir}{os.pathsep}{existing}" if existing else str(work_dir)
@@ -177,9 +181,7 @@ class PulumiStackEngine:
                 run_program=True,
                 expect_no_changes=expect_no_changes,
                 on_event=_forward(on_event),
-                color="never",
-                suppress_outputs=True,
-                suppress_progress=True,
+                **_QUIET,
                 **_policy_kwargs(policy),
             ),
         )
@@ -193,9 +195,7 @@ class PulumiStackEngine:
                 run_program=True,
                 show_secrets=False,
                 on_event=_forward(on_event),
-                color="never",
-                suppress_outputs=True,
-                suppress_progress=True,
+                **_QUIET,
                 **_policy_kwargs(policy),
             ),
         )
@@ -211,9 +211,7 @@ class PulumiStackEngine:
                 refresh=True,
                 run_program=True,
                 on_event=_forward(on_event),
-                color="never",
-                suppress_outputs=True,
-                suppress_progress=True,
+                **_QUIET,
             ),
         )
         return OperationSummary(op_counts(result.change_summary))
@@ -226,9 +224,7 @@ class PulumiStackEngine:
                 exclude_protected=True,
                 show_secrets=False,
                 on_event=_forward(on_event),
-                color="never",
-                suppress_outputs=True,
-                suppress_progress=True,
+                **_QUIET,
             ),
         )
         return OperationSummary(op_counts(result.summary.resource_changes))

@@ -1,6 +1,7 @@
 """The one Coder API client, its typed errors and models (shared by providers and the runner)."""
 
-from components.coder_api.client import CoderClient, SystemClock
+from components.clock import SystemClock
+from components.coder_api.client import CoderClient
 from components.coder_api.errors import (
     CoderApiError,
     CoderAuthError,

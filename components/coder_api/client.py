@@ -17,16 +17,16 @@ decided once. Why each rule:
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from components.clock import Clock, SystemClock
 from components.coder_api.errors import (
     CoderApiError,
     CoderAuthError,
@@ -52,22 +52,6 @@ REDACTED = "[redacted]"
 
 _log = logging.getLogger(LOGGER_NAME)
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-class Clock(Protocol):
-    """Time source for backoff and deadlines; tests pass a fake one that never really sleeps."""
-
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 def segment(value: str) -> str:
