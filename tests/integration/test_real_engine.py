@@ -6,6 +6,7 @@ drift and healed by reconcile, and a second concurrent reconcile is refused with
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import time
@@ -161,3 +162,23 @@ def test_second_concurrent_reconcile_exits_locked(deployed: Project) -> None:
     assert "lock" in json.dumps(second.report["error"]).lower()
     assert first.returncode == EXIT_CONVERGED
     assert json.loads(first_out)["outcome"] == "converged"
+
+
+def test_no_run_output_or_report_contains_the_database_password(
+    deployed: Project, cluster: LocalCluster
+) -> None:
+    secret = cluster.get("/api/v1/namespaces/coder-db/secrets/coder-db-app")
+    assert secret is not None
+    password = base64.b64decode(secret["data"]["password"]).decode()
+    assert len(password) == 32
+
+    cluster.delete(SCHEDULED_BACKUP)  # make the runs print real diffs, not just "nothing"
+    outputs = [deployed.run(command) for command in ("drift", "reconcile", "preview")]
+    for run in outputs:
+        assert password not in run.stderr
+        assert password not in json.dumps(run.report)
+    for report in (deployed.work_dir / ".reports").rglob("*.json"):
+        assert password not in report.read_text()
+    state = deployed.work_dir / ".pulumi-state"
+    for stored in state.rglob("*.json"):
+        assert password not in stored.read_text()  # encrypted at rest, even locally
