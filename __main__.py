@@ -18,6 +18,7 @@ from components.reconciler import (
     ReconcilerScheduleArgs,
     SecretKeyRef,
 )
+from components.seeding import CoderSeed, CoderSeedArgs, TokenPublication
 from components.storage import RetainStorageClass, RetainStorageClassArgs
 from components.vault import VaultSecrets, VaultSecretsArgs
 from components.vault_inputs import (
@@ -194,6 +195,32 @@ if config.coder is not None and config.coder.enabled and inputs is not None:
         opts=authoritative_children(),
     )
 
+seed = None
+if config.seeding is not None and config.seeding.enabled and coder is not None:
+    assert inputs is not None and config.coder is not None  # enforced by config validation
+    seeding = config.seeding
+    seed = CoderSeed(
+        "coder-seed",
+        CoderSeedArgs(
+            coder_url=str(config.coder.access_url).rstrip("/"),
+            admin_email=inputs.admin_email,
+            admin_username=inputs.admin_username,
+            admin_full_name=seeding.automation_full_name,
+            admin_password=pulumi.Output.secret(inputs.admin_password.get_secret_value()),
+            token_name=seeding.token_name,
+            token_lifetime_hours=seeding.token_lifetime_hours,
+            token_rotation_window_hours=seeding.token_rotation_window_hours,
+            publication=(
+                TokenPublication(
+                    vault_secrets.provider, vault_secrets.mount_path, config.vault.cli_token_path
+                )
+                if vault_secrets is not None
+                else None
+            ),
+            depends_on=[coder.release],
+        ),
+    )
+
 reconciler = None
 if config.reconciler is not None and config.reconciler.enabled:
     r = config.reconciler
@@ -244,7 +271,7 @@ if config.reconciler is not None and config.reconciler.enabled:
         opts=pulumi.ResourceOptions.merge(
             authoritative_children(),
             pulumi.ResourceOptions(
-                depends_on=[c for c in (operators, database, coder) if c is not None]
+                depends_on=[c for c in (operators, database, coder, seed) if c is not None]
             ),
         ),
     )

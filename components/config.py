@@ -9,6 +9,7 @@ say what is allowed, are all reported at once, and never echo a value.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -323,6 +324,24 @@ class OperatorSourceConfig(_Model):
     repo_dir: str = Field("", description="the program's directory inside the repository")
 
 
+class SeedingConfig(_Model):
+    """Coder state the program owns: the automation identity and its rotating token (C3)."""
+
+    enabled: bool = Field(True, description="seed Coder (needs coder.enabled)")
+    automation_full_name: str = Field("Coder Platform Automation", min_length=1)
+    token_name: str = Field(
+        "coder-platform-automation",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,63}$",
+        description="a lowercase name of up to 64 characters",
+    )
+    token_lifetime_hours: int = Field(
+        336, ge=1, le=8760, description="hours the automation token lives, 1 to 8760"
+    )
+    token_rotation_window_hours: int = Field(
+        96, ge=1, description="rotate when fewer than this many hours remain"
+    )
+
+
 class ReconcilerConfig(_Model):
     """The in-cluster schedule that runs ``reconcile`` for this stack (contract P1)."""
 
@@ -395,6 +414,7 @@ class PlatformConfig(_Model):
         None, description="secrets from Pulumi secret config; only for local/e2e stacks"
     )
     coder: CoderConfig | None = Field(None, description="the Coder deployment")
+    seeding: SeedingConfig | None = Field(None, description="the seeded Coder state")
     reconciler: ReconcilerConfig | None = Field(
         None, description="the scheduled reconciler (omit to run reconcile only from CI)"
     )
@@ -546,6 +566,8 @@ def _semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
     yield from _secrets_pipeline_issues(config)
     if config.reconciler is not None and config.reconciler.enabled:
         yield from _reconciler_issues(config.reconciler, managed=config.managed)
+    if config.seeding is not None and config.seeding.enabled:
+        yield from _seeding_issues(config)
     recovery = config.database.recovery
     if recovery.enabled:
         source = recovery.source_generation or config.database.generation - 1
@@ -632,3 +654,44 @@ def _reconciler_issues(reconciler: ReconcilerConfig, *, managed: bool) -> Iterat
 
 
 _SECRET_SUFFIXES = ("TOKEN", "PASSWORD", "PASSPHRASE", "SECRET", "PRIVATE_KEY")
+
+
+def go_duration_hours(duration: str) -> float:
+    """Hours in a Go duration such as ``720h`` or ``90m`` (the format Coder's flags take)."""
+    units = {"h": 1.0, "m": 1 / 60, "s": 1 / 3600}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9]+)(h|m|s)", duration))
+
+
+def _seeding_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """The incident's token expired unnoticed: its lifetime rules fail the run up front."""
+    seeding = config.seeding
+    assert seeding is not None
+    if config.coder is None or not config.coder.enabled:
+        yield ConfigIssue("seeding.enabled", "needs coder.enabled: there is no Coder to seed")
+        return
+    lifetime, window = seeding.token_lifetime_hours, seeding.token_rotation_window_hours
+    if window >= lifetime:
+        yield ConfigIssue(
+            "seeding.tokenRotationWindowHours",
+            f"must be less than seeding.tokenLifetimeHours ({lifetime})",
+        )
+    cap = go_duration_hours(config.coder.max_admin_token_lifetime)
+    if lifetime > cap:
+        yield ConfigIssue(
+            "seeding.tokenLifetimeHours",
+            f"exceeds coder.maxAdminTokenLifetime ({config.coder.max_admin_token_lifetime}): "
+            "Coder would refuse to mint it for an Owner",
+        )
+    if config.reconciler is not None and config.reconciler.enabled:
+        interval_hours = config.reconciler.interval_minutes / 60
+        if lifetime < 2 * interval_hours:
+            yield ConfigIssue(
+                "seeding.tokenLifetimeHours",
+                "must be at least twice reconciler.intervalMinutes, so a run always finds a "
+                "live token to rotate",
+            )
+        if window < interval_hours:
+            yield ConfigIssue(
+                "seeding.tokenRotationWindowHours",
+                "must be at least one reconciler interval, or the token can expire between runs",
+            )

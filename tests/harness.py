@@ -25,7 +25,8 @@ PROJECT = "coder-platform"
 FAKE_PASSWORD = "mock-Pw-9f3b2c71e8a64d05"
 FAKE_OIDC_SECRET = "mock-oidc-Secret-4e1d7a93c0b2"
 FAKE_ADMIN_PASSWORD = "mock-admin-Pw-62f0b8d1e7a5"
-SECRET_VALUES = (FAKE_PASSWORD, FAKE_OIDC_SECRET, FAKE_ADMIN_PASSWORD)
+FAKE_TOKEN = "mock-token-Zq81-3f7c9e2a4b6d"
+SECRET_VALUES = (FAKE_PASSWORD, FAKE_OIDC_SECRET, FAKE_ADMIN_PASSWORD, FAKE_TOKEN)
 
 
 def vault_data(config: dict[str, Any] | None = None) -> dict[str, dict[str, str]]:
@@ -101,6 +102,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 )
             case "pulumi-python:dynamic/secrets:GeneratedPassword":
                 state["result"] = FAKE_PASSWORD
+            case "pulumi-python:dynamic/coder:CoderFirstUser":
+                state["user_id"] = guid
+            case "pulumi-python:dynamic/coder:CoderApiToken":
+                state.update(token=FAKE_TOKEN, key_id="mock-key", expires_at="2026-12-07T00:00:00Z")
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
