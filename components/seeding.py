@@ -7,7 +7,8 @@ the automation log in), its API token is minted inside Coder's admin cap and rot
 expires, and the token is published to Vault KV so new workspaces can run ``coder whoami``.
 After a reset the runner drops this component's subtree from state (its credentials are dead)
 and the next ``up`` re-creates it. Templates, users and groups belong here too, through the
-bridged ``coderd`` provider, once that provider can be built (see provider/README.md).
+bridged ``coderd`` provider, once it can be built: the module proxy these machines use does not
+serve terraform-provider-coderd at any version.
 """
 
 from __future__ import annotations
