@@ -25,9 +25,25 @@ class VaultSecretsArgs:
     service_account_namespace: str
 
 
-def reconciler_policy(mount: str, read_paths: list[str], write_paths: list[str]) -> str:
-    """HCL granting read on the inputs and write on the published token (KV v2 data paths)."""
+def reconciler_policy(
+    mount: str,
+    read_paths: list[str],
+    write_paths: list[str],
+    *,
+    role_name: str,
+    kubernetes_auth_path: str,
+    owns_mount: bool,
+) -> str:
+    """HCL granting read on the inputs and write on the published token (KV v2 data paths).
+
+    The scheduled run refreshes the whole stack, so it may also read (never change) the Vault
+    objects this component manages: its own policy and role, and the mount if the stack owns it.
+    """
+    own_objects = [f"sys/policies/acl/{role_name}", f"auth/{kubernetes_auth_path}/role/{role_name}"]
+    if owns_mount:
+        own_objects.append(f"sys/mounts/{mount}")
     rules = [f'path "{mount}/data/{path}" {{\n  capabilities = ["read"]\n}}' for path in read_paths]
+    rules += [f'path "{path}" {{\n  capabilities = ["read"]\n}}' for path in own_objects]
     rules += [
         f'path "{mount}/data/{path}" {{\n  capabilities = ["create", "update", "read"]\n}}\n'
         f'path "{mount}/metadata/{path}" {{\n  capabilities = ["read"]\n}}'
@@ -71,7 +87,14 @@ class VaultSecrets(pulumi.ComponentResource):
         self.policy = vault.Policy(
             f"{name}-reconciler-policy",
             name=args.role_name,
-            policy=reconciler_policy(args.kv_mount, args.read_paths, args.write_paths),
+            policy=reconciler_policy(
+                args.kv_mount,
+                args.read_paths,
+                args.write_paths,
+                role_name=args.role_name,
+                kubernetes_auth_path=args.kubernetes_auth_path,
+                owns_mount=args.create_mount,
+            ),
             opts=in_vault,
         )
         self.auth_role = vault.kubernetes.AuthBackendRole(

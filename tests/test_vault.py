@@ -8,8 +8,27 @@ from components.vault import reconciler_policy
 from tests.harness import load_stack_file, run_program
 
 
+def policy(owns_mount: bool = False) -> str:
+    return reconciler_policy(
+        "platform",
+        ["coder/oidc"],
+        ["coder/cli-token"],
+        role_name="coder-reconciler",
+        kubernetes_auth_path="kubernetes",
+        owns_mount=owns_mount,
+    )
+
+
+def test_policy_lets_the_scheduled_refresh_read_only_its_own_vault_objects() -> None:
+    hcl = policy()
+    assert 'path "sys/policies/acl/coder-reconciler" {\n  capabilities = ["read"]\n}' in hcl
+    assert 'path "auth/kubernetes/role/coder-reconciler" {\n  capabilities = ["read"]\n}' in hcl
+    assert "sys/mounts" not in hcl
+    assert 'path "sys/mounts/platform" {\n  capabilities = ["read"]\n}' in policy(owns_mount=True)
+
+
 def test_policy_reads_inputs_and_writes_only_the_token() -> None:
-    hcl = reconciler_policy("platform", ["coder/oidc"], ["coder/cli-token"])
+    hcl = policy()
     assert 'path "platform/data/coder/oidc" {\n  capabilities = ["read"]\n}' in hcl
     assert (
         'path "platform/data/coder/cli-token" {\n  capabilities = ["create", "update", "read"]'
