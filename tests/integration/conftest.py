@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "stacks", "policy", "templates")
 
 
-def _toolchain_env() -> dict[str, str]:
+def read_toolchain_env() -> dict[str, str]:
     out = subprocess.run(
         [str(ROOT / "scripts" / "install-toolchain"), "--print-env", "--no-python-host"],
         check=False,
@@ -44,7 +44,7 @@ def _toolchain_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def toolchain_env() -> dict[str, str]:
-    return _toolchain_env()
+    return read_toolchain_env()
 
 
 @pytest.fixture(scope="session")
