@@ -78,6 +78,10 @@ def up(directory: StateDir = DEFAULT_DIR, timeout: float = 120.0) -> None:
 @app.command()
 def serve(directory: StateDir = DEFAULT_DIR) -> None:
     """Run the cluster in the foreground until SIGTERM (what ``up`` starts in the background)."""
+    # sigwait only receives blocked signals; unblocked, SIGTERM would kill this process before
+    # the cluster's cleanup runs and orphan etcd and kube-apiserver.
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
         with local_cluster(directory, _bin_dir(), pinned_crd_versions()) as cluster:
             state = {
@@ -86,7 +90,7 @@ def serve(directory: StateDir = DEFAULT_DIR) -> None:
                 "kubeconfig": str(cluster.kubeconfig),
             }
             (directory / "state.json").write_text(json.dumps(state))
-            signal.sigwait({signal.SIGTERM, signal.SIGINT})
+            signal.sigwait(stop_signals)
     except ClusterStartError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +43,12 @@ def test_up_prints_a_kubeconfig_reuses_the_cluster_and_down_stops_it(
         assert again.stdout == first.stdout
 
         assert localkube(toolchain_env, "status", "--dir", directory).returncode == 0
+        server = json.loads((Path(directory) / "state.json").read_text())["server"]
     finally:
         stopped = localkube(toolchain_env, "down", "--dir", directory)
     assert stopped.returncode == 0, stopped.stderr
     assert localkube(toolchain_env, "status", "--dir", directory).returncode == 1
+    # Nothing is left behind: the API server's port no longer answers.
+    port = int(server.rsplit(":", 1)[1])
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
