@@ -20,6 +20,7 @@ from rich.console import Console
 
 from automation import commands
 from automation.dependencies import DependencyFactory, real_dependencies
+from automation.engine import PolicySettings
 from automation.execute import EngineFactory, OutputMode, RunSettings, Streams, execute
 from automation.locks import parse_duration
 from automation.outcome import ExitCode, Outcome, exit_code_table
@@ -143,6 +144,17 @@ Pushgateway = Annotated[
 ]
 
 
+def _chosen_policy(
+    settings: RunSettings,
+    stack: str,
+    pack: Path | None,
+    config: Path | None,
+    no_policy: bool,
+) -> PolicySettings | None:
+    """The pack a preview or up runs with, unless --no-policy (which the report records)."""
+    return None if no_policy else resolve_policy(settings.work_dir, stack, pack, config)
+
+
 def _settings(
     command: str,
     stack: str,
@@ -191,11 +203,7 @@ def preview(
     settings = _settings("preview", stack, work_dir, report_dir, output)
 
     def body(session: Session) -> Outcome:
-        policy = (
-            None
-            if no_policy
-            else resolve_policy(settings.work_dir, stack, policy_pack, policy_config)
-        )
+        policy = _chosen_policy(settings, stack, policy_pack, policy_config, no_policy)
         return commands.preview(session, policy)
 
     _finish(settings, body)
@@ -220,11 +228,7 @@ def up(
     settings = _settings("up", stack, work_dir, report_dir, output)
 
     def body(session: Session) -> Outcome:
-        policy = (
-            None
-            if no_policy
-            else resolve_policy(settings.work_dir, stack, policy_pack, policy_config)
-        )
+        policy = _chosen_policy(settings, stack, policy_pack, policy_config, no_policy)
         return commands.up(session, policy)
 
     _finish(settings, body)
