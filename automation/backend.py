@@ -47,7 +47,18 @@ def stack_environment(work_dir: Path, stack: str) -> str | None:
     """``coder-platform:environment`` from the stack file, read before any CLI call."""
     project = _yaml(work_dir / "Pulumi.yaml")
     config_dir = work_dir / str(project.get("stackConfigDir", "."))
-    stack_file = _yaml(config_dir / f"Pulumi.{stack}.yaml")
+    path = config_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        # Refused before any CLI call: on the embedded backend a typo would otherwise create a
+        # new stack (state and a stack file) for a name nobody configured.
+        known = sorted(
+            p.name[len("Pulumi.") : -len(".yaml")] for p in config_dir.glob("Pulumi.*.yaml")
+        )
+        raise ConfigInvalidError(
+            f"unknown stack {stack!r}: there is no {path.relative_to(work_dir)}",
+            f"Use one of: {', '.join(known) or '(none)'}; or create that file to add the stack",
+        )
+    stack_file = _yaml(path)
     config = stack_file.get("config") or {}
     value = config.get(f"{PROJECT}:environment") if isinstance(config, dict) else None
     return str(value) if value is not None else None

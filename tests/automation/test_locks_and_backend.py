@@ -92,3 +92,21 @@ def test_real_passphrase_is_required_when_a_backend_is_configured(tmp_path: Path
     )
     assert not settings.embedded and "PULUMI_CONFIG_PASSPHRASE" not in settings.env
     assert settings.secrets_provider.startswith("azurekeyvault://")
+
+
+def test_unknown_stack_is_refused_before_anything_is_created() -> None:
+    from automation.backend import stack_environment
+
+    root = Path(__file__).resolve().parents[2]
+    with pytest.raises(ConfigInvalidError) as caught:
+        stack_environment(root, "prdo")
+    assert "unknown stack 'prdo'" in str(caught.value)
+    assert "dev, local, prod" in caught.value.action
+    assert not (root / "stacks" / "Pulumi.prdo.yaml").exists()
+
+
+def test_known_stack_environment_is_read_from_its_file() -> None:
+    from automation.backend import stack_environment
+
+    root = Path(__file__).resolve().parents[2]
+    assert stack_environment(root, "prod") == "prod"
