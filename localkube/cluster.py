@@ -17,7 +17,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ class ClusterStartError(RuntimeError):
 @dataclass(frozen=True)
 class LocalCluster:
     server: str
-    token: str
+    token: str = field(repr=False)  # an admin bearer token: never in a repr or log
     ca_file: Path
     kubeconfig: Path
 
