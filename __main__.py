@@ -5,13 +5,19 @@ Nothing is registered before the whole config validates (contract C1).
 
 import pulumi
 
+from coder_platform.config import ConfigError, PlatformConfig, read_stack_config
+from coder_platform.names import app_secret_name
+from coder_platform.ownership import authoritative_children
+from coder_platform.vault_inputs import (
+    BootstrapInputs,
+    VaultInputError,
+    read_from_local,
+    read_from_vault,
+)
 from components.backup_store import AzureBackupStore, AzureBackupStoreArgs, blob_destination
 from components.coder import CoderDeployment, CoderDeploymentArgs, CoderIngress
-from components.config import ConfigError, PlatformConfig, read_stack_config
 from components.database import CnpgPostgres, CnpgPostgresArgs, RecoverySource
-from components.names import app_secret_name
 from components.operators import CnpgOperators, CnpgOperatorsArgs
-from components.ownership import authoritative_children
 from components.reconciler import (
     OperatorSource,
     ReconcilerSchedule,
@@ -21,12 +27,6 @@ from components.reconciler import (
 from components.seeding import CoderSeed, CoderSeedArgs, TokenPublication
 from components.storage import RetainStorageClass, RetainStorageClassArgs
 from components.vault import VaultSecrets, VaultSecretsArgs
-from components.vault_inputs import (
-    BootstrapInputs,
-    VaultInputError,
-    read_from_local,
-    read_from_vault,
-)
 
 RECONCILER_SERVICE_ACCOUNT = "coder-reconciler"
 

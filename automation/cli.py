@@ -2,7 +2,7 @@
 
 Thin on purpose: options become ``RunSettings`` and a command body; ``execute`` does the rest.
 ``engine_factory`` and ``dependency_factory`` are module attributes so tests can swap in fakes
-(the same pattern as ``components.vault_inputs.reader_factory``).
+(the same pattern as ``coder_platform.vault_inputs.reader_factory``).
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ import typer
 from rich.console import Console
 
 from automation import commands
-from automation.dependencies import DependencyFactory, real_dependencies
-from automation.engine import PolicySettings
+from automation.engine.locks import parse_duration
+from automation.engine.policy_pack import resolve_policy
+from automation.engine.protocol import PolicySettings
+from automation.engine.pulumi_engine import open_pulumi_engine
 from automation.execute import EngineFactory, OutputMode, RunSettings, Streams, execute
-from automation.locks import parse_duration
+from automation.observe.dependencies import DependencyFactory, real_dependencies
 from automation.outcome import ExitCode, Outcome, exit_code_table
-from automation.policy import resolve_policy
-from automation.pulumi_engine import open_pulumi_engine
 from automation.reconcile import ReconcileOptions, reconcile
-from automation.render import render
-from automation.report import read_latest
+from automation.reporting.render import render
+from automation.reporting.report import read_latest
 from automation.session import Session
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from automation.collector import EventCollector
-from automation.engine import PolicySettings
+from automation.engine.protocol import PolicySettings
 from automation.errors import RefusedError
 from automation.operations import record_drift, resource_reports, run_operation
 from automation.outcome import Outcome
+from automation.reporting.collector import EventCollector
 from automation.session import Session, phase, validate_config
 
 PROTECTED_KEY = "coder-platform:protected"

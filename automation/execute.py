@@ -17,17 +17,23 @@ from typing import Literal, TextIO
 import httpx
 from rich.console import Console
 
-from automation import metrics
-from automation.backend import BackendSettings, resolve_backend, stack_environment
-from automation.engine import StackEngine
+from automation.engine.backend import BackendSettings, resolve_backend, stack_environment
+from automation.engine.locks import HostRunLock
+from automation.engine.protocol import StackEngine
 from automation.errors import InternalError, RunnerError
-from automation.locks import HostRunLock
 from automation.outcome import Outcome
-from automation.progress import JsonLinesProgress, ProgressSink, RichProgress
-from automation.redact import Redactor
-from automation.render import render
-from automation.report import PhaseReport, ReportBuilder, RunReport, redacted, write_report
+from automation.reporting import metrics
+from automation.reporting.progress import JsonLinesProgress, ProgressSink, RichProgress
+from automation.reporting.render import render
+from automation.reporting.report import (
+    PhaseReport,
+    ReportBuilder,
+    RunReport,
+    redacted,
+    write_report,
+)
 from automation.session import Session
+from coder_platform.redaction import Redactor
 
 OutputMode = Literal["auto", "human", "json"]
 EngineFactory = Callable[[str, Path, BackendSettings, Redactor], StackEngine]

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from automation.collector import DriftedResource, EventCollector, ResourceChange
-from automation.engine import EventSink, OperationSummary
+from automation.engine.locks import age_text, all_stale, locked_error
+from automation.engine.protocol import EventSink, OperationSummary
 from automation.errors import LockHolder, PolicyViolationError, StackLockedError, UpdateFailedError
-from automation.events import RunEvent, redacted
-from automation.locks import age_text, all_stale, locked_error
-from automation.report import PolicyViolationReport, ResourceReport
+from automation.reporting.collector import DriftedResource, EventCollector, ResourceChange
+from automation.reporting.events import RunEvent, redacted
+from automation.reporting.report import PolicyViolationReport, ResourceReport
 from automation.session import Session
 
 T = TypeVar("T")

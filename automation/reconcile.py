@@ -24,11 +24,17 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from automation.coder_checks import UNREACHABLE_CHECK, CoderSite, expected_templates, verify_coder
-from automation.collector import EventCollector, ResourceChange
-from automation.dependencies import DependencyFactory
-from automation.engine import PolicySettings
+from automation.engine.protocol import PolicySettings
+from automation.engine.state_edits import apply_seed_removal, plan_seed_removal, seeded_urns
 from automation.errors import DependencyUnreachableError, NotConvergedError, UpdateFailedError
+from automation.observe.coder_checks import (
+    UNREACHABLE_CHECK,
+    CoderSite,
+    expected_templates,
+    verify_coder,
+)
+from automation.observe.dependencies import DependencyFactory
+from automation.observe.probes import CoderProbe, ProbeResult, ProbeStatus, SkippedProbe
 from automation.operations import (
     check_visible_locks,
     record_drift,
@@ -37,12 +43,11 @@ from automation.operations import (
     with_lock_policy,
 )
 from automation.outcome import Outcome
-from automation.probes import CoderProbe, ProbeResult, ProbeStatus, SkippedProbe
-from automation.report import CoderCheckReport, CoderReport, ProbeReport, StateEditReport
-from automation.seed_state import apply_seed_removal, plan_seed_removal, seeded_urns
+from automation.reporting.collector import EventCollector, ResourceChange
+from automation.reporting.report import CoderCheckReport, CoderReport, ProbeReport, StateEditReport
 from automation.session import Session, phase, validate_config
-from components.coder_api import CoderApiError
-from components.config import PlatformConfig
+from coder_platform.coder_api import CoderApiError
+from coder_platform.config import PlatformConfig
 
 
 @dataclass(frozen=True)

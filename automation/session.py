@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from automation.engine import StackEngine
+from automation.engine.protocol import StackEngine
 from automation.errors import ConfigInvalidError
-from automation.progress import ProgressSink
-from automation.redact import Redactor
-from automation.report import ReportBuilder
-from components.config import ConfigError, PlatformConfig, load_config, raw_stack_config
+from automation.reporting.progress import ProgressSink
+from automation.reporting.report import ReportBuilder
+from coder_platform.config import ConfigError, PlatformConfig, load_config, raw_stack_config
+from coder_platform.redaction import Redactor
 
 
 def utc_now() -> datetime:

@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.generated_password import GeneratedPassword
-from components.names import app_secret_name, archive_server_name, object_store_name
+from coder_platform.names import app_secret_name, archive_server_name, object_store_name
+from components.providers.generated_password import GeneratedPassword
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"

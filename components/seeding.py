@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_vault as vault
 
-from components.coder_first_user import CoderFirstUser, CoderFirstUserArgs
-from components.coder_token import CoderApiToken, CoderApiTokenArgs
+from components.providers.coder_first_user import CoderFirstUser, CoderFirstUserArgs
+from components.providers.coder_token import CoderApiToken, CoderApiTokenArgs
 
 PUBLISHED_TOKEN_KEY = "token"  # what the runner's token check and workspaces read
 

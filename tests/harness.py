@@ -47,7 +47,7 @@ def vault_data(config: dict[str, Any] | None = None) -> dict[str, dict[str, str]
 
 @dataclass
 class InMemoryKv:
-    """A KV v2 double for ``components.vault_inputs.KvReader``; counts reads."""
+    """A KV v2 double for ``coder_platform.vault_inputs.KvReader``; counts reads."""
 
     data: dict[str, dict[str, str]]
     reads: list[str] = field(default_factory=list)
@@ -183,7 +183,7 @@ def run_program(
 
     Vault reads go to an in-memory KV holding ``vault`` (default: a fully seeded Vault).
     """
-    from components import vault_inputs
+    from coder_platform import vault_inputs
 
     kv = InMemoryKv(vault_data(config) if vault is None else vault)
     vault_inputs.reader_factory = lambda _config: kv

@@ -1,6 +1,6 @@
 """In-process doubles for the runner: a fake stack engine over a simulated world, and Coder.
 
-``FakeEngine`` implements ``automation.engine.StackEngine`` against a tiny model of the
+``FakeEngine`` implements ``automation.engine.protocol.StackEngine`` against a tiny model of the
 platform: the exported state (a realistic deployment), out-of-band drift, and a Coder double
 reached through the real ``CoderClient``. Its ``up`` seeds Coder the way the program's dynamic
 providers do (first user, login, token, templates: real HTTP writes the double counts) and
@@ -17,22 +17,22 @@ from typing import Any
 
 import httpx
 
-from automation.coder_checks import CoderReader
-from automation.dependencies import Dependencies
-from automation.engine import (
+from automation.engine.protocol import (
     ConfigEntry,
     EventSink,
     OperationSummary,
     OutputEntry,
     PolicySettings,
 )
+from automation.engine.state_edits import resources_of, seeded_urns
 from automation.errors import LockHolder, NotConvergedError, RunnerError, UpdateFailedError
-from automation.events import Diagnostic, PolicyFinding, Stage, StepEvent, Summary
-from automation.probes import ProbeResult, ProbeStatus
-from automation.seed_state import resources_of, seeded_urns
+from automation.observe.coder_checks import CoderReader
+from automation.observe.dependencies import Dependencies
+from automation.observe.probes import ProbeResult, ProbeStatus
+from automation.reporting.events import Diagnostic, PolicyFinding, Stage, StepEvent, Summary
 from automation.session import Session
-from components.coder_api import CoderClient
-from components.config import PlatformConfig
+from coder_platform.coder_api import CoderClient
+from coder_platform.config import PlatformConfig
 from tests.automation import state_fixture as fx
 from tests.coder_double import BASE_URL, CoderDouble, FakeClock
 from tests.harness import FAKE_ADMIN_PASSWORD, as_pulumi_config, load_stack_file

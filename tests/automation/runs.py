@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from automation.backend import BackendSettings
+from automation.engine.backend import BackendSettings
 from automation.execute import OutputMode, RunSettings, Streams, execute
 from automation.outcome import Outcome
-from automation.redact import Redactor
-from automation.report import RunReport
+from automation.reporting.report import RunReport
 from automation.session import Session
+from coder_platform.redaction import Redactor
 from tests.automation.fakes import FakeEngine
 from tests.harness import ROOT
 

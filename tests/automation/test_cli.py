@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from automation import cli
-from automation.backend import BackendSettings
+from automation.engine.backend import BackendSettings
 from automation.outcome import ExitCode
-from automation.redact import Redactor
+from coder_platform.redaction import Redactor
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import FakeDependencies, FakeEngine, converged_world
 from tests.automation.runs import managed_environ

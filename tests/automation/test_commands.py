@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from automation import commands
-from automation.engine import ConfigEntry, PolicySettings
+from automation.engine.protocol import ConfigEntry, PolicySettings
 from automation.outcome import ExitCode, Outcome
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import converged_world

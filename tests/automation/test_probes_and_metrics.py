@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import yaml
 
-from automation import metrics
-from automation.kube_endpoint import discover
+from automation.observe.kube_endpoint import discover
+from automation.observe.probes import HttpProbe, ProbeStatus, kubernetes_verdict, vault_verdict
 from automation.outcome import Outcome
-from automation.probes import HttpProbe, ProbeStatus, kubernetes_verdict, vault_verdict
-from automation.report import ReportBuilder, read_latest, write_report
+from automation.reporting import metrics
+from automation.reporting.report import ReportBuilder, read_latest, write_report
 from tests.coder_double import FakeClock
 
 

@@ -11,13 +11,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from automation.dependencies import DependencyFactory
-from automation.engine import ConfigEntry, PolicySettings
+from automation.engine.protocol import ConfigEntry, PolicySettings
 from automation.errors import LockHolder, StackLockedError, UpdateFailedError
-from automation.events import PolicyFinding
+from automation.observe.dependencies import DependencyFactory
+from automation.observe.probes import ProbeStatus
 from automation.outcome import ExitCode, Outcome
-from automation.probes import ProbeStatus
 from automation.reconcile import ReconcileOptions, reconcile
+from automation.reporting.events import PolicyFinding
 from automation.session import Session
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import (

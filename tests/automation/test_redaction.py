@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from automation.engine import PolicySettings
+from automation.engine.protocol import PolicySettings
 from automation.errors import UpdateFailedError
-from automation.events import PolicyFinding
 from automation.execute import OutputMode
 from automation.outcome import ExitCode
 from automation.reconcile import ReconcileOptions, reconcile
-from automation.redact import REDACTED, Redactor
+from automation.reporting.events import PolicyFinding
+from coder_platform.redaction import REDACTED, Redactor
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import SECRET_CONFIG_VALUE, FakeDependencies, converged_world
 from tests.automation.runs import FAKE_PASSPHRASE, FAKE_VAULT_TOKEN, Captured, run

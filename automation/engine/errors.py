@@ -1,0 +1,82 @@
+"""Classify Pulumi CLI failures into runner errors (one outcome, one exit code each).
+
+``pulumi.automation`` raises ``CommandError`` subclasses found by matching the CLI's output, and
+the CLI's exit code (3.227+: 2 config, 3 auth, 4 resource, 6 stack not found, 7 expect-no-changes
+violated, 8 cancelled, 9 timeout, 255 internal) appears only in ``str(error)``. The message kept
+is the CLI's last ``error:`` line, redacted and bounded: the full output can be long and can echo
+values (C2).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pulumi.automation import errors as auto_errors
+
+from automation.engine.locks import parse_lock_holders
+from automation.errors import (
+    ConfigInvalidError,
+    NotConvergedError,
+    RunnerError,
+    StackLockedError,
+    UpdateFailedError,
+)
+from coder_platform.redaction import Redactor
+
+MAX_MESSAGE = 400
+_CODE = re.compile(r"^\s*code: (-?\d+)\s*$", re.M)
+
+
+def cli_exit_code(text: str) -> int | None:
+    match = _CODE.search(text)
+    return int(match.group(1)) if match else None
+
+
+def last_error_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error:")]
+    chosen = errors[-1] if errors else (lines[-1] if lines else "no output")
+    return chosen.removeprefix("error:").strip()[:MAX_MESSAGE]
+
+
+def classify(
+    error: auto_errors.CommandError, operation: str, stack: str, redactor: Redactor
+) -> RunnerError:
+    text = str(error)
+    code = cli_exit_code(text)
+    detail = redactor(last_error_line(text))
+    if isinstance(error, auto_errors.ConcurrentUpdateError):
+        return StackLockedError(
+            f"stack {stack} is locked by another update",
+            f"Wait for it to finish, or clear a stale lock with `pulumi cancel --stack {stack} "
+            "--yes`",
+            parse_lock_holders(text),
+        )
+    if isinstance(error, auto_errors.StackNotFoundError) or code == 6:
+        return ConfigInvalidError(
+            f"stack {stack} does not exist in this backend",
+            "Check PULUMI_BACKEND_URL, or create the stack once with `pulumi stack init "
+            f"{stack} --secrets-provider <provider>`",
+        )
+    if code == 7:
+        return NotConvergedError(
+            f"pulumi {operation} expected no changes but found some",
+            "Read the report's planned changes: the program and the live state still disagree",
+        )
+    if code == 2 or isinstance(error, auto_errors.CompilationError):
+        return ConfigInvalidError(
+            f"pulumi {operation} rejected the configuration: {detail}",
+            f"Fix the stack config in stacks/Pulumi.{stack}.yaml and rerun",
+        )
+    if code == 3:
+        return UpdateFailedError(
+            f"pulumi {operation} could not authenticate: {detail}",
+            "Check the backend and cloud credentials of this runner (workload identity, "
+            "VAULT_TOKEN, kubeconfig)",
+            code,
+        )
+    return UpdateFailedError(
+        f"pulumi {operation} failed (CLI exit {code if code is not None else 'unknown'}): {detail}",
+        "Read the report's diagnostics for the failing resource, fix it, then rerun",
+        code,
+    )

@@ -1,0 +1,33 @@
+"""The one Coder API client, its typed errors and models (shared by providers and the runner)."""
+
+from coder_platform.clock import SystemClock
+from coder_platform.coder_api.client import CoderClient
+from coder_platform.coder_api.errors import (
+    CoderApiError,
+    CoderAuthError,
+    CoderConflictError,
+    CoderNotFoundError,
+    CoderUnreachableError,
+)
+from coder_platform.coder_api.models import (
+    ApiKey,
+    BuildInfo,
+    CoderTemplate,
+    CoderTemplateVersion,
+    CoderUser,
+)
+
+__all__ = [
+    "ApiKey",
+    "BuildInfo",
+    "CoderApiError",
+    "CoderAuthError",
+    "CoderClient",
+    "CoderConflictError",
+    "CoderNotFoundError",
+    "CoderTemplate",
+    "CoderTemplateVersion",
+    "CoderUnreachableError",
+    "CoderUser",
+    "SystemClock",
+]

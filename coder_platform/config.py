@@ -1,0 +1,697 @@
+"""Typed stack configuration for coder-platform.
+
+Everything a stack sets is one pydantic model tree, validated once in ``__main__.py``
+before any resource is registered (seeding contract C1: failfast on required inputs).
+Errors name the full Pulumi config key (``coder-platform:database.backup.retentionDays``),
+say what is allowed, are all reported at once, and never echo a value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from coder_platform.names import dns_label
+
+PROJECT = "coder-platform"
+
+Environment = Literal["dev", "prod", "local", "e2e"]
+DiskSku = Literal[
+    "Premium_LRS", "Premium_ZRS", "StandardSSD_LRS", "StandardSSD_ZRS", "PremiumV2_LRS"
+]
+_QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_SEMVER = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
+_GO_DURATION = r"^([0-9]+(h|m|s))+$"
+_KV_PATH = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
+
+
+class _Model(BaseModel):
+    """Base for every config section: camelCase keys as in stack YAML, no unknown keys."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class AzureConfig(_Model):
+    """Azure facts the backup store needs; none has a default because each must be real."""
+
+    enabled: bool = Field(True, description="false for plain Kubernetes stacks (no Azure parts)")
+    subscription_id: str | None = Field(
+        None, pattern=_UUID, description="the subscription GUID that holds the backup store"
+    )
+    location: str | None = Field(
+        None, pattern=r"^[a-z0-9]+$", description="an Azure region name such as westeurope"
+    )
+    backup_resource_group: str | None = Field(
+        None,
+        pattern=r"^[-\w._()]{1,89}[-\w_()]$",
+        description="a resource group of its own for the backup store, outside the AKS lifecycle",
+    )
+    aks_oidc_issuer_url: HttpUrl | None = Field(
+        None,
+        description="the AKS cluster's OIDC issuer URL (az aks show --query oidcIssuerProfile)",
+    )
+
+    @field_validator("aks_oidc_issuer_url")
+    @classmethod
+    def _https_issuer(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is not None and value.scheme != "https":
+            raise ValueError("the OIDC issuer must be an https:// URL")
+        return value
+
+
+class NamespacesConfig(_Model):
+    """Kubernetes namespaces; the database has its own so recreating Coder's leaves it alone."""
+
+    database: str = Field("coder-db", pattern=_DNS_LABEL, max_length=63)
+    coder: str = Field("coder", pattern=_DNS_LABEL, max_length=63)
+    operators: str = Field("cnpg-system", pattern=_DNS_LABEL, max_length=63)
+
+
+class StorageConfig(_Model):
+    """The Azure Disk CSI StorageClass the database volumes use."""
+
+    class_name: str | None = Field(
+        None,
+        pattern=_DNS_LABEL,
+        max_length=63,
+        description="a DNS label; defaults to coder-<sku>-<reclaim policy>",
+    )
+    sku_name: DiskSku = Field("Premium_LRS", description="an Azure Disk CSI skuName")
+    caching_mode: Literal["None", "ReadOnly"] = Field("ReadOnly")
+    fs_type: Literal["ext4", "xfs"] = Field("ext4")
+    disk_resource_group: str | None = Field(
+        None,
+        description="where new disks are created; outside MC_* they survive an AKS rebuild",
+    )
+
+
+class ResourceSpec(_Model):
+    cpu: str = Field(pattern=_QUANTITY, description="a Kubernetes CPU quantity such as 500m")
+    memory: str = Field(pattern=_QUANTITY, description="a Kubernetes memory quantity such as 1Gi")
+
+
+class ResourcesConfig(_Model):
+    requests: ResourceSpec = ResourceSpec(cpu="500m", memory="1Gi")
+    limits: ResourceSpec = ResourceSpec(cpu="2", memory="2Gi")
+
+
+class BackupConfig(_Model):
+    """Continuous WAL archiving and base backups to Azure Blob (the real DR layer)."""
+
+    storage_account_name: str = Field(
+        pattern=r"^[a-z0-9]{3,24}$",
+        description="3-24 lowercase letters and digits, globally unique in Azure",
+    )
+    container_name: str = Field(
+        "cnpg-backups",
+        pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
+        description="3-63 lowercase letters, digits and single hyphens",
+    )
+    retention_days: int = Field(
+        30, ge=1, le=3650, description="an integer from 1 to 3650 days of recovery window"
+    )
+    schedule: str = Field(
+        "0 0 2 * * 0",
+        description="a six-field cron with seconds first, e.g. '0 0 2 * * 0' (Sunday 02:00:00)",
+    )
+    immediate: bool = Field(True, description="take a base backup as soon as a cluster starts")
+    wal_compression: Literal["gzip", "bzip2", "lz4", "snappy", "xz", "zstd"] = "gzip"
+    soft_delete_days: int = Field(
+        30, ge=1, le=365, description="blob and container soft-delete window, 1 to 365 days"
+    )
+    workload_identity_client_id: str | None = Field(
+        None,
+        pattern=_UUID,
+        description="client id of an identity created outside this stack (when azure.enabled "
+        "is false)",
+    )
+
+    @field_validator("container_name")
+    @classmethod
+    def _single_hyphens(cls, value: str) -> str:
+        if "--" in value:
+            raise ValueError("Azure container names cannot contain consecutive hyphens")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _six_field_cron(cls, value: str) -> str:
+        if len(value.split()) != 6:
+            raise ValueError(
+                "CNPG schedules have six fields, seconds first (e.g. '0 0 2 * * 0'); "
+                f"got {len(value.split())} fields"
+            )
+        return value
+
+
+class RecoveryConfig(_Model):
+    """Bootstrap a new cluster generation from the previous generation's archive."""
+
+    enabled: bool = Field(False, description="true to bootstrap from backups instead of initdb")
+    source_generation: int | None = Field(
+        None, ge=1, description="the generation whose archive to restore; defaults to generation-1"
+    )
+    target_time: str | None = Field(
+        None,
+        pattern=r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$",
+        description="an RFC 3339 timestamp with a zone; omit to replay to the latest WAL",
+    )
+
+
+class DatabaseConfig(_Model):
+    """The CNPG cluster that holds Coder's state (templates, users, tokens)."""
+
+    cluster_name: str = Field("coder-db", pattern=_DNS_LABEL, max_length=50)
+    database: str = Field("coder", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    owner: str = Field("coder", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    instances: int = Field(1, ge=1, le=9, description="an integer from 1 to 9")
+    storage_size: str = Field("20Gi", pattern=_QUANTITY, description="a quantity such as 20Gi")
+    image: str = Field(
+        "ghcr.io/cloudnative-pg/postgresql:17.5",
+        pattern=r"^[^\s:@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
+        description="a pinned PostgreSQL operand image (tag or digest)",
+    )
+    generation: int = Field(
+        1, ge=1, description="archive generation; bump it for each recovery (server <cluster>-gN)"
+    )
+    ephemeral: bool = Field(
+        False,
+        description="true declares the data disposable: the StorageClass reclaims with Delete",
+    )
+    anti_affinity: Literal["preferred", "required"] = "preferred"
+    resources: ResourcesConfig = ResourcesConfig()
+    backup: BackupConfig
+    recovery: RecoveryConfig = RecoveryConfig()
+
+
+class OperatorsConfig(_Model):
+    """CNPG operator and Barman Cloud plugin installs (off where the platform team owns them)."""
+
+    install: bool = Field(True, description="install CNPG and the Barman Cloud plugin")
+    chart_repository: HttpUrl = Field(HttpUrl("https://cloudnative-pg.github.io/charts"))
+    cnpg_chart_version: str = Field("0.29.0", pattern=_SEMVER, description="an exact version")
+    barman_plugin_chart_version: str = Field(
+        "0.7.0", pattern=_SEMVER, description="an exact version"
+    )
+
+
+class VaultConfig(_Model):
+    """Vault is the secrets pipeline (contract C5): bootstrap inputs in, the CLI token out.
+
+    The Vault token itself never sits in config: the provider and the program read VAULT_TOKEN.
+    """
+
+    enabled: bool = Field(True, description="false only for stacks that are not managed")
+    address: HttpUrl | None = Field(None, description="the Vault (or OpenBao) URL")
+    kv_mount: str = Field("platform", pattern=r"^[A-Za-z0-9_-]+$", description="a KV v2 mount")
+    create_mount: bool = Field(
+        False, description="true creates the KV v2 mount; false uses an existing one"
+    )
+    path_prefix: str = Field(
+        "coder", pattern=_KV_PATH, description="the folder under the mount this stack owns"
+    )
+    oidc_client_secret_path: str = Field(
+        "coder/oidc", pattern=_KV_PATH, description="KV path holding key client_secret"
+    )
+    bootstrap_admin_path: str = Field(
+        "coder/bootstrap-admin",
+        pattern=_KV_PATH,
+        description="KV path holding keys email, username, password",
+    )
+    cli_token_path: str = Field(
+        "coder/coder-cli-session-token",
+        pattern=_KV_PATH,
+        description="KV path the automation token is published to",
+    )
+    kubernetes_auth_path: str = Field(
+        "kubernetes", pattern=_KV_PATH, description="an enabled Kubernetes auth backend"
+    )
+    reconciler_role: str = Field("coder-reconciler", pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class LocalSecretsConfig(_Model):
+    """Secrets from Pulumi secret config, for plain Kubernetes stacks without Vault.
+
+    NOT for managed environments: dev and prod must use Vault (contract C5).
+    """
+
+    oidc_client_secret: SecretStr | None = None
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_username: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
+
+
+class OidcConfig(_Model):
+    issuer_url: HttpUrl = Field(description="the identity provider's issuer URL (https)")
+    client_id: str = Field(min_length=1, description="the OIDC client id Coder uses")
+    email_domain: str | None = Field(None, description="restrict sign-in to this email domain")
+    sso_only: bool = Field(
+        True, description="disable password login for everyone but Owners (the automation user)"
+    )
+    allow_signups: bool = Field(True)
+
+
+class IngressConfig(_Model):
+    enabled: bool = True
+    class_name: str = Field("nginx", pattern=_DNS_LABEL)
+    tls_secret_name: str = Field("coder-tls", pattern=_DNS_LABEL)
+    wildcard_tls_secret_name: str = Field("coder-wildcard-tls", pattern=_DNS_LABEL)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class CoderConfig(_Model):
+    """The Coder control plane from its Helm chart, wired to the CNPG database and OIDC."""
+
+    enabled: bool = Field(True, description="false for stacks without Coder")
+    chart_version: str = Field(
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
+        description="an exact chart version such as 2.26.3 (never floating)",
+    )
+    chart_repository: HttpUrl = Field(HttpUrl("https://helm.coder.com/v2"))
+    access_url: HttpUrl = Field(description="the https URL users open, e.g. https://coder.dev.corp")
+    wildcard_access_url: str | None = Field(
+        None,
+        pattern=r"^\*\.[a-z0-9.-]+$",
+        description="a wildcard host such as *.coder.dev.corp for workspace apps",
+    )
+    replicas: int = Field(1, ge=1, le=10, description="1 unless licensed for HA")
+    resources: ResourcesConfig = ResourcesConfig(
+        requests=ResourceSpec(cpu="500m", memory="1Gi"), limits=ResourceSpec(cpu="2", memory="4Gi")
+    )
+    service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] = "ClusterIP"
+    ingress: IngressConfig = IngressConfig()
+    oidc: OidcConfig
+    max_token_lifetime: str = Field(
+        "720h", pattern=_GO_DURATION, description="a Go duration such as 720h"
+    )
+    max_admin_token_lifetime: str = Field(
+        "720h",
+        pattern=_GO_DURATION,
+        description="a Go duration such as 720h; the Owner token cap (Coder's default is 168h)",
+    )
+
+
+class SecretKeyRefConfig(_Model):
+    """A key of a Kubernetes Secret created outside the stack: never a literal value."""
+
+    name: str = Field(pattern=_DNS_LABEL, max_length=253)
+    key: str = Field(pattern=r"^[-._a-zA-Z0-9]+$")
+
+
+class OperatorSourceConfig(_Model):
+    """Where the Pulumi Kubernetes Operator fetches this program (mode: operator)."""
+
+    repo_url: HttpUrl = Field(description="the program's git repository (https)")
+    branch: str = Field("main", min_length=1)
+    repo_dir: str = Field("", description="the program's directory inside the repository")
+
+
+class SeedingConfig(_Model):
+    """Coder state the program owns: the automation identity and its rotating token (C3)."""
+
+    enabled: bool = Field(True, description="seed Coder (needs coder.enabled)")
+    automation_full_name: str = Field("Coder Platform Automation", min_length=1)
+    token_name: str = Field(
+        "coder-platform-automation",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,63}$",
+        description="a lowercase name of up to 64 characters",
+    )
+    token_lifetime_hours: int = Field(
+        336, ge=1, le=8760, description="hours the automation token lives, 1 to 8760"
+    )
+    token_rotation_window_hours: int = Field(
+        96, ge=1, description="rotate when fewer than this many hours remain"
+    )
+
+
+class ReconcilerConfig(_Model):
+    """The in-cluster schedule that runs ``reconcile`` for this stack (contract P1)."""
+
+    enabled: bool = Field(True, description="deploy the scheduled reconciler for this stack")
+    mode: Literal["cronjob", "operator"] = Field(
+        "cronjob",
+        description="cronjob (default) or operator (a Pulumi Kubernetes Operator Stack)",
+    )
+    namespace: str = Field("coder-reconciler", pattern=_DNS_LABEL, max_length=63)
+    interval_minutes: int = Field(
+        30, ge=5, le=1440, description="minutes between runs, from 5 to 1440"
+    )
+    image: str = Field(
+        description="the runner image, pinned by version tag or digest (never latest)",
+        pattern=r"^[^\s@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
+    )
+    active_deadline_seconds: int = Field(
+        1500, ge=60, le=86400, description="seconds a run may take before Kubernetes stops it"
+    )
+    backend_url: str | None = Field(
+        None,
+        pattern=r"^(azblob|s3|gs|file|https)://\S+$",
+        description="the Pulumi state backend the in-cluster run uses (e.g. azblob://state)",
+    )
+    secrets_provider: str | None = Field(
+        None,
+        pattern=r"^(azurekeyvault|awskms|gcpkms|hashivault|passphrase)(://\S*)?$",
+        description="the Pulumi secrets provider (e.g. azurekeyvault://<vault>.vault.azure.net/keys/<key>)",
+    )
+    workload_identity_client_id: str | None = Field(
+        None, pattern=_UUID, description="client id of the runner's Azure identity"
+    )
+    passphrase_secret: SecretKeyRefConfig | None = Field(
+        None, description="the passphrase's Secret and key, for a passphrase secrets provider"
+    )
+    operator: OperatorSourceConfig | None = Field(
+        None, description="the program's repository, for mode: operator"
+    )
+    coder_internal_url: HttpUrl | None = Field(
+        None, description="Coder's in-cluster URL for the runner's checks (default: accessUrl)"
+    )
+    extra_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="non-secret environment for the run, e.g. ARM_USE_OIDC=true",
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _pinned_image(cls, value: str) -> str:
+        tag = value.rsplit("/", 1)[-1]
+        if "@sha256:" not in value and (":" not in tag or tag.endswith(":latest")):
+            raise ValueError("the image must be pinned by a version tag or digest, not latest")
+        return value
+
+
+class PlatformConfig(_Model):
+    """The whole stack configuration."""
+
+    environment: Environment = Field(description="one of dev, prod, local, e2e")
+    protected: bool = Field(
+        True, description="refuse destroy and keep the data resources protected"
+    )
+    azure: AzureConfig = AzureConfig()
+    namespaces: NamespacesConfig = NamespacesConfig()
+    storage: StorageConfig = StorageConfig()
+    database: DatabaseConfig
+    operators: OperatorsConfig = OperatorsConfig()
+    vault: VaultConfig = VaultConfig()
+    local_secrets: LocalSecretsConfig | None = Field(
+        None, description="secrets from Pulumi secret config; only for local/e2e stacks"
+    )
+    coder: CoderConfig | None = Field(None, description="the Coder deployment")
+    seeding: SeedingConfig | None = Field(None, description="the seeded Coder state")
+    reconciler: ReconcilerConfig | None = Field(
+        None, description="the scheduled reconciler (omit to run reconcile only from CI)"
+    )
+
+    @property
+    def managed(self) -> bool:
+        """Managed environments may not fall back to placeholders or disposable data (C1, C5)."""
+        return self.environment in ("dev", "prod")
+
+    @property
+    def reclaim_policy(self) -> Literal["Retain", "Delete"]:
+        return "Delete" if self.database.ephemeral else "Retain"
+
+    @property
+    def storage_class_name(self) -> str:
+        if self.storage.class_name:
+            return self.storage.class_name
+        return dns_label(f"coder-{self.storage.sku_name}-{self.reclaim_policy}")
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem with one key; ``message`` never contains the configured value."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{PROJECT}:{self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The stack configuration is invalid; nothing was deployed."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        lines = "\n".join(f"  - {issue}" for issue in issues)
+        super().__init__(
+            f"invalid stack configuration ({len(issues)} problem"
+            f"{'s' if len(issues) != 1 else ''}); nothing was deployed:\n{lines}\n"
+            f"Fix the keys above in stacks/Pulumi.<stack>.yaml "
+            f"(pulumi config set --path '{PROJECT}:<key>' <value>)."
+        )
+
+
+def load_config(raw: Mapping[str, Any]) -> PlatformConfig:
+    """Validate raw stack config (key -> value, without the project prefix).
+
+    Raises ``ConfigError`` with every problem at once.
+    """
+    try:
+        config = PlatformConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError([_issue_from_pydantic(err) for err in exc.errors()]) from None
+    issues = list(_semantic_issues(config))
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
+def raw_stack_config(entries: Mapping[str, str]) -> dict[str, Any]:
+    """Turn Pulumi's flat ``project:key -> string`` config into the dict the model reads.
+
+    Structured values arrive as JSON strings; other namespaces (``kubernetes:``) are ignored.
+    """
+    raw: dict[str, Any] = {}
+    prefix = f"{PROJECT}:"
+    for full_key, value in entries.items():
+        if not full_key.startswith(prefix):
+            continue
+        raw[full_key[len(prefix) :]] = _decode(value)
+    return raw
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _issue_from_pydantic(err: Any) -> ConfigIssue:
+    loc = tuple(str(part) for part in err["loc"])
+    key = ".".join(loc)
+    if err["type"] == "missing":
+        message = "is required"
+    elif err["type"] == "extra_forbidden":
+        message = "is not a known setting (check the spelling; keys are camelCase)"
+    else:
+        message = str(err["msg"]).removeprefix("Value error, ")
+    hint = _field_description(loc)
+    if hint and err["type"] != "extra_forbidden":
+        message = f"{message}. Allowed: {hint}"
+    return ConfigIssue(key=key, message=message)
+
+
+def _field_description(loc: tuple[str, ...]) -> str | None:
+    model: type[BaseModel] | None = PlatformConfig
+    description: str | None = None
+    for part in loc:
+        if model is None:
+            return None
+        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        if field is None:
+            return None
+        description = field.description
+        annotation = field.annotation
+        model = _model_in(annotation)
+    return description
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def _semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """Rules that span several keys; each names the key to change."""
+    azure = config.azure
+    if azure.enabled:
+        for field in (
+            "subscription_id",
+            "location",
+            "backup_resource_group",
+            "aks_oidc_issuer_url",
+        ):
+            if getattr(azure, field) is None:
+                yield ConfigIssue(
+                    f"azure.{to_camel(field)}",
+                    "is required when azure.enabled is true "
+                    f"({AzureConfig.model_fields[field].description})",
+                )
+    elif config.managed and config.database.backup.workload_identity_client_id is None:
+        yield ConfigIssue(
+            "database.backup.workloadIdentityClientId",
+            "is required in dev/prod stacks when azure.enabled is false: backups need an "
+            "identity (C1, no silent fallback)",
+        )
+    if config.environment == "prod" and config.database.ephemeral:
+        yield ConfigIssue(
+            "database.ephemeral", "cannot be true in prod: production data is never disposable"
+        )
+    yield from _secrets_pipeline_issues(config)
+    if config.reconciler is not None and config.reconciler.enabled:
+        yield from _reconciler_issues(config.reconciler, managed=config.managed)
+    if config.seeding is not None and config.seeding.enabled:
+        yield from _seeding_issues(config)
+    recovery = config.database.recovery
+    if recovery.enabled:
+        source = recovery.source_generation or config.database.generation - 1
+        if source < 1:
+            yield ConfigIssue(
+                "database.recovery.sourceGeneration",
+                "is required when recovering generation 1 (or set database.generation to 2+)",
+            )
+        elif source == config.database.generation:
+            yield ConfigIssue(
+                "database.generation",
+                "must differ from database.recovery.sourceGeneration: a recovered cluster "
+                "archives under a new server name, or CNPG fails with 'Expected empty archive'",
+            )
+    elif recovery.target_time or recovery.source_generation:
+        yield ConfigIssue(
+            "database.recovery.enabled",
+            "must be true when sourceGeneration or targetTime is set",
+        )
+
+
+def read_stack_config() -> PlatformConfig:
+    """Read this stack's ``coder-platform:*`` config from the Pulumi runtime and validate it."""
+    from pulumi.runtime import config as runtime_config
+
+    entries = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return load_config(raw_stack_config(entries))
+
+
+def _secrets_pipeline_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """Managed stacks take secrets from Vault only; others must say where secrets come from."""
+    if config.vault.enabled:
+        if config.vault.address is None:
+            yield ConfigIssue("vault.address", "is required when vault.enabled is true")
+        if config.local_secrets is not None:
+            yield ConfigIssue(
+                "localSecrets",
+                "cannot be set while vault.enabled is true: secrets come from one place (C5)",
+            )
+        return
+    if config.managed:
+        yield ConfigIssue(
+            "vault.enabled",
+            "must be true in dev/prod: managed stacks take secrets from Vault (C5)",
+        )
+    elif config.coder is not None and config.coder.enabled and config.local_secrets is None:
+        yield ConfigIssue(
+            "localSecrets",
+            "is required when vault.enabled is false and Coder is on "
+            "(pulumi config set --secret --path 'coder-platform:localSecrets.oidcClientSecret')",
+        )
+
+
+def _reconciler_issues(reconciler: ReconcilerConfig, *, managed: bool) -> Iterator[ConfigIssue]:
+    """An in-cluster run needs shared state, a way to decrypt it, and (operator mode) a source."""
+    if reconciler.backend_url is None:
+        yield ConfigIssue(
+            "reconciler.backendUrl",
+            "is required for an in-cluster reconciler: the run needs the stack's shared state, "
+            "not a pod-local default",
+        )
+    provider = (reconciler.secrets_provider or "passphrase").split("://", 1)[0]
+    if managed and reconciler.secrets_provider is None:
+        yield ConfigIssue(
+            "reconciler.secretsProvider",
+            "is required in dev/prod (e.g. azurekeyvault://<vault>.vault.azure.net/keys/<key>)",
+        )
+    elif provider == "passphrase" and reconciler.passphrase_secret is None:
+        yield ConfigIssue(
+            "reconciler.passphraseSecret",
+            "is required with a passphrase secrets provider: name the Secret and key that "
+            "hold it (never the passphrase itself)",
+        )
+    if reconciler.mode == "operator" and reconciler.operator is None:
+        yield ConfigIssue(
+            "reconciler.operator", "is required for mode: operator (repoUrl, branch, repoDir)"
+        )
+    secretish = [k for k in reconciler.extra_env if k.upper().endswith(_SECRET_SUFFIXES)]
+    for key in secretish:
+        yield ConfigIssue(
+            f"reconciler.extraEnv.{key}",
+            "looks like a secret: pass secrets through a Secret, never as literal env (C5)",
+        )
+
+
+_SECRET_SUFFIXES = ("TOKEN", "PASSWORD", "PASSPHRASE", "SECRET", "PRIVATE_KEY")
+
+
+def go_duration_hours(duration: str) -> float:
+    """Hours in a Go duration such as ``720h`` or ``90m`` (the format Coder's flags take)."""
+    units = {"h": 1.0, "m": 1 / 60, "s": 1 / 3600}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9]+)(h|m|s)", duration))
+
+
+def _seeding_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """The incident's token expired unnoticed: its lifetime rules fail the run up front."""
+    seeding = config.seeding
+    assert seeding is not None
+    if config.coder is None or not config.coder.enabled:
+        yield ConfigIssue("seeding.enabled", "needs coder.enabled: there is no Coder to seed")
+        return
+    lifetime, window = seeding.token_lifetime_hours, seeding.token_rotation_window_hours
+    if window >= lifetime:
+        yield ConfigIssue(
+            "seeding.tokenRotationWindowHours",
+            f"must be less than seeding.tokenLifetimeHours ({lifetime})",
+        )
+    cap = go_duration_hours(config.coder.max_admin_token_lifetime)
+    if lifetime > cap:
+        yield ConfigIssue(
+            "seeding.tokenLifetimeHours",
+            f"exceeds coder.maxAdminTokenLifetime ({config.coder.max_admin_token_lifetime}): "
+            "Coder would refuse to mint it for an Owner",
+        )
+    if config.reconciler is not None and config.reconciler.enabled:
+        interval_hours = config.reconciler.interval_minutes / 60
+        if lifetime < 2 * interval_hours:
+            yield ConfigIssue(
+                "seeding.tokenLifetimeHours",
+                "must be at least twice reconciler.intervalMinutes, so a run always finds a "
+                "live token to rotate",
+            )
+        if window < interval_hours:
+            yield ConfigIssue(
+                "seeding.tokenRotationWindowHours",
+                "must be at least one reconciler interval, or the token can expire between runs",
+            )

@@ -1,0 +1,140 @@
+"""Read the bootstrap inputs from Vault KV before anything is registered (contract C1).
+
+A missing path or key fails the run with a message naming the path and key, never the value,
+and every gap is reported at once. Values are wrapped so no repr or log can show them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import hvac
+import requests
+from hvac import exceptions as hvac_errors
+from pydantic import SecretStr
+
+from coder_platform.config import LocalSecretsConfig, VaultConfig
+
+OIDC_KEYS = ("client_secret",)
+ADMIN_KEYS = ("email", "username", "password")
+
+
+class VaultInputError(Exception):
+    """A required Vault input is missing or unreadable; nothing was deployed."""
+
+
+class KvReader(Protocol):
+    def read(self, mount: str, path: str) -> Mapping[str, str] | None:
+        """The secret's keys and values, or None when the path does not exist."""
+        ...
+
+
+@dataclass(frozen=True)
+class BootstrapInputs:
+    """The secrets the program needs; ``SecretStr`` keeps them out of every repr."""
+
+    oidc_client_secret: SecretStr
+    admin_email: str
+    admin_username: str
+    admin_password: SecretStr
+
+
+class HvacKvReader:
+    """KV v2 reads through hvac; the token comes from VAULT_TOKEN, never from config."""
+
+    def __init__(self, address: str, token: str) -> None:
+        self._address = address
+        self._client = hvac.Client(url=address, token=token, timeout=10)
+
+    def __repr__(self) -> str:
+        return f"HvacKvReader(address={self._address!r})"
+
+    def read(self, mount: str, path: str) -> Mapping[str, str] | None:
+        try:
+            response = self._client.secrets.kv.v2.read_secret_version(
+                path=path, mount_point=mount, raise_on_deleted_version=True
+            )
+        except hvac_errors.InvalidPath:
+            return None
+        except (hvac_errors.Forbidden, hvac_errors.Unauthorized):
+            raise VaultInputError(
+                f"Vault denied reading {mount}/{path}: check VAULT_TOKEN's policy grants read "
+                "on that path"
+            ) from None
+        except (requests.ConnectionError, requests.Timeout, hvac_errors.VaultDown):
+            raise VaultInputError(
+                f"Vault at {self._address} is unreachable: check vault.address and the network"
+            ) from None
+        data = response["data"]["data"]
+        return {str(k): str(v) for k, v in data.items()}
+
+
+def default_reader(config: VaultConfig) -> KvReader:
+    token = os.environ.get("VAULT_TOKEN")
+    if not token:
+        raise VaultInputError(
+            "VAULT_TOKEN is not set: export a token that can read the bootstrap paths "
+            f"under {config.kv_mount}/{config.path_prefix}"
+        )
+    return HvacKvReader(str(config.address), token)
+
+
+# Swapped by tests for an in-memory reader; production reads Vault through hvac.
+reader_factory: Callable[[VaultConfig], KvReader] = default_reader
+
+
+def read_from_vault(config: VaultConfig) -> BootstrapInputs:
+    reader = reader_factory(config)
+    found: dict[str, Mapping[str, str]] = {}
+    problems: list[str] = []
+    for path, keys in (
+        (config.oidc_client_secret_path, OIDC_KEYS),
+        (config.bootstrap_admin_path, ADMIN_KEYS),
+    ):
+        data = reader.read(config.kv_mount, path)
+        where = f"{config.kv_mount}/{path}"
+        if data is None:
+            problems.append(f"{where}: path not found (needs keys {', '.join(keys)})")
+            continue
+        problems += [f"{where}: key {key} is missing or empty" for key in keys if not data.get(key)]
+        found[path] = data
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise VaultInputError(
+            f"missing Vault inputs ({len(problems)}); nothing was deployed:\n{listed}\n"
+            "Create them with the commands in the README's Secrets section."
+        )
+    oidc = found[config.oidc_client_secret_path]
+    admin = found[config.bootstrap_admin_path]
+    return BootstrapInputs(
+        oidc_client_secret=SecretStr(oidc["client_secret"]),
+        admin_email=admin["email"],
+        admin_username=admin["username"],
+        admin_password=SecretStr(admin["password"]),
+    )
+
+
+def read_from_local(config: LocalSecretsConfig) -> BootstrapInputs:
+    """Pulumi secret config instead of Vault: for local and e2e stacks only."""
+    missing = [
+        f"coder-platform:localSecrets.{key}"
+        for key, value in (
+            ("oidcClientSecret", config.oidc_client_secret),
+            ("bootstrapAdminEmail", config.bootstrap_admin_email),
+            ("bootstrapAdminUsername", config.bootstrap_admin_username),
+            ("bootstrapAdminPassword", config.bootstrap_admin_password),
+        )
+        if not value
+    ]
+    if missing:
+        raise VaultInputError(f"missing local secrets; nothing was deployed: {', '.join(missing)}")
+    assert config.oidc_client_secret and config.bootstrap_admin_password
+    return BootstrapInputs(
+        oidc_client_secret=config.oidc_client_secret,
+        admin_email=str(config.bootstrap_admin_email),
+        admin_username=str(config.bootstrap_admin_username),
+        admin_password=config.bootstrap_admin_password,
+    )

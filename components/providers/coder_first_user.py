@@ -1,0 +1,232 @@
+"""CoderFirstUser: Coder's first (Owner) user, ensured through ``/users/first``.
+
+The first user is a DEDICATED AUTOMATION IDENTITY, never a person's account: Owners keep password
+login even when ``CODER_DISABLE_PASSWORD_AUTH`` turns it off for everyone else, which is what lets
+the automation log in and mint its token after any reset (design note 6); humans are OIDC users
+granted the owner role. Its inputs come from the secrets pipeline, never from a template parameter
+(contract C5).
+
+Contract clauses served: C1 (``check`` names every bad field, never a value), C2 (an existing first
+user is success: GET 200 or POST 409 never leads to a second POST), C3 (``read`` reports the user
+gone when Coder has no first user, i.e. a database reset, so ``up --refresh`` re-creates it).
+
+The provider is pickled into state: it holds no client and no logger; each method builds its
+``CoderClient`` from ``client_factory`` (tests inject one bound to the in-process double).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi.dynamic as dyn
+from pulumi.dynamic.dynamic import PROVIDER_KEY
+from pulumi.runtime.rpc import UNKNOWN, unwrap_rpc_secret
+
+from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient, CoderConflictError
+
+LOGGER_NAME = "coder_platform.coder_first_user"
+USERNAME_PATTERN = re.compile(r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*")
+USERNAME_MAX = 32
+PASSWORD_MIN = 8
+
+ClientFactory = Callable[[str], CoderClient]
+
+
+def gone() -> dyn.ReadResult:
+    """What ``read`` returns for a resource that no longer exists: an empty id (the engine then
+    drops it from state on refresh, and the next ``up`` creates it again). Outs stay a dict: the
+    dynamic provider host adds its ``__provider`` key to them."""
+    return dyn.ReadResult("", {})
+
+
+def default_client(url: str) -> CoderClient:
+    return CoderClient(url)
+
+
+def is_known(value: Any) -> bool:
+    """False for a value the engine does not know yet (preview); it is checked once known."""
+    return not (isinstance(value, str) and value == UNKNOWN)
+
+
+def identity_failures(props: dict[str, Any]) -> list[dyn.CheckFailure]:
+    """C1 checks of the automation identity's inputs; messages name the field, never the value."""
+    failures: list[dyn.CheckFailure] = []
+
+    def fail(field: str, reason: str) -> None:
+        failures.append(dyn.CheckFailure(field, f"{field}: {reason}"))
+
+    url, email = props.get("url"), props.get("email")
+    username, password = props.get("username"), props.get("password")
+    if is_known(url) and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        fail("url", "must be the Coder access URL, starting with http:// or https://")
+    if is_known(email) and not (isinstance(email, str) and "@" in email.strip("@")):
+        fail("email", "must be an email address")
+    if is_known(username) and not (
+        isinstance(username, str)
+        and len(username) <= USERNAME_MAX
+        and USERNAME_PATTERN.fullmatch(username)
+    ):
+        fail("username", f"must be 1-{USERNAME_MAX} letters, digits or inner hyphens")
+    if is_known(password) and not (isinstance(password, str) and len(password) >= PASSWORD_MIN):
+        fail(
+            "password", f"is required (at least {PASSWORD_MIN} characters, from the secrets store)"
+        )
+    return failures
+
+
+def raise_on_failures(kind: str, failures: list[dyn.CheckFailure]) -> None:
+    if failures:
+        reasons = "; ".join(failure.reason for failure in failures)
+        raise ValueError(f"invalid {kind} inputs: {reasons}")
+
+
+def logout_quietly(client: CoderClient) -> None:
+    """End the login session; a failure here must not fail the step that already succeeded."""
+    try:
+        client.logout()
+    except CoderApiError as error:
+        logging.getLogger(LOGGER_NAME).warning("logout failed: %s", error)
+
+
+def inputs_of(props: dict[str, Any]) -> dict[str, Any]:
+    """The plain property values, without the engine's pickled ``__provider``. The host is
+    configured not to accept secrets, so values arrive unwrapped; unwrap anyway to be sure."""
+    return {key: unwrap_rpc_secret(value) for key, value in props.items() if key != PROVIDER_KEY}
+
+
+@dataclass(frozen=True)
+class CoderFirstUserArgs:
+    url: pulumi.Input[str]
+    email: pulumi.Input[str]
+    username: pulumi.Input[str]
+    full_name: pulumi.Input[str]
+    password: pulumi.Input[str]
+
+
+class CoderFirstUserProvider(dyn.ResourceProvider):
+    """CRUD for the first user; see the module docstring for the contract it keeps."""
+
+    def __init__(self, client_factory: ClientFactory | None = None) -> None:
+        super().__init__()
+        self._client_factory = client_factory
+
+    def _client(self, url: str) -> CoderClient:
+        return (self._client_factory or default_client)(url)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
+        return dyn.CheckResult(news, identity_failures(news))
+
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        props = inputs_of(props)
+        raise_on_failures("CoderFirstUser", identity_failures(props))
+        with self._client(props["url"]) as client:
+            user_id = self._ensure(client, props)
+        return dyn.CreateResult(user_id, {**props, "user_id": user_id})
+
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        """Zero writes: GET /users/first. No first user means the database was reset: gone."""
+        props = inputs_of(props)
+        with self._client(props["url"]) as client:
+            if not client.has_first_user():
+                logging.getLogger(LOGGER_NAME).warning(
+                    "Coder has no first user (database reset?); it will be created again"
+                )
+                return gone()
+        return dyn.ReadResult(id_, props)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
+        """Another server or identity is another first user (replace); a new name or password
+        only needs the identity re-verified (update)."""
+        replaces = [key for key in ("url", "email", "username") if olds.get(key) != news.get(key)]
+        changed = replaces or [k for k in ("full_name", "password") if olds.get(k) != news.get(k)]
+        return dyn.DiffResult(changes=bool(changed), replaces=replaces)
+
+    def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        """Coder is not written to: the update proves the identity still logs in as configured."""
+        news = inputs_of(news)
+        raise_on_failures("CoderFirstUser", identity_failures(news))
+        with self._client(news["url"]) as client:
+            user_id = self._verify_identity(client, news)
+        return dyn.UpdateResult({**news, "user_id": user_id})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Forget, don't delete: Coder cannot delete its own last Owner, and the identity must
+        outlive any one stack (the next ``up`` adopts it through login)."""
+        logging.getLogger(LOGGER_NAME).info("first user left in Coder; removed from state only")
+
+    def _ensure(self, client: CoderClient, props: dict[str, Any]) -> str:
+        """Create the first user once; an existing one (GET 200 or a racing 409) is success."""
+        if not client.has_first_user():
+            try:
+                user_id = client.create_first_user(
+                    props["email"],
+                    props["username"],
+                    props.get("full_name") or "",
+                    props["password"],
+                )
+            except CoderConflictError:
+                pass
+            else:
+                logging.getLogger(LOGGER_NAME).info(
+                    "created Coder first user %s", props["username"]
+                )
+                return user_id
+        return self._verify_identity(client, props)
+
+    def _verify_identity(self, client: CoderClient, props: dict[str, Any]) -> str:
+        """Log in as the configured identity and check it is the Owner we expect (C1)."""
+        try:
+            client.authenticate(client.login(props["email"], props["password"]))
+        except CoderAuthError as error:
+            raise CoderAuthError(
+                error.method,
+                error.path,
+                error.status,
+                "a first user exists but the configured email/password cannot log in: the first "
+                "user must be the dedicated automation identity; fix the bootstrap secret or "
+                "recover with `coder server create-admin-user`",
+            ) from None
+        try:
+            me = client.me()
+        finally:
+            logout_quietly(client)
+        if me.username != props["username"] or not me.is_owner:
+            raise CoderApiError(
+                "GET",
+                "/users/me",
+                200,
+                f"the configured email logs in as {me.username!r} (owner={me.is_owner}), not as "
+                f"the Owner {props['username']!r}: fix username or the bootstrap secret",
+            )
+        return me.id
+
+
+class CoderFirstUser(dyn.Resource, module="coder", name="CoderFirstUser"):
+    """Type token ``pulumi-python:dynamic/coder:CoderFirstUser``; outputs ``user_id``,
+    ``username``, ``email`` (and the password, kept secret). A dedicated automation identity,
+    never a person's account (see the module docstring)."""
+
+    user_id: pulumi.Output[str]
+    username: pulumi.Output[str]
+    email: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: CoderFirstUserArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        props: dict[str, Any] = {
+            "url": args.url,
+            "email": args.email,
+            "username": args.username,
+            "full_name": args.full_name,
+            "password": pulumi.Output.secret(args.password),
+            "user_id": None,
+        }
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["password"])
+        super().__init__(
+            CoderFirstUserProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret)
+        )
