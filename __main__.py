@@ -6,6 +6,7 @@ Nothing is registered before the whole config validates (contract C1).
 import pulumi
 
 from coder_platform.config import ConfigError, PlatformConfig, read_stack_config
+from coder_platform.conventions import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
 from coder_platform.names import app_secret_name
 from coder_platform.ownership import authoritative_children
 from coder_platform.vault_inputs import (
@@ -27,8 +28,6 @@ from components.reconciler import (
 from components.seeding import CoderSeed, CoderSeedArgs, TokenPublication
 from components.storage import RetainStorageClass, RetainStorageClassArgs
 from components.vault import VaultSecrets, VaultSecretsArgs
-
-RECONCILER_SERVICE_ACCOUNT = "coder-reconciler"
 
 
 def load() -> tuple[PlatformConfig, BootstrapInputs | None]:
@@ -159,7 +158,7 @@ if config.vault.enabled:
             role_name=v.reconciler_role,
             service_account_name=RECONCILER_SERVICE_ACCOUNT,
             service_account_namespace=(
-                config.reconciler.namespace if config.reconciler else "coder-reconciler"
+                config.reconciler.namespace if config.reconciler else RECONCILER_NAMESPACE
             ),
         ),
     )

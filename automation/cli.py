@@ -8,7 +8,6 @@ Thin on purpose: options become ``RunSettings`` and a command body; ``execute`` 
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,9 +29,9 @@ from automation.reconcile import ReconcileOptions, reconcile
 from automation.reporting.render import render
 from automation.reporting.report import read_latest
 from automation.session import Session
+from coder_platform.conventions import STACK_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 engine_factory: EngineFactory = open_pulumi_engine
 dependency_factory: DependencyFactory = real_dependencies

@@ -13,12 +13,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from coder_platform.conventions import WORKLOAD_IDENTITY_CLIENT_ID, WORKLOAD_IDENTITY_USE
 from coder_platform.names import app_secret_name, archive_server_name, object_store_name
 from components.providers.generated_password import GeneratedPassword
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
-WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
-WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id"
 
 
 @dataclass(frozen=True)
@@ -237,7 +236,7 @@ def cluster_spec(args: CnpgPostgresArgs) -> dict[str, Any]:
     if args.workload_identity_client_id is not None:
         # The label reaches instance pods and bootstrap/recovery Job pods alike, so the
         # AKS webhook injects AZURE_FEDERATED_TOKEN_FILE into the plugin sidecar too.
-        spec["inheritedMetadata"] = {"labels": {WORKLOAD_IDENTITY_LABEL: "true"}}
+        spec["inheritedMetadata"] = {"labels": {WORKLOAD_IDENTITY_USE: "true"}}
         spec["serviceAccountTemplate"] = {
             "metadata": {
                 "annotations": {WORKLOAD_IDENTITY_CLIENT_ID: args.workload_identity_client_id}

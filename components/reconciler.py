@@ -44,7 +44,6 @@ Kubernetes objects this stack owns, through the Kubernetes provider and Helm):
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -52,18 +51,24 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from coder_platform.conventions import (
+    DNS_LABEL,
+    RECONCILER_SERVICE_ACCOUNT,
+    STACK_NAME,
+    WORKLOAD_IDENTITY_CLIENT_ID,
+    WORKLOAD_IDENTITY_USE,
+    is_pinned_image,
+    looks_secret_env,
+)
+
 COMPONENT = "reconciler"
 INTERVAL_ANNOTATION = "coder-platform.io/reconcile-interval-seconds"
-WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id"
-WORKLOAD_IDENTITY_USE = "azure.workload.identity/use"
 VAULT_ROLE_ANNOTATION = "coder-platform.io/vault-role"
 DATA_DIR = "/var/lib/coder-platform"
 RUN_AS = 10001
 MINUTE_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
 HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12)
 CRONJOB_NAME_MAX = 52
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 READ = ("get", "list", "watch")
 WRITE_NO_DELETE = (*READ, "create", "update", "patch")
@@ -134,7 +139,7 @@ class ReconcilerScheduleArgs:
     backend_url: str
     vault_role: str | None = None
     mode: Mode = "cronjob"
-    service_account_name: str = "coder-reconciler"
+    service_account_name: str = RECONCILER_SERVICE_ACCOUNT
     secrets_provider: str | None = None
     workload_identity_client_id: str | None = None
     passphrase_secret: SecretKeyRef | None = None
@@ -161,25 +166,24 @@ class ReconcilerScheduleArgs:
 
 def _problems(args: ReconcilerScheduleArgs) -> list[str]:
     problems: list[str] = []
-    if not _STACK.fullmatch(args.stack):
+    if not STACK_NAME.fullmatch(args.stack):
         problems.append(f"stack {args.stack!r} is not a stack name")
     for label, value in (
         ("namespace", args.namespace),
         ("service_account_name", args.service_account_name),
     ):
-        if not _DNS_LABEL.fullmatch(value):
+        if not DNS_LABEL.fullmatch(value):
             problems.append(f"{label} {value!r} is not a DNS label")
     problems += [
         f"managed namespace {ns!r} is not a DNS label"
         for ns in args.managed_namespaces
-        if not _DNS_LABEL.fullmatch(ns)
+        if not DNS_LABEL.fullmatch(ns)
     ]
     if not 5 <= args.interval_minutes <= 1440:
         problems.append("interval_minutes must be from 5 to 1440")
     if not 60 <= args.active_deadline_seconds <= 86400:
         problems.append("active_deadline_seconds must be from 60 to 86400")
-    tag = args.image.rsplit("/", 1)[-1]
-    if "@sha256:" not in args.image and (":" not in tag or tag.endswith(":latest")):
+    if not is_pinned_image(args.image):
         problems.append("image must be pinned by a version tag or digest, not latest")
     if not args.backend_url:
         problems.append("backend_url is required: an in-cluster run needs the shared state")
@@ -188,10 +192,7 @@ def _problems(args: ReconcilerScheduleArgs) -> list[str]:
         problems.append("a passphrase secrets provider needs passphrase_secret (a secretKeyRef)")
     if args.mode == "operator" and args.operator_source is None:
         problems.append("mode operator needs operator_source (the program's git repository)")
-    if any(
-        key.upper().endswith(("TOKEN", "PASSWORD", "PASSPHRASE", "SECRET"))
-        for key in args.extra_env
-    ):
+    if any(looks_secret_env(key) for key in args.extra_env):
         problems.append("extra_env may not carry secrets; use a secretKeyRef")
     return problems
 

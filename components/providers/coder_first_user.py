@@ -17,86 +17,24 @@ The provider is pickled into state: it holds no client and no logger; each metho
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi.dynamic as dyn
-from pulumi.dynamic.dynamic import PROVIDER_KEY
-from pulumi.runtime.rpc import UNKNOWN, unwrap_rpc_secret
 
 from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient, CoderConflictError
+from components.providers.common import (
+    ClientFactory,
+    default_client,
+    gone,
+    identity_failures,
+    inputs_of,
+    logout_quietly,
+    raise_on_failures,
+)
 
 LOGGER_NAME = "coder_platform.coder_first_user"
-USERNAME_PATTERN = re.compile(r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*")
-USERNAME_MAX = 32
-PASSWORD_MIN = 8
-
-ClientFactory = Callable[[str], CoderClient]
-
-
-def gone() -> dyn.ReadResult:
-    """What ``read`` returns for a resource that no longer exists: an empty id (the engine then
-    drops it from state on refresh, and the next ``up`` creates it again). Outs stay a dict: the
-    dynamic provider host adds its ``__provider`` key to them."""
-    return dyn.ReadResult("", {})
-
-
-def default_client(url: str) -> CoderClient:
-    return CoderClient(url)
-
-
-def is_known(value: Any) -> bool:
-    """False for a value the engine does not know yet (preview); it is checked once known."""
-    return not (isinstance(value, str) and value == UNKNOWN)
-
-
-def identity_failures(props: dict[str, Any]) -> list[dyn.CheckFailure]:
-    """C1 checks of the automation identity's inputs; messages name the field, never the value."""
-    failures: list[dyn.CheckFailure] = []
-
-    def fail(field: str, reason: str) -> None:
-        failures.append(dyn.CheckFailure(field, f"{field}: {reason}"))
-
-    url, email = props.get("url"), props.get("email")
-    username, password = props.get("username"), props.get("password")
-    if is_known(url) and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-        fail("url", "must be the Coder access URL, starting with http:// or https://")
-    if is_known(email) and not (isinstance(email, str) and "@" in email.strip("@")):
-        fail("email", "must be an email address")
-    if is_known(username) and not (
-        isinstance(username, str)
-        and len(username) <= USERNAME_MAX
-        and USERNAME_PATTERN.fullmatch(username)
-    ):
-        fail("username", f"must be 1-{USERNAME_MAX} letters, digits or inner hyphens")
-    if is_known(password) and not (isinstance(password, str) and len(password) >= PASSWORD_MIN):
-        fail(
-            "password", f"is required (at least {PASSWORD_MIN} characters, from the secrets store)"
-        )
-    return failures
-
-
-def raise_on_failures(kind: str, failures: list[dyn.CheckFailure]) -> None:
-    if failures:
-        reasons = "; ".join(failure.reason for failure in failures)
-        raise ValueError(f"invalid {kind} inputs: {reasons}")
-
-
-def logout_quietly(client: CoderClient) -> None:
-    """End the login session; a failure here must not fail the step that already succeeded."""
-    try:
-        client.logout()
-    except CoderApiError as error:
-        logging.getLogger(LOGGER_NAME).warning("logout failed: %s", error)
-
-
-def inputs_of(props: dict[str, Any]) -> dict[str, Any]:
-    """The plain property values, without the engine's pickled ``__provider``. The host is
-    configured not to accept secrets, so values arrive unwrapped; unwrap anyway to be sure."""
-    return {key: unwrap_rpc_secret(value) for key, value in props.items() if key != PROVIDER_KEY}
 
 
 @dataclass(frozen=True)

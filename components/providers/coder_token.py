@@ -29,7 +29,7 @@ import pulumi
 import pulumi.dynamic as dyn
 
 from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient, CoderConflictError
-from components.providers.coder_first_user import (
+from components.providers.common import (
     ClientFactory,
     default_client,
     gone,

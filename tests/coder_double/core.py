@@ -1,4 +1,4 @@
-"""CoderDouble: a unit-test double of the Coder API endpoints this project calls.
+"""The core of CoderDouble: users, sessions, API keys, routing, faults and request counting.
 
 Not Coder: an in-memory model of ``/api/v2`` served through ``httpx.MockTransport``, faithful to
 the status codes and body shapes of ``reference/coder.md`` §1 (201 on create, 404/409 messages,
@@ -111,8 +111,8 @@ class FakeClock:
 
 
 @dataclass
-class CoderDouble:
-    """In-memory Coder; ``transport()`` plugs it into a CoderClient."""
+class CoderDoubleCore:
+    """In-memory Coder core; endpoint groups extend it (``extra_routes``, ``wipe_extra``)."""
 
     now: datetime = FIXED_NOW
     max_admin_token_lifetime: timedelta = timedelta(hours=168)
@@ -153,6 +153,14 @@ class CoderDouble:
         self.keys.clear()
         self.templates.clear()
         self.versions.clear()
+        self.wipe_extra()
+
+    def wipe_extra(self) -> None:
+        """What an endpoint group adds to a reset; each extension clears its own state."""
+
+    def extra_routes(self) -> list[tuple[str, str, Handler]]:
+        """Routes an endpoint group adds; each extension prepends its own to ``super()``'s."""
+        return []
 
     def add_template(self, name: str, version_names: list[str]) -> str:
         template_id = str(uuid.uuid4())
@@ -206,6 +214,7 @@ class CoderDouble:
             ("GET", rf"{user}", self._get_user),
             ("GET", r"/templates", self._list_templates),
             ("GET", r"/templates/([^/]+)/versions", self._list_versions),
+            *self.extra_routes(),
         ]
 
     # -- auth -----------------------------------------------------------------------------------

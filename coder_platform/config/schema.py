@@ -1,4 +1,4 @@
-"""Typed stack configuration for coder-platform.
+"""The typed stack configuration: one pydantic model per section of the stack YAML.
 
 Everything a stack sets is one pydantic model tree, validated once in ``__main__.py``
 before any resource is registered (seeding contract C1: failfast on required inputs).
@@ -8,11 +8,7 @@ say what is allowed, are all reported at once, and never echo a value.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -20,14 +16,12 @@ from pydantic import (
     Field,
     HttpUrl,
     SecretStr,
-    ValidationError,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from coder_platform.conventions import is_pinned_image
 from coder_platform.names import dns_label
-
-PROJECT = "coder-platform"
 
 Environment = Literal["dev", "prod", "local", "e2e"]
 DiskSku = Literal[
@@ -391,8 +385,7 @@ class ReconcilerConfig(_Model):
     @field_validator("image")
     @classmethod
     def _pinned_image(cls, value: str) -> str:
-        tag = value.rsplit("/", 1)[-1]
-        if "@sha256:" not in value and (":" not in tag or tag.endswith(":latest")):
+        if not is_pinned_image(value):
             raise ValueError("the image must be pinned by a version tag or digest, not latest")
         return value
 
@@ -433,265 +426,3 @@ class PlatformConfig(_Model):
         if self.storage.class_name:
             return self.storage.class_name
         return dns_label(f"coder-{self.storage.sku_name}-{self.reclaim_policy}")
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    """One problem with one key; ``message`` never contains the configured value."""
-
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{PROJECT}:{self.key}: {self.message}"
-
-
-class ConfigError(Exception):
-    """The stack configuration is invalid; nothing was deployed."""
-
-    def __init__(self, issues: list[ConfigIssue]) -> None:
-        self.issues = issues
-        lines = "\n".join(f"  - {issue}" for issue in issues)
-        super().__init__(
-            f"invalid stack configuration ({len(issues)} problem"
-            f"{'s' if len(issues) != 1 else ''}); nothing was deployed:\n{lines}\n"
-            f"Fix the keys above in stacks/Pulumi.<stack>.yaml "
-            f"(pulumi config set --path '{PROJECT}:<key>' <value>)."
-        )
-
-
-def load_config(raw: Mapping[str, Any]) -> PlatformConfig:
-    """Validate raw stack config (key -> value, without the project prefix).
-
-    Raises ``ConfigError`` with every problem at once.
-    """
-    try:
-        config = PlatformConfig.model_validate(dict(raw))
-    except ValidationError as exc:
-        raise ConfigError([_issue_from_pydantic(err) for err in exc.errors()]) from None
-    issues = list(_semantic_issues(config))
-    if issues:
-        raise ConfigError(issues)
-    return config
-
-
-def raw_stack_config(entries: Mapping[str, str]) -> dict[str, Any]:
-    """Turn Pulumi's flat ``project:key -> string`` config into the dict the model reads.
-
-    Structured values arrive as JSON strings; other namespaces (``kubernetes:``) are ignored.
-    """
-    raw: dict[str, Any] = {}
-    prefix = f"{PROJECT}:"
-    for full_key, value in entries.items():
-        if not full_key.startswith(prefix):
-            continue
-        raw[full_key[len(prefix) :]] = _decode(value)
-    return raw
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _issue_from_pydantic(err: Any) -> ConfigIssue:
-    loc = tuple(str(part) for part in err["loc"])
-    key = ".".join(loc)
-    if err["type"] == "missing":
-        message = "is required"
-    elif err["type"] == "extra_forbidden":
-        message = "is not a known setting (check the spelling; keys are camelCase)"
-    else:
-        message = str(err["msg"]).removeprefix("Value error, ")
-    hint = _field_description(loc)
-    if hint and err["type"] != "extra_forbidden":
-        message = f"{message}. Allowed: {hint}"
-    return ConfigIssue(key=key, message=message)
-
-
-def _field_description(loc: tuple[str, ...]) -> str | None:
-    model: type[BaseModel] | None = PlatformConfig
-    description: str | None = None
-    for part in loc:
-        if model is None:
-            return None
-        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
-        if field is None:
-            return None
-        description = field.description
-        annotation = field.annotation
-        model = _model_in(annotation)
-    return description
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return None
-
-
-def _semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
-    """Rules that span several keys; each names the key to change."""
-    azure = config.azure
-    if azure.enabled:
-        for field in (
-            "subscription_id",
-            "location",
-            "backup_resource_group",
-            "aks_oidc_issuer_url",
-        ):
-            if getattr(azure, field) is None:
-                yield ConfigIssue(
-                    f"azure.{to_camel(field)}",
-                    "is required when azure.enabled is true "
-                    f"({AzureConfig.model_fields[field].description})",
-                )
-    elif config.managed and config.database.backup.workload_identity_client_id is None:
-        yield ConfigIssue(
-            "database.backup.workloadIdentityClientId",
-            "is required in dev/prod stacks when azure.enabled is false: backups need an "
-            "identity (C1, no silent fallback)",
-        )
-    if config.environment == "prod" and config.database.ephemeral:
-        yield ConfigIssue(
-            "database.ephemeral", "cannot be true in prod: production data is never disposable"
-        )
-    yield from _secrets_pipeline_issues(config)
-    if config.reconciler is not None and config.reconciler.enabled:
-        yield from _reconciler_issues(config.reconciler, managed=config.managed)
-    if config.seeding is not None and config.seeding.enabled:
-        yield from _seeding_issues(config)
-    recovery = config.database.recovery
-    if recovery.enabled:
-        source = recovery.source_generation or config.database.generation - 1
-        if source < 1:
-            yield ConfigIssue(
-                "database.recovery.sourceGeneration",
-                "is required when recovering generation 1 (or set database.generation to 2+)",
-            )
-        elif source == config.database.generation:
-            yield ConfigIssue(
-                "database.generation",
-                "must differ from database.recovery.sourceGeneration: a recovered cluster "
-                "archives under a new server name, or CNPG fails with 'Expected empty archive'",
-            )
-    elif recovery.target_time or recovery.source_generation:
-        yield ConfigIssue(
-            "database.recovery.enabled",
-            "must be true when sourceGeneration or targetTime is set",
-        )
-
-
-def read_stack_config() -> PlatformConfig:
-    """Read this stack's ``coder-platform:*`` config from the Pulumi runtime and validate it."""
-    from pulumi.runtime import config as runtime_config
-
-    entries = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return load_config(raw_stack_config(entries))
-
-
-def _secrets_pipeline_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
-    """Managed stacks take secrets from Vault only; others must say where secrets come from."""
-    if config.vault.enabled:
-        if config.vault.address is None:
-            yield ConfigIssue("vault.address", "is required when vault.enabled is true")
-        if config.local_secrets is not None:
-            yield ConfigIssue(
-                "localSecrets",
-                "cannot be set while vault.enabled is true: secrets come from one place (C5)",
-            )
-        return
-    if config.managed:
-        yield ConfigIssue(
-            "vault.enabled",
-            "must be true in dev/prod: managed stacks take secrets from Vault (C5)",
-        )
-    elif config.coder is not None and config.coder.enabled and config.local_secrets is None:
-        yield ConfigIssue(
-            "localSecrets",
-            "is required when vault.enabled is false and Coder is on "
-            "(pulumi config set --secret --path 'coder-platform:localSecrets.oidcClientSecret')",
-        )
-
-
-def _reconciler_issues(reconciler: ReconcilerConfig, *, managed: bool) -> Iterator[ConfigIssue]:
-    """An in-cluster run needs shared state, a way to decrypt it, and (operator mode) a source."""
-    if reconciler.backend_url is None:
-        yield ConfigIssue(
-            "reconciler.backendUrl",
-            "is required for an in-cluster reconciler: the run needs the stack's shared state, "
-            "not a pod-local default",
-        )
-    provider = (reconciler.secrets_provider or "passphrase").split("://", 1)[0]
-    if managed and reconciler.secrets_provider is None:
-        yield ConfigIssue(
-            "reconciler.secretsProvider",
-            "is required in dev/prod (e.g. azurekeyvault://<vault>.vault.azure.net/keys/<key>)",
-        )
-    elif provider == "passphrase" and reconciler.passphrase_secret is None:
-        yield ConfigIssue(
-            "reconciler.passphraseSecret",
-            "is required with a passphrase secrets provider: name the Secret and key that "
-            "hold it (never the passphrase itself)",
-        )
-    if reconciler.mode == "operator" and reconciler.operator is None:
-        yield ConfigIssue(
-            "reconciler.operator", "is required for mode: operator (repoUrl, branch, repoDir)"
-        )
-    secretish = [k for k in reconciler.extra_env if k.upper().endswith(_SECRET_SUFFIXES)]
-    for key in secretish:
-        yield ConfigIssue(
-            f"reconciler.extraEnv.{key}",
-            "looks like a secret: pass secrets through a Secret, never as literal env (C5)",
-        )
-
-
-_SECRET_SUFFIXES = ("TOKEN", "PASSWORD", "PASSPHRASE", "SECRET", "PRIVATE_KEY")
-
-
-def go_duration_hours(duration: str) -> float:
-    """Hours in a Go duration such as ``720h`` or ``90m`` (the format Coder's flags take)."""
-    units = {"h": 1.0, "m": 1 / 60, "s": 1 / 3600}
-    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9]+)(h|m|s)", duration))
-
-
-def _seeding_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
-    """The incident's token expired unnoticed: its lifetime rules fail the run up front."""
-    seeding = config.seeding
-    assert seeding is not None
-    if config.coder is None or not config.coder.enabled:
-        yield ConfigIssue("seeding.enabled", "needs coder.enabled: there is no Coder to seed")
-        return
-    lifetime, window = seeding.token_lifetime_hours, seeding.token_rotation_window_hours
-    if window >= lifetime:
-        yield ConfigIssue(
-            "seeding.tokenRotationWindowHours",
-            f"must be less than seeding.tokenLifetimeHours ({lifetime})",
-        )
-    cap = go_duration_hours(config.coder.max_admin_token_lifetime)
-    if lifetime > cap:
-        yield ConfigIssue(
-            "seeding.tokenLifetimeHours",
-            f"exceeds coder.maxAdminTokenLifetime ({config.coder.max_admin_token_lifetime}): "
-            "Coder would refuse to mint it for an Owner",
-        )
-    if config.reconciler is not None and config.reconciler.enabled:
-        interval_hours = config.reconciler.interval_minutes / 60
-        if lifetime < 2 * interval_hours:
-            yield ConfigIssue(
-                "seeding.tokenLifetimeHours",
-                "must be at least twice reconciler.intervalMinutes, so a run always finds a "
-                "live token to rotate",
-            )
-        if window < interval_hours:
-            yield ConfigIssue(
-                "seeding.tokenRotationWindowHours",
-                "must be at least one reconciler interval, or the token can expire between runs",
-            )

@@ -1,0 +1,40 @@
+"""Typed stack configuration for coder-platform.
+
+Everything a stack sets is one pydantic model tree (``schema``), checked by rules that span
+keys (``rules``) and read from the Pulumi runtime once in ``__main__.py`` (``loading``), before
+any resource is registered (seeding contract C1: failfast on required inputs). Errors name the
+full Pulumi config key (``coder-platform:database.backup.retentionDays``), say what is allowed,
+are all reported at once, and never echo a value.
+"""
+
+from coder_platform.config.issues import PROJECT, ConfigError, ConfigIssue
+from coder_platform.config.loading import load_config, raw_stack_config, read_stack_config
+from coder_platform.config.rules import go_duration_hours
+from coder_platform.config.schema import (
+    AzureConfig,
+    CoderConfig,
+    DatabaseConfig,
+    LocalSecretsConfig,
+    PlatformConfig,
+    ReconcilerConfig,
+    SeedingConfig,
+    VaultConfig,
+)
+
+__all__ = [
+    "PROJECT",
+    "AzureConfig",
+    "CoderConfig",
+    "ConfigError",
+    "ConfigIssue",
+    "DatabaseConfig",
+    "LocalSecretsConfig",
+    "PlatformConfig",
+    "ReconcilerConfig",
+    "SeedingConfig",
+    "VaultConfig",
+    "go_duration_hours",
+    "load_config",
+    "raw_stack_config",
+    "read_stack_config",
+]

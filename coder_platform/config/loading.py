@@ -1,0 +1,98 @@
+"""Reading and validating a stack's config: every problem at once, nothing registered before."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from coder_platform.config.issues import PROJECT, ConfigError, ConfigIssue
+from coder_platform.config.rules import semantic_issues
+from coder_platform.config.schema import PlatformConfig
+
+
+def load_config(raw: Mapping[str, Any]) -> PlatformConfig:
+    """Validate raw stack config (key -> value, without the project prefix).
+
+    Raises ``ConfigError`` with every problem at once.
+    """
+    try:
+        config = PlatformConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError([_issue_from_pydantic(err) for err in exc.errors()]) from None
+    issues = list(semantic_issues(config))
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
+def raw_stack_config(entries: Mapping[str, str]) -> dict[str, Any]:
+    """Turn Pulumi's flat ``project:key -> string`` config into the dict the model reads.
+
+    Structured values arrive as JSON strings; other namespaces (``kubernetes:``) are ignored.
+    """
+    raw: dict[str, Any] = {}
+    prefix = f"{PROJECT}:"
+    for full_key, value in entries.items():
+        if not full_key.startswith(prefix):
+            continue
+        raw[full_key[len(prefix) :]] = _decode(value)
+    return raw
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _issue_from_pydantic(err: Any) -> ConfigIssue:
+    loc = tuple(str(part) for part in err["loc"])
+    key = ".".join(loc)
+    if err["type"] == "missing":
+        message = "is required"
+    elif err["type"] == "extra_forbidden":
+        message = "is not a known setting (check the spelling; keys are camelCase)"
+    else:
+        message = str(err["msg"]).removeprefix("Value error, ")
+    hint = _field_description(loc)
+    if hint and err["type"] != "extra_forbidden":
+        message = f"{message}. Allowed: {hint}"
+    return ConfigIssue(key=key, message=message)
+
+
+def _field_description(loc: tuple[str, ...]) -> str | None:
+    model: type[BaseModel] | None = PlatformConfig
+    description: str | None = None
+    for part in loc:
+        if model is None:
+            return None
+        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        if field is None:
+            return None
+        description = field.description
+        annotation = field.annotation
+        model = _model_in(annotation)
+    return description
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def read_stack_config() -> PlatformConfig:
+    """Read this stack's ``coder-platform:*`` config from the Pulumi runtime and validate it."""
+    from pulumi.runtime import config as runtime_config
+
+    entries = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return load_config(raw_stack_config(entries))

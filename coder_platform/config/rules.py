@@ -1,0 +1,161 @@
+"""Rules that span several config keys; each issue names the one key to change."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pydantic.alias_generators import to_camel
+
+from coder_platform.config.issues import ConfigIssue
+from coder_platform.config.schema import AzureConfig, PlatformConfig, ReconcilerConfig
+from coder_platform.conventions import looks_secret_env
+
+
+def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """Rules that span several keys; each names the key to change."""
+    azure = config.azure
+    if azure.enabled:
+        for field in (
+            "subscription_id",
+            "location",
+            "backup_resource_group",
+            "aks_oidc_issuer_url",
+        ):
+            if getattr(azure, field) is None:
+                yield ConfigIssue(
+                    f"azure.{to_camel(field)}",
+                    "is required when azure.enabled is true "
+                    f"({AzureConfig.model_fields[field].description})",
+                )
+    elif config.managed and config.database.backup.workload_identity_client_id is None:
+        yield ConfigIssue(
+            "database.backup.workloadIdentityClientId",
+            "is required in dev/prod stacks when azure.enabled is false: backups need an "
+            "identity (C1, no silent fallback)",
+        )
+    if config.environment == "prod" and config.database.ephemeral:
+        yield ConfigIssue(
+            "database.ephemeral", "cannot be true in prod: production data is never disposable"
+        )
+    yield from _secrets_pipeline_issues(config)
+    if config.reconciler is not None and config.reconciler.enabled:
+        yield from _reconciler_issues(config.reconciler, managed=config.managed)
+    if config.seeding is not None and config.seeding.enabled:
+        yield from _seeding_issues(config)
+    recovery = config.database.recovery
+    if recovery.enabled:
+        source = recovery.source_generation or config.database.generation - 1
+        if source < 1:
+            yield ConfigIssue(
+                "database.recovery.sourceGeneration",
+                "is required when recovering generation 1 (or set database.generation to 2+)",
+            )
+        elif source == config.database.generation:
+            yield ConfigIssue(
+                "database.generation",
+                "must differ from database.recovery.sourceGeneration: a recovered cluster "
+                "archives under a new server name, or CNPG fails with 'Expected empty archive'",
+            )
+    elif recovery.target_time or recovery.source_generation:
+        yield ConfigIssue(
+            "database.recovery.enabled",
+            "must be true when sourceGeneration or targetTime is set",
+        )
+
+
+def _secrets_pipeline_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """Managed stacks take secrets from Vault only; others must say where secrets come from."""
+    if config.vault.enabled:
+        if config.vault.address is None:
+            yield ConfigIssue("vault.address", "is required when vault.enabled is true")
+        if config.local_secrets is not None:
+            yield ConfigIssue(
+                "localSecrets",
+                "cannot be set while vault.enabled is true: secrets come from one place (C5)",
+            )
+        return
+    if config.managed:
+        yield ConfigIssue(
+            "vault.enabled",
+            "must be true in dev/prod: managed stacks take secrets from Vault (C5)",
+        )
+    elif config.coder is not None and config.coder.enabled and config.local_secrets is None:
+        yield ConfigIssue(
+            "localSecrets",
+            "is required when vault.enabled is false and Coder is on "
+            "(pulumi config set --secret --path 'coder-platform:localSecrets.oidcClientSecret')",
+        )
+
+
+def _reconciler_issues(reconciler: ReconcilerConfig, *, managed: bool) -> Iterator[ConfigIssue]:
+    """An in-cluster run needs shared state, a way to decrypt it, and (operator mode) a source."""
+    if reconciler.backend_url is None:
+        yield ConfigIssue(
+            "reconciler.backendUrl",
+            "is required for an in-cluster reconciler: the run needs the stack's shared state, "
+            "not a pod-local default",
+        )
+    provider = (reconciler.secrets_provider or "passphrase").split("://", 1)[0]
+    if managed and reconciler.secrets_provider is None:
+        yield ConfigIssue(
+            "reconciler.secretsProvider",
+            "is required in dev/prod (e.g. azurekeyvault://<vault>.vault.azure.net/keys/<key>)",
+        )
+    elif provider == "passphrase" and reconciler.passphrase_secret is None:
+        yield ConfigIssue(
+            "reconciler.passphraseSecret",
+            "is required with a passphrase secrets provider: name the Secret and key that "
+            "hold it (never the passphrase itself)",
+        )
+    if reconciler.mode == "operator" and reconciler.operator is None:
+        yield ConfigIssue(
+            "reconciler.operator", "is required for mode: operator (repoUrl, branch, repoDir)"
+        )
+    secretish = [k for k in reconciler.extra_env if looks_secret_env(k)]
+    for key in secretish:
+        yield ConfigIssue(
+            f"reconciler.extraEnv.{key}",
+            "looks like a secret: pass secrets through a Secret, never as literal env (C5)",
+        )
+
+
+def go_duration_hours(duration: str) -> float:
+    """Hours in a Go duration such as ``720h`` or ``90m`` (the format Coder's flags take)."""
+    units = {"h": 1.0, "m": 1 / 60, "s": 1 / 3600}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9]+)(h|m|s)", duration))
+
+
+def _seeding_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """The incident's token expired unnoticed: its lifetime rules fail the run up front."""
+    seeding = config.seeding
+    assert seeding is not None
+    if config.coder is None or not config.coder.enabled:
+        yield ConfigIssue("seeding.enabled", "needs coder.enabled: there is no Coder to seed")
+        return
+    lifetime, window = seeding.token_lifetime_hours, seeding.token_rotation_window_hours
+    if window >= lifetime:
+        yield ConfigIssue(
+            "seeding.tokenRotationWindowHours",
+            f"must be less than seeding.tokenLifetimeHours ({lifetime})",
+        )
+    cap = go_duration_hours(config.coder.max_admin_token_lifetime)
+    if lifetime > cap:
+        yield ConfigIssue(
+            "seeding.tokenLifetimeHours",
+            f"exceeds coder.maxAdminTokenLifetime ({config.coder.max_admin_token_lifetime}): "
+            "Coder would refuse to mint it for an Owner",
+        )
+    if config.reconciler is not None and config.reconciler.enabled:
+        interval_hours = config.reconciler.interval_minutes / 60
+        if lifetime < 2 * interval_hours:
+            yield ConfigIssue(
+                "seeding.tokenLifetimeHours",
+                "must be at least twice reconciler.intervalMinutes, so a run always finds a "
+                "live token to rotate",
+            )
+        if window < interval_hours:
+            yield ConfigIssue(
+                "seeding.tokenRotationWindowHours",
+                "must be at least one reconciler interval, or the token can expire between runs",
+            )

@@ -1,0 +1,87 @@
+"""What every Coder dynamic provider shares: client construction, the "gone" answer, input checks.
+
+Dynamic providers are pickled into state and run in the engine's provider host, so each one
+holds no client or logger of its own; they build a ``CoderClient`` per call through a
+``ClientFactory`` (tests inject one bound to the in-process Coder double).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pulumi.dynamic as dyn
+
+from coder_platform.coder_api import CoderApiError, CoderClient
+from components.providers.sdk_internals import PROVIDER_KEY, UNKNOWN, unwrap_rpc_secret
+
+LOGGER_NAME = "coder_platform.providers"
+USERNAME_PATTERN = re.compile(r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*")
+USERNAME_MAX = 32
+PASSWORD_MIN = 8
+
+ClientFactory = Callable[[str], CoderClient]
+
+
+def gone() -> dyn.ReadResult:
+    """What ``read`` returns for a resource that no longer exists: an empty id (the engine then
+    drops it from state on refresh, and the next ``up`` creates it again). Outs stay a dict: the
+    dynamic provider host adds its ``__provider`` key to them."""
+    return dyn.ReadResult("", {})
+
+
+def default_client(url: str) -> CoderClient:
+    return CoderClient(url)
+
+
+def is_known(value: Any) -> bool:
+    """False for a value the engine does not know yet (preview); it is checked once known."""
+    return not (isinstance(value, str) and value == UNKNOWN)
+
+
+def identity_failures(props: dict[str, Any]) -> list[dyn.CheckFailure]:
+    """C1 checks of the automation identity's inputs; messages name the field, never the value."""
+    failures: list[dyn.CheckFailure] = []
+
+    def fail(field: str, reason: str) -> None:
+        failures.append(dyn.CheckFailure(field, f"{field}: {reason}"))
+
+    url, email = props.get("url"), props.get("email")
+    username, password = props.get("username"), props.get("password")
+    if is_known(url) and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        fail("url", "must be the Coder access URL, starting with http:// or https://")
+    if is_known(email) and not (isinstance(email, str) and "@" in email.strip("@")):
+        fail("email", "must be an email address")
+    if is_known(username) and not (
+        isinstance(username, str)
+        and len(username) <= USERNAME_MAX
+        and USERNAME_PATTERN.fullmatch(username)
+    ):
+        fail("username", f"must be 1-{USERNAME_MAX} letters, digits or inner hyphens")
+    if is_known(password) and not (isinstance(password, str) and len(password) >= PASSWORD_MIN):
+        fail(
+            "password", f"is required (at least {PASSWORD_MIN} characters, from the secrets store)"
+        )
+    return failures
+
+
+def raise_on_failures(kind: str, failures: list[dyn.CheckFailure]) -> None:
+    if failures:
+        reasons = "; ".join(failure.reason for failure in failures)
+        raise ValueError(f"invalid {kind} inputs: {reasons}")
+
+
+def logout_quietly(client: CoderClient) -> None:
+    """End the login session; a failure here must not fail the step that already succeeded."""
+    try:
+        client.logout()
+    except CoderApiError as error:
+        logging.getLogger(LOGGER_NAME).warning("logout failed: %s", error)
+
+
+def inputs_of(props: dict[str, Any]) -> dict[str, Any]:
+    """The plain property values, without the engine's pickled ``__provider``. The host is
+    configured not to accept secrets, so values arrive unwrapped; unwrap anyway to be sure."""
+    return {key: unwrap_rpc_secret(value) for key, value in props.items() if key != PROVIDER_KEY}
