@@ -1,7 +1,7 @@
 """Conventions the program, the runner and the bench must agree on, defined once.
 
 The policy pack runs in its own virtualenv and cannot import this package; where it needs the
-same rule it keeps a commented copy (``policy/rules/_shared/``) and a test compares the two.
+same rule it keeps a commented copy (``policy/lib/``) and a test compares the two.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Load the gatekeeper-style samples under ``tests/policy/samples/<policy>/``."""
+"""Load the gatekeeper-style samples beside each rule: ``policy/rules/<rule>/samples/``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import yaml
 
 from tests.policy.engine import Resource
 
-SAMPLES = Path(__file__).resolve().parent / "samples"
+RULES = Path(__file__).resolve().parents[2] / "policy" / "rules"
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def load(path: Path) -> Sample:
     document = yaml.safe_load(path.read_text())
     expect = document.get("expect") or {}
     return Sample(
-        policy=path.parent.name,
+        policy=path.parent.parent.name.replace("_", "-"),
         file=path.name,
         allowed=path.name.startswith("example_allowed"),
         resources=[
@@ -50,4 +50,4 @@ def load(path: Path) -> Sample:
 
 
 def all_samples() -> list[Sample]:
-    return [load(path) for path in sorted(SAMPLES.glob("*/example_*.yaml"))]
+    return [load(path) for path in sorted(RULES.glob("*/samples/example_*.yaml"))]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from policy.durations import parse_seconds
-from policy.images import is_pinned
-from policy.placeholders import placeholder_kind
-from policy.secret_names import DEFAULT_SECRET_NOUNS, looks_secret
+from policy.lib.durations import parse_seconds
+from policy.lib.images import is_pinned
+from policy.lib.placeholders import placeholder_kind
+from policy.lib.secret_names import DEFAULT_SECRET_NOUNS, looks_secret
 
 
 @pytest.mark.parametrize(

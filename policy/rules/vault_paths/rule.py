@@ -20,10 +20,10 @@ from pulumi_policy import (
     Severity,
 )
 
-from .messages import subject, violation
-from .props import as_text
-from .resources import VAULT_GENERIC, VAULT_KV_V2, VAULT_SECRET_TYPES
-from .settings import read_text
+from ...lib.messages import subject, violation
+from ...lib.props import as_text
+from ...lib.resources import VAULT_GENERIC, VAULT_KV_V2, VAULT_SECRET_TYPES
+from ...lib.settings import read_text
 
 NAME = "vault-paths"
 CLAUSES = "C5"

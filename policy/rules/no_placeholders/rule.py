@@ -24,10 +24,10 @@ from pulumi_policy import (
     Severity,
 )
 
-from .messages import subject, violation
-from .placeholders import placeholder_kind
-from .props import as_mapping, as_text, child, string_leaves
-from .resources import (
+from ...lib.messages import subject, violation
+from ...lib.placeholders import placeholder_kind
+from ...lib.props import as_mapping, as_text, child, string_leaves
+from ...lib.resources import (
     CODER_DYNAMIC_PREFIX,
     CODERD_PREFIX,
     CONFIG_MAP,
@@ -35,7 +35,7 @@ from .resources import (
     SECRET,
     VAULT_SECRET_TYPES,
 )
-from .settings import read_bool, read_texts, strings
+from ...lib.settings import read_bool, read_texts, strings
 
 NAME = "no-placeholders"
 CLAUSES = "C1"

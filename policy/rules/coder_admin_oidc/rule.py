@@ -23,11 +23,11 @@ from pulumi_policy import (
     Severity,
 )
 
-from . import coder_release
-from .messages import subject, violation
-from .props import as_list, as_text
-from .resources import CODER_FIRST_USER, CODERD_USER
-from .settings import read_bool, read_texts, strings
+from ...lib import coder_release
+from ...lib.messages import subject, violation
+from ...lib.props import as_list, as_text
+from ...lib.resources import CODER_FIRST_USER, CODERD_USER
+from ...lib.settings import read_bool, read_texts, strings
 
 NAME = "coder-admin-oidc"
 CLAUSES = "/setup (Coder first user, SSO-only login type)"

@@ -20,10 +20,10 @@ from pulumi_policy import (
     Severity,
 )
 
-from .messages import subject, violation
-from .props import as_list, as_mapping, dig
-from .resources import CNPG_CLUSTER
-from .settings import read_bool
+from ...lib.messages import subject, violation
+from ...lib.props import as_list, as_mapping, dig
+from ...lib.resources import CNPG_CLUSTER
+from ...lib.settings import read_bool
 
 NAME = "cnpg-cluster-wal-archiving"
 CLAUSES = "C3"

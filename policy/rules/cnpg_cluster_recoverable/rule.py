@@ -21,10 +21,10 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .messages import subject, violation
-from .props import as_mapping, as_text, dig, metadata_text
-from .resources import CNPG_CLUSTER, CNPG_SCHEDULED_BACKUP, STORAGE_CLASS
-from .settings import read_texts, strings
+from ...lib.messages import subject, violation
+from ...lib.props import as_mapping, as_text, dig, metadata_text
+from ...lib.resources import CNPG_CLUSTER, CNPG_SCHEDULED_BACKUP, STORAGE_CLASS
+from ...lib.settings import read_texts, strings
 
 NAME = "cnpg-cluster-recoverable"
 CLAUSES = "C3"

@@ -18,10 +18,10 @@ from pulumi_policy import (
     Severity,
 )
 
-from .messages import subject, violation
-from .props import as_text
-from .resources import HELM_TYPES
-from .settings import read_bool
+from ...lib.messages import subject, violation
+from ...lib.props import as_text
+from ...lib.resources import HELM_TYPES
+from ...lib.settings import read_bool
 
 NAME = "pinned-charts"
 CLAUSES = "C2"

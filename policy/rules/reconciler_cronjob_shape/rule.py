@@ -20,11 +20,11 @@ from pulumi_policy import (
     Severity,
 )
 
-from .images import is_pinned
-from .messages import subject, violation
-from .props import as_list, as_mapping, as_number, as_text, child, dig
-from .resources import CRON_JOB
-from .settings import read_number
+from ...lib.images import is_pinned
+from ...lib.messages import subject, violation
+from ...lib.props import as_list, as_mapping, as_number, as_text, child, dig
+from ...lib.resources import CRON_JOB
+from ...lib.settings import read_number
 
 NAME = "reconciler-cronjob-shape"
 CLAUSES = "P1, C4"

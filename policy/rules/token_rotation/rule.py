@@ -25,12 +25,12 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import coder_release
-from .durations import parse_seconds
-from .messages import subject, violation
-from .props import as_number, metadata_text
-from .resources import CODER_API_TOKEN, CRON_JOB
-from .settings import PolicyConfigError, read_number, read_text
+from ...lib import coder_release
+from ...lib.durations import parse_seconds
+from ...lib.messages import subject, violation
+from ...lib.props import as_number, metadata_text
+from ...lib.resources import CODER_API_TOKEN, CRON_JOB
+from ...lib.settings import PolicyConfigError, read_number, read_text
 
 NAME = "token-rotation"
 CLAUSES = "C3"

@@ -17,10 +17,10 @@ from pulumi_policy import (
     Severity,
 )
 
-from .messages import subject, violation
-from .props import as_number, dig, metadata_text
-from .resources import JOB, rendered_from_manifests
-from .settings import read_number, read_text
+from ...lib.messages import subject, violation
+from ...lib.props import as_number, dig, metadata_text
+from ...lib.resources import JOB, rendered_from_manifests
+from ...lib.settings import read_number, read_text
 
 NAME = "hook-job-run-id"
 CLAUSES = "P2, C4"

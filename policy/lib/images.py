@@ -1,4 +1,9 @@
-"""Container image references: pinned means a version tag or a digest, never ``latest``."""
+"""Container image references: pinned means a version tag or a digest, never ``latest``.
+
+A deliberate copy of ``coder_platform.conventions.is_pinned_image``: the pack runs in its own
+virtualenv and cannot import the project. ``tests/policy/test_conventions_copy.py`` keeps the
+two in agreement.
+"""
 
 from __future__ import annotations
 

@@ -22,12 +22,12 @@ from pulumi_policy import (
     Severity,
 )
 
-from .env_vars import env_lists, env_vars, is_env_list
-from .messages import subject, violation
-from .props import as_list, as_mapping, as_text, child
-from .resources import CONFIG_MAP, HELM_TYPES, KUBERNETES_PREFIX, SECRET
-from .secret_names import DEFAULT_SECRET_NOUNS, looks_secret
-from .settings import read_texts, strings
+from ...lib.env_vars import env_lists, env_vars, is_env_list
+from ...lib.messages import subject, violation
+from ...lib.props import as_list, as_mapping, as_text, child
+from ...lib.resources import CONFIG_MAP, HELM_TYPES, KUBERNETES_PREFIX, SECRET
+from ...lib.secret_names import DEFAULT_SECRET_NOUNS, looks_secret
+from ...lib.settings import read_texts, strings
 
 NAME = "no-literal-secrets"
 CLAUSES = "C5, C2"

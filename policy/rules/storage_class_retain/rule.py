@@ -17,10 +17,10 @@ from pulumi_policy import (
     Severity,
 )
 
-from .messages import subject, violation
-from .props import as_text, metadata_text
-from .resources import STORAGE_CLASS
-from .settings import read_texts, strings
+from ...lib.messages import subject, violation
+from ...lib.props import as_text, metadata_text
+from ...lib.resources import STORAGE_CLASS
+from ...lib.settings import read_texts, strings
 
 NAME = "storage-class-retain"
 CLAUSES = "C3"

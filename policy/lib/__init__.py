@@ -1,0 +1,1 @@
+"""Helpers the rules share: property access, messages, settings, resource type tokens."""

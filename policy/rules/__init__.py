@@ -1,0 +1,1 @@
+"""One folder per rule: ``rule.py`` (its ``POLICY``) and its allowed/disallowed samples."""
