@@ -10,7 +10,13 @@ from collections.abc import Callable
 
 from automation.engine.protocol import PolicySettings
 from automation.errors import RefusedError
-from automation.operations import record_drift, resource_reports, run_operation
+from automation.operations import (
+    preview_and_record,
+    record_drift,
+    resource_reports,
+    run_operation,
+    up_and_record,
+)
 from automation.outcome import Outcome
 from automation.reporting.collector import EventCollector
 from automation.session import Session, phase, validate_config
@@ -22,18 +28,9 @@ Prompt = Callable[[str], str]
 def preview(session: Session, policy: PolicySettings | None) -> Outcome:
     with phase(session, "preview") as detail:
         validate_config(session)
-        collector = EventCollector("update")
-        run_operation(
-            session,
-            collector,
-            lambda sink: session.engine.preview(
-                policy=policy, expect_no_changes=False, on_event=sink
-            ),
-        )
-        planned = collector.changes(applied=False)
-        session.report.planned = resource_reports(planned)
-        session.report.changes = collector.counts(applied=False)
-        record_drift(session, collector.drifted)
+        result = preview_and_record(session, policy)
+        planned = result.changes
+        session.report.changes = result.counts
         detail.append(f"{len(planned)} changes planned" if planned else "no changes")
         if policy is None:
             session.report.notes.append("policy pack disabled for this preview (--no-policy)")
@@ -43,14 +40,9 @@ def preview(session: Session, policy: PolicySettings | None) -> Outcome:
 def up(session: Session, policy: PolicySettings | None) -> Outcome:
     with phase(session, "up") as detail:
         validate_config(session)
-        collector = EventCollector("update")
-        run_operation(
-            session, collector, lambda sink: session.engine.up(policy=policy, on_event=sink)
-        )
-        applied = collector.changes(applied=True)
-        session.report.healed = resource_reports(applied)
-        session.report.changes = collector.counts(applied=True)
-        record_drift(session, collector.drifted)
+        result = up_and_record(session, policy)
+        applied = result.changes
+        session.report.changes = result.counts
         detail.append(f"{len(applied)} resources changed" if applied else "no changes")
     return Outcome.APPLIED if applied else Outcome.CONVERGED
 

@@ -12,11 +12,12 @@ Shared by every command so that lock handling and policy promotion are decided o
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
 from automation.engine.locks import age_text, all_stale, locked_error
-from automation.engine.protocol import EventSink, OperationSummary
+from automation.engine.protocol import EventSink, OperationSummary, PolicySettings
 from automation.errors import LockHolder, PolicyViolationError, StackLockedError, UpdateFailedError
 from automation.reporting.collector import DriftedResource, EventCollector, ResourceChange
 from automation.reporting.events import RunEvent, redacted
@@ -135,3 +136,55 @@ def resource_reports(changes: list[ResourceChange]) -> list[ResourceReport]:
         ResourceReport(urn=c.urn, type=c.type, op=c.op, properties=list(c.properties))
         for c in changes
     ]
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """What one preview or up changed (or plans to), and the counts by operation."""
+
+    changes: list[ResourceChange]
+    counts: dict[str, int]
+
+
+def preview_and_record(
+    session: Session,
+    policy: PolicySettings | None,
+    stale_after: timedelta | None = None,
+) -> OperationResult:
+    """The one preview body (``preview`` and reconcile's decide): refresh, program and pack;
+    the planned changes and any drift go into the report."""
+    collector = EventCollector("update")
+    run_operation(
+        session,
+        collector,
+        lambda sink: session.engine.preview(policy=policy, expect_no_changes=False, on_event=sink),
+        stale_after,
+    )
+    planned = collector.changes(applied=False)
+    session.report.planned = resource_reports(planned)
+    record_drift(session, collector.drifted)
+    return OperationResult(planned, collector.counts(applied=False))
+
+
+def up_and_record(
+    session: Session,
+    policy: PolicySettings | None,
+    stale_after: timedelta | None = None,
+) -> OperationResult:
+    """The one update body (``up`` and reconcile's act): what changed goes into the report."""
+    collector = EventCollector("update")
+    summary = run_operation(
+        session,
+        collector,
+        lambda sink: session.engine.up(policy=policy, on_event=sink),
+        stale_after,
+    )
+    applied = collector.changes(applied=True)
+    session.report.healed = resource_reports(applied)
+    record_drift(session, collector.drifted)
+    counts = {
+        op: count
+        for op, count in (collector.counts(applied=True) or summary.changes).items()
+        if op != "same" and count
+    }
+    return OperationResult(applied, counts)

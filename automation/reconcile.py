@@ -1,12 +1,16 @@
-"""``reconcile``: the self-healing run, as an operator loop (STYLE.md, contract P1 and C1-C4).
+"""``reconcile``: the self-healing run, as an operator loop (observe, decide, act, verify, record;
+contract P1 and C1-C4).
 
 - **observe**: validate the stack config (C1); check the Kubernetes API, Vault and Coder answer
   within a bounded retry (P1); read the stack's state.
-- **decide**: a Coder that reports no first user while the state holds seeded resources was
-  reset: remove the seeded subtree from state in one explicit, logged step (design note 5). Then
-  preview with refresh, the program and the policy pack: no changes means converged.
-- **act**: ``up`` with refresh, run-program and the policy pack, only when the preview planned
-  changes; "already correct" is a fast, silent success with zero writes to Coder (C2).
+- **decide** (changes nothing): a Coder that reports no first user while the state holds seeded
+  resources was reset, and the plan is to drop the seeded subtree and re-create it (its stored
+  credentials are dead, so a refresh of it would only fail with 401s). Otherwise preview with
+  refresh, the program and the policy pack: no changes means converged.
+- **act**: for a reset, first remove the seeded subtree from state in one explicit, logged step
+  (export, filter, import); then ``up`` with refresh, run-program and the policy pack, only when
+  the plan has changes; "already correct" is a fast, silent success with zero writes to Coder
+  (C2).
 - **verify**: a follow-up preview must show no changes, and Coder's post-conditions must hold:
   the first user exists, every template is present at its active version, the published token
   authenticates (C3).
@@ -25,7 +29,12 @@ from datetime import timedelta
 from typing import Any
 
 from automation.engine.protocol import PolicySettings
-from automation.engine.state_edits import apply_seed_removal, plan_seed_removal, seeded_urns
+from automation.engine.state_edits import (
+    SeedRemoval,
+    apply_seed_removal,
+    plan_seed_removal,
+    seeded_urns,
+)
 from automation.errors import DependencyUnreachableError, NotConvergedError, UpdateFailedError
 from automation.observe.coder_checks import (
     UNREACHABLE_CHECK,
@@ -37,9 +46,10 @@ from automation.observe.dependencies import DependencyFactory
 from automation.observe.probes import CoderProbe, ProbeResult, ProbeStatus, SkippedProbe
 from automation.operations import (
     check_visible_locks,
-    record_drift,
+    preview_and_record,
     resource_reports,
     run_operation,
+    up_and_record,
     with_lock_policy,
 )
 from automation.outcome import Outcome
@@ -68,8 +78,18 @@ class Observation:
 
 @dataclass(frozen=True)
 class Plan:
+    """What act will do: drop the dead seeded subtree first (a reset), then apply changes."""
+
     changes: tuple[ResourceChange, ...]
-    reset: bool
+    seed_removal: SeedRemoval | None = None
+
+    @property
+    def reset(self) -> bool:
+        return self.seed_removal is not None
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.reset
 
 
 def reconcile(
@@ -93,10 +113,10 @@ def _decide_and_act(
 ) -> bool:
     suffix = " (retry)" if retry else ""
     plan = decide(session, observation, options, name=f"decide{suffix}")
-    if not plan.changes:
+    if plan.empty:
         session.report.skip_phase(f"act{suffix}", "nothing to change")
         return False
-    act(session, options, name=f"act{suffix}")
+    act(session, observation, plan, options, name=f"act{suffix}")
     return True
 
 
@@ -140,48 +160,42 @@ def observe(
 def decide(
     session: Session, observation: Observation, options: ReconcileOptions, name: str = "decide"
 ) -> Plan:
+    """Reads only: the state edit a reset needs is planned here and carried out by act."""
     with phase(session, name) as detail:
         reset = observation.first_user is False and bool(observation.seeded)
         if session.report.coder is not None:
             session.report.coder.reset_detected = session.report.coder.reset_detected or reset
         if reset:
-            _remove_seed(session, observation, options)
-            detail.append("Coder reset: seeded subtree removed from state")
-        collector = EventCollector("update")
-        run_operation(
-            session,
-            collector,
-            lambda sink: session.engine.preview(
-                policy=options.policy, expect_no_changes=False, on_event=sink
-            ),
-            options.break_stale_lock_after,
-        )
-        planned = collector.changes(applied=False)
-        record_drift(session, collector.drifted)
-        session.report.planned = resource_reports(planned)
-        detail.append(f"{len(planned)} changes planned" if planned else "no changes: converged")
-        return Plan(tuple(planned), reset)
-
-
-def act(session: Session, options: ReconcileOptions, name: str = "act") -> None:
-    with phase(session, name) as detail:
-        collector = EventCollector("update")
-        summary = run_operation(
-            session,
-            collector,
-            lambda sink: session.engine.up(policy=options.policy, on_event=sink),
-            options.break_stale_lock_after,
-        )
-        healed = collector.changes(applied=True)
-        record_drift(session, collector.drifted)
-        session.report.healed = resource_reports(healed)
-        session.report.changes = {
-            op: count
-            for op, count in (collector.counts(applied=True) or summary.changes).items()
-            if op != "same" and count
-        }
+            removal = plan_seed_removal(observation.state)
+            detail.append(
+                f"Coder reset: {len(removal.removed)} seeded resources to drop from state "
+                "and re-create"
+            )
+            return Plan((), removal)
+        planned = preview_and_record(session, options.policy, options.break_stale_lock_after)
         detail.append(
-            ", ".join(f"{op} {n}" for op, n in sorted(session.report.changes.items()))
+            f"{len(planned.changes)} changes planned"
+            if planned.changes
+            else "no changes: converged"
+        )
+        return Plan(tuple(planned.changes))
+
+
+def act(
+    session: Session,
+    observation: Observation,
+    plan: Plan,
+    options: ReconcileOptions,
+    name: str = "act",
+) -> None:
+    with phase(session, name) as detail:
+        if plan.seed_removal is not None:
+            _remove_seed(session, observation, plan.seed_removal, options)
+            detail.append("seeded subtree removed from state")
+        result = up_and_record(session, options.policy, options.break_stale_lock_after)
+        session.report.changes = result.counts
+        detail.append(
+            ", ".join(f"{op} {n}" for op, n in sorted(result.counts.items()))
             or "no resource changes"
         )
 
@@ -245,8 +259,9 @@ def _expect_no_changes(session: Session, options: ReconcileOptions) -> None:
         )
 
 
-def _remove_seed(session: Session, observation: Observation, options: ReconcileOptions) -> None:
-    removal = plan_seed_removal(observation.state)
+def _remove_seed(
+    session: Session, observation: Observation, removal: SeedRemoval, options: ReconcileOptions
+) -> None:
     note = (
         f"Coder at {observation.coder.url if observation.coder else '?'} reports no first user "
         f"while the state holds {len(observation.seeded)} seeded resources: their credentials "

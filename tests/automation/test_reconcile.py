@@ -98,6 +98,23 @@ def test_reset_removes_only_the_seeded_subtree_then_reseeds_when_coder_has_no_fi
     assert all(check.ok for check in report.coder.checks)
 
 
+def test_decide_changes_nothing_and_act_edits_state_when_coder_was_reset(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    site.coder.wipe()
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    phases = {p.name: p for p in captured.report.phases}
+    assert "to drop from state" in phases["decide"].detail
+    assert "seeded subtree removed from state" in phases["act"].detail
+    # The only state write comes after decide: import sits between act's start and its up, and
+    # no preview of the dead seeded resources ran before it.
+    assert engine.calls.index("import") < engine.calls.index("up")
+    assert "preview" not in engine.calls[: engine.calls.index("import")]
+
+
 def test_next_run_is_a_noop_with_zero_coder_writes_when_a_reset_was_just_healed(
     tmp_path: Path,
 ) -> None:
