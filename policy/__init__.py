@@ -1,6 +1,6 @@
-"""The ``seeding-contract`` CrossGuard pack: one module per contract rule, listed in ``pack.py``.
+"""The ``seeding-contract`` CrossGuard pack: one folder per contract rule under ``rules/``.
 
-Only ``__main__.py`` serves the pack; everything else imports cleanly (design note 9), so the
-rules are unit-tested in-process. Modules here import only the standard library and
-``pulumi_policy``: the pack runs in its own virtualenv, not the program's.
+Only ``__main__.py`` serves the pack (constructing ``PolicyPack`` serves forever); everything
+else imports cleanly, so the rules are unit-tested in-process. Modules here import only the
+standard library and ``pulumi_policy``: the pack runs in its own virtualenv, not the program's.
 """

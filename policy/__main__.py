@@ -1,5 +1,5 @@
-"""Serve the ``seeding-contract`` pack. ``PolicyPack(...)`` starts the analyzer and never returns
-(design note 9): nothing else belongs here, and tests import ``pack.py``, never this file.
+"""Serve the ``seeding-contract`` pack. ``PolicyPack(...)`` starts the analyzer and never returns:
+nothing else belongs here, and tests import ``pack.py``, never this file.
 
 The analyzer runs this file with the pack directory itself (not its parent) on ``sys.path``, and
 an installed pack's directory is not named ``policy``; so the directory is loaded as the package

@@ -38,10 +38,6 @@ class BackendSettings:
         # env may hold a passphrase: never part of a repr.
         return f"BackendSettings(url={self.url!r}, secrets_provider={self.secrets_provider!r})"
 
-    @property
-    def is_file_backend(self) -> bool:
-        return self.url.startswith("file://")
-
 
 def stack_environment(work_dir: Path, stack: str) -> str | None:
     """``coder-platform:environment`` from the stack file, read before any CLI call."""

@@ -2,12 +2,14 @@
 
 The real implementation wraps ``pulumi.automation`` (``pulumi_engine.py``); tests inject a fake.
 Keeping the runner on this seam is what lets every phase, exit code and report be proven without
-a Pulumi CLI (design note 10: test the logic where mocks cannot hide it).
+a Pulumi CLI (Pulumi mocks never run a dynamic provider's ``create``: test the logic where mocks
+cannot hide it).
 
 Contract for implementations:
 
 - ``preview`` and ``up`` refresh with the program run (``refresh=True, run_program=True``), so
-  providers get fresh credentials instead of the dead ones stored in state (design note 5);
+  providers get fresh credentials instead of the dead ones stored in state (a plain refresh
+  reuses those);
 - ``export_state`` returns the untyped deployment *without* decrypting secrets (ciphertext stays
   ciphertext), and ``import_state`` writes it back;
 - failures raise ``automation.errors`` classes (locked, config, update failed, not converged);
@@ -39,14 +41,6 @@ class ConfigEntry:
 
 
 @dataclass(frozen=True)
-class OutputEntry:
-    """One stack output; ``value`` is ``None`` for secret outputs (the runner never needs them)."""
-
-    value: Any
-    secret: bool = False
-
-
-@dataclass(frozen=True)
 class PolicySettings:
     """The CrossGuard pack and its per-environment config (``policy/config/<env>.json``)."""
 
@@ -66,8 +60,6 @@ class StackEngine(Protocol):
     def config(self) -> Mapping[str, ConfigEntry]:
         """Flat ``project:key -> value`` stack config, as ``pulumi config --json`` has it."""
         ...
-
-    def outputs(self) -> Mapping[str, OutputEntry]: ...
 
     def locks(self) -> Sequence[LockHolder]:
         """Locks visible without an update (file backends); empty where the backend hides them."""

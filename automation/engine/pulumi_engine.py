@@ -2,8 +2,9 @@
 
 What it adds over calling ``pulumi.automation`` directly, and why:
 
-- ``preview``/``up`` always pass ``refresh=True, run_program=True`` (design note 5: the program
-  supplies fresh provider credentials; ``Pulumi.yaml`` also sets ``refresh: always``), and
+- ``preview``/``up`` always pass ``refresh=True, run_program=True`` (a refresh alone reuses the
+  credentials stored in state, dead after a Coder reset; the program supplies fresh ones;
+  ``Pulumi.yaml`` also sets ``refresh: always``), and
   ``show_secrets=False`` wherever the API takes it; progress is suppressed, colour off;
 - ``destroy`` skips protected resources (``exclude_protected``): the backup store and a
   protected database stay, by design (README "How the data survives");
@@ -37,7 +38,6 @@ from automation.engine.protocol import (
     ConfigEntry,
     EventSink,
     OperationSummary,
-    OutputEntry,
     PolicySettings,
 )
 from automation.errors import ConfigInvalidError, LockHolder
@@ -136,17 +136,6 @@ class PulumiStackEngine:
         values = self._call("config", self._stack.get_all_config)
         entries = {key: ConfigEntry(str(v.value), bool(v.secret)) for key, v in values.items()}
         self._redactor.add(*(e.value for e in entries.values() if e.secret))
-        return entries
-
-    def outputs(self) -> Mapping[str, OutputEntry]:
-        values = self._call("stack output", self._stack.outputs)
-        entries: dict[str, OutputEntry] = {}
-        for key, output in values.items():
-            if output.secret:
-                self._redactor.add(_text(output.value))
-                entries[key] = OutputEntry(None, True)
-            else:
-                entries[key] = OutputEntry(output.value, False)
         return entries
 
     def locks(self) -> Sequence[LockHolder]:

@@ -1,4 +1,4 @@
-"""Remove the seeded Coder subtree from a stack's state after a Coder reset (design note 5).
+"""Remove the seeded Coder subtree from a stack's state after a Coder reset.
 
 After a Coder database reset the seeded resources in state (the first user, the API token, the
 coderd provider and everything it manages) describe objects that no longer exist, and the stored

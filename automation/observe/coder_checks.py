@@ -35,6 +35,7 @@ class TemplateInfo(Protocol):
 
 class CoderReader(Protocol):
     write_count: int
+    readiness_probes: int
 
     def wait_until_ready(self, deadline_seconds: float) -> object: ...
 

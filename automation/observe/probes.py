@@ -12,7 +12,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -90,7 +90,11 @@ class HttpProbe:
         self._verdict = verdict
         self._clock = clock or SystemClock()
         self._backoff = backoff_seconds
-        self._http = httpx.Client(verify=verify, timeout=timeout, transport=transport)
+        self._client_options: dict[str, Any] = {
+            "verify": verify,
+            "timeout": timeout,
+            "transport": transport,
+        }
 
     def check(self, deadline_seconds: float) -> ProbeResult:
         start = self._clock.monotonic()
@@ -98,7 +102,8 @@ class HttpProbe:
         while True:
             attempts += 1
             try:
-                status = self._http.get(self.url).status_code
+                with httpx.Client(**self._client_options) as http:
+                    status = http.get(self.url).status_code
             except httpx.HTTPError as error:
                 reason = f"no answer ({type(error).__name__})"
             else:
@@ -148,4 +153,5 @@ class CoderProbe:
         finally:
             client.close()
         seconds = round(self._clock.monotonic() - start, 3)
-        return ProbeResult(self.name, status, self._site.url, 1, detail, seconds)
+        attempts = client.readiness_probes
+        return ProbeResult(self.name, status, self._site.url, attempts, detail, seconds)

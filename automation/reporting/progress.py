@@ -146,17 +146,3 @@ class RichProgress:
 
     def close(self) -> None:
         self._live.stop()
-
-
-class NullProgress:
-    def phase(self, name: str, status: str, detail: str = "") -> None:
-        return None
-
-    def event(self, event: RunEvent) -> None:
-        return None
-
-    def note(self, text: str) -> None:
-        return None
-
-    def close(self) -> None:
-        return None

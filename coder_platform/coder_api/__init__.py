@@ -5,6 +5,7 @@ from coder_platform.coder_api.client import CoderClient
 from coder_platform.coder_api.errors import (
     CoderApiError,
     CoderAuthError,
+    CoderCheckError,
     CoderConflictError,
     CoderNotFoundError,
     CoderUnreachableError,
@@ -22,6 +23,7 @@ __all__ = [
     "BuildInfo",
     "CoderApiError",
     "CoderAuthError",
+    "CoderCheckError",
     "CoderClient",
     "CoderConflictError",
     "CoderNotFoundError",

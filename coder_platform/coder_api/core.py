@@ -10,7 +10,7 @@ decided once. Why each rule:
 - Bounded retry with exponential backoff, only for connection errors and 502/503/504 (contract
   P1: bounded internal retry for dependency readiness); a 4xx is an answer, never retried.
 - Typed errors (``errors.py``) so callers branch on meaning: 404 "gone", 409 "already exists is
-  success" (C2), 401/403 "credentials dead" (a DB reset, design note 5).
+  success" (C2), 401/403 "credentials dead" (a DB reset).
 - Redaction (C2, C4): the token travels only in the ``Coder-Session-Token`` header of each
   request; logs carry method, path, status and attempt; errors carry Coder's ``message`` with any
   known secret masked; ``repr`` says whether the client is authenticated, never with what.
@@ -88,6 +88,7 @@ class CoderClientCore:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.write_count = 0
+        self.readiness_probes = 0  # how many /buildinfo probes the last readiness wait made
         self._token = session_token
         self._clock: Clock = clock or SystemClock()
         self._http = httpx.Client(
@@ -134,6 +135,7 @@ class CoderClientCore:
         probes = 0
         while True:
             probes += 1
+            self.readiness_probes = probes
             try:
                 response = self._send("GET", "/buildinfo", auth=False, attempts=1)
                 return self._parse(BuildInfo, "GET", "/buildinfo", self._check(response, "GET"))
@@ -211,7 +213,7 @@ class CoderClientCore:
 
         409 raises CoderConflictError (names are unique per user). A 400 "lifetime must be less
         than" means the server cap is lower than asked: for an Owner that cap is
-        CODER_MAX_ADMIN_TOKEN_LIFETIME (design note 6), so the error says so.
+        CODER_MAX_ADMIN_TOKEN_LIFETIME (default 168h), so the error says so.
         """
         path = f"/users/{segment(user)}/keys/tokens"
         body = {"token_name": token_name, "lifetime": lifetime_seconds * NANOSECONDS_PER_SECOND}

@@ -30,6 +30,18 @@ class CoderApiError(Exception):
         super().__init__(f"{where} failed ({outcome}): {message}")
 
 
+class CoderCheckError(CoderApiError):
+    """Coder answered, but the answer fails a check of ours (wrong identity, a cap too low).
+
+    Not an HTTP failure, so the message says which check failed instead of "HTTP 200".
+    """
+
+    def __init__(self, method: str, path: str, message: str) -> None:
+        super().__init__(method, path, None, message)
+        where = f"{method} /api/v2{path}"
+        Exception.__init__(self, f"{where}: check failed: {message}")
+
+
 class CoderUnreachableError(CoderApiError):
     """Coder did not answer (connection error, timeout or 502/503/504) within the retry budget."""
 

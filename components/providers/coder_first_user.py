@@ -2,7 +2,7 @@
 
 The first user is a DEDICATED AUTOMATION IDENTITY, never a person's account: Owners keep password
 login even when ``CODER_DISABLE_PASSWORD_AUTH`` turns it off for everyone else, which is what lets
-the automation log in and mint its token after any reset (design note 6); humans are OIDC users
+the automation log in and mint its token after any reset; humans are OIDC users
 granted the owner role. Its inputs come from the secrets pipeline, never from a template parameter
 (contract C5).
 
@@ -23,7 +23,12 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient, CoderConflictError
+from coder_platform.coder_api import (
+    CoderAuthError,
+    CoderCheckError,
+    CoderClient,
+    CoderConflictError,
+)
 from components.providers.common import (
     ClientFactory,
     default_client,
@@ -134,10 +139,9 @@ class CoderFirstUserProvider(dyn.ResourceProvider):
         finally:
             logout_quietly(client)
         if me.username != props["username"] or not me.is_owner:
-            raise CoderApiError(
+            raise CoderCheckError(
                 "GET",
                 "/users/me",
-                200,
                 f"the configured email logs in as {me.username!r} (owner={me.is_owner}), not as "
                 f"the Owner {props['username']!r}: fix username or the bootstrap secret",
             )

@@ -2,10 +2,10 @@
 before it expires.
 
 Why it exists: the incident's only token that could republish templates had expired. An Owner's
-token is capped by ``CODER_MAX_ADMIN_TOKEN_LIFETIME`` (default 168h, design note 6), so the token
+token is capped by ``CODER_MAX_ADMIN_TOKEN_LIFETIME`` (default 168h), so the token
 is a resource with a lifetime and a rotation window: ``diff`` asks for a replacement once less than
 ``rotation_window_hours`` remains, and a refresh that finds the token dead (revoked, expired, or a
-database reset: design note 5) reports it gone instead of crashing, so the next ``up`` mints one.
+database reset) reports it gone instead of crashing, so the next ``up`` mints one.
 
 Contract clauses served: C1 (inputs checked up front; a lifetime above the server cap fails before
 any token is written, naming ``lifetime_hours`` and the cap), C2 (a 409 for the name is resolved
@@ -20,7 +20,6 @@ method builds its ``CoderClient`` through ``client_factory`` (tests inject the i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +27,14 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient, CoderConflictError
+from coder_platform.clock import Now, utc_now
+from coder_platform.coder_api import (
+    CoderApiError,
+    CoderAuthError,
+    CoderCheckError,
+    CoderClient,
+    CoderConflictError,
+)
 from components.providers.common import (
     ClientFactory,
     default_client,
@@ -45,11 +51,6 @@ SECONDS_PER_HOUR = 3600
 TOKEN_NAME_MAX = 64
 REPLACING_INPUTS = ("url", "username", "token_name", "lifetime_hours")
 UPDATING_INPUTS = ("email", "password", "rotation_window_hours")
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def whole_hours(value: Any) -> int | None:
@@ -110,7 +111,7 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
     """CRUD for one named API token of the automation identity; see the module docstring."""
 
     def __init__(
-        self, client_factory: ClientFactory | None = None, clock: Clock | None = None
+        self, client_factory: ClientFactory | None = None, clock: Now | None = None
     ) -> None:
         super().__init__()
         self._client_factory = client_factory
@@ -139,8 +140,8 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
             finally:
                 logout_quietly(client)
         if key is None:
-            raise CoderApiError(
-                "GET", "/users/{user}/keys/tokens/{name}", 404, "new token vanished"
+            raise CoderCheckError(
+                "GET", "/users/{user}/keys/tokens/{name}", "the token just minted is not listed"
             )
         logging.getLogger(LOGGER_NAME).info(
             "minted token %s for %s, expires %s", token_name, username, key.expires_at.isoformat()
@@ -235,10 +236,9 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
         cap = client.token_config(username)
         if lifetime > cap:
             hours = cap.total_seconds() / SECONDS_PER_HOUR
-            raise CoderApiError(
+            raise CoderCheckError(
                 "GET",
                 "/users/{user}/keys/tokens/tokenconfig",
-                200,
                 f"lifetime_hours ({lifetime.total_seconds() / SECONDS_PER_HOUR:g}) exceeds the "
                 f"server's token cap for {username!r} ({hours:g}h; for an Owner that is "
                 "CODER_MAX_ADMIN_TOKEN_LIFETIME): raise the cap or lower lifetime_hours",

@@ -2,7 +2,7 @@
 
 The release is the Helm Release (or v4 Chart) of chart ``coder``. Its env tells whether the stack
 is SSO-only (``CODER_DISABLE_PASSWORD_AUTH``) and caps an Owner's token lifetime
-(``CODER_MAX_ADMIN_TOKEN_LIFETIME``, design note 6).
+(``CODER_MAX_ADMIN_TOKEN_LIFETIME``, default 168h).
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from automation.engine.protocol import (
     ConfigEntry,
     EventSink,
     OperationSummary,
-    OutputEntry,
     PolicySettings,
 )
 from automation.engine.state_edits import resources_of, seeded_urns
@@ -79,9 +78,6 @@ class FakeEngine:
     def config(self) -> Mapping[str, ConfigEntry]:
         self.calls.append("config")
         return dict(self.config_entries)
-
-    def outputs(self) -> Mapping[str, OutputEntry]:
-        return {"coderAccessUrl": OutputEntry(BASE_URL)}
 
     def locks(self) -> Sequence[LockHolder]:
         return list(self.visible_locks)

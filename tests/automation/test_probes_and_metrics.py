@@ -9,11 +9,18 @@ import httpx
 import yaml
 
 from automation.observe.kube_endpoint import discover
-from automation.observe.probes import HttpProbe, ProbeStatus, kubernetes_verdict, vault_verdict
+from automation.observe.probes import (
+    CoderProbe,
+    HttpProbe,
+    ProbeStatus,
+    kubernetes_verdict,
+    vault_verdict,
+)
 from automation.outcome import Outcome
 from automation.reporting import metrics
 from automation.reporting.report import ReportBuilder, read_latest, write_report
-from tests.coder_double import FakeClock
+from tests.automation.fakes import DoubleSite
+from tests.coder_double import CoderDouble, FakeClock
 
 
 def probe(statuses: list[int | None], verdict: object) -> tuple[HttpProbe, list[int]]:
@@ -46,6 +53,35 @@ def test_probe_fails_with_the_last_reason_when_the_deadline_passes() -> None:
     result = vault.check(10)
     assert result.status is ProbeStatus.FAILED
     assert "Vault is sealed" in result.detail and "10s" in result.detail
+
+
+def test_coder_probe_reports_every_readiness_attempt_when_coder_starts_late() -> None:
+    coder = CoderDouble()
+    coder.fail_next(503, times=2)
+    result = CoderProbe(DoubleSite(coder, {}), clock=FakeClock()).check(30)
+    assert result.status is ProbeStatus.OK
+    assert result.attempts == 3 == coder.count("GET", "/buildinfo")
+
+
+def test_probe_closes_its_connections_when_each_check_ends() -> None:
+    opened: list[httpx.Request] = []
+
+    class Tracking(httpx.MockTransport):
+        closed = 0
+
+        def close(self) -> None:
+            Tracking.closed += 1
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        opened.append(request)
+        return httpx.Response(200)
+
+    transport = Tracking(answer)
+    probe = HttpProbe(
+        "kubernetes", "https://kube.test/version", kubernetes_verdict, transport=transport
+    )
+    probe.check(5)
+    assert len(opened) == 1 and Tracking.closed == 1
 
 
 def test_kubernetes_is_reachable_when_it_answers_401_without_credentials() -> None:

@@ -1,7 +1,8 @@
 """A value not known during preview defers the check to ``up``; it never passes or fails it.
 
 The SDK turns ``UnknownValueError`` into an advisory "can't run policy during preview" notice and
-runs the policy again with known values at ``up`` (design note 9); policies must let it through.
+runs the policy again with known values at ``up`` (an unknown value at preview
+downgrades a policy to advisory); policies must let it through.
 """
 
 from __future__ import annotations

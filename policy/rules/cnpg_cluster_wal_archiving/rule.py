@@ -1,6 +1,7 @@
 """cnpg-cluster-wal-archiving (C3): every CNPG Cluster ships its WAL off the cluster.
 
-Without a WAL archiver there is nothing to recover from after the disks go (design notes 1-2):
+Without a WAL archiver there is nothing to recover from after the disks go (CNPG deletes a
+Cluster's PVCs with the Cluster, and deleting an AKS cluster deletes its disks):
 the Barman Cloud plugin entry with ``isWALArchiver: true`` is the supported path; the in-tree
 ``spec.backup.barmanObjectStore`` is deprecated since CNPG 1.26 (removal due in 1.31) and is
 accepted only while ``allowInTreeBarman`` is true.

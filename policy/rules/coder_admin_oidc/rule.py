@@ -2,7 +2,7 @@
 
 /setup: "In SSO-only deployments ... the seeded admin user's login_type is oidc (not password),
 otherwise Keycloak login for that identity fails". Coder keeps password login for Owners when it is
-disabled for everyone else, and has no API to convert a password user to OIDC (design note 6), so:
+disabled for everyone else, and has no API to convert a password user to OIDC, so:
 every human Owner (a coderd User with the owner role) has login type ``oidc``, and only the
 dedicated automation identity, Coder's first user, may be a password-typed Owner. The pack's
 ``ssoOnly`` setting must agree with the Coder release's ``CODER_DISABLE_PASSWORD_AUTH``, so a

@@ -250,7 +250,13 @@ def test_delete_succeeds_when_the_coder_database_was_reset(
 ) -> None:
     key_id, outs = created(provider)
     double.wipe()
-    provider.delete(key_id, outs)
+    requests_before = len(double.requests)
+    provider.delete(key_id, outs)  # the dead token and a failed login: nothing left to delete
+    assert double.requests[requests_before:] == [
+        ("DELETE", f"/users/{USERNAME}/keys/{key_id}"),
+        ("POST", "/users/login"),
+    ]
+    assert double.users == {} and double.keys == {}
 
 
 def test_create_raises_unreachable_after_bounded_retries_when_coder_is_down(
