@@ -1,6 +1,8 @@
 """coder-platform: load and validate the stack config once, then wire the components.
 
-Nothing is registered before the whole config validates (contract C1).
+Nothing is registered before the whole config validates and every secret input is read
+(contract C1). Each ``build_*`` function below wires one component from the config and the
+components it depends on; ordering and protection go through ``ResourceOptions``.
 """
 
 import pulumi
@@ -8,7 +10,7 @@ import pulumi
 from coder_platform.config import ConfigError, PlatformConfig, read_stack_config
 from coder_platform.conventions import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
 from coder_platform.names import app_secret_name
-from coder_platform.ownership import authoritative_children
+from coder_platform.ownership import make_kubernetes_fields_authoritative
 from coder_platform.vault_inputs import (
     BootstrapInputs,
     VaultInputError,
@@ -45,117 +47,125 @@ def load() -> tuple[PlatformConfig, BootstrapInputs | None]:
         raise pulumi.RunError(str(error)) from None
 
 
-config, inputs = load()
-db = config.database
+def build_storage(config: PlatformConfig) -> RetainStorageClass:
+    storage = config.storage
+    return RetainStorageClass(
+        "database-storage",
+        RetainStorageClassArgs(
+            name=config.storage_class_name,
+            sku_name=storage.sku_name,
+            caching_mode=storage.caching_mode,
+            fs_type=storage.fs_type,
+            reclaim_policy=config.reclaim_policy,
+            disk_resource_group=storage.disk_resource_group,
+        ),
+    )
 
-storage = RetainStorageClass(
-    "database-storage",
-    RetainStorageClassArgs(
-        name=config.storage_class_name,
-        sku_name=config.storage.sku_name,
-        caching_mode=config.storage.caching_mode,
-        fs_type=config.storage.fs_type,
-        reclaim_policy=config.reclaim_policy,
-        disk_resource_group=config.storage.disk_resource_group,
-    ),
-    opts=authoritative_children(),
-)
 
-operators = (
-    CnpgOperators(
+def build_operators(config: PlatformConfig) -> CnpgOperators | None:
+    operators = config.operators
+    if not operators.install:
+        return None
+    return CnpgOperators(
         "operators",
         CnpgOperatorsArgs(
             namespace=config.namespaces.operators,
-            chart_repository=str(config.operators.chart_repository),
-            cnpg_chart_version=config.operators.cnpg_chart_version,
-            barman_plugin_chart_version=config.operators.barman_plugin_chart_version,
+            chart_repository=str(operators.chart_repository),
+            cnpg_chart_version=operators.cnpg_chart_version,
+            barman_plugin_chart_version=operators.barman_plugin_chart_version,
         ),
     )
-    if config.operators.install
-    else None
-)
 
-backup_store = (
-    AzureBackupStore(
+
+def build_backup_store(config: PlatformConfig) -> AzureBackupStore | None:
+    azure, backup = config.azure, config.database.backup
+    if not azure.enabled:
+        return None
+    return AzureBackupStore(
         "backup-store",
         AzureBackupStoreArgs(
-            subscription_id=str(config.azure.subscription_id),
-            location=str(config.azure.location),
-            resource_group_name=str(config.azure.backup_resource_group),
-            storage_account_name=db.backup.storage_account_name,
-            container_name=db.backup.container_name,
-            oidc_issuer_url=str(config.azure.aks_oidc_issuer_url),
+            subscription_id=str(azure.subscription_id),
+            location=str(azure.location),
+            resource_group_name=str(azure.backup_resource_group),
+            storage_account_name=backup.storage_account_name,
+            container_name=backup.container_name,
+            oidc_issuer_url=str(azure.aks_oidc_issuer_url),
             service_account_namespace=config.namespaces.database,
-            service_account_name=db.cluster_name,
-            soft_delete_days=db.backup.soft_delete_days,
+            service_account_name=config.database.cluster_name,
+            soft_delete_days=backup.soft_delete_days,
         ),
     )
-    if config.azure.enabled
-    else None
-)
 
-# The cluster waits for its operator and, on Azure, for the container and the role
-# assignment: archiving with neither looks Ready while no WAL reaches the store.
-database_prerequisites: list[pulumi.Resource] = []
-if operators is not None:
-    database_prerequisites.append(operators)
-if backup_store is not None:
-    database_prerequisites += [backup_store.container, backup_store.role_assignment]
 
-recovery = db.recovery
-database = CnpgPostgres(
-    "coder-db",
-    CnpgPostgresArgs(
-        namespace=config.namespaces.database,
-        cluster_name=db.cluster_name,
-        database=db.database,
-        owner=db.owner,
-        instances=db.instances,
-        storage_size=db.storage_size,
-        storage_class_name=storage.name,
-        image=db.image,
-        generation=db.generation,
-        destination_path=(
-            backup_store.destination_path
-            if backup_store
-            else blob_destination(db.backup.storage_account_name, db.backup.container_name)
+def build_database(
+    config: PlatformConfig,
+    storage: RetainStorageClass,
+    operators: CnpgOperators | None,
+    backup_store: AzureBackupStore | None,
+) -> CnpgPostgres:
+    database, backup, recovery = config.database, config.database.backup, config.database.recovery
+    # The cluster waits for its operator and, on Azure, for the container and the role
+    # assignment: archiving with neither looks Ready while no WAL reaches the store.
+    prerequisites: list[pulumi.Resource] = []
+    if operators is not None:
+        prerequisites.append(operators)
+    if backup_store is not None:
+        prerequisites += [backup_store.container, backup_store.role_assignment]
+    return CnpgPostgres(
+        "coder-db",
+        CnpgPostgresArgs(
+            namespace=config.namespaces.database,
+            cluster_name=database.cluster_name,
+            database=database.database,
+            owner=database.owner,
+            instances=database.instances,
+            storage_size=database.storage_size,
+            storage_class_name=storage.name,
+            image=database.image,
+            generation=database.generation,
+            destination_path=(
+                backup_store.destination_path
+                if backup_store
+                else blob_destination(backup.storage_account_name, backup.container_name)
+            ),
+            retention_days=backup.retention_days,
+            backup_schedule=backup.schedule,
+            backup_immediate=backup.immediate,
+            wal_compression=backup.wal_compression,
+            resources=database.resources.model_dump(),
+            anti_affinity=database.anti_affinity,
+            workload_identity_client_id=(
+                backup_store.client_id if backup_store else backup.workload_identity_client_id
+            ),
+            recovery=(
+                RecoverySource(
+                    generation=recovery.source_generation or database.generation - 1,
+                    target_time=recovery.target_time,
+                )
+                if recovery.enabled
+                else None
+            ),
         ),
-        retention_days=db.backup.retention_days,
-        backup_schedule=db.backup.schedule,
-        backup_immediate=db.backup.immediate,
-        wal_compression=db.backup.wal_compression,
-        resources=db.resources.model_dump(),
-        anti_affinity=db.anti_affinity,
-        workload_identity_client_id=(
-            backup_store.client_id if backup_store else db.backup.workload_identity_client_id
+        opts=pulumi.ResourceOptions(
+            protect=config.protected and not database.ephemeral, depends_on=prerequisites
         ),
-        recovery=(
-            RecoverySource(
-                generation=recovery.source_generation or db.generation - 1,
-                target_time=recovery.target_time,
-            )
-            if recovery.enabled
-            else None
-        ),
-        protect=config.protected and not db.ephemeral,
-        depends_on=database_prerequisites,
-    ),
-    opts=authoritative_children(),
-)
+    )
 
-vault_secrets = None
-if config.vault.enabled:
-    v = config.vault
-    vault_secrets = VaultSecrets(
+
+def build_vault_secrets(config: PlatformConfig) -> VaultSecrets | None:
+    vault = config.vault
+    if not vault.enabled:
+        return None
+    return VaultSecrets(
         "vault",
         VaultSecretsArgs(
-            address=str(v.address).rstrip("/"),
-            kv_mount=v.kv_mount,
-            create_mount=v.create_mount,
-            read_paths=[v.oidc_client_secret_path, v.bootstrap_admin_path],
-            write_paths=[v.cli_token_path],
-            kubernetes_auth_path=v.kubernetes_auth_path,
-            role_name=v.reconciler_role,
+            address=str(vault.address).rstrip("/"),
+            kv_mount=vault.kv_mount,
+            create_mount=vault.create_mount,
+            read_paths=[vault.oidc_client_secret_path, vault.bootstrap_admin_path],
+            write_paths=[vault.cli_token_path],
+            kubernetes_auth_path=vault.kubernetes_auth_path,
+            role_name=vault.reconciler_role,
             service_account_name=RECONCILER_SERVICE_ACCOUNT,
             service_account_namespace=(
                 config.reconciler.namespace if config.reconciler else RECONCILER_NAMESPACE
@@ -163,42 +173,52 @@ if config.vault.enabled:
         ),
     )
 
-coder = None
-if config.coder is not None and config.coder.enabled and inputs is not None:
-    c = config.coder
-    coder = CoderDeployment(
+
+def build_coder(
+    config: PlatformConfig, inputs: BootstrapInputs | None, database: CnpgPostgres
+) -> CoderDeployment | None:
+    coder = config.coder
+    if coder is None or not coder.enabled or inputs is None:
+        return None
+    return CoderDeployment(
         "coder",
         CoderDeploymentArgs(
             namespace=config.namespaces.coder,
-            chart_version=c.chart_version,
-            chart_repository=str(c.chart_repository),
-            access_url=str(c.access_url).rstrip("/"),
-            wildcard_access_url=c.wildcard_access_url,
-            replicas=c.replicas,
-            resources=c.resources.model_dump(),
-            service_type=c.service_type,
-            ingress=CoderIngress(**c.ingress.model_dump()),
-            oidc_issuer_url=str(c.oidc.issuer_url),
-            oidc_client_id=c.oidc.client_id,
-            oidc_email_domain=c.oidc.email_domain,
-            oidc_allow_signups=c.oidc.allow_signups,
-            sso_only=c.oidc.sso_only,
-            max_token_lifetime=c.max_token_lifetime,
-            max_admin_token_lifetime=c.max_admin_token_lifetime,
-            database_secret_name=app_secret_name(db.cluster_name),
+            chart_version=coder.chart_version,
+            chart_repository=str(coder.chart_repository),
+            access_url=str(coder.access_url).rstrip("/"),
+            wildcard_access_url=coder.wildcard_access_url,
+            replicas=coder.replicas,
+            resources=coder.resources.model_dump(),
+            service_type=coder.service_type,
+            ingress=CoderIngress(**coder.ingress.model_dump()),
+            oidc_issuer_url=str(coder.oidc.issuer_url),
+            oidc_client_id=coder.oidc.client_id,
+            oidc_email_domain=coder.oidc.email_domain,
+            oidc_allow_signups=coder.oidc.allow_signups,
+            sso_only=coder.oidc.sso_only,
+            max_token_lifetime=coder.max_token_lifetime,
+            max_admin_token_lifetime=coder.max_admin_token_lifetime,
+            database_secret_name=app_secret_name(config.database.cluster_name),
             database_uri=database.app_uri,
             oidc_client_secret=pulumi.Output.secret(inputs.oidc_client_secret.get_secret_value()),
-            # Coder must not start before its database exists.
-            depends_on=[database.cluster],
         ),
-        opts=authoritative_children(),
+        # Coder must not start before its database exists.
+        opts=pulumi.ResourceOptions(depends_on=[database.cluster]),
     )
 
-seed = None
-if config.seeding is not None and config.seeding.enabled and coder is not None:
-    assert inputs is not None and config.coder is not None  # enforced by config validation
+
+def build_seed(
+    config: PlatformConfig,
+    inputs: BootstrapInputs | None,
+    coder: CoderDeployment | None,
+    vault_secrets: VaultSecrets | None,
+) -> CoderSeed | None:
     seeding = config.seeding
-    seed = CoderSeed(
+    if seeding is None or not seeding.enabled or coder is None:
+        return None
+    assert inputs is not None and config.coder is not None  # enforced by config validation
+    return CoderSeed(
         "coder-seed",
         CoderSeedArgs(
             coder_url=str(config.coder.access_url).rstrip("/"),
@@ -216,64 +236,86 @@ if config.seeding is not None and config.seeding.enabled and coder is not None:
                 if vault_secrets is not None
                 else None
             ),
-            depends_on=[coder.release],
         ),
+        # Coder must answer before /users/first can.
+        opts=pulumi.ResourceOptions(depends_on=[coder.release]),
     )
 
-reconciler = None
-if config.reconciler is not None and config.reconciler.enabled:
-    r = config.reconciler
+
+def build_reconciler(
+    config: PlatformConfig, after: list[pulumi.ComponentResource | None], owns_coder: bool
+) -> ReconcilerSchedule | None:
+    reconciler = config.reconciler
+    if reconciler is None or not reconciler.enabled:
+        return None
+    namespaces = config.namespaces
     try:
-        reconciler_args = ReconcilerScheduleArgs(
+        args = ReconcilerScheduleArgs(
             stack=pulumi.get_stack(),
-            namespace=r.namespace,
-            image=r.image,
-            interval_minutes=r.interval_minutes,
-            active_deadline_seconds=r.active_deadline_seconds,
-            backend_url=str(r.backend_url),
-            secrets_provider=r.secrets_provider,
-            workload_identity_client_id=r.workload_identity_client_id,
+            namespace=reconciler.namespace,
+            image=reconciler.image,
+            interval_minutes=reconciler.interval_minutes,
+            active_deadline_seconds=reconciler.active_deadline_seconds,
+            backend_url=str(reconciler.backend_url),
+            secrets_provider=reconciler.secrets_provider,
+            workload_identity_client_id=reconciler.workload_identity_client_id,
             passphrase_secret=(
-                SecretKeyRef(r.passphrase_secret.name, r.passphrase_secret.key)
-                if r.passphrase_secret
+                SecretKeyRef(reconciler.passphrase_secret.name, reconciler.passphrase_secret.key)
+                if reconciler.passphrase_secret
                 else None
             ),
             vault_role=config.vault.reconciler_role if config.vault.enabled else None,
-            mode=r.mode,
+            mode=reconciler.mode,
             service_account_name=RECONCILER_SERVICE_ACCOUNT,
             # Rights only where this stack creates things: the runner heals what it owns.
             managed_namespaces=tuple(
                 namespace
                 for namespace, owned in (
-                    (config.namespaces.database, True),
-                    (config.namespaces.coder, coder is not None),
-                    (config.namespaces.operators, operators is not None),
+                    (namespaces.database, True),
+                    (namespaces.coder, owns_coder),
+                    (namespaces.operators, config.operators.install),
                 )
                 if owned
             ),
             storage_class_names=(config.storage_class_name,),
-            workspace_namespace=config.namespaces.coder if coder is not None else None,
-            coder_internal_url=str(r.coder_internal_url) if r.coder_internal_url else None,
+            workspace_namespace=namespaces.coder if owns_coder else None,
+            coder_internal_url=(
+                str(reconciler.coder_internal_url) if reconciler.coder_internal_url else None
+            ),
             operator_source=(
-                OperatorSource(str(r.operator.repo_url), r.operator.branch, r.operator.repo_dir)
-                if r.operator
+                OperatorSource(
+                    str(reconciler.operator.repo_url),
+                    reconciler.operator.branch,
+                    reconciler.operator.repo_dir,
+                )
+                if reconciler.operator
                 else None
             ),
-            extra_env=dict(r.extra_env),
+            extra_env=dict(reconciler.extra_env),
         )
     except ValueError as error:
         # Config validation covers these rules; this is the component's own second line.
         raise pulumi.RunError(str(error)) from None
-    reconciler = ReconcilerSchedule(
+    return ReconcilerSchedule(
         "reconciler",
-        reconciler_args,
-        opts=pulumi.ResourceOptions.merge(
-            authoritative_children(),
-            pulumi.ResourceOptions(
-                depends_on=[c for c in (operators, database, coder, seed) if c is not None]
-            ),
-        ),
+        args,
+        opts=pulumi.ResourceOptions(depends_on=[c for c in after if c is not None]),
     )
+
+
+config, inputs = load()
+make_kubernetes_fields_authoritative()
+
+storage = build_storage(config)
+operators = build_operators(config)
+backup_store = build_backup_store(config)
+database = build_database(config, storage, operators, backup_store)
+vault_secrets = build_vault_secrets(config)
+coder = build_coder(config, inputs, database)
+seed = build_seed(config, inputs, coder, vault_secrets)
+reconciler = build_reconciler(
+    config, [operators, database, coder, seed], owns_coder=coder is not None
+)
 
 pulumi.export("storageClassName", storage.name)
 pulumi.export("databaseClusterName", database.cluster_name)

@@ -30,19 +30,20 @@ def _with_force(metadata: Any) -> Any:
 
 
 def authoritative(
-    args: pulumi.ResourceTransformationArgs,
-) -> pulumi.ResourceTransformationResult | None:
-    """Annotate every Kubernetes object (not Helm releases) a component creates."""
+    args: pulumi.ResourceTransformArgs,
+) -> pulumi.ResourceTransformResult | None:
+    """Annotate every Kubernetes object the program creates (not Helm releases)."""
     if not args.type_.startswith("kubernetes:") or args.type_.startswith("kubernetes:helm.sh"):
         return None
     metadata = args.props.get("metadata")
     if metadata is None:
         return None
-    return pulumi.ResourceTransformationResult(
+    return pulumi.ResourceTransformResult(
         props={**args.props, "metadata": _with_force(metadata)}, opts=args.opts
     )
 
 
-def authoritative_children() -> pulumi.ResourceOptions:
-    """Options for a component whose Kubernetes children this stack heals."""
-    return pulumi.ResourceOptions(transformations=[authoritative])
+def make_kubernetes_fields_authoritative() -> None:
+    """Register ``authoritative`` as a stack transform: every Kubernetes object of the stack,
+    whichever component creates it, takes back the fields the program sets."""
+    pulumi.runtime.register_resource_transform(authoritative)

@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 import pulumi
 import pulumi_kubernetes as k8s
 
+from coder_platform.resource_options import prerequisites
+
 OIDC_SECRET = "coder-oidc"
 OIDC_SECRET_KEY = "client-secret"
 DB_URI_KEY = "uri"
@@ -55,7 +57,6 @@ class CoderDeploymentArgs:
     database_secret_name: str
     database_uri: pulumi.Input[str]
     oidc_client_secret: pulumi.Input[str]
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -170,7 +171,7 @@ class CoderDeployment(pulumi.ComponentResource):
             atomic=True,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.database_secret, self.oidc_secret, *args.depends_on],
+                depends_on=[self.database_secret, self.oidc_secret, *prerequisites(opts)],
             ),
         )
         self.access_url = self.release.status.apply(lambda _: args.access_url)

@@ -7,7 +7,7 @@ that rebuilds a new generation from the previous one's archive, and Retain disks
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from coder_platform.conventions import WORKLOAD_IDENTITY_CLIENT_ID, WORKLOAD_IDENTITY_USE
 from coder_platform.names import app_secret_name, archive_server_name, object_store_name
+from coder_platform.resource_options import prerequisites, protected
 from components.providers.generated_password import GeneratedPassword
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
@@ -46,8 +47,6 @@ class CnpgPostgresArgs:
     anti_affinity: str = "preferred"
     workload_identity_client_id: pulumi.Input[str] | None = None
     recovery: RecoverySource | None = None
-    protect: bool = True
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class CnpgPostgres(pulumi.ComponentResource):
@@ -71,6 +70,10 @@ class CnpgPostgres(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("coder-platform:database:CnpgPostgres", name, None, opts)
+        # Only the Cluster is protected, and the namespace kept on delete; nothing else
+        # inherits the component's protection.
+        protect = protected(opts)
+        after = prerequisites(opts)
         ns = args.namespace
         rw_host = f"{args.cluster_name}-rw.{ns}.svc"
 
@@ -79,14 +82,16 @@ class CnpgPostgres(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=ns, labels={"app.kubernetes.io/part-of": "coder-platform"}
             ),
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=False, retain_on_delete=protect),
         )
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        in_ns = pulumi.ResourceOptions(parent=self, protect=False, depends_on=[self.namespace])
 
         # Backups carry no Secrets: a Pulumi-owned password keeps the app credentials
         # identical across a restore into a new cluster generation.
         self.password = GeneratedPassword(
-            f"{name}-app-password", length=32, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-app-password",
+            length=32,
+            opts=pulumi.ResourceOptions(parent=self, protect=False),
         )
         uri = pulumi.Output.concat(
             "postgresql://",
@@ -125,7 +130,9 @@ class CnpgPostgres(pulumi.ComponentResource):
                 name=object_store_name(args.cluster_name), namespace=ns
             ),
             spec=object_store_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.depends_on]),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=False, depends_on=[self.namespace, *after]
+            ),
         )
         self.cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
@@ -135,8 +142,8 @@ class CnpgPostgres(pulumi.ComponentResource):
             spec=cluster_spec(args),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.app_secret, self.object_store, *args.depends_on],
-                protect=args.protect,
+                depends_on=[self.app_secret, self.object_store, *after],
+                protect=protect,
                 # Bootstrap only matters when a cluster is created; after that CNPG ignores it.
                 ignore_changes=["spec.bootstrap", "spec.externalClusters"],
             ),
@@ -156,7 +163,7 @@ class CnpgPostgres(pulumi.ComponentResource):
                 "backupOwnerReference": "self",
                 "immediate": args.backup_immediate,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+            opts=pulumi.ResourceOptions(parent=self, protect=False, depends_on=[self.cluster]),
         )
         # Names are deterministic; deriving them from ids makes consumers wait for creation.
         self.cluster_name = self.cluster.id.apply(lambda _: args.cluster_name)

@@ -13,11 +13,12 @@ serve terraform-provider-coderd at any version.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_vault as vault
 
+from coder_platform.resource_options import prerequisites
 from components.providers.coder_first_user import CoderFirstUser, CoderFirstUserArgs
 from components.providers.coder_token import CoderApiToken, CoderApiTokenArgs
 
@@ -44,7 +45,6 @@ class CoderSeedArgs:
     token_lifetime_hours: int
     token_rotation_window_hours: int
     publication: TokenPublication | None = None
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class CoderSeed(pulumi.ComponentResource):
@@ -66,7 +66,7 @@ class CoderSeed(pulumi.ComponentResource):
                 password=args.admin_password,
             ),
             # Coder must be up before /users/first can answer.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=prerequisites(opts)),
         )
         self.token = CoderApiToken(
             f"{name}-automation-token",

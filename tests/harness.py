@@ -74,10 +74,29 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.resources: list[Registered] = []
+        self.stack_transforms: list[Any] = []
+
+    def register_transform(self, transform: Any) -> None:
+        """The mock monitor does not run stack transforms; this harness runs them like the
+        engine does, on every resource registered after them."""
+        self.stack_transforms.append(transform)
+
+    def _transformed(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        props = dict(args.inputs)
+        for transform in self.stack_transforms:
+            result = transform(
+                pulumi.ResourceTransformArgs(
+                    bool(args.custom), args.typ, args.name, props, pulumi.ResourceOptions()
+                )
+            )
+            if result is not None:
+                props = dict(result.props)
+        return props
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
+        args.inputs = self._transformed(args)
         self.resources.append(Registered(args.typ, args.name, dict(args.inputs), bool(args.custom)))
         if not args.custom:
             return None, {}

@@ -5,9 +5,8 @@
 - Vault: ``vault.address`` when ``vault.enabled``; a hard dependency (the program reads its
   inputs there, C5). In-cluster, with no ``VAULT_TOKEN``, the runner logs in with its service
   account through the reconciler role and hands the token to the engine.
-- Coder: ``coder.accessUrl`` (or ``CODER_PLATFORM_CODER_URL``, e.g. the in-cluster Service, or
-  the ``coderAccessUrl`` output); a *soft* dependency, because this stack deploys Coder and a run
-  must be able to recreate it. Absent sections are skipped and reported as skipped.
+- Coder: ``CODER_PLATFORM_CODER_URL`` (e.g. the in-cluster Service) or else ``coder.accessUrl``;
+  a *soft* dependency, because this stack deploys Coder and a run must be able to recreate it. Absent sections are skipped and reported as skipped.
 """
 
 from __future__ import annotations

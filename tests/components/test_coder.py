@@ -179,9 +179,8 @@ def test_release_waits_for_the_database_cluster() -> None:
                 database_secret_name="coder-db-app",
                 database_uri=pulumi.Output.secret("postgresql://x"),
                 oidc_client_secret=pulumi.Output.secret("s"),
-                depends_on=[cluster],
             ),
-            opts=pulumi.ResourceOptions(transformations=[capture]),
+            opts=pulumi.ResourceOptions(transformations=[capture], depends_on=[cluster]),
         )
 
     run_component(build)

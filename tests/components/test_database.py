@@ -37,10 +37,14 @@ ARGS = CnpgPostgresArgs(
 )
 
 
-def build(args: CnpgPostgresArgs = ARGS) -> tuple[RecordingMocks, CapturedOptions]:
+def build(
+    args: CnpgPostgresArgs = ARGS, *, protect: bool = True
+) -> tuple[RecordingMocks, CapturedOptions]:
     capture = CapturedOptions()
     mocks = run_component(
-        lambda: CnpgPostgres("db", args, opts=pulumi.ResourceOptions(transformations=[capture]))
+        lambda: CnpgPostgres(
+            "db", args, opts=pulumi.ResourceOptions(transformations=[capture], protect=protect)
+        )
     )
     return mocks, capture
 
@@ -156,5 +160,13 @@ def test_cluster_is_protected_and_ignores_bootstrap_after_creation() -> None:
 
 
 def test_ephemeral_cluster_is_not_protected() -> None:
-    _, capture = build(replace(ARGS, protect=False))
+    _, capture = build(protect=False)
     assert not capture.opts("db-cluster").protect
+
+
+def test_only_the_cluster_is_protected_when_the_component_is() -> None:
+    _, capture = build()
+    assert capture.opts("db-cluster").protect is True
+    for child in ("db-ns", "db-app-password", "db-app-secret", "db-object-store"):
+        assert capture.opts(child).protect is False, child
+    assert capture.opts("db-ns").retain_on_delete is True

@@ -136,9 +136,8 @@ def test_first_user_waits_for_the_coder_release() -> None:
                 token_name="automation",
                 token_lifetime_hours=336,
                 token_rotation_window_hours=96,
-                depends_on=list(release),
             ),
-            opts=pulumi.ResourceOptions(transformations=[capture]),
+            opts=pulumi.ResourceOptions(transformations=[capture], depends_on=list(release)),
         )
 
     run_component(build)
