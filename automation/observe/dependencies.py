@@ -6,7 +6,8 @@
   inputs there, C5). In-cluster, with no ``VAULT_TOKEN``, the runner logs in with its service
   account through the reconciler role and hands the token to the engine.
 - Coder: ``CODER_PLATFORM_CODER_URL`` (e.g. the in-cluster Service) or else ``coder.accessUrl``;
-  a *soft* dependency, because this stack deploys Coder and a run must be able to recreate it. Absent sections are skipped and reported as skipped.
+  a *soft* dependency, because this stack deploys Coder and a run must be able to recreate it.
+  Absent sections are skipped and reported as skipped.
 """
 
 from __future__ import annotations
