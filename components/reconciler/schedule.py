@@ -14,51 +14,29 @@ Identity: one service account, annotated for Azure workload identity when a clie
 Vault Kubernetes auth role that ``VaultSecrets`` creates (the runner logs in with it). No secret
 is ever a literal in the pod spec: the only secret it may need (a passphrase) is a secretKeyRef.
 
-Least-privilege RBAC, and why each grant exists (the runner refreshes and heals exactly the
-Kubernetes objects this stack owns, through the Kubernetes provider and Helm):
-
-- cluster-wide **read** of what refresh and Helm diffs look up: namespaces, StorageClasses,
-  PersistentVolumes, CRDs, ClusterRoles/Bindings and webhook configurations (the operator
-  charts). No cluster-wide read of Secrets or of any namespaced workload.
-- cluster-scoped **writes by name only**: the stack's StorageClass(es) (update, and delete so a
-  reclaim-policy change can replace the class), the stack's namespaces (create and update, never
-  delete: a deleted namespace was the incident), and the runner's own ClusterRole/Binding.
-- in each namespace the stack owns (database, Coder, operators, the reconciler's own): the
-  namespaced kinds the program and its charts create (ConfigMaps, Secrets, Services, service
-  accounts, Deployments/StatefulSets, Jobs/CronJobs, Ingresses, NetworkPolicies, PDBs,
-  Roles/RoleBindings, CNPG Clusters/ScheduledBackups/Poolers, Barman ObjectStores, cert-manager
-  Certificates/Issuers), Helm's release Secrets included; pods, events and PVCs read-only.
-- things it can never do: delete a PersistentVolumeClaim outside the Coder namespace, delete a
-  CNPG Cluster, delete a namespace, or touch Secrets in any other namespace. A program change that
-  needs one of these fails with Forbidden (exit 17) and needs a human with admin rights.
-- in the Coder namespace only, the workspace permissions Coder's chart grants its own service
-  account (pods, PVCs, Deployments); Kubernetes lets a subject create a Role only with rights it
-  holds, so the runner must hold these to (re)create that Role, instead of the broader
-  ``escalate`` verb.
-- the operator charts' cluster-scoped objects (CRDs, ClusterRoles, webhooks) are read-only: an
-  always-on job with the rights to rewrite them would be cluster-admin in all but name, a larger
-  blast radius than the outage it prevents. Operators are P3 (operator-managed); their drift
-  fails the run loudly instead of being healed silently.
+Least-privilege RBAC: ``coder_platform/reconciler_rbac.py`` says what is granted and why.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from coder_platform.conventions import (
-    DNS_LABEL,
-    RECONCILER_SERVICE_ACCOUNT,
-    STACK_NAME,
     WORKLOAD_IDENTITY_CLIENT_ID,
     WORKLOAD_IDENTITY_USE,
-    is_pinned_image,
-    looks_secret_env,
+)
+from coder_platform.reconciler_rbac import (
+    CLUSTER_READ_RULES,
+    NAMESPACED_RULES,
+    WORKSPACE_RULES,
+    Rule,
+)
+from coder_platform.schedules import schedule_for
+from components.reconciler.args import (
+    ReconcilerScheduleArgs,
 )
 
 COMPONENT = "reconciler"
@@ -66,153 +44,7 @@ INTERVAL_ANNOTATION = "coder-platform.io/reconcile-interval-seconds"
 VAULT_ROLE_ANNOTATION = "coder-platform.io/vault-role"
 DATA_DIR = "/var/lib/coder-platform"
 RUN_AS = 10001
-MINUTE_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
-HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12)
 CRONJOB_NAME_MAX = 52
-
-READ = ("get", "list", "watch")
-WRITE_NO_DELETE = (*READ, "create", "update", "patch")
-CRUD = (*WRITE_NO_DELETE, "delete")
-
-Mode = Literal["cronjob", "operator"]
-Rule = tuple[str, tuple[str, ...], tuple[str, ...]]
-
-NAMESPACED_RULES: tuple[Rule, ...] = (
-    ("", ("configmaps", "secrets", "services", "serviceaccounts"), CRUD),
-    ("", ("pods", "pods/log", "events", "endpoints", "persistentvolumeclaims"), READ),
-    ("apps", ("deployments", "statefulsets", "daemonsets"), CRUD),
-    ("apps", ("replicasets",), READ),
-    ("batch", ("jobs", "cronjobs"), CRUD),
-    ("networking.k8s.io", ("ingresses", "networkpolicies"), CRUD),
-    ("policy", ("poddisruptionbudgets",), CRUD),
-    ("rbac.authorization.k8s.io", ("roles", "rolebindings"), CRUD),
-    ("postgresql.cnpg.io", ("clusters",), WRITE_NO_DELETE),
-    ("postgresql.cnpg.io", ("scheduledbackups", "poolers"), CRUD),
-    ("postgresql.cnpg.io", ("backups",), READ),
-    ("barmancloud.cnpg.io", ("objectstores",), CRUD),
-    ("cert-manager.io", ("certificates", "issuers"), CRUD),
-    ("events.k8s.io", ("events",), READ),
-)
-WORKSPACE_RULES: tuple[Rule, ...] = (
-    ("", ("pods", "persistentvolumeclaims"), (*CRUD, "deletecollection")),
-    ("apps", ("deployments",), (*CRUD, "deletecollection")),
-)
-CLUSTER_READ_RULES: tuple[Rule, ...] = (
-    ("", ("namespaces", "persistentvolumes"), READ),
-    ("storage.k8s.io", ("storageclasses",), READ),
-    ("apiextensions.k8s.io", ("customresourcedefinitions",), READ),
-    ("rbac.authorization.k8s.io", ("clusterroles", "clusterrolebindings"), READ),
-    (
-        "admissionregistration.k8s.io",
-        ("mutatingwebhookconfigurations", "validatingwebhookconfigurations"),
-        READ,
-    ),
-)
-
-
-@dataclass(frozen=True)
-class SecretKeyRef:
-    """A key of a Kubernetes Secret created outside this stack (never a literal value)."""
-
-    name: str
-    key: str
-
-
-@dataclass(frozen=True)
-class OperatorSource:
-    """Where the Pulumi Kubernetes Operator fetches this program (``mode: operator`` only)."""
-
-    repo_url: str
-    branch: str = "main"
-    repo_dir: str = ""
-
-
-@dataclass(frozen=True)
-class ReconcilerScheduleArgs:
-    """Built by ``__main__.py`` from ``ReconcilerConfig``, the stack name and the Vault role."""
-
-    stack: str
-    namespace: str
-    image: str
-    interval_minutes: int
-    active_deadline_seconds: int
-    backend_url: str
-    vault_role: str | None = None
-    mode: Mode = "cronjob"
-    service_account_name: str = RECONCILER_SERVICE_ACCOUNT
-    secrets_provider: str | None = None
-    workload_identity_client_id: str | None = None
-    passphrase_secret: SecretKeyRef | None = None
-    managed_namespaces: Sequence[str] = ()
-    storage_class_names: Sequence[str] = ()
-    workspace_namespace: str | None = None
-    coder_internal_url: str | None = None
-    operator_source: OperatorSource | None = None
-    create_namespace: bool = True
-    extra_env: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        problems = list(_problems(self))
-        if problems:
-            raise ValueError(
-                "invalid ReconcilerScheduleArgs: " + "; ".join(problems) + " (contract C1)"
-            )
-
-    @property
-    def namespaces(self) -> tuple[str, ...]:
-        """Every namespace the runner heals: the stack's own plus the reconciler's."""
-        return tuple(dict.fromkeys([*self.managed_namespaces, self.namespace]))
-
-
-def _problems(args: ReconcilerScheduleArgs) -> list[str]:
-    problems: list[str] = []
-    if not STACK_NAME.fullmatch(args.stack):
-        problems.append(f"stack {args.stack!r} is not a stack name")
-    for label, value in (
-        ("namespace", args.namespace),
-        ("service_account_name", args.service_account_name),
-    ):
-        if not DNS_LABEL.fullmatch(value):
-            problems.append(f"{label} {value!r} is not a DNS label")
-    problems += [
-        f"managed namespace {ns!r} is not a DNS label"
-        for ns in args.managed_namespaces
-        if not DNS_LABEL.fullmatch(ns)
-    ]
-    if not 5 <= args.interval_minutes <= 1440:
-        problems.append("interval_minutes must be from 5 to 1440")
-    if not 60 <= args.active_deadline_seconds <= 86400:
-        problems.append("active_deadline_seconds must be from 60 to 86400")
-    if not is_pinned_image(args.image):
-        problems.append("image must be pinned by a version tag or digest, not latest")
-    if not args.backend_url:
-        problems.append("backend_url is required: an in-cluster run needs the shared state")
-    provider = (args.secrets_provider or "passphrase").split("://", 1)[0]
-    if provider == "passphrase" and args.passphrase_secret is None:
-        problems.append("a passphrase secrets provider needs passphrase_secret (a secretKeyRef)")
-    if args.mode == "operator" and args.operator_source is None:
-        problems.append("mode operator needs operator_source (the program's git repository)")
-    if any(looks_secret_env(key) for key in args.extra_env):
-        problems.append("extra_env may not carry secrets; use a secretKeyRef")
-    return problems
-
-
-def schedule_for(interval_minutes: int, stack: str) -> tuple[str, int]:
-    """A cron schedule at most ``interval_minutes`` apart, and its real interval in minutes.
-
-    Cron steps restart every hour (or day), so the interval is rounded down to a divisor of 60
-    minutes (or 24 hours) to keep runs evenly spaced; never up, so runs are never rarer than
-    configured. A per-stack offset from the stack name keeps stacks from all firing at :00.
-    """
-    seed = int(hashlib.sha256(stack.encode()).hexdigest(), 16)
-    if interval_minutes < 60:
-        step = max(s for s in MINUTE_STEPS if s <= interval_minutes)
-        return f"{seed % step}-59/{step} * * * *", step
-    minute = seed % 60
-    if interval_minutes < 1440:
-        hours = max(h for h in HOUR_STEPS if h <= interval_minutes // 60)
-        return f"{minute} {(seed // 60) % hours}-23/{hours} * * *", hours * 60
-    return f"{minute} {(seed // 60) % 24} * * *", 1440
 
 
 def _rules(rules: Sequence[Rule]) -> list[k8s.rbac.v1.PolicyRuleArgs]:

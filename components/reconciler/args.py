@@ -1,0 +1,104 @@
+"""What a ReconcilerSchedule is built from, checked before any resource is created (C1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from coder_platform.conventions import (
+    DNS_LABEL,
+    RECONCILER_SERVICE_ACCOUNT,
+    STACK_NAME,
+    is_pinned_image,
+    looks_secret_env,
+)
+
+Mode = Literal["cronjob", "operator"]
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    """A key of a Kubernetes Secret created outside this stack (never a literal value)."""
+
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class OperatorSource:
+    """Where the Pulumi Kubernetes Operator fetches this program (``mode: operator`` only)."""
+
+    repo_url: str
+    branch: str = "main"
+    repo_dir: str = ""
+
+
+@dataclass(frozen=True)
+class ReconcilerScheduleArgs:
+    """Built by ``__main__.py`` from ``ReconcilerConfig``, the stack name and the Vault role."""
+
+    stack: str
+    namespace: str
+    image: str
+    interval_minutes: int
+    active_deadline_seconds: int
+    backend_url: str
+    vault_role: str | None = None
+    mode: Mode = "cronjob"
+    service_account_name: str = RECONCILER_SERVICE_ACCOUNT
+    secrets_provider: str | None = None
+    workload_identity_client_id: str | None = None
+    passphrase_secret: SecretKeyRef | None = None
+    managed_namespaces: Sequence[str] = ()
+    storage_class_names: Sequence[str] = ()
+    workspace_namespace: str | None = None
+    coder_internal_url: str | None = None
+    operator_source: OperatorSource | None = None
+    create_namespace: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = list(_problems(self))
+        if problems:
+            raise ValueError(
+                "invalid ReconcilerScheduleArgs: " + "; ".join(problems) + " (contract C1)"
+            )
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """Every namespace the runner heals: the stack's own plus the reconciler's."""
+        return tuple(dict.fromkeys([*self.managed_namespaces, self.namespace]))
+
+
+def _problems(args: ReconcilerScheduleArgs) -> list[str]:
+    problems: list[str] = []
+    if not STACK_NAME.fullmatch(args.stack):
+        problems.append(f"stack {args.stack!r} is not a stack name")
+    for label, value in (
+        ("namespace", args.namespace),
+        ("service_account_name", args.service_account_name),
+    ):
+        if not DNS_LABEL.fullmatch(value):
+            problems.append(f"{label} {value!r} is not a DNS label")
+    problems += [
+        f"managed namespace {ns!r} is not a DNS label"
+        for ns in args.managed_namespaces
+        if not DNS_LABEL.fullmatch(ns)
+    ]
+    if not 5 <= args.interval_minutes <= 1440:
+        problems.append("interval_minutes must be from 5 to 1440")
+    if not 60 <= args.active_deadline_seconds <= 86400:
+        problems.append("active_deadline_seconds must be from 60 to 86400")
+    if not is_pinned_image(args.image):
+        problems.append("image must be pinned by a version tag or digest, not latest")
+    if not args.backend_url:
+        problems.append("backend_url is required: an in-cluster run needs the shared state")
+    provider = (args.secrets_provider or "passphrase").split("://", 1)[0]
+    if provider == "passphrase" and args.passphrase_secret is None:
+        problems.append("a passphrase secrets provider needs passphrase_secret (a secretKeyRef)")
+    if args.mode == "operator" and args.operator_source is None:
+        problems.append("mode operator needs operator_source (the program's git repository)")
+    if any(looks_secret_env(key) for key in args.extra_env):
+        problems.append("extra_env may not carry secrets; use a secretKeyRef")
+    return problems
