@@ -11,15 +11,21 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     HttpUrl,
     SecretStr,
     field_validator,
 )
-from pydantic.alias_generators import to_camel
 
+from coder_platform.config.base import (
+    DNS_LABEL,
+    GO_DURATION,
+    KV_PATH,
+    QUANTITY,
+    SEMVER,
+    UUID,
+    ConfigModel,
+)
 from coder_platform.conventions import is_pinned_image
 from coder_platform.names import dns_label
 
@@ -27,28 +33,14 @@ Environment = Literal["dev", "prod", "local", "e2e"]
 DiskSku = Literal[
     "Premium_LRS", "Premium_ZRS", "StandardSSD_LRS", "StandardSSD_ZRS", "PremiumV2_LRS"
 ]
-_QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
-_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-_SEMVER = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
-_GO_DURATION = r"^([0-9]+(h|m|s))+$"
-_KV_PATH = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
 
 
-class _Model(BaseModel):
-    """Base for every config section: camelCase keys as in stack YAML, no unknown keys."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
-    )
-
-
-class AzureConfig(_Model):
+class AzureConfig(ConfigModel):
     """Azure facts the backup store needs; none has a default because each must be real."""
 
     enabled: bool = Field(True, description="false for plain Kubernetes stacks (no Azure parts)")
     subscription_id: str | None = Field(
-        None, pattern=_UUID, description="the subscription GUID that holds the backup store"
+        None, pattern=UUID, description="the subscription GUID that holds the backup store"
     )
     location: str | None = Field(
         None, pattern=r"^[a-z0-9]+$", description="an Azure region name such as westeurope"
@@ -71,20 +63,20 @@ class AzureConfig(_Model):
         return value
 
 
-class NamespacesConfig(_Model):
+class NamespacesConfig(ConfigModel):
     """Kubernetes namespaces; the database has its own so recreating Coder's leaves it alone."""
 
-    database: str = Field("coder-db", pattern=_DNS_LABEL, max_length=63)
-    coder: str = Field("coder", pattern=_DNS_LABEL, max_length=63)
-    operators: str = Field("cnpg-system", pattern=_DNS_LABEL, max_length=63)
+    database: str = Field("coder-db", pattern=DNS_LABEL, max_length=63)
+    coder: str = Field("coder", pattern=DNS_LABEL, max_length=63)
+    operators: str = Field("cnpg-system", pattern=DNS_LABEL, max_length=63)
 
 
-class StorageConfig(_Model):
+class StorageConfig(ConfigModel):
     """The Azure Disk CSI StorageClass the database volumes use."""
 
     class_name: str | None = Field(
         None,
-        pattern=_DNS_LABEL,
+        pattern=DNS_LABEL,
         max_length=63,
         description="a DNS label; defaults to coder-<sku>-<reclaim policy>",
     )
@@ -97,17 +89,17 @@ class StorageConfig(_Model):
     )
 
 
-class ResourceSpec(_Model):
-    cpu: str = Field(pattern=_QUANTITY, description="a Kubernetes CPU quantity such as 500m")
-    memory: str = Field(pattern=_QUANTITY, description="a Kubernetes memory quantity such as 1Gi")
+class ResourceSpec(ConfigModel):
+    cpu: str = Field(pattern=QUANTITY, description="a Kubernetes CPU quantity such as 500m")
+    memory: str = Field(pattern=QUANTITY, description="a Kubernetes memory quantity such as 1Gi")
 
 
-class ResourcesConfig(_Model):
+class ResourcesConfig(ConfigModel):
     requests: ResourceSpec = ResourceSpec(cpu="500m", memory="1Gi")
     limits: ResourceSpec = ResourceSpec(cpu="2", memory="2Gi")
 
 
-class BackupConfig(_Model):
+class BackupConfig(ConfigModel):
     """Continuous WAL archiving and base backups to Azure Blob (the real DR layer)."""
 
     storage_account_name: str = Field(
@@ -133,7 +125,7 @@ class BackupConfig(_Model):
     )
     workload_identity_client_id: str | None = Field(
         None,
-        pattern=_UUID,
+        pattern=UUID,
         description="client id of an identity created outside this stack (when azure.enabled "
         "is false)",
     )
@@ -156,7 +148,7 @@ class BackupConfig(_Model):
         return value
 
 
-class RecoveryConfig(_Model):
+class RecoveryConfig(ConfigModel):
     """Bootstrap a new cluster generation from the previous generation's archive."""
 
     enabled: bool = Field(False, description="true to bootstrap from backups instead of initdb")
@@ -170,14 +162,14 @@ class RecoveryConfig(_Model):
     )
 
 
-class DatabaseConfig(_Model):
+class DatabaseConfig(ConfigModel):
     """The CNPG cluster that holds Coder's state (templates, users, tokens)."""
 
-    cluster_name: str = Field("coder-db", pattern=_DNS_LABEL, max_length=50)
+    cluster_name: str = Field("coder-db", pattern=DNS_LABEL, max_length=50)
     database: str = Field("coder", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     owner: str = Field("coder", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     instances: int = Field(1, ge=1, le=9, description="an integer from 1 to 9")
-    storage_size: str = Field("20Gi", pattern=_QUANTITY, description="a quantity such as 20Gi")
+    storage_size: str = Field("20Gi", pattern=QUANTITY, description="a quantity such as 20Gi")
     image: str = Field(
         "ghcr.io/cloudnative-pg/postgresql:17.5",
         pattern=r"^[^\s:@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
@@ -196,18 +188,18 @@ class DatabaseConfig(_Model):
     recovery: RecoveryConfig = RecoveryConfig()
 
 
-class OperatorsConfig(_Model):
+class OperatorsConfig(ConfigModel):
     """CNPG operator and Barman Cloud plugin installs (off where the platform team owns them)."""
 
     install: bool = Field(True, description="install CNPG and the Barman Cloud plugin")
     chart_repository: HttpUrl = Field(HttpUrl("https://cloudnative-pg.github.io/charts"))
-    cnpg_chart_version: str = Field("0.29.0", pattern=_SEMVER, description="an exact version")
+    cnpg_chart_version: str = Field("0.29.0", pattern=SEMVER, description="an exact version")
     barman_plugin_chart_version: str = Field(
-        "0.7.0", pattern=_SEMVER, description="an exact version"
+        "0.7.0", pattern=SEMVER, description="an exact version"
     )
 
 
-class VaultConfig(_Model):
+class VaultConfig(ConfigModel):
     """Vault is the secrets pipeline (contract C5): bootstrap inputs in, the CLI token out.
 
     The Vault token itself never sits in config: the provider and the program read VAULT_TOKEN.
@@ -220,28 +212,28 @@ class VaultConfig(_Model):
         False, description="true creates the KV v2 mount; false uses an existing one"
     )
     path_prefix: str = Field(
-        "coder", pattern=_KV_PATH, description="the folder under the mount this stack owns"
+        "coder", pattern=KV_PATH, description="the folder under the mount this stack owns"
     )
     oidc_client_secret_path: str = Field(
-        "coder/oidc", pattern=_KV_PATH, description="KV path holding key client_secret"
+        "coder/oidc", pattern=KV_PATH, description="KV path holding key client_secret"
     )
     bootstrap_admin_path: str = Field(
         "coder/bootstrap-admin",
-        pattern=_KV_PATH,
+        pattern=KV_PATH,
         description="KV path holding keys email, username, password",
     )
     cli_token_path: str = Field(
         "coder/coder-cli-session-token",
-        pattern=_KV_PATH,
+        pattern=KV_PATH,
         description="KV path the automation token is published to",
     )
     kubernetes_auth_path: str = Field(
-        "kubernetes", pattern=_KV_PATH, description="an enabled Kubernetes auth backend"
+        "kubernetes", pattern=KV_PATH, description="an enabled Kubernetes auth backend"
     )
     reconciler_role: str = Field("coder-reconciler", pattern=r"^[A-Za-z0-9_-]+$")
 
 
-class LocalSecretsConfig(_Model):
+class LocalSecretsConfig(ConfigModel):
     """Secrets from Pulumi secret config, for plain Kubernetes stacks without Vault.
 
     NOT for managed environments: dev and prod must use Vault (contract C5).
@@ -253,7 +245,7 @@ class LocalSecretsConfig(_Model):
     bootstrap_admin_password: SecretStr | None = None
 
 
-class OidcConfig(_Model):
+class OidcConfig(ConfigModel):
     issuer_url: HttpUrl = Field(description="the identity provider's issuer URL (https)")
     client_id: str = Field(min_length=1, description="the OIDC client id Coder uses")
     email_domain: str | None = Field(None, description="restrict sign-in to this email domain")
@@ -263,15 +255,15 @@ class OidcConfig(_Model):
     allow_signups: bool = Field(True)
 
 
-class IngressConfig(_Model):
+class IngressConfig(ConfigModel):
     enabled: bool = True
-    class_name: str = Field("nginx", pattern=_DNS_LABEL)
-    tls_secret_name: str = Field("coder-tls", pattern=_DNS_LABEL)
-    wildcard_tls_secret_name: str = Field("coder-wildcard-tls", pattern=_DNS_LABEL)
+    class_name: str = Field("nginx", pattern=DNS_LABEL)
+    tls_secret_name: str = Field("coder-tls", pattern=DNS_LABEL)
+    wildcard_tls_secret_name: str = Field("coder-wildcard-tls", pattern=DNS_LABEL)
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
-class CoderConfig(_Model):
+class CoderConfig(ConfigModel):
     """The Coder control plane from its Helm chart, wired to the CNPG database and OIDC."""
 
     enabled: bool = Field(True, description="false for stacks without Coder")
@@ -294,23 +286,23 @@ class CoderConfig(_Model):
     ingress: IngressConfig = IngressConfig()
     oidc: OidcConfig
     max_token_lifetime: str = Field(
-        "720h", pattern=_GO_DURATION, description="a Go duration such as 720h"
+        "720h", pattern=GO_DURATION, description="a Go duration such as 720h"
     )
     max_admin_token_lifetime: str = Field(
         "720h",
-        pattern=_GO_DURATION,
+        pattern=GO_DURATION,
         description="a Go duration such as 720h; the Owner token cap (Coder's default is 168h)",
     )
 
 
-class SecretKeyRefConfig(_Model):
+class SecretKeyRefConfig(ConfigModel):
     """A key of a Kubernetes Secret created outside the stack: never a literal value."""
 
-    name: str = Field(pattern=_DNS_LABEL, max_length=253)
+    name: str = Field(pattern=DNS_LABEL, max_length=253)
     key: str = Field(pattern=r"^[-._a-zA-Z0-9]+$")
 
 
-class OperatorSourceConfig(_Model):
+class OperatorSourceConfig(ConfigModel):
     """Where the Pulumi Kubernetes Operator fetches this program (mode: operator)."""
 
     repo_url: HttpUrl = Field(description="the program's git repository (https)")
@@ -318,7 +310,7 @@ class OperatorSourceConfig(_Model):
     repo_dir: str = Field("", description="the program's directory inside the repository")
 
 
-class SeedingConfig(_Model):
+class SeedingConfig(ConfigModel):
     """Coder state the program owns: the automation identity and its rotating token (C3)."""
 
     enabled: bool = Field(True, description="seed Coder (needs coder.enabled)")
@@ -336,7 +328,7 @@ class SeedingConfig(_Model):
     )
 
 
-class ReconcilerConfig(_Model):
+class ReconcilerConfig(ConfigModel):
     """The in-cluster schedule that runs ``reconcile`` for this stack (contract P1)."""
 
     enabled: bool = Field(True, description="deploy the scheduled reconciler for this stack")
@@ -344,7 +336,7 @@ class ReconcilerConfig(_Model):
         "cronjob",
         description="cronjob (default) or operator (a Pulumi Kubernetes Operator Stack)",
     )
-    namespace: str = Field("coder-reconciler", pattern=_DNS_LABEL, max_length=63)
+    namespace: str = Field("coder-reconciler", pattern=DNS_LABEL, max_length=63)
     interval_minutes: int = Field(
         30, ge=5, le=1440, description="minutes between runs, from 5 to 1440"
     )
@@ -366,7 +358,7 @@ class ReconcilerConfig(_Model):
         description="the Pulumi secrets provider (e.g. azurekeyvault://<vault>.vault.azure.net/keys/<key>)",
     )
     workload_identity_client_id: str | None = Field(
-        None, pattern=_UUID, description="client id of the runner's Azure identity"
+        None, pattern=UUID, description="client id of the runner's Azure identity"
     )
     passphrase_secret: SecretKeyRefConfig | None = Field(
         None, description="the passphrase's Secret and key, for a passphrase secrets provider"
@@ -390,7 +382,7 @@ class ReconcilerConfig(_Model):
         return value
 
 
-class PlatformConfig(_Model):
+class PlatformConfig(ConfigModel):
     """The whole stack configuration."""
 
     environment: Environment = Field(description="one of dev, prod, local, e2e")
