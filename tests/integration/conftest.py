@@ -18,7 +18,15 @@ from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions
 from tests.integration.runner import Project
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "stacks", "policy", "templates")
+PROJECT_FILES = (
+    "Pulumi.yaml",
+    "__main__.py",
+    "coder_platform",
+    "components",
+    "stacks",
+    "policy",
+    "templates",
+)
 
 
 def read_toolchain_env() -> dict[str, str]:
