@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import hvac
@@ -16,10 +16,12 @@ import requests
 from hvac import exceptions as hvac_errors
 from pydantic import SecretStr
 
-from coder_platform.config import LocalSecretsConfig, VaultConfig
+from coder_platform.config import LocalSecretsConfig, SeedingConfig, VaultConfig
 
 OIDC_KEYS = ("client_secret",)
 ADMIN_KEYS = ("email", "username", "password")
+LICENSE_KEYS = ("license",)
+PASSWORD_KEYS = ("password",)
 
 
 class VaultInputError(Exception):
@@ -40,6 +42,8 @@ class BootstrapInputs:
     admin_email: str
     admin_username: str
     admin_password: SecretStr
+    license: SecretStr | None = None
+    user_passwords: Mapping[str, SecretStr] = field(default_factory=dict)
 
 
 class HvacKvReader:
@@ -86,14 +90,24 @@ def default_reader(config: VaultConfig) -> KvReader:
 reader_factory: Callable[[VaultConfig], KvReader] = default_reader
 
 
-def read_from_vault(config: VaultConfig) -> BootstrapInputs:
+def required_paths(
+    config: VaultConfig, seeding: SeedingConfig | None
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Every KV path the program reads, with the keys it needs there."""
+    paths = [(config.oidc_client_secret_path, OIDC_KEYS), (config.bootstrap_admin_path, ADMIN_KEYS)]
+    if seeding is not None and seeding.enabled:
+        if seeding.license is not None:
+            paths.append((seeding.license.vault_path, LICENSE_KEYS))
+        paths += [(u.password_path, PASSWORD_KEYS) for u in seeding.users if u.password_path]
+    return list(dict.fromkeys(paths))
+
+
+def read_from_vault(config: VaultConfig, seeding: SeedingConfig | None = None) -> BootstrapInputs:
+    """Read every input at once; report every missing path or key together (C1)."""
     reader = reader_factory(config)
     found: dict[str, Mapping[str, str]] = {}
     problems: list[str] = []
-    for path, keys in (
-        (config.oidc_client_secret_path, OIDC_KEYS),
-        (config.bootstrap_admin_path, ADMIN_KEYS),
-    ):
+    for path, keys in required_paths(config, seeding):
         data = reader.read(config.kv_mount, path)
         where = f"{config.kv_mount}/{path}"
         if data is None:
@@ -109,11 +123,19 @@ def read_from_vault(config: VaultConfig) -> BootstrapInputs:
         )
     oidc = found[config.oidc_client_secret_path]
     admin = found[config.bootstrap_admin_path]
+    license_path = seeding.license.vault_path if seeding and seeding.license else None
+    users = seeding.users if seeding and seeding.enabled else []
     return BootstrapInputs(
         oidc_client_secret=SecretStr(oidc["client_secret"]),
         admin_email=admin["email"],
         admin_username=admin["username"],
         admin_password=SecretStr(admin["password"]),
+        license=SecretStr(found[license_path]["license"]) if license_path else None,
+        user_passwords={
+            user.username: SecretStr(found[user.password_path]["password"])
+            for user in users
+            if user.password_path
+        },
     )
 
 

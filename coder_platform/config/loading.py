@@ -51,25 +51,38 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def config_key(loc: tuple[Any, ...]) -> str:
+    """A location as Pulumi's ``--path`` syntax writes it: ``seeding.users[0].email``."""
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key
+
+
 def _issue_from_pydantic(err: Any) -> ConfigIssue:
-    loc = tuple(str(part) for part in err["loc"])
-    key = ".".join(loc)
+    key = config_key(err["loc"])
     if err["type"] == "missing":
         message = "is required"
     elif err["type"] == "extra_forbidden":
         message = "is not a known setting (check the spelling; keys are camelCase)"
     else:
         message = str(err["msg"]).removeprefix("Value error, ")
-    hint = _field_description(loc)
+    hint = _field_description(tuple(err["loc"]))
     if hint and err["type"] != "extra_forbidden":
         message = f"{message}. Allowed: {hint}"
     return ConfigIssue(key=key, message=message)
 
 
-def _field_description(loc: tuple[str, ...]) -> str | None:
+def _field_description(loc: tuple[Any, ...]) -> str | None:
+    """The description of the field a location ends at; list indexes and mapping keys (a
+    template's directory name) step into the item model."""
     model: type[BaseModel] | None = PlatformConfig
     description: str | None = None
+    keyed = False
     for part in loc:
+        if isinstance(part, int) or keyed:
+            keyed = False
+            continue
         if model is None:
             return None
         field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
@@ -77,6 +90,7 @@ def _field_description(loc: tuple[str, ...]) -> str | None:
             return None
         description = field.description
         annotation = field.annotation
+        keyed = getattr(annotation, "__origin__", None) is dict
         model = _model_in(annotation)
     return description
 

@@ -9,6 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from coder_platform.config.issues import ConfigIssue
 from coder_platform.config.schema import AzureConfig, PlatformConfig, ReconcilerConfig
+from coder_platform.config.seeded_state_rules import seeded_state_issues
 from coder_platform.conventions import looks_secret_env
 
 
@@ -43,6 +44,7 @@ def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
         yield from _reconciler_issues(config.reconciler, managed=config.managed)
     if config.seeding is not None and config.seeding.enabled:
         yield from _seeding_issues(config)
+        yield from seeded_state_issues(config)
     recovery = config.database.recovery
     if recovery.enabled:
         source = recovery.source_generation or config.database.generation - 1

@@ -26,6 +26,12 @@ from coder_platform.config.base import (
     UUID,
     ConfigModel,
 )
+from coder_platform.config.seeded_state import (
+    GroupConfig,
+    LicenseConfig,
+    TemplateSettings,
+    UserConfig,
+)
 from coder_platform.conventions import is_pinned_image
 from coder_platform.names import dns_label
 
@@ -311,7 +317,8 @@ class OperatorSourceConfig(ConfigModel):
 
 
 class SeedingConfig(ConfigModel):
-    """Coder state the program owns: the automation identity and its rotating token (C3)."""
+    """Coder state the program owns (C3): the automation identity and its rotating token, the
+    license, users, groups and templates."""
 
     enabled: bool = Field(True, description="seed Coder (needs coder.enabled)")
     automation_full_name: str = Field("Coder Platform Automation", min_length=1)
@@ -326,6 +333,19 @@ class SeedingConfig(ConfigModel):
     token_rotation_window_hours: int = Field(
         96, ge=1, description="rotate when fewer than this many hours remain"
     )
+    templates: dict[str, TemplateSettings] = Field(
+        default_factory=dict,
+        description="settings per directory under templates/ (each directory is published)",
+    )
+    retain_templates_on_delete: bool | None = Field(
+        None, description="keep templates in Coder when removed from the stack (prod: true)"
+    )
+    users: list[UserConfig] = Field(default_factory=list, description="Coder users to own")
+    removed_users: Literal["suspend", "delete"] = Field(
+        "suspend", description="what happens to a user removed from config: suspend or delete"
+    )
+    groups: list[GroupConfig] = Field(default_factory=list, description="Coder groups to own")
+    license: LicenseConfig | None = Field(None, description="the license, from Vault")
 
 
 class ReconcilerConfig(ConfigModel):

@@ -1,0 +1,85 @@
+"""The Coder state a stack seeds besides the automation identity: templates, users, groups and
+the license, shaped like the coderd Terraform provider's resources so Coder users recognise them.
+
+Secrets never sit here: a password user names a Vault path (key ``password``), the license a
+Vault path (key ``license``), and the program reads both before anything is registered (C1, C5).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from coder_platform.config.base import KV_PATH, ConfigModel
+
+# Coder's own rules: usernames are 1-32 letters, digits or inner hyphens; template and group
+# names are lowercase-ish identifiers of up to 32 characters.
+USERNAME = r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$"
+TEMPLATE_OR_GROUP_NAME = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+TERRAFORM_VARIABLE = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+
+LoginType = Literal["oidc", "password", "none"]
+SiteRole = Literal["owner", "template-admin", "user-admin", "auditor"]
+
+
+class TemplateSettings(ConfigModel):
+    """Settings for one directory under ``templates/`` (the key is the directory name)."""
+
+    display_name: str = Field("", max_length=64, description="up to 64 characters")
+    description: str = Field("", max_length=127, description="up to 127 characters")
+    icon: str = Field("", description="an icon path or URL, such as /icon/k8s.png")
+    default_ttl_ms: int = Field(0, ge=0, description="default workspace TTL in ms, 0 for none")
+    activity_bump_ms: int = Field(
+        3_600_000, ge=0, description="how far activity pushes the deadline, in ms"
+    )
+    variables: dict[str, str] = Field(
+        default_factory=dict, description="Terraform variables by name (strings)"
+    )
+
+    @field_validator("variables")
+    @classmethod
+    def _variable_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(name for name in value if not re.fullmatch(TERRAFORM_VARIABLE, name))
+        if bad:
+            raise ValueError(f"not Terraform variable names: {', '.join(bad)}")
+        return value
+
+
+class UserConfig(ConfigModel):
+    """A Coder user this stack owns. People log in by OIDC; the automation identity is Coder's
+    first user and never one of these."""
+
+    username: str = Field(
+        ..., pattern=USERNAME, max_length=32, description="1-32 letters, digits, inner hyphens"
+    )
+    email: str = Field(..., pattern=r"^[^@\s]+@[^@\s]+$", description="an email address")
+    name: str = Field("", max_length=128, description="the display name")
+    login_type: LoginType = Field("oidc", description="one of oidc, password, none")
+    roles: list[SiteRole] = Field(
+        default_factory=list, description="site roles: owner, template-admin, user-admin, auditor"
+    )
+    suspended: bool = False
+    password_path: str | None = Field(
+        None, pattern=KV_PATH, description="KV path holding key password (password users only)"
+    )
+
+
+class GroupConfig(ConfigModel):
+    """A Coder group (Premium: needs the template_rbac entitlement)."""
+
+    name: str = Field(
+        ..., pattern=TEMPLATE_OR_GROUP_NAME, max_length=32, description="lowercase, digits, -"
+    )
+    display_name: str = Field("", max_length=64)
+    members: list[str] = Field(
+        default_factory=list, description="usernames of users this stack declares"
+    )
+    quota_allowance: int = Field(0, ge=0, description="workspace quota credits, 0 or more")
+
+
+class LicenseConfig(ConfigModel):
+    """Where the license JWT lives in Vault (a database reset drops licenses with everything)."""
+
+    vault_path: str = Field(..., pattern=KV_PATH, description="KV path holding key license")

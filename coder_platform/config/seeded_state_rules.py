@@ -1,0 +1,62 @@
+"""Cross-key rules for the seeded Coder state: each issue names the one key to change.
+
+Kept apart from ``rules`` so each rules module stays about one part of the stack.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from coder_platform.config.issues import ConfigIssue
+from coder_platform.config.schema import PlatformConfig
+from coder_platform.config.seeded_state import UserConfig
+
+
+def seeded_state_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    seeding = config.seeding
+    if seeding is None or not seeding.enabled:
+        return
+    for name, count in Counter(user.username.lower() for user in seeding.users).items():
+        if count > 1:
+            yield ConfigIssue("seeding.users", f"username {name!r} is declared {count} times")
+    for name, count in Counter(group.name for group in seeding.groups).items():
+        if count > 1:
+            yield ConfigIssue("seeding.groups", f"group {name!r} is declared {count} times")
+    for index, user in enumerate(seeding.users):
+        yield from _user_issues(config, index, user)
+    declared = {user.username.lower() for user in seeding.users}
+    for index, group in enumerate(seeding.groups):
+        unknown = sorted({m for m in group.members if m.lower() not in declared})
+        if unknown:
+            yield ConfigIssue(
+                f"seeding.groups[{index}].members",
+                f"names users this stack does not declare in seeding.users: {', '.join(unknown)}",
+            )
+    if seeding.license is not None and not config.vault.enabled:
+        yield ConfigIssue(
+            "seeding.license.vaultPath", "needs vault.enabled: the license comes from Vault (C5)"
+        )
+
+
+def _user_issues(config: PlatformConfig, index: int, user: UserConfig) -> Iterator[ConfigIssue]:
+    key = f"seeding.users[{index}]"
+    if user.login_type == "password" and user.password_path is None:
+        yield ConfigIssue(
+            f"{key}.passwordPath",
+            "is required for loginType password: the KV path whose key password holds it",
+        )
+    if user.login_type != "password" and user.password_path is not None:
+        yield ConfigIssue(
+            f"{key}.passwordPath", "is only for loginType password (oidc and none users)"
+        )
+    if user.password_path is not None and not config.vault.enabled:
+        yield ConfigIssue(
+            f"{key}.passwordPath", "needs vault.enabled: passwords come from Vault (C5)"
+        )
+    if user.login_type == "none" and "owner" in user.roles:
+        yield ConfigIssue(
+            f"{key}.roles",
+            "a service account (loginType none) may not be an owner: the automation "
+            "identity is the one non-human owner",
+        )

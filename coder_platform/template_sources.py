@@ -1,0 +1,75 @@
+"""Which Coder templates a stack publishes: every directory under ``templates/``, with its
+settings from ``seeding.templates.<directory>`` and its content hash.
+
+Checked when the config is (C1): a settings key without a directory, or a directory without
+Terraform, fails the run before anything is registered, with the config key named. The hash is
+computed here, in the program, so a preview already knows whether a template changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from coder_platform.config import ConfigError, ConfigIssue
+from coder_platform.config.seeded_state import TEMPLATE_OR_GROUP_NAME, TemplateSettings
+from coder_platform.template_archive import TemplateDirectoryError, directory_hash
+
+TEMPLATES_DIR = "templates"
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """One template to publish: its name (the directory's), where it is, what it is set to."""
+
+    name: str
+    directory: str  # relative to the project root, ``/``-separated
+    content_hash: str
+    settings: TemplateSettings
+
+
+def discover(project_root: Path, settings: Mapping[str, TemplateSettings]) -> list[TemplateSource]:
+    """Every template directory, in name order; raises ``ConfigError`` naming each bad key."""
+    root = project_root / TEMPLATES_DIR
+    directories = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    names = {path.name for path in directories}
+    issues = [
+        ConfigIssue(
+            f"seeding.templates.{name}",
+            f"names no directory under {TEMPLATES_DIR}/ "
+            f"(found: {', '.join(sorted(names)) or 'none'})",
+        )
+        for name in sorted(settings)
+        if name not in names
+    ]
+    sources: list[TemplateSource] = []
+    for path in directories:
+        if path.name.startswith("."):
+            continue
+        if not re.fullmatch(TEMPLATE_OR_GROUP_NAME, path.name) or len(path.name) > 32:
+            issues.append(
+                ConfigIssue(
+                    f"seeding.templates.{path.name}",
+                    f"{TEMPLATES_DIR}/{path.name} is not a Coder template name (1-32 lowercase "
+                    "letters, digits, inner hyphens): rename the directory",
+                )
+            )
+            continue
+        try:
+            content_hash = directory_hash(path)
+        except TemplateDirectoryError as error:
+            issues.append(ConfigIssue(f"seeding.templates.{path.name}", str(error)))
+            continue
+        sources.append(
+            TemplateSource(
+                name=path.name,
+                directory=f"{TEMPLATES_DIR}/{path.name}",
+                content_hash=content_hash,
+                settings=settings.get(path.name) or TemplateSettings(),
+            )
+        )
+    if issues:
+        raise ConfigError(issues)
+    return sources
