@@ -24,6 +24,10 @@ CODERD_USER = "coderd:index/user:User"
 CODER_DYNAMIC_PREFIX = "pulumi-python:dynamic/coder:"
 CODER_FIRST_USER = "pulumi-python:dynamic/coder:CoderFirstUser"
 CODER_API_TOKEN = "pulumi-python:dynamic/coder:CoderApiToken"
+CODER_USER = "pulumi-python:dynamic/coder:CoderUser"
+CODER_GROUP = "pulumi-python:dynamic/coder:CoderGroup"
+CODER_LICENSE = "pulumi-python:dynamic/coder:CoderLicense"
+CODER_TEMPLATE = "pulumi-python:dynamic/coder:CoderTemplate"
 
 # Components that render third-party manifests; their children were not written by this stack.
 MANIFEST_RENDERERS = (

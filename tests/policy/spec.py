@@ -23,4 +23,5 @@ RULES = {
     "coder-admin-oidc": Rule(("/setup",)),
     "token-rotation": Rule(("C3",), stack=True),
     "vault-paths": Rule(("C5",)),
+    "coder-template-content-hash": Rule(("C2",)),
 }

@@ -3,7 +3,8 @@
 /setup: "In SSO-only deployments ... the seeded admin user's login_type is oidc (not password),
 otherwise Keycloak login for that identity fails". Coder keeps password login for Owners when it is
 disabled for everyone else, and has no API to convert a password user to OIDC, so:
-every human Owner (a coderd User with the owner role) has login type ``oidc``, and only the
+every human Owner (a coderd User, or this project's own ``CoderUser``, with the owner role) has
+login type ``oidc``, and only the
 dedicated automation identity, Coder's first user, may be a password-typed Owner. The pack's
 ``ssoOnly`` setting must agree with the Coder release's ``CODER_DISABLE_PASSWORD_AUTH``, so a
 stack cannot drift out of this check unnoticed.
@@ -26,15 +27,17 @@ from pulumi_policy import (
 from ...lib import coder_release
 from ...lib.messages import subject, violation
 from ...lib.props import as_list, as_text
-from ...lib.resources import CODER_FIRST_USER, CODERD_USER
+from ...lib.resources import CODER_FIRST_USER, CODER_USER, CODERD_USER
 from ...lib.settings import read_bool, read_texts, strings
 
 NAME = "coder-admin-oidc"
 CLAUSES = "/setup (Coder first user, SSO-only login type)"
 OWNER = "owner"
 OIDC = "oidc"
-# coderd_user's login_type defaults to password.
-DEFAULT_LOGIN_TYPE = "password"
+# coderd_user's login_type defaults to password; this project's CoderUser defaults to oidc and
+# names its properties in snake_case (a dynamic provider's inputs are stored as given).
+DEFAULT_LOGIN_TYPE = {CODERD_USER: "password", CODER_USER: "oidc"}
+LOGIN_TYPE_KEY = {CODERD_USER: "loginType", CODER_USER: "login_type"}
 
 SCHEMA = PolicyConfigSchema(
     properties={
@@ -55,10 +58,13 @@ def is_owner(props: Mapping[str, Any]) -> bool:
     return any(as_text(role) == OWNER for role in as_list(props.get("roles")) or [])
 
 
-def user_problem(props: Mapping[str, Any], automation: list[str]) -> tuple[str, str] | None:
+def user_problem(
+    resource_type: str, props: Mapping[str, Any], automation: list[str]
+) -> tuple[str, str] | None:
     if not is_owner(props) or as_text(props.get("username")) in automation:
         return None
-    if (as_text(props.get("loginType")) or DEFAULT_LOGIN_TYPE) == OIDC:
+    login_type = as_text(props.get(LOGIN_TYPE_KEY[resource_type]))
+    if (login_type or DEFAULT_LOGIN_TYPE[resource_type]) == OIDC:
         return None
     return (
         "a human Owner (roles contains owner) whose loginType is not oidc in an SSO-only stack, "
@@ -103,8 +109,8 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
     found: tuple[str, str] | None = None
     if coder_release.is_coder_release(args.resource_type, args.props):
         found = release_problem(args.props, sso_only)
-    elif sso_only and args.resource_type == CODERD_USER:
-        found = user_problem(args.props, automation)
+    elif sso_only and args.resource_type in (CODERD_USER, CODER_USER):
+        found = user_problem(args.resource_type, args.props, automation)
     elif sso_only and args.resource_type == CODER_FIRST_USER:
         found = first_user_problem(args.props, automation)
     if found is not None:
@@ -118,7 +124,8 @@ POLICY = ResourceValidationPolicy(
     name=NAME,
     description=(
         "/setup (seeding contract, Coder first user): in stacks configured SSO-only, every human "
-        "admin (a coderd User with the owner role) has login type oidc; only the dedicated "
+        "admin (a coderd User or CoderUser with the owner role) has login type oidc; only the "
+        "dedicated "
         "automation identity may be a password-typed owner."
     ),
     validate=validate,
