@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pydantic.alias_generators import to_camel
 
 from coder_platform.config.issues import ConfigIssue
+from coder_platform.config.observability import observability_issues
 from coder_platform.config.schema import AzureConfig, PlatformConfig, ReconcilerConfig
 from coder_platform.config.seeded_state_rules import seeded_state_issues
 from coder_platform.conventions import looks_secret_env
@@ -40,6 +41,7 @@ def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "database.ephemeral", "cannot be true in prod: production data is never disposable"
         )
     yield from _secrets_pipeline_issues(config)
+    yield from observability_issues(config)
     if config.reconciler is not None and config.reconciler.enabled:
         yield from _reconciler_issues(config.reconciler, managed=config.managed)
     if config.seeding is not None and config.seeding.enabled:

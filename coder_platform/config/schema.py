@@ -26,6 +26,7 @@ from coder_platform.config.base import (
     UUID,
     ConfigModel,
 )
+from coder_platform.config.observability import ObservabilityConfig, RestoreDrillConfig
 from coder_platform.config.seeded_state import (
     GroupConfig,
     LicenseConfig,
@@ -422,6 +423,12 @@ class PlatformConfig(ConfigModel):
     seeding: SeedingConfig | None = Field(None, description="the seeded Coder state")
     reconciler: ReconcilerConfig | None = Field(
         None, description="the scheduled reconciler (omit to run reconcile only from CI)"
+    )
+    observability: ObservabilityConfig = Field(
+        ObservabilityConfig(), description="alerts, database scraping and the dashboard"
+    )
+    restore_drill: RestoreDrillConfig = Field(
+        RestoreDrillConfig(), description="the scheduled restore drill that proves the backups"
     )
 
     @property
