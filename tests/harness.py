@@ -26,14 +26,31 @@ FAKE_PASSWORD = "mock-Pw-9f3b2c71e8a64d05"
 FAKE_OIDC_SECRET = "mock-oidc-Secret-4e1d7a93c0b2"
 FAKE_ADMIN_PASSWORD = "mock-admin-Pw-62f0b8d1e7a5"
 FAKE_TOKEN = "mock-token-Zq81-3f7c9e2a4b6d"
-SECRET_VALUES = (FAKE_PASSWORD, FAKE_OIDC_SECRET, FAKE_ADMIN_PASSWORD, FAKE_TOKEN)
+FAKE_LICENSE = "mock-license-eyJhbGciOi.J9x2kq7"
+FAKE_USER_PASSWORD = "mock-user-Pw-0c4d9e1b7a22"
+SECRET_VALUES = (
+    FAKE_PASSWORD,
+    FAKE_OIDC_SECRET,
+    FAKE_ADMIN_PASSWORD,
+    FAKE_TOKEN,
+    FAKE_LICENSE,
+    FAKE_USER_PASSWORD,
+)
 
 
 def vault_data(config: dict[str, Any] | None = None) -> dict[str, dict[str, str]]:
     """What a seeded Vault holds for a stack: ``mount/path -> keys``."""
     vault = (config or {}).get("vault", {})
+    seeding = (config or {}).get("seeding", {})
     mount = vault.get("kvMount", "platform")
+    seeded: dict[str, dict[str, str]] = {}
+    if seeding.get("license"):
+        seeded[f"{mount}/{seeding['license']['vaultPath']}"] = {"license": FAKE_LICENSE}
+    for user in seeding.get("users", []):
+        if user.get("passwordPath"):
+            seeded[f"{mount}/{user['passwordPath']}"] = {"password": FAKE_USER_PASSWORD}
     return {
+        **seeded,
         f"{mount}/{vault.get('oidcClientSecretPath', 'coder/oidc')}": {
             "client_secret": FAKE_OIDC_SECRET
         },
@@ -63,6 +80,7 @@ class Registered:
     name: str
     inputs: dict[str, Any]
     custom: bool
+    secret_outputs: list[str] = field(default_factory=list)
 
 
 class UnexpectedInvokeError(AssertionError):
@@ -75,6 +93,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Registered] = []
         self.stack_transforms: list[Any] = []
+        # additional_secret_outputs by (type, name): the mock monitor sees them on the request
+        # but does not hand them to new_resource (policies check them).
+        self.secret_outputs: dict[tuple[str, str], list[str]] = {}
 
     def register_transform(self, transform: Any) -> None:
         """The mock monitor does not run stack transforms; this harness runs them like the
@@ -97,7 +118,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         args.inputs = self._transformed(args)
-        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), bool(args.custom)))
+        self.resources.append(
+            Registered(
+                args.typ,
+                args.name,
+                dict(args.inputs),
+                bool(args.custom),
+                self.secret_outputs.get((args.typ, args.name), []),
+            )
+        )
         if not args.custom:
             return None, {}
         state = dict(args.inputs)
@@ -208,6 +237,7 @@ def run_program(
     vault_inputs.reader_factory = lambda _config: kv
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    record_secret_outputs(mocks)
     pulumi.runtime.set_all_config(as_pulumi_config(config))
 
     @pulumi.runtime.test
@@ -218,10 +248,24 @@ def run_program(
     return mocks
 
 
+def record_secret_outputs(mocks: RecordingMocks) -> None:
+    """Let the mocks see each registration's additional_secret_outputs (on the request only)."""
+    monitor = pulumi.runtime.settings.get_monitor()
+    assert monitor is not None, "set_mocks first"
+    register = monitor.RegisterResource
+
+    def recording(request: Any) -> Any:
+        mocks.secret_outputs[(request.type, request.name)] = list(request.additionalSecretOutputs)
+        return register(request)
+
+    monitor.RegisterResource = recording
+
+
 def run_component(build: Any) -> RecordingMocks:
     """Construct components under fresh mocks and wait for every registration."""
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="test", preview=False)
+    record_secret_outputs(mocks)
     pulumi.runtime.set_all_config({})
 
     @pulumi.runtime.test

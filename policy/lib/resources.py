@@ -28,6 +28,15 @@ CODER_USER = "pulumi-python:dynamic/coder:CoderUser"
 CODER_GROUP = "pulumi-python:dynamic/coder:CoderGroup"
 CODER_LICENSE = "pulumi-python:dynamic/coder:CoderLicense"
 CODER_TEMPLATE = "pulumi-python:dynamic/coder:CoderTemplate"
+# The inputs of each seeded Coder resource that carry a credential or a secret.
+CODER_SECRET_INPUTS = {
+    CODER_FIRST_USER: ("password",),
+    CODER_API_TOKEN: ("password", "token"),
+    CODER_USER: ("token", "password"),
+    CODER_GROUP: ("token",),
+    CODER_LICENSE: ("token", "license"),
+    CODER_TEMPLATE: ("token",),
+}
 
 # Components that render third-party manifests; their children were not written by this stack.
 MANIFEST_RENDERERS = (

@@ -46,6 +46,7 @@ class Resource:
     name: str
     props: Mapping[str, Any]
     parent: str | None = None
+    secret_outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,12 @@ def engine_props(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return props
 
 
-def options(parent: str | None = None) -> PolicyResourceOptions:
-    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], parent)
+def options(
+    parent: str | None = None, secret_outputs: tuple[str, ...] = ()
+) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        False, [], None, [], PolicyCustomTimeouts(0, 0, 0), list(secret_outputs), parent
+    )
 
 
 def load_pack_config(env: str) -> dict[str, Any]:
@@ -150,7 +155,7 @@ def run_policy(
                 engine_props(resource.props),
                 resource_urn,
                 resource.name,
-                options(resource.parent),
+                options(resource.parent, resource.secret_outputs),
                 None,
                 settings.config,
             )
@@ -162,7 +167,7 @@ def run_policy(
                 engine_props(resource.props),
                 urn(stack, resource.type, resource.name),
                 resource.name,
-                options(resource.parent),
+                options(resource.parent, resource.secret_outputs),
                 None,
                 None,
                 [],

@@ -40,7 +40,13 @@ def load(path: Path) -> Sample:
         file=path.name,
         allowed=path.name.startswith("example_allowed"),
         resources=[
-            Resource(item["type"], item["name"], item.get("props") or {}, item.get("parent"))
+            Resource(
+                item["type"],
+                item["name"],
+                item.get("props") or {},
+                item.get("parent"),
+                tuple(item.get("secretOutputs") or ()),
+            )
             for item in document["resources"]
         ],
         config=document.get("config") or {},

@@ -11,4 +11,7 @@ from tests.policy.engine import Resource
 def stack_resources(stack: str, config: dict[str, Any] | None = None) -> list[Resource]:
     """Whatever ``__main__.py`` registers today or tomorrow: no resource kind is assumed."""
     mocks = run_program(config if config is not None else load_stack_file(stack), stack=stack)
-    return [Resource(r.type, r.name, r.inputs) for r in mocks.resources]
+    return [
+        Resource(r.type, r.name, r.inputs, secret_outputs=tuple(r.secret_outputs))
+        for r in mocks.resources
+    ]

@@ -3,9 +3,11 @@
 C5: secrets come from the secrets pipeline, not from source, stack config or Helm values; C2:
 secrets are never printed, and a literal in a Helm release or pod spec is stored and diffed in
 plain sight. Checked: every EnvVar-shaped list (``env``, a chart's ``extraEnv``, ...) of every
-Kubernetes resource, every key of Helm values, and every ConfigMap key. Kubernetes Secrets are
-where the values belong and are not checked. A message names the variable or key and its path,
-never the value.
+Kubernetes resource, every key of Helm values, and every ConfigMap key. The seeded Coder
+resources take their credentials, passwords and the license as inputs: each of those must be
+declared a secret output (``additional_secret_outputs``), or the state keeps it in plaintext.
+Kubernetes Secrets are where the values belong and are not checked. A message names the variable
+or key and its path, never the value.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from pulumi_policy import (
 from ...lib.env_vars import env_lists, env_vars, is_env_list
 from ...lib.messages import subject, violation
 from ...lib.props import as_list, as_mapping, as_text, child
-from ...lib.resources import CONFIG_MAP, HELM_TYPES, KUBERNETES_PREFIX, SECRET
+from ...lib.resources import (
+    CODER_SECRET_INPUTS,
+    CONFIG_MAP,
+    HELM_TYPES,
+    KUBERNETES_PREFIX,
+    SECRET,
+)
 from ...lib.secret_names import DEFAULT_SECRET_NOUNS, looks_secret
 from ...lib.settings import read_texts, strings
 
@@ -81,8 +89,23 @@ def literal_keys(value: object, path: str, matcher: Matcher) -> Iterator[tuple[s
         yield from literal_keys(item, child(path, index), matcher)
 
 
+def unsealed_inputs(args: ResourceValidationArgs) -> Iterator[tuple[str, str]]:
+    """A seeded Coder resource's secret-bearing inputs that are not kept secret in state."""
+    sealed = set(args.opts.additional_secret_outputs or [])
+    for key in CODER_SECRET_INPUTS.get(args.resource_type, ()):
+        if key in sealed or not as_text(args.props.get(key)):
+            continue
+        yield (
+            f"{key} is not declared a secret output, so the state keeps it in plaintext",
+            f'add "{key}" to the resource\'s additional_secret_outputs',
+        )
+
+
 def findings(args: ResourceValidationArgs, matcher: Matcher) -> Iterator[tuple[str, str]]:
     kind = args.resource_type
+    if kind in CODER_SECRET_INPUTS:
+        yield from unsealed_inputs(args)
+        return
     if not kind.startswith(KUBERNETES_PREFIX) or kind == SECRET:
         return
     yield from literal_env(args.props, matcher)
@@ -105,7 +128,8 @@ POLICY = ResourceValidationPolicy(
     description=(
         "C5, C2 (clean wiring, secrets never printed): in Helm values and container env anywhere, "
         "a variable or key whose name looks secret (SECRET, PASSWORD, TOKEN, PRIVATE_KEY, "
-        "CLIENT_SECRET, ...) takes its value from a secretKeyRef/valueFrom, never a literal."
+        "CLIENT_SECRET, ...) takes its value from a secretKeyRef/valueFrom, never a literal; the "
+        "seeded Coder resources keep their tokens, passwords and license secret in state."
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
