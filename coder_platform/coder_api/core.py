@@ -21,7 +21,7 @@ decided once. Why each rule:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -273,11 +273,16 @@ class CoderClientCore:
         path: str,
         *,
         json: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
         auth: bool = True,
         secrets: Iterable[str] = (),
         attempts: int | None = None,
     ) -> httpx.Response:
-        headers = {"Accept": "application/json"}
+        """One request with the retry rules above. ``content`` sends raw bytes (an archive) with
+        the ``Content-Type`` given in ``extra_headers``; ``params`` is the query string."""
+        headers = {"Accept": "application/json", **(extra_headers or {})}
         if auth:
             if self._token is None:
                 raise CoderAuthError(method, path, None, "no session token: log in first")
@@ -289,7 +294,9 @@ class CoderClientCore:
             if method != "GET":
                 self.write_count += 1
             try:
-                response = self._http.request(method, path, json=json, headers=headers)
+                response = self._http.request(
+                    method, path, json=json, content=content, params=params, headers=headers
+                )
             except httpx.TransportError as error:
                 status, last = None, type(error).__name__
                 _log.warning("%s %s -> %s (attempt %d/%d)", method, path, last, attempt, budget)

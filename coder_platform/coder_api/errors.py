@@ -56,3 +56,24 @@ class CoderNotFoundError(CoderApiError):
 
 class CoderConflictError(CoderApiError):
     """The object already exists (409); idempotent callers treat this as success (C2)."""
+
+
+class CoderTemplateInUseError(CoderApiError):
+    """Coder refuses to delete a template while workspaces use it (400 "All workspaces must be
+    deleted before a template can be removed."). ``workspace_count`` is None when the count
+    could not be read."""
+
+    def __init__(
+        self, method: str, path: str, message: str, *, template: str, workspace_count: int | None
+    ) -> None:
+        super().__init__(method, path, 400, message)
+        self.template = template
+        self.workspace_count = workspace_count
+
+
+class CoderJobTimeoutError(CoderApiError):
+    """A provisioner job was still pending or running when the caller's deadline passed."""
+
+    def __init__(self, method: str, path: str, message: str, *, last_status: str) -> None:
+        super().__init__(method, path, None, message)
+        self.last_status = last_status

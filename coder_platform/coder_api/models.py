@@ -59,6 +59,10 @@ class CoderTemplate(CoderModel):
     active_version_id: str
     display_name: str = ""
     organization_id: str = ""
+    description: str = ""
+    icon: str = ""
+    default_ttl_ms: int = 0
+    activity_bump_ms: int = 0
 
 
 class CoderTemplateVersion(CoderModel):
@@ -67,3 +71,30 @@ class CoderTemplateVersion(CoderModel):
     template_id: str | None = None
     message: str = ""
     created_at: datetime | None = None
+    archived: bool = False
+    job: ProvisionerJob | None = None  # the import job (GET /templateversions/{id})
+
+
+class ProvisionerJob(CoderModel):
+    """A template version's import job: ``terraform init/plan`` run by a provisioner daemon."""
+
+    id: str = ""
+    status: str  # pending, running, succeeded, canceling, canceled, failed, unknown
+    error: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.status in {"pending", "running", "canceling"}
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+class ProvisionerJobLog(CoderModel):
+    """One line of a job's log (GET /templateversions/{id}/logs)."""
+
+    id: int
+    stage: str = ""
+    log_level: str = ""
+    output: str = ""

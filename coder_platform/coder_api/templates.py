@@ -1,9 +1,240 @@
-"""Template endpoints: file upload, template versions and their provisioner jobs, templates."""
+"""Template endpoints: file upload, template versions and their provisioner jobs, templates.
+
+Coder has no "template from a directory" call: a template is an uploaded archive (``POST
+/files``), a template version built from it by a provisioner job (``POST
+/organizations/{org}/templateversions``, then poll ``GET /templateversions/{id}`` until the job
+ends), and a template that points at an active version (``POST /organizations/{org}/templates``,
+``PATCH /templates/{id}/versions``). Facts each method relies on are in its docstring; the
+sources are coderd's handlers (``coderd/files.go``, ``templateversions.go``, ``templates.go``)
+and the coderd Terraform provider, which drives the same calls.
+"""
 
 from __future__ import annotations
 
-from coder_platform.coder_api.core import CoderClientCore
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from coder_platform.coder_api.core import CoderClientCore, segment
+from coder_platform.coder_api.errors import (
+    CoderApiError,
+    CoderJobTimeoutError,
+    CoderNotFoundError,
+    CoderTemplateInUseError,
+)
+from coder_platform.coder_api.models import CoderTemplate, CoderTemplateVersion, ProvisionerJobLog
+
+TAR_CONTENT_TYPE = "application/x-tar"
+# Coder limits POST /files to 12 a minute per user; an Owner may skip the limit with this header
+# (coderd httpmw.RateLimit; anyone else sending it is refused).
+BYPASS_RATELIMIT_HEADER = "X-Coder-Bypass-Ratelimit"
+IN_USE_MESSAGE = "All workspaces must be deleted"
+MAX_JOB_POLL_SECONDS = 5.0
+DEFAULT_LOG_LINES = 20
+
+
+@dataclass(frozen=True)
+class TemplateSettings:
+    """The template settings this project manages; named as in Coder's API (and coderd's
+    ``coderd_template``). ``PATCH /templates/{id}`` leaves fields it is not sent unchanged."""
+
+    display_name: str = ""
+    description: str = ""
+    icon: str = ""
+    default_ttl_ms: int = 0
+    activity_bump_ms: int = 3_600_000
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "display_name": self.display_name,
+            "description": self.description,
+            "icon": self.icon,
+            "default_ttl_ms": self.default_ttl_ms,
+            "activity_bump_ms": self.activity_bump_ms,
+        }
+
+    @classmethod
+    def of(cls, template: CoderTemplate) -> TemplateSettings:
+        return cls(
+            display_name=template.display_name,
+            description=template.description,
+            icon=template.icon,
+            default_ttl_ms=template.default_ttl_ms,
+            activity_bump_ms=template.activity_bump_ms,
+        )
 
 
 class TemplateEndpoints(CoderClientCore):
     """``/files``, ``/templateversions``, ``/templates`` and the organization's template routes."""
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def upload_file(self, data: bytes) -> str:
+        """POST /files with a tar body; returns the file id (Coder names the field ``hash``).
+
+        201 is a new file, 200 the same content already uploaded by this user: both succeed.
+        The bypass header keeps a run that publishes many templates under the 12/minute limit.
+        """
+        headers = {"Content-Type": TAR_CONTENT_TYPE, BYPASS_RATELIMIT_HEADER: "true"}
+        response = self._send("POST", "/files", content=data, extra_headers=headers)
+        return self._field(self._check(response, "POST"), "hash", "POST", "/files")
+
+    # -- template versions ----------------------------------------------------------------------
+
+    def create_template_version(
+        self,
+        organization: str,
+        file_id: str,
+        *,
+        template_id: str | None = None,
+        message: str = "",
+        variables: Mapping[str, str] | None = None,
+    ) -> CoderTemplateVersion:
+        """POST /organizations/{org}/templateversions: starts the import job; returns at once.
+
+        Without ``template_id`` the version waits to be attached by ``create_template``. Coder
+        names the version; ``variables`` become ``user_variable_values`` (Terraform variables).
+        """
+        path = f"/organizations/{segment(organization)}/templateversions"
+        body: dict[str, Any] = {
+            "storage_method": "file",
+            "provisioner": "terraform",
+            "file_id": file_id,
+            "message": message,
+            "tags": {},
+            "user_variable_values": [
+                {"name": name, "value": value} for name, value in sorted((variables or {}).items())
+            ],
+        }
+        if template_id is not None:
+            body["template_id"] = template_id
+        data = self._check(self._send("POST", path, json=body), "POST")
+        return self._parse(CoderTemplateVersion, "POST", path, data)
+
+    def get_template_version(self, version_id: str) -> CoderTemplateVersion | None:
+        """GET /templateversions/{id} (with its job); None when Coder has no such version."""
+        path = f"/templateversions/{segment(version_id)}"
+        response = self._send("GET", path)
+        if response.status_code == 404:
+            return None
+        return self._parse(CoderTemplateVersion, "GET", path, self._check(response, "GET"))
+
+    def template_version_logs(
+        self, version_id: str, last: int = DEFAULT_LOG_LINES
+    ) -> list[ProvisionerJobLog]:
+        """GET /templateversions/{id}/logs: the job's last ``last`` log lines, oldest first."""
+        path = f"/templateversions/{segment(version_id)}/logs"
+        logs = self._models(ProvisionerJobLog, path)
+        return logs[-last:] if last > 0 else []
+
+    def wait_for_version_job(
+        self, version_id: str, deadline_seconds: float, poll: float = 1.0
+    ) -> CoderTemplateVersion:
+        """Poll the version until its import job ends (P1: bounded, with a deadline).
+
+        Returns the version with a finished job, succeeded or not: the caller decides what a
+        failure means. Raises ``CoderJobTimeoutError`` when the job is still pending or running
+        at the deadline, and ``CoderNotFoundError`` if the version disappears.
+        """
+        path = f"/templateversions/{segment(version_id)}"
+        deadline = self._clock.monotonic() + deadline_seconds
+        delay = max(poll, 0.0)
+        while True:
+            version = self.get_template_version(version_id)
+            if version is None:
+                raise CoderNotFoundError("GET", path, 404, "the template version disappeared")
+            if version.job is None:
+                raise CoderApiError("GET", path, 200, "response has no provisioner job")
+            if not version.job.active:
+                return version
+            remaining = deadline - self._clock.monotonic()
+            if remaining <= 0:
+                raise CoderJobTimeoutError(
+                    "GET",
+                    path,
+                    f"the import job was still {version.job.status} after "
+                    f"{deadline_seconds:g}s: check that a provisioner daemon is running",
+                    last_status=version.job.status,
+                )
+            self._clock.sleep(min(delay, remaining))
+            delay = min(delay * 2, MAX_JOB_POLL_SECONDS)
+
+    # -- templates ------------------------------------------------------------------------------
+
+    def get_template(self, template_id: str) -> CoderTemplate | None:
+        """GET /templates/{id}; None when it does not exist (or was deleted: Coder answers 404
+        for a soft-deleted template)."""
+        path = f"/templates/{segment(template_id)}"
+        response = self._send("GET", path)
+        if response.status_code == 404:
+            return None
+        return self._parse(CoderTemplate, "GET", path, self._check(response, "GET"))
+
+    def get_template_by_name(self, organization: str, name: str) -> CoderTemplate | None:
+        """GET /organizations/{org}/templates/{name}; None when no live template has the name."""
+        path = f"/organizations/{segment(organization)}/templates/{segment(name)}"
+        response = self._send("GET", path)
+        if response.status_code == 404:
+            return None
+        return self._parse(CoderTemplate, "GET", path, self._check(response, "GET"))
+
+    def create_template(
+        self, organization: str, name: str, version_id: str, settings: TemplateSettings
+    ) -> CoderTemplate:
+        """POST /organizations/{org}/templates with a built version (it becomes active).
+        409 (the name is taken) raises CoderConflictError."""
+        path = f"/organizations/{segment(organization)}/templates"
+        body = {"name": name, "template_version_id": version_id, **settings.as_json()}
+        data = self._check(self._send("POST", path, json=body), "POST")
+        return self._parse(CoderTemplate, "POST", path, data)
+
+    def update_template_settings(
+        self, template_id: str, settings: TemplateSettings
+    ) -> CoderTemplate | None:
+        """PATCH /templates/{id} with the managed settings only. Coder answers 304 when nothing
+        changed (None here); callers compare first, so that is rare."""
+        path = f"/templates/{segment(template_id)}"
+        response = self._send("PATCH", path, json=settings.as_json())
+        if response.status_code == 304:
+            return None
+        return self._parse(CoderTemplate, "PATCH", path, self._check(response, "PATCH"))
+
+    def activate_version(self, template_id: str, version_id: str) -> None:
+        """PATCH /templates/{id}/versions: the version must belong to the template, be built,
+        and not be archived (else 400)."""
+        path = f"/templates/{segment(template_id)}/versions"
+        self._check(self._send("PATCH", path, json={"id": version_id}), "PATCH")
+
+    def delete_template(self, template_id: str, name: str) -> bool:
+        """DELETE /templates/{id}; False when it was already gone (404).
+
+        Coder refuses while workspaces use the template (400 "All workspaces must be deleted
+        before a template can be removed."): that raises ``CoderTemplateInUseError`` with the
+        workspace count, and nothing is changed.
+        """
+        path = f"/templates/{segment(template_id)}"
+        response = self._send("DELETE", path)
+        if response.status_code == 404:
+            return False
+        try:
+            self._check(response, "DELETE")
+        except CoderApiError as error:
+            if error.status != 400 or IN_USE_MESSAGE not in error.message:
+                raise
+            try:
+                count: int | None = self.template_workspace_count(name)
+            except CoderApiError:
+                count = None
+            raise CoderTemplateInUseError(
+                "DELETE", path, error.message, template=name, workspace_count=count
+            ) from None
+        return True
+
+    def template_workspace_count(self, name: str) -> int:
+        """GET /workspaces?q=template:<name>: how many workspaces use the template."""
+        params = {"q": f"template:{name}", "limit": "1"}
+        data = self._check(self._send("GET", "/workspaces", params=params), "GET")
+        count = data.get("count") if isinstance(data, dict) else None
+        if not isinstance(count, int):
+            raise CoderApiError("GET", "/workspaces", 200, "response has no integer count")
+        return count

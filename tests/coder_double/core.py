@@ -120,8 +120,6 @@ class CoderDoubleCore:
     users: dict[str, DoubleUser] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     keys: dict[str, DoubleKey] = field(default_factory=dict)
-    templates: list[dict[str, Any]] = field(default_factory=list)
-    versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     tokens_sent: list[str | None] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)
@@ -147,12 +145,11 @@ class CoderDoubleCore:
         self._faults.extend([None] * times)
 
     def wipe(self) -> None:
-        """A Coder database reset: every user, session, key and template is gone."""
+        """A Coder database reset: every user, session and key is gone (and, through
+        ``wipe_extra``, whatever each endpoint group holds)."""
         self.users.clear()
         self.sessions.clear()
         self.keys.clear()
-        self.templates.clear()
-        self.versions.clear()
         self.wipe_extra()
 
     def wipe_extra(self) -> None:
@@ -161,18 +158,6 @@ class CoderDoubleCore:
     def extra_routes(self) -> list[tuple[str, str, Handler]]:
         """Routes an endpoint group adds; each extension prepends its own to ``super()``'s."""
         return []
-
-    def add_template(self, name: str, version_names: list[str]) -> str:
-        template_id = str(uuid.uuid4())
-        versions = [
-            {"id": str(uuid.uuid4()), "template_id": template_id, "name": version, "message": ""}
-            for version in version_names
-        ]
-        self.templates.append(
-            {"id": template_id, "name": name, "active_version_id": versions[-1]["id"]}
-        )
-        self.versions[template_id] = versions
-        return template_id
 
     def key_named(self, token_name: str) -> DoubleKey | None:
         return next((k for k in self.keys.values() if k.token_name == token_name), None)
@@ -192,7 +177,8 @@ class CoderDoubleCore:
             if fault is None:
                 raise httpx.ConnectError("connection refused", request=request)
             return message(fault, "injected fault")
-        body = json.loads(request.content) if request.content else {}
+        is_json = "json" in request.headers.get("Content-Type", "application/json")
+        body = json.loads(request.content) if request.content and is_json else {}
         for method, pattern, handler in self._routes():
             match = re.fullmatch(pattern, path)
             if match and request.method == method:
@@ -212,8 +198,6 @@ class CoderDoubleCore:
             ("POST", rf"{user}/keys/tokens", self._post_token),
             ("DELETE", rf"{user}/keys/([^/]+)", self._delete_key),
             ("GET", rf"{user}", self._get_user),
-            ("GET", r"/templates", self._list_templates),
-            ("GET", r"/templates/([^/]+)/versions", self._list_versions),
             *self.extra_routes(),
         ]
 
@@ -348,15 +332,3 @@ class CoderDoubleCore:
             return message(404, "Resource not found or you do not have access to this resource")
         del self.keys[key_id]
         return reply(204)
-
-    def _list_templates(self, request: httpx.Request, body: Any) -> httpx.Response:
-        if self._caller(request) is None:
-            return message(401, "You must be logged in to access this resource.")
-        return reply(200, self.templates)
-
-    def _list_versions(self, request: httpx.Request, body: Any, template_id: str) -> httpx.Response:
-        if self._caller(request) is None:
-            return message(401, "You must be logged in to access this resource.")
-        if template_id not in self.versions:
-            return message(404, "Resource not found or you do not have access to this resource")
-        return reply(200, self.versions[template_id])
