@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pulumi.dynamic as dyn
@@ -41,6 +41,26 @@ def is_known(value: Any) -> bool:
     return not (isinstance(value, str) and value == UNKNOWN)
 
 
+def is_http_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def whole_number(value: Any) -> int | None:
+    """An int from an int or an integral float (the engine sends numbers as floats: 168.0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
+def declared_changes(olds: dict[str, Any], news: dict[str, Any], keys: Iterable[str]) -> list[str]:
+    """The keys among ``keys`` whose value changed; a value unknown at preview counts as changed.
+
+    Only the keys a caller names are compared, so what a resource merely carries (credentials,
+    where a file is read from) never shows as a diff: a token rotation changes nothing else.
+    """
+    return [key for key in keys if not is_known(news.get(key)) or olds.get(key) != news.get(key)]
+
+
 def identity_failures(props: dict[str, Any]) -> list[dyn.CheckFailure]:
     """C1 checks of the automation identity's inputs; messages name the field, never the value."""
     failures: list[dyn.CheckFailure] = []
@@ -50,7 +70,7 @@ def identity_failures(props: dict[str, Any]) -> list[dyn.CheckFailure]:
 
     url, email = props.get("url"), props.get("email")
     username, password = props.get("username"), props.get("password")
-    if is_known(url) and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+    if is_known(url) and not is_http_url(url):
         fail("url", "must be the Coder access URL, starting with http:// or https://")
     if is_known(email) and not (isinstance(email, str) and "@" in email.strip("@")):
         fail("email", "must be an email address")

@@ -1,0 +1,127 @@
+"""The inputs of ``CoderTemplate``: which ones replace, version or patch it, and their C1 checks.
+
+The rules follow Coder's own validation, so a bad value fails at preview, naming the field,
+instead of half way through an ``up``: template names are 1-32 characters of letters, digits
+and inner hyphens (here lowercase only, so a name is one spelling), display names at most 64
+characters without surrounding spaces, descriptions at most 128 characters, durations whole,
+non-negative milliseconds. Messages name the field, never the value (a value may be a secret).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+import pulumi.dynamic as dyn
+
+from coder_platform.coder_api.templates import TemplateSettings
+from components.providers.common import is_http_url, is_known, whole_number
+
+# A change of server, organization or name is another template.
+REPLACING_INPUTS = ("url", "organization", "name")
+# A change of content or Terraform variables needs a new template version.
+VERSIONING_INPUTS = ("directory_hash", "variables")
+# Settings are patched in place, with no new version.
+SETTINGS_INPUTS = ("display_name", "description", "icon", "default_ttl_ms", "activity_bump_ms")
+# Never compared: the credentials (a rotation is not a change) and where the checkout lives.
+
+NAME_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+NAME_MAX = 32
+DISPLAY_NAME_MAX = 64
+DESCRIPTION_MAX = 128
+HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
+
+
+def variables_of(props: Mapping[str, Any]) -> dict[str, str]:
+    """The Terraform variables as a plain dict (absent means none)."""
+    variables = props.get("variables")
+    return dict(variables) if isinstance(variables, Mapping) else {}
+
+
+def settings_of(props: Mapping[str, Any]) -> TemplateSettings:
+    return TemplateSettings(
+        display_name=props.get("display_name") or "",
+        description=props.get("description") or "",
+        icon=props.get("icon") or "",
+        default_ttl_ms=whole_number(props.get("default_ttl_ms")) or 0,
+        activity_bump_ms=whole_number(props.get("activity_bump_ms")) or 0,
+    )
+
+
+def _relative_directory(value: Any) -> bool:
+    if not isinstance(value, str) or not value.strip():
+        return False
+    path = PurePosixPath(value)
+    return not path.is_absolute() and ".." not in path.parts
+
+
+def _string_map(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(
+        isinstance(k, str) and (isinstance(v, str) or not is_known(v)) for k, v in value.items()
+    )
+
+
+def template_failures(props: Mapping[str, Any]) -> list[dyn.CheckFailure]:
+    """C1: every input's rule; a value unknown at preview is checked once it is known."""
+    failures: list[dyn.CheckFailure] = []
+
+    def require(field: str, ok: Any, reason: str) -> None:
+        if is_known(props.get(field)) and not ok(props.get(field)):
+            failures.append(dyn.CheckFailure(field, f"{field}: {reason}"))
+
+    require("url", is_http_url, "must be the Coder access URL, starting with http:// or https://")
+    require(
+        "token",
+        lambda v: isinstance(v, str) and bool(v),
+        "is required (the automation identity's API token)",
+    )
+    require(
+        "organization",
+        lambda v: isinstance(v, str) and bool(v),
+        "must name a Coder organization (default: default)",
+    )
+    require(
+        "name",
+        lambda v: isinstance(v, str) and len(v) <= NAME_MAX and NAME_PATTERN.fullmatch(v),
+        f"must be 1-{NAME_MAX} lowercase letters, digits or inner hyphens",
+    )
+    require(
+        "display_name",
+        lambda v: isinstance(v, str) and len(v) <= DISPLAY_NAME_MAX and v == v.strip(),
+        f"must be at most {DISPLAY_NAME_MAX} characters, without leading or trailing spaces",
+    )
+    require(
+        "description",
+        lambda v: isinstance(v, str) and len(v) <= DESCRIPTION_MAX,
+        f"must be at most {DESCRIPTION_MAX} characters",
+    )
+    require("icon", lambda v: isinstance(v, str), "must be a string (a URL or /icon/ path)")
+    for field in ("default_ttl_ms", "activity_bump_ms"):
+        require(
+            field,
+            lambda v: (whole_number(v) or 0) >= 0 and whole_number(v) is not None,
+            "must be a whole, non-negative number of milliseconds",
+        )
+    require(
+        "variables",
+        lambda v: v is None or _string_map(v),
+        "must map Terraform variable names to string values",
+    )
+    require(
+        "directory",
+        _relative_directory,
+        "must be a path inside the repository, e.g. templates/<name>",
+    )
+    require(
+        "source_root",
+        lambda v: isinstance(v, str) and PurePosixPath(v).is_absolute(),
+        "must be the absolute path of the repository checkout",
+    )
+    require(
+        "directory_hash",
+        lambda v: isinstance(v, str) and HASH_PATTERN.fullmatch(v),
+        "must be the sha256 (hex) of the directory from template_archive.directory_hash",
+    )
+    return failures
