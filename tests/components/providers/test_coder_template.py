@@ -8,13 +8,16 @@ template is re-created, a hand-pushed version is taken back).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import dill
 import httpx
 import pulumi
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 
 from coder_platform.coder_api import CoderClient
 from coder_platform.template_archive import TemplateDirectoryError, build_archive, directory_hash
@@ -548,3 +551,12 @@ def test_resource_registers_its_type_token_and_keeps_the_token_secret_when_decla
     assert registered.inputs["activity_bump_ms"] == 3_600_000
     assert registered.inputs["variables"] == {"namespace": "coder-workspaces"}
     assert capture.opts("demo-template").additional_secret_outputs == ["token"]
+
+
+def test_the_provider_pickles_by_reference_without_a_client_when_serialized_into_state() -> None:
+    raw = base64.b64decode(serialize_provider(CoderTemplateProvider()))
+    assert b"components.providers.coder_template" in raw
+    assert len(raw) < 400, "only the class reference and its settings, no client or archive"
+    loaded = dill.loads(raw)
+    assert isinstance(loaded, CoderTemplateProvider)
+    assert loaded.check({}, {}).failures == []
