@@ -40,6 +40,7 @@ from automation.observe.coder_checks import (
     UNREACHABLE_CHECK,
     CoderSite,
     expected_templates,
+    token_expiry,
     verify_coder,
 )
 from automation.observe.dependencies import DependencyFactory
@@ -149,7 +150,9 @@ def observe(
         coder_ok = any(r.name == "coder" and r.status is ProbeStatus.OK for r in results)
         first_user = _first_user(deps.coder) if deps.coder and coder_ok else None
         if deps.coder:
-            session.report.coder = CoderReport(url=deps.coder.url, first_user=first_user)
+            session.report.coder = CoderReport(
+                url=deps.coder.url, first_user=first_user, token_expires_at=token_expiry(state)
+            )
         resources = len((state.get("deployment") or {}).get("resources") or [])
         detail.append(f"{resources} resources in state, {len(seeded)} seeded")
         if deps.coder and first_user is None:
@@ -220,6 +223,7 @@ def verify(
             CoderCheckReport(name=c.name, ok=c.ok, detail=c.detail) for c in result.checks
         ]
         coder.writes_by_runner += result.writes
+        coder.token_expires_at = token_expiry(state) or coder.token_expires_at
         session.report.coder = coder
         failures = result.failures
         if any(f.name == UNREACHABLE_CHECK for f in failures):

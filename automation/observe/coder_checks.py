@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from automation.engine.state_edits import resources_of
@@ -22,6 +23,7 @@ from coder_platform.coder_api import (
 )
 
 TEMPLATE_TYPE = "coderd:index/template:Template"
+TOKEN_TYPE = "pulumi-python:dynamic/coder:CoderApiToken"
 UNREACHABLE_CHECK = "reachable"
 
 
@@ -141,6 +143,20 @@ def expected_templates(state: Mapping[str, Any]) -> list[ExpectedTemplate]:
         )
         expected.append(ExpectedTemplate(name, active if isinstance(active, str) else None))
     return expected
+
+
+def token_expiry(state: Mapping[str, Any]) -> datetime | None:
+    """When the automation token recorded in state expires (its ``expires_at`` output)."""
+    for resource in resources_of(state):
+        if resource.get("type") != TOKEN_TYPE:
+            continue
+        value = (resource.get("outputs") or {}).get("expires_at")
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                return None
+    return None
 
 
 def verify_coder(

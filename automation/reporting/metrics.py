@@ -2,6 +2,11 @@
 
 Numbers and labels only (stack, outcome, operation): nothing a report redacts can appear here.
 A metrics failure never changes a run's outcome; it becomes a note in the report.
+
+Some families only some runs know (the last success, the token's expiry, what verify found in
+Coder). A run that does not know them leaves the last known value in place: the push is a POST
+(the Pushgateway replaces only the families pushed) and the textfile carries them over from the
+file it replaces. The alerts in ``coder_platform.alerts`` read them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,16 @@ from automation.reporting.report import RunReport
 
 PREFIX = "coder_platform_run"
 JOB = "coder_platform_runner"
+# A run ending in one of these leaves the stack verified (or, for preview/up, done).
+SUCCESSES = frozenset({Outcome.CONVERGED, Outcome.HEALED, Outcome.APPLIED, Outcome.PLANNED})
+LAST_KNOWN = (
+    "last_success_timestamp_seconds",
+    "token_expiry_timestamp_seconds",
+    "seeded_templates_found",
+    "seeded_users_found",
+)
+# Always pushed (zero when unused), so a POST never leaves an old run's count behind.
+OPERATIONS = ("create", "update", "replace", "delete")
 
 
 def render(report: RunReport) -> str:
@@ -43,12 +58,15 @@ def render(report: RunReport) -> str:
     ]
     lines += [
         f'{PREFIX}_resource_changes{{{labels},operation="{op}"}} {count}'
-        for op, count in sorted(report.changes.items())
+        for op, count in sorted({**dict.fromkeys(OPERATIONS, 0), **report.changes}.items())
     ]
+    resets = int(report.coder is not None and report.coder.reset_detected)
     for name, value, help_text in (
         ("drifted_resources", len(report.drifted), "Resources found drifted."),
         ("healed_resources", len(report.healed), "Resources changed to heal drift or a reset."),
         ("policy_violations", len(report.policy_violations), "Policy findings."),
+        ("resets_detected", resets, "Coder database resets the run detected (and healed)."),
+        *_last_known(report),
     ):
         lines += [
             f"# HELP {PREFIX}_{name} {help_text}",
@@ -58,6 +76,43 @@ def render(report: RunReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _last_known(report: RunReport) -> list[tuple[str, float, str]]:
+    known: list[tuple[str, float, str]] = []
+    if report.outcome in SUCCESSES:
+        known.append(
+            (LAST_KNOWN[0], round(report.finished_at.timestamp(), 3), "When a run last succeeded.")
+        )
+    coder = report.coder
+    if coder is not None and coder.token_expires_at is not None:
+        expiry = round(coder.token_expires_at.timestamp(), 3)
+        known.append((LAST_KNOWN[1], expiry, "When the automation token in state expires."))
+    if coder is not None and coder.checks:
+        found = [c.name for c in coder.checks if c.ok]
+        templates = sum(name.startswith("template:") for name in found)
+        users = sum(name == "first-user" or name.startswith("user:") for name in found)
+        known.append((LAST_KNOWN[2], templates, "Seeded templates verify found in Coder."))
+        known.append((LAST_KNOWN[3], users, "Seeded users verify found in Coder."))
+    return known
+
+
+def _carried_over(previous: Path, text: str) -> str:
+    """The last-known families of the file being replaced that this run did not write."""
+    try:
+        old = previous.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    kept: list[str] = []
+    for family in (f"{PREFIX}_{name}" for name in LAST_KNOWN):
+        if f"\n{family}{{" in f"\n{text}":
+            continue
+        kept += [
+            line
+            for line in old
+            if line.startswith((f"# HELP {family} ", f"# TYPE {family} ", f"{family}{{"))
+        ]
+    return "".join(f"{line}\n" for line in kept)
+
+
 def write_textfile(target: Path, report: RunReport) -> Path:
     """Atomically write ``<dir>/coder_platform_<stack>_<command>.prom`` (or the file given)."""
     path = (
@@ -65,8 +120,9 @@ def write_textfile(target: Path, report: RunReport) -> Path:
         if target.is_dir()
         else target
     )
+    text = render(report)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(render(report), encoding="utf-8")
+    temporary.write_text(text + _carried_over(path, text), encoding="utf-8")
     os.replace(temporary, path)
     return path
 
@@ -74,4 +130,4 @@ def write_textfile(target: Path, report: RunReport) -> Path:
 def push(gateway: str, report: RunReport, transport: httpx.BaseTransport | None = None) -> None:
     url = f"{gateway.rstrip('/')}/metrics/job/{JOB}/stack/{report.stack}/command/{report.command}"
     with httpx.Client(timeout=10.0, transport=transport) as client:
-        client.put(url, content=render(report)).raise_for_status()
+        client.post(url, content=render(report)).raise_for_status()

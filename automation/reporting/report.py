@@ -83,6 +83,8 @@ class CoderReport(_Model):
     reset_detected: bool = False
     checks: list[CoderCheckReport] = Field(default_factory=list)
     writes_by_runner: int = 0
+    # When the automation token in state expires (the alert on rotation reads it as a metric).
+    token_expires_at: datetime | None = None
 
 
 class ErrorReport(_Model):

@@ -143,7 +143,7 @@ def test_metrics_carry_outcome_and_changes_when_written_or_pushed(tmp_path: Path
         return httpx.Response(200)
 
     metrics.push("http://pushgateway.test:9091", report, httpx.MockTransport(gateway))
-    assert pushed[0].method == "PUT"
+    assert pushed[0].method == "POST"  # replaces only the families pushed
     assert pushed[0].url.path == "/metrics/job/coder_platform_runner/stack/dev/command/reconcile"
 
 
