@@ -37,7 +37,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api import CoderAuthError, CoderClient
+from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient
 from coder_platform.coder_api import CoderTemplate as LiveTemplate
 from coder_platform.coder_api.errors import CoderJobTimeoutError, CoderTemplateInUseError
 from coder_platform.coder_api.models import CoderTemplateVersion
@@ -308,11 +308,14 @@ class CoderTemplateProvider(dyn.ResourceProvider):
     def _import_error(
         self, client: CoderClient, props: Mapping[str, Any], version_id: str, reason: str
     ) -> TemplateImportError:
-        logs = client.template_version_logs(version_id, LOG_LINES)
-        lines = "\n".join(f"  | {log.output}" for log in logs) or "  | (no log lines)"
+        try:
+            outputs = [log.output for log in client.template_version_logs(version_id, LOG_LINES)]
+        except CoderApiError as error:
+            outputs = [f"(the log could not be read: {error})"]
+        lines = "\n".join(f"  | {output}" for output in outputs) or "  | (no log lines)"
         text = (
             f"template {props['name']!r}: {reason}; the active version is unchanged. "
-            f"Last {len(logs)} log line(s) of the import:\n{lines}\n"
+            f"Last {len(outputs)} log line(s) of the import:\n{lines}\n"
             f"Fix the template under {props['directory']} (or its variables) and run again."
         )
         return TemplateImportError(Redactor([props.get("token")])(text))
