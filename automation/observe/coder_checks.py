@@ -23,6 +23,9 @@ from coder_platform.coder_api import (
 )
 
 TEMPLATE_TYPE = "coderd:index/template:Template"
+# This project's own template resource (coderd cannot be built here); it records the version
+# it built as ``version_id``.
+CODER_TEMPLATE_TYPE = "pulumi-python:dynamic/coder:CoderTemplate"
 TOKEN_TYPE = "pulumi-python:dynamic/coder:CoderApiToken"
 UNREACHABLE_CHECK = "reachable"
 
@@ -131,11 +134,14 @@ def expected_templates(state: Mapping[str, Any]) -> list[ExpectedTemplate]:
     """Templates the state says exist, with the active version it recorded (when it did)."""
     expected: list[ExpectedTemplate] = []
     for resource in resources_of(state):
-        if resource.get("type") != TEMPLATE_TYPE:
-            continue
+        kind = resource.get("type")
         outputs = resource.get("outputs") or {}
         name = outputs.get("name")
-        if not isinstance(name, str):
+        if kind not in (TEMPLATE_TYPE, CODER_TEMPLATE_TYPE) or not isinstance(name, str):
+            continue
+        if kind == CODER_TEMPLATE_TYPE:
+            version = outputs.get("version_id")
+            expected.append(ExpectedTemplate(name, version if isinstance(version, str) else None))
             continue
         versions = outputs.get("versions") or []
         active = next(
