@@ -59,6 +59,7 @@ from automation.reporting.report import CoderCheckReport, CoderReport, ProbeRepo
 from automation.session import Session, phase, validate_config
 from coder_platform.coder_api import CoderApiError
 from coder_platform.config import PlatformConfig
+from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ def observe(
         seeded = tuple(seeded_urns(state))
         coder_ok = any(r.name == "coder" and r.status is ProbeStatus.OK for r in results)
         first_user = _first_user(deps.coder) if deps.coder and coder_ok else None
+        if deps.coder is not None and first_user:
+            _hand_over_current_token(session, deps.coder)
         if deps.coder:
             session.report.coder = CoderReport(
                 url=deps.coder.url, first_user=first_user, token_expires_at=token_expiry(state)
@@ -302,6 +305,17 @@ def _reset_seen_late(
         "first user: healing the reset and retrying once"
     )
     return replace(observation, state=state, seeded=seeded, first_user=False)
+
+
+def _hand_over_current_token(session: Session, site: CoderSite) -> None:
+    """Give the provider host this run's published token, so seeded resources whose state holds
+    a rotated (revoked) token still refresh with zero writes instead of showing an update."""
+    if site.token_source is None:
+        return
+    token = site.published_token()
+    if token:
+        session.redactor.add(token)
+        session.engine.set_env(CURRENT_CODER_TOKEN_ENV, token)
 
 
 def _first_user(site: CoderSite, deadline_seconds: float | None = None) -> bool | None:

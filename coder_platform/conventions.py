@@ -23,6 +23,11 @@ SECRET_NAME_SUFFIXES = ("TOKEN", "PASSWORD", "PASSPHRASE", "SECRET", "PRIVATE_KE
 WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id"
 WORKLOAD_IDENTITY_USE = "azure.workload.identity/use"
 
+# The automation token the runner read from Vault for this run, handed to the provider host.
+# A seeded Coder resource keeps the token it last used in state; after a rotation that token is
+# revoked, and ``read`` (which sees only state) retries with this one instead of failing.
+CURRENT_CODER_TOKEN_ENV = "CODER_PLATFORM_CODER_TOKEN"
+
 # The reconciler's Kubernetes service account: the Vault role binds to it by name.
 RECONCILER_SERVICE_ACCOUNT = "coder-reconciler"
 RECONCILER_NAMESPACE = "coder-reconciler"

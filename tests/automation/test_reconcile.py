@@ -19,6 +19,7 @@ from automation.outcome import ExitCode, Outcome
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.reporting.events import PolicyFinding
 from automation.session import Session
+from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import (
     FakeDependencies,
@@ -65,6 +66,19 @@ def test_second_run_is_a_fast_noop_with_zero_coder_writes_when_already_converged
     assert site.coder.writes() == 0
     assert engine.calls.count("preview") == 2  # one preview per run, no follow-up needed
     assert [p.status for p in second.report.phases if p.name == "act"] == ["skipped"]
+
+
+def test_the_provider_host_gets_the_published_token_when_coder_has_its_first_user(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+
+    assert captured.report.outcome is Outcome.CONVERGED
+    published = site.published_token()
+    assert published and engine.env[CURRENT_CODER_TOKEN_ENV] == published
+    assert published not in captured.everything
 
 
 def test_reset_removes_only_the_seeded_subtree_then_reseeds_when_coder_has_no_first_user(
