@@ -54,6 +54,7 @@ from components.providers.coder_template_checks import (
 )
 from components.providers.common import (
     ClientFactory,
+    current_token,
     declared_changes,
     default_client,
     gone,
@@ -159,30 +160,18 @@ class CoderTemplateProvider(dyn.ResourceProvider):
             try:
                 template = client.get_template(id_)
             except CoderAuthError:
+                fresh = current_token(props.get("token"))
+                if fresh is not None:
+                    # The runner's current token; it is stored, so later reads use it first.
+                    client.authenticate(fresh)
+                    return _read_result(id_, {**props, "token": fresh}, client.get_template(id_))
                 log.warning(
                     "template %s: the token in state was refused (rotated or revoked); it is "
                     "re-checked with the current token on the next update",
                     props.get("name"),
                 )
                 return dyn.ReadResult(id_, {**props, "active_version_id": UNVERIFIED})
-        if template is None:
-            log.warning("template %s is gone from Coder; it will be created again", props["name"])
-            return gone()
-        if template.active_version_id != props.get("version_id"):
-            log.warning("template %s: another version is active (pushed by hand?)", props["name"])
-        live = TemplateSettings.of(template)
-        outs = {
-            **props,
-            "name": template.name,
-            "display_name": live.display_name,
-            "description": live.description,
-            "icon": live.icon,
-            "default_ttl_ms": live.default_ttl_ms,
-            "activity_bump_ms": live.activity_bump_ms,
-            "active_version_id": template.active_version_id,
-            "organization_id": template.organization_id,
-        }
-        return dyn.ReadResult(id_, outs)
+        return _read_result(id_, props, template)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
         """Only declared properties count: name, organization or url replace; content or
@@ -395,3 +384,26 @@ class CoderTemplate(dyn.Resource, module="coder", name="CoderTemplate"):
         super().__init__(
             CoderTemplateProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret)
         )
+
+
+def _read_result(id_: str, props: dict[str, Any], template: LiveTemplate | None) -> dyn.ReadResult:
+    """What ``read`` reports: gone, or the live settings and active version."""
+    log = logging.getLogger(LOGGER_NAME)
+    if template is None:
+        log.warning("template %s is gone from Coder; it will be created again", props["name"])
+        return gone()
+    if template.active_version_id != props.get("version_id"):
+        log.warning("template %s: another version is active (pushed by hand?)", props["name"])
+    live = TemplateSettings.of(template)
+    outs = {
+        **props,
+        "name": template.name,
+        "display_name": live.display_name,
+        "description": live.description,
+        "icon": live.icon,
+        "default_ttl_ms": live.default_ttl_ms,
+        "activity_bump_ms": live.activity_bump_ms,
+        "active_version_id": template.active_version_id,
+        "organization_id": template.organization_id,
+    }
+    return dyn.ReadResult(id_, outs)

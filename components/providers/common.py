@@ -8,6 +8,7 @@ holds no client or logger of its own; they build a ``CoderClient`` per call thro
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pulumi.dynamic as dyn
 
 from coder_platform.coder_api import CoderApiError, CoderClient
+from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
 from components.providers.sdk_internals import PROVIDER_KEY, UNKNOWN, unwrap_rpc_secret
 
 LOGGER_NAME = "coder_platform.providers"
@@ -105,3 +107,11 @@ def inputs_of(props: dict[str, Any]) -> dict[str, Any]:
     """The plain property values, without the engine's pickled ``__provider``. The host is
     configured not to accept secrets, so values arrive unwrapped; unwrap anyway to be sure."""
     return {key: unwrap_rpc_secret(value) for key, value in props.items() if key != PROVIDER_KEY}
+
+
+def current_token(stored: object) -> str | None:
+    """This run's automation token, when the runner handed over one that differs from the token
+    a resource stored: after a rotation the stored one is revoked, and ``read`` sees only state.
+    """
+    value = os.environ.get(CURRENT_CODER_TOKEN_ENV)
+    return value if value and value != stored else None

@@ -20,6 +20,7 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from coder_platform.coder_api import CoderClient
+from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
 from coder_platform.template_archive import TemplateDirectoryError, build_archive, directory_hash
 from components.providers.coder_template import (
     CoderTemplate,
@@ -446,6 +447,27 @@ def test_a_rotated_token_leaves_read_unverified_and_update_writes_nothing_to_cod
     assert result.outs is not None and result.outs["token"] == news["token"]
     verified = read_outs(provider, template_id, result.outs)
     assert provider.diff(template_id, verified, news).changes is False
+
+
+def test_a_rotated_token_refreshes_with_the_runners_token_and_zero_writes_when_handed_over(
+    provider: CoderTemplateProvider,
+    double: CoderDouble,
+    inputs: Inputs,
+    token: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    template_id, outs = created(provider, inputs())
+    del double.keys[token.split("-", maxsplit=1)[0]]  # the rotation revoked the stored token
+    rotated = mint_token(double, "rotated")
+    monkeypatch.setenv(CURRENT_CODER_TOKEN_ENV, rotated)
+    writes = double.writes()
+
+    refreshed = read_outs(provider, template_id, outs)
+
+    assert double.writes() == writes
+    assert refreshed["active_version_id"] == outs["version_id"], "verified, not unverified"
+    assert refreshed["token"] == rotated, "later reads start from the working token"
+    assert provider.diff(template_id, refreshed, inputs(token=rotated)).changes is False
 
 
 # -- delete ---------------------------------------------------------------------------------------
