@@ -12,6 +12,7 @@ file it replaces. The alerts in ``coder_platform.alerts`` read them.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -95,14 +96,15 @@ def _last_known(report: RunReport) -> list[tuple[str, float, str]]:
     return known
 
 
-def _carried_over(previous: Path, text: str) -> str:
-    """The last-known families of the file being replaced that this run did not write."""
+def replace_textfile(path: Path, text: str, last_known: Iterable[str]) -> None:
+    """Atomically replace ``path`` with ``text``, keeping the ``last_known`` families of the old
+    file that ``text`` does not have (a node-exporter textfile is read whole, any time)."""
     try:
-        old = previous.read_text(encoding="utf-8").splitlines()
+        old = path.read_text(encoding="utf-8").splitlines()
     except OSError:
-        return ""
+        old = []
     kept: list[str] = []
-    for family in (f"{PREFIX}_{name}" for name in LAST_KNOWN):
+    for family in last_known:
         if f"\n{family}{{" in f"\n{text}":
             continue
         kept += [
@@ -110,7 +112,9 @@ def _carried_over(previous: Path, text: str) -> str:
             for line in old
             if line.startswith((f"# HELP {family} ", f"# TYPE {family} ", f"{family}{{"))
         ]
-    return "".join(f"{line}\n" for line in kept)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text + "".join(f"{line}\n" for line in kept), encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def write_textfile(target: Path, report: RunReport) -> Path:
@@ -120,10 +124,7 @@ def write_textfile(target: Path, report: RunReport) -> Path:
         if target.is_dir()
         else target
     )
-    text = render(report)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text + _carried_over(path, text), encoding="utf-8")
-    os.replace(temporary, path)
+    replace_textfile(path, render(report), (f"{PREFIX}_{name}" for name in LAST_KNOWN))
     return path
 
 
