@@ -135,11 +135,17 @@ def run_policy(
     resources: Iterable[Resource],
     stack: str = "test",
     pack_config: Mapping[str, Any] | None = None,
+    converted: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> list[Violation]:
-    """Every violation ``policy`` reports for these resources, whatever its level."""
+    """Every violation ``policy`` reports for these resources, whatever its level.
+
+    ``converted`` holds each resource's props already in engine form (by ``id``): the analyzer
+    deserializes a resource once per request and hands every policy the same view.
+    """
     settings = reconcile(policy, pack_config)
     found: list[Violation] = []
     resources = list(resources)
+    props_of = converted or {id(r): engine_props(r.props) for r in resources}
 
     def reporter(default_urn: str) -> Any:
         def report(message: str, urn_: str | None = None) -> None:
@@ -152,7 +158,7 @@ def run_policy(
             resource_urn = urn(stack, resource.type, resource.name)
             args = ResourceValidationArgs(
                 resource.type,
-                engine_props(resource.props),
+                props_of[id(resource)],
                 resource_urn,
                 resource.name,
                 options(resource.parent, resource.secret_outputs),
@@ -164,7 +170,7 @@ def run_policy(
         stack_resources = [
             PolicyResource(
                 resource.type,
-                engine_props(resource.props),
+                props_of[id(resource)],
                 urn(stack, resource.type, resource.name),
                 resource.name,
                 options(resource.parent, resource.secret_outputs),
@@ -185,11 +191,12 @@ def run_pack(
 ) -> list[Violation]:
     """Every enabled policy of the pack over the same resources."""
     resources = list(resources)
+    converted = {id(r): engine_props(r.props) for r in resources}
     found: list[Violation] = []
     for policy in POLICIES:
         if reconcile(policy, pack_config).level is EnforcementLevel.DISABLED:
             continue
-        found += run_policy(policy, resources, stack, pack_config)
+        found += run_policy(policy, resources, stack, pack_config, converted)
     return found
 
 
