@@ -13,10 +13,12 @@ Kubernetes objects this stack owns, through the Kubernetes provider and Helm):
   namespaced kinds the program and its charts create (ConfigMaps, Secrets, Services, service
   accounts, Deployments/StatefulSets, Jobs/CronJobs, Ingresses, NetworkPolicies, PDBs,
   Roles/RoleBindings, CNPG Clusters/ScheduledBackups/Poolers, Barman ObjectStores, cert-manager
-  Certificates/Issuers), Helm's release Secrets included; pods, events and PVCs read-only.
+  Certificates/Issuers, the Prometheus operator's PrometheusRules/PodMonitors), Helm's release
+  Secrets included; pods, events and PVCs read-only.
 - things it can never do: delete a PersistentVolumeClaim outside the Coder namespace, delete a
-  CNPG Cluster, delete a namespace, or touch Secrets in any other namespace. A program change that
-  needs one of these fails with Forbidden (exit 17) and needs a human with admin rights.
+  CNPG Cluster outside the restore drill's scratch namespace, delete a namespace, or touch
+  Secrets in any other namespace. A program change that needs one of these fails with Forbidden
+  (exit 17) and needs a human with admin rights.
 - in the Coder namespace only, the workspace permissions Coder's chart grants its own service
   account (pods, PVCs, Deployments); Kubernetes lets a subject create a Role only with rights it
   holds, so the runner must hold these to (re)create that Role, instead of the broader
@@ -49,8 +51,12 @@ NAMESPACED_RULES: tuple[Rule, ...] = (
     ("postgresql.cnpg.io", ("backups",), READ),
     ("barmancloud.cnpg.io", ("objectstores",), CRUD),
     ("cert-manager.io", ("certificates", "issuers"), CRUD),
+    ("monitoring.coreos.com", ("prometheusrules", "podmonitors"), CRUD),
     ("events.k8s.io", ("events",), READ),
 )
+# The restore drill's scratch namespace: the drill deletes its scratch Cluster, and Kubernetes
+# lets the runner (re)create the drill's Role only with rights the runner holds there.
+SCRATCH_RULES: tuple[Rule, ...] = (("postgresql.cnpg.io", ("clusters",), CRUD),)
 WORKSPACE_RULES: tuple[Rule, ...] = (
     ("", ("pods", "persistentvolumeclaims"), (*CRUD, "deletecollection")),
     ("apps", ("deployments",), (*CRUD, "deletecollection")),

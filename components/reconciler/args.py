@@ -53,6 +53,9 @@ class ReconcilerScheduleArgs:
     managed_namespaces: Sequence[str] = ()
     storage_class_names: Sequence[str] = ()
     workspace_namespace: str | None = None
+    # Namespaces of disposable data the stack owns (the restore drill's): there the runner may
+    # also delete CNPG Clusters, because it must hold every right of a Role it (re)creates.
+    scratch_namespaces: Sequence[str] = ()
     coder_internal_url: str | None = None
     operator_source: OperatorSource | None = None
     create_namespace: bool = True
@@ -68,7 +71,9 @@ class ReconcilerScheduleArgs:
     @property
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace the runner heals: the stack's own plus the reconciler's."""
-        return tuple(dict.fromkeys([*self.managed_namespaces, self.namespace]))
+        return tuple(
+            dict.fromkeys([*self.managed_namespaces, *self.scratch_namespaces, self.namespace])
+        )
 
 
 def _problems(args: ReconcilerScheduleArgs) -> list[str]:
@@ -83,7 +88,7 @@ def _problems(args: ReconcilerScheduleArgs) -> list[str]:
             problems.append(f"{label} {value!r} is not a DNS label")
     problems += [
         f"managed namespace {ns!r} is not a DNS label"
-        for ns in args.managed_namespaces
+        for ns in (*args.managed_namespaces, *args.scratch_namespaces)
         if not DNS_LABEL.fullmatch(ns)
     ]
     if not 5 <= args.interval_minutes <= 1440:

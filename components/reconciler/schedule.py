@@ -31,6 +31,7 @@ from coder_platform.conventions import (
 from coder_platform.reconciler_rbac import (
     CLUSTER_READ_RULES,
     NAMESPACED_RULES,
+    SCRATCH_RULES,
     WORKSPACE_RULES,
     Rule,
 )
@@ -194,6 +195,8 @@ class ReconcilerSchedule(pulumi.ComponentResource):
             rules = [*NAMESPACED_RULES]
             if namespace == args.workspace_namespace:
                 rules += WORKSPACE_RULES
+            if namespace in args.scratch_namespaces:
+                rules += SCRATCH_RULES
             meta = k8s.meta.v1.ObjectMetaArgs(
                 name="coder-reconciler", namespace=namespace, labels=self._labels
             )
