@@ -23,9 +23,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
+
+from coder_platform.cron_gaps import max_interval
+
+if TYPE_CHECKING:
+    from coder_platform.config import PlatformConfig
 
 Severity = Literal["critical", "warning", "info"]
 RUN = "coder_platform_run"
@@ -304,3 +309,29 @@ def rule_file(inputs: AlertInputs) -> str:
 def anchors(inputs: AlertInputs) -> Mapping[str, str]:
     """Alert name -> runbook anchor, for the docs test."""
     return {alert.name: alert.anchor for alert in alerts(inputs)}
+
+
+def inputs_from_config(config: PlatformConfig, stack: str) -> AlertInputs:
+    """The alert inputs a validated stack config implies.
+
+    Reconcile alerts exist only for the CronJob reconciler (the runner pushes the metrics; the
+    operator mode does not run it), the token alert only where seeding mints the token, the
+    drill alerts only where the drill runs.
+    """
+    reconciler, seeding, drill = config.reconciler, config.seeding, config.restore_drill
+    runs = reconciler is not None and reconciler.enabled and reconciler.mode == "cronjob"
+    observability = config.observability
+    return AlertInputs(
+        stack=stack,
+        database_namespace=config.namespaces.database,
+        cluster_name=config.database.cluster_name,
+        instances=config.database.instances,
+        backup_period=max_interval(config.database.backup.schedule),
+        reconcile_interval_minutes=reconciler.interval_minutes if runs and reconciler else None,
+        token_rotation_window_hours=(
+            seeding.token_rotation_window_hours if seeding is not None and seeding.enabled else None
+        ),
+        drill_period=max_interval(drill.schedule) if drill.enabled else None,
+        thresholds=AlertThresholds(**observability.alerts.model_dump()),
+        runbook_url=observability.runbook_url,
+    )

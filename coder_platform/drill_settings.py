@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from coder_platform.config.base import DNS_LABEL
 
 PREFIX = "CODER_PLATFORM_DRILL_"
+# How long the drill waits for its scratch Cluster to be gone after a delete; the CronJob's
+# deadline leaves room for two (leftovers first, then its own).
+CLEANUP_SECONDS = 600.0
 # The runner's own variable for the Pushgateway; the drill pushes next to the runner's metrics.
 PUSHGATEWAY_ENV = "CODER_PLATFORM_PUSHGATEWAY"
 

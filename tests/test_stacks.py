@@ -32,7 +32,12 @@ def test_stack_registers_the_whole_data_survival_layer(stack: str) -> None:
     cluster = mocks.custom_resource("Cluster").inputs["spec"]
     assert cluster["storage"]["storageClass"] == sc["metadata"]["name"]
     assert cluster["plugins"][0]["isWALArchiver"] is True
-    store = mocks.custom_resource("ObjectStore").inputs["spec"]["configuration"]
+    # The restore drill's scratch namespace has an ObjectStore of its own (same destination).
+    [store] = [
+        r.inputs["spec"]["configuration"]
+        for r in mocks.of_type("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")
+        if r.name == "coder-db-object-store"
+    ]
     account = mocks.one("azure-native:storage:StorageAccount").inputs["accountName"]
     assert store["destinationPath"] == f"https://{account}.blob.core.windows.net/cnpg-backups"
     assert store["azureCredentials"] == {"inheritFromAzureAD": True}
@@ -111,7 +116,11 @@ def test_plain_kubernetes_stack_uses_an_external_identity_and_no_azure_resources
 @pytest.mark.parametrize(("stack", "interval"), [("dev", 1800), ("prod", 900)])
 def test_stack_deploys_its_reconciler_on_the_configured_interval(stack: str, interval: int) -> None:
     mocks = run_program(load_stack_file(stack), stack=stack)
-    [cronjob] = mocks.of_type("kubernetes:batch/v1:CronJob")
+    [cronjob] = [  # the restore drill's CronJob runs next to it
+        r
+        for r in mocks.of_type("kubernetes:batch/v1:CronJob")
+        if r.inputs["metadata"]["namespace"] == "coder-reconciler"
+    ]
     metadata = cronjob.inputs["metadata"]
     assert metadata["labels"]["app.kubernetes.io/component"] == "reconciler"
     assert metadata["annotations"]["coder-platform.io/reconcile-interval-seconds"] == str(interval)

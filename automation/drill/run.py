@@ -28,12 +28,11 @@ from automation.drill.identity import sidecar_identity
 from automation.drill.kube import DrillError, KubeApi, cluster_path, pods_path, secret_path
 from automation.drill.manifests import UnsafeDrillSpecError, app_secret, scratch_cluster
 from coder_platform.clock import Clock, Now, SystemClock, utc_now
-from coder_platform.drill_settings import DrillSettings
+from coder_platform.drill_settings import CLEANUP_SECONDS, DrillSettings
 from coder_platform.names import app_secret_name
 from coder_platform.redaction import Redactor
 
 POLL_SECONDS = 10.0
-CLEANUP_SECONDS = 600.0
 HEALTHY_PHASE = "Cluster in healthy state"
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, HttpUrl, field_validator
 
-from coder_platform.config.base import DNS_LABEL, QUANTITY, ConfigModel
+from coder_platform.config.base import DNS_LABEL, QUANTITY, UUID, ConfigModel
 from coder_platform.config.issues import ConfigIssue
 from coder_platform.conventions import is_pinned_image
 from coder_platform.cron_gaps import ScheduleError, max_interval
@@ -143,6 +143,12 @@ class RestoreDrillConfig(ConfigModel):
     )
     storage_size: str | None = Field(
         None, pattern=QUANTITY, description="the scratch volume (default: database.storageSize)"
+    )
+    workload_identity_client_id: str | None = Field(
+        None,
+        pattern=UUID,
+        description="client id of the scratch cluster's read-only identity, created outside this "
+        "stack (only when azure.enabled is false; otherwise the stack creates it)",
     )
     min_users: int = Field(1, ge=0, description="Coder users the restored database must hold")
     min_templates: int = Field(

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from automation.drill.kube import cluster_path, secret_path
-from automation.drill.run import CLEANUP_SECONDS, DrillResult, run_drill
+from automation.drill.run import DrillResult, run_drill
+from coder_platform.drill_settings import CLEANUP_SECONDS
 from tests.automation.drill.doubles import (
     SCRATCH_PASSWORD,
     STARTED,
