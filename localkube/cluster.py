@@ -1,8 +1,12 @@
-"""A real Kubernetes API server on loopback: etcd and kube-apiserver from the project toolchain.
+"""A real Kubernetes API server on loopback: etcd, kube-apiserver and the two controllers that
+finish deletes (garbage collector, namespace controller), all from the project toolchain.
 
-No nodes and no controllers: objects are stored, validated and served exactly as a cluster
-would, which is what Pulumi deploys and refreshes. CRDs for CNPG and the Barman Cloud plugin
-come from the pinned modules in the Go module cache, never from files vendored into the repo.
+No nodes: objects are stored, validated and served exactly as a cluster would, which is what
+Pulumi deploys and refreshes. Without kube-controller-manager a foreground delete (what
+pulumi-kubernetes sends on a replace) never completes: the object keeps its
+``foregroundDeletion`` finalizer forever, and a deleted namespace stays Terminating. CRDs for
+CNPG and the Barman Cloud plugin come from the pinned modules in the Go module cache, never
+from files vendored into the repo.
 """
 
 from __future__ import annotations
@@ -179,11 +183,54 @@ def write_kubeconfig(path: Path, server: str, ca_file: Path, token: str) -> None
     path.chmod(0o600)
 
 
+# Only what deletes need: the garbage collector removes dependents and the foregroundDeletion
+# finalizer; the namespace controller empties and removes a Terminating namespace.
+CONTROLLERS = ("garbage-collector-controller", "namespace-controller")
+
+
+def start_controller_manager(
+    workdir: Path, bin_dir: Path, kubeconfig: Path, seconds: float = 60
+) -> subprocess.Popen[bytes]:
+    """kube-controller-manager with the delete controllers, ready when its /healthz answers."""
+    port = free_port()
+    log = workdir / "kube-controller-manager.log"
+    process = subprocess.Popen(
+        [
+            str(bin_dir / "kube-controller-manager"),
+            f"--kubeconfig={kubeconfig}",
+            f"--controllers={','.join(CONTROLLERS)}",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={port}",
+            f"--cert-dir={workdir / 'controller-manager-certs'}",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        # /healthz is on the always-allowed paths; the serving certificate is self-signed.
+        _wait(
+            lambda: (
+                httpx.get(f"https://127.0.0.1:{port}/healthz", verify=False, timeout=2).status_code
+                == 200
+            ),
+            "kube-controller-manager",
+            log,
+            process,
+            seconds,
+        )
+    except ClusterStartError:
+        process.kill()
+        raise
+    return process
+
+
 @contextmanager
 def local_cluster(
     workdir: Path, bin_dir: Path, crd_versions: dict[str, str], env: dict[str, str] | None = None
 ) -> Iterator[LocalCluster]:
-    """Start etcd and kube-apiserver on free loopback ports; stop and remove them after."""
+    """Start etcd, kube-apiserver and kube-controller-manager on free loopback ports; stop and
+    remove them after."""
     env = dict(env or os.environ)
     pki = generate(workdir / "pki")
     token = secrets.token_hex(24)
@@ -257,6 +304,7 @@ def local_cluster(
             90,
         )
         write_kubeconfig(cluster.kubeconfig, server, pki.ca_cert, token)
+        processes.append(start_controller_manager(workdir, bin_dir, cluster.kubeconfig))
         apply_crds(cluster, crd_versions, env)
         yield cluster
     finally:
