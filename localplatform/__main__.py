@@ -1,0 +1,184 @@
+"""``python -m localplatform up|status|down|start|stop|restart|env``: the local platform.
+
+``up`` starts what is not running (kube, postgres, openbao, coder, in that order), seeds the
+stack's bootstrap inputs into OpenBao when missing, and prints ``export`` lines for the runner
+(KUBECONFIG, VAULT_ADDR, a VAULT_TOKEN read from its 0600 file, CODER_URL). Progress goes to
+stderr, so ``eval "$(python -m localplatform up)"`` works.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from localplatform.binaries import ROOT
+from localplatform.daemon import PartError
+from localplatform.platform import (
+    CODER_PORT,
+    DEFAULT_DIR,
+    KUBE_DIR,
+    OPENBAO_PORT,
+    PARTS,
+    Endpoints,
+    LocalPlatform,
+)
+
+app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+StateDir = Annotated[Path, typer.Option("--dir", help="Where the platform keeps its files.")]
+KubeDir = Annotated[Path, typer.Option("--kube-dir", help="Where the kube part keeps its files.")]
+CoderPort = Annotated[int, typer.Option("--coder-port", help="Coder's loopback port.")]
+BaoPort = Annotated[int, typer.Option("--openbao-port", help="OpenBao's loopback port.")]
+Stack = Annotated[
+    str, typer.Option("--stack", help="The stack whose Vault inputs are seeded when missing.")
+]
+Part = Annotated[str, typer.Argument(help=f"One of: {', '.join(PARTS)}.")]
+
+
+def _platform(directory: Path, kube_dir: Path, coder_port: int, bao_port: int) -> LocalPlatform:
+    return LocalPlatform(directory, kube_dir, coder_port, bao_port)
+
+
+def _exports(endpoints: Endpoints) -> str:
+    token_file = shlex.quote(endpoints.vault_token_file)
+    return "\n".join(
+        [
+            f"export KUBECONFIG={shlex.quote(endpoints.kubeconfig)}",
+            f"export VAULT_ADDR={shlex.quote(endpoints.vault_address)}",
+            f'export VAULT_TOKEN="$(cat {token_file})"',
+            f"export CODER_URL={shlex.quote(endpoints.coder_url)}",
+        ]
+    )
+
+
+def _fail(error: PartError) -> typer.Exit:
+    typer.echo(f"localplatform: {error}", err=True)
+    return typer.Exit(1)
+
+
+def _check_part(part: str) -> None:
+    if part not in PARTS:
+        typer.echo(f"unknown part {part!r}: one of {', '.join(PARTS)}", err=True)
+        raise typer.Exit(2)
+
+
+@app.command()
+def up(
+    directory: StateDir = DEFAULT_DIR,
+    kube_dir: KubeDir = KUBE_DIR,
+    coder_port: CoderPort = CODER_PORT,
+    openbao_port: BaoPort = OPENBAO_PORT,
+    stack: Stack = "local",
+) -> None:
+    """Start every part that is not running; print the runner's environment."""
+    platform = _platform(directory, kube_dir, coder_port, openbao_port)
+    try:
+        endpoints = platform.up(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    except PartError as error:
+        raise _fail(error) from None
+    typer.echo(f"local platform up: Coder at {endpoints.coder_url}", err=True)
+    typer.echo(_exports(endpoints))
+
+
+@app.command()
+def env(
+    directory: StateDir = DEFAULT_DIR,
+    kube_dir: KubeDir = KUBE_DIR,
+    coder_port: CoderPort = CODER_PORT,
+    openbao_port: BaoPort = OPENBAO_PORT,
+) -> None:
+    """Print the runner's environment without starting anything."""
+    typer.echo(_exports(_platform(directory, kube_dir, coder_port, openbao_port).endpoints()))
+
+
+@app.command()
+def status(
+    directory: StateDir = DEFAULT_DIR,
+    kube_dir: KubeDir = KUBE_DIR,
+    coder_port: CoderPort = CODER_PORT,
+    openbao_port: BaoPort = OPENBAO_PORT,
+) -> None:
+    """Each part: running or stopped, and where. Exit 1 unless all run."""
+    platform = _platform(directory, kube_dir, coder_port, openbao_port)
+    endpoints = platform.endpoints()
+    where = {
+        "kube": f"KUBECONFIG={endpoints.kubeconfig}",
+        "postgres": f"127.0.0.1:{endpoints.postgres_port}",
+        "openbao": f"{endpoints.vault_address} (token file {endpoints.vault_token_file})",
+        "coder": endpoints.coder_url,
+    }
+    all_running = True
+    for part in PARTS:
+        running = platform.running(part)
+        all_running &= running
+        typer.echo(f"{part:<9} {'running' if running else 'stopped':<8} {where[part]}")
+    if not all_running:
+        raise typer.Exit(1)
+
+
+@app.command()
+def down(
+    directory: StateDir = DEFAULT_DIR,
+    kube_dir: KubeDir = KUBE_DIR,
+    coder_port: CoderPort = CODER_PORT,
+    openbao_port: BaoPort = OPENBAO_PORT,
+) -> None:
+    """Stop every part (data stays: the next ``up`` resumes it)."""
+    stopped = _platform(directory, kube_dir, coder_port, openbao_port).down()
+    typer.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}", err=True)
+
+
+@app.command()
+def stop(
+    part: Part,
+    directory: StateDir = DEFAULT_DIR,
+    kube_dir: KubeDir = KUBE_DIR,
+    coder_port: CoderPort = CODER_PORT,
+    openbao_port: BaoPort = OPENBAO_PORT,
+) -> None:
+    """Stop one part (to see the runner name an unreachable dependency)."""
+    _check_part(part)
+    stopped = _platform(directory, kube_dir, coder_port, openbao_port).stop(part)
+    typer.echo(f"{part}: {'stopped' if stopped else 'was not running'}", err=True)
+
+
+@app.command()
+def start(
+    part: Part,
+    directory: StateDir = DEFAULT_DIR,
+    kube_dir: KubeDir = KUBE_DIR,
+    coder_port: CoderPort = CODER_PORT,
+    openbao_port: BaoPort = OPENBAO_PORT,
+) -> None:
+    """Start one part (its dependencies must be running)."""
+    _check_part(part)
+    try:
+        _platform(directory, kube_dir, coder_port, openbao_port).start(part)
+    except PartError as error:
+        raise _fail(error) from None
+    typer.echo(f"{part}: running", err=True)
+
+
+@app.command()
+def restart(
+    part: Part,
+    directory: StateDir = DEFAULT_DIR,
+    kube_dir: KubeDir = KUBE_DIR,
+    coder_port: CoderPort = CODER_PORT,
+    openbao_port: BaoPort = OPENBAO_PORT,
+) -> None:
+    """Stop and start one part."""
+    _check_part(part)
+    platform = _platform(directory, kube_dir, coder_port, openbao_port)
+    platform.stop(part)
+    try:
+        platform.start(part)
+    except PartError as error:
+        raise _fail(error) from None
+    typer.echo(f"{part}: restarted", err=True)
+
+
+if __name__ == "__main__":
+    app()

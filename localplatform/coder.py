@@ -1,0 +1,89 @@
+"""A real Coder server on loopback, on the local PostgreSQL, with OpenTofu as its Terraform.
+
+Coder's built-in provisioners run ``terraform`` from PATH when ``terraform version -json`` is in
+Coder's supported range, else they try to download one (which fails offline): OpenTofu is put
+first on Coder's PATH under that name. Terraform inherits Coder's environment, so
+``TF_CLI_CONFIG_FILE`` makes every template import install providers from the local mirror only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from localplatform.binaries import PlatformBinaries
+from localplatform.daemon import Daemon
+from localplatform.openbao import OidcClient
+
+# The automation token's lifetime must fit under this (seeding.tokenLifetimeHours, checked
+# against coder.maxAdminTokenLifetime in the stack config).
+MAX_ADMIN_TOKEN_LIFETIME = "720h"
+
+
+@dataclass(frozen=True)
+class LocalCoder:
+    directory: Path
+    binaries: PlatformBinaries
+    port: int
+
+    @property
+    def daemon(self) -> Daemon:
+        return Daemon("coder", self.directory)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/api/v2/buildinfo", timeout=3).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def has_first_user(self) -> bool:
+        """False while Coder shows /setup (GET /users/first answers 404)."""
+        return httpx.get(f"{self.url}/api/v2/users/first", timeout=5).status_code == 200
+
+    def environment(self, postgres_url: str, oidc: OidcClient | None) -> dict[str, str]:
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CODER_", "TF_", "VAULT_", "KUBECONFIG"))
+        }
+        env = {
+            **inherited,
+            "PATH": f"{self.binaries.terraform.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "TF_CLI_CONFIG_FILE": str(self.binaries.tf_cli_config_file),
+            "CODER_HTTP_ADDRESS": f"127.0.0.1:{self.port}",
+            "CODER_ACCESS_URL": self.url,
+            "CODER_PG_CONNECTION_URL": postgres_url,
+            "CODER_TELEMETRY_ENABLE": "false",
+            "CODER_UPDATE_CHECK": "false",
+            "CODER_CACHE_DIRECTORY": str(self.directory / "cache"),
+            "CODER_CONFIG_DIR": str(self.directory / "config"),
+            "CODER_MAX_ADMIN_TOKEN_LIFETIME": MAX_ADMIN_TOKEN_LIFETIME,
+            # Offline: no public STUN servers to reach.
+            "CODER_DERP_SERVER_STUN_ADDRESSES": "disable",
+        }
+        if oidc is not None:
+            env |= {
+                "CODER_OIDC_ISSUER_URL": oidc.issuer_url,
+                "CODER_OIDC_CLIENT_ID": oidc.client_id,
+                "CODER_OIDC_CLIENT_SECRET": oidc.client_secret,
+                "CODER_OIDC_SIGN_IN_TEXT": "Sign in with OpenBao",
+            }
+        return env
+
+    def start(self, postgres_url: str, oidc: OidcClient | None) -> None:
+        if self.daemon.pid() is None:
+            self.daemon.start(
+                [str(self.binaries.coder), "server"], env=self.environment(postgres_url, oidc)
+            )
+        # The first start runs every database migration: allow it time on a busy machine.
+        self.daemon.wait_until(self.ready, "answering /api/v2/buildinfo", 300)
+
+    def stop(self) -> bool:
+        return self.daemon.stop(seconds=60)
