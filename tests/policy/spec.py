@@ -15,6 +15,7 @@ RULES = {
     "storage-class-retain": Rule(("C3",)),
     "cnpg-cluster-wal-archiving": Rule(("C3",)),
     "cnpg-cluster-recoverable": Rule(("C3",), stack=True),
+    "cnpg-recovery-archive-isolation": Rule(("C3",), stack=True),
     "reconciler-cronjob-shape": Rule(("P1", "C4")),
     "hook-job-run-id": Rule(("P2", "C4")),
     "no-literal-secrets": Rule(("C5", "C2")),
