@@ -183,8 +183,10 @@ def build_coder(
     config: PlatformConfig, inputs: BootstrapInputs | None, database: CnpgPostgres
 ) -> CoderDeployment | None:
     coder = config.coder
-    if coder is None or not coder.enabled or inputs is None:
+    if coder is None or not coder.enabled or not coder.deploy or inputs is None:
         return None
+    # enforced by config validation when coder.deploy is true:
+    assert coder.chart_version and coder.access_url and coder.oidc
     return CoderDeployment(
         "coder",
         CoderDeploymentArgs(
@@ -220,13 +222,15 @@ def build_seed(
     vault_secrets: VaultSecrets | None,
 ) -> CoderSeed | None:
     seeding = config.seeding
-    if seeding is None or not seeding.enabled or coder is None:
+    if seeding is None or not seeding.enabled or config.coder is None:
+        return None
+    if coder is None and config.coder.deploy:
         return None
     assert inputs is not None and config.coder is not None  # enforced by config validation
     return CoderSeed(
         "coder-seed",
         CoderSeedArgs(
-            coder_url=str(config.coder.access_url).rstrip("/"),
+            coder_url=config.coder.seed_url,
             admin_email=inputs.admin_email,
             admin_username=inputs.admin_username,
             admin_full_name=seeding.automation_full_name,
@@ -242,8 +246,8 @@ def build_seed(
                 else None
             ),
         ),
-        # Coder must answer before /users/first can.
-        opts=pulumi.ResourceOptions(depends_on=[coder.release]),
+        # A deployed Coder must answer before /users/first can; an existing one already does.
+        opts=pulumi.ResourceOptions(depends_on=[coder.release] if coder else []),
     )
 
 

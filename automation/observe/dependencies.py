@@ -98,7 +98,7 @@ def _coder_site(
 ) -> tuple[CoderSite | None, str]:
     if config.coder is None or not config.coder.enabled:
         return None, "Coder is off in this stack's config"
-    url = env.get(CODER_URL_ENV) or str(config.coder.access_url)
+    url = env.get(CODER_URL_ENV) or config.coder.seed_url
     if vault_token is None or config.vault.address is None:
         return ClientCoderSite(url, None, None), ""
     reader = PublishedTokenReader(

@@ -41,6 +41,7 @@ def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "database.ephemeral", "cannot be true in prod: production data is never disposable"
         )
     yield from _secrets_pipeline_issues(config)
+    yield from _coder_issues(config)
     yield from observability_issues(config)
     if config.reconciler is not None and config.reconciler.enabled:
         yield from _reconciler_issues(config.reconciler, managed=config.managed)
@@ -90,6 +91,31 @@ def _secrets_pipeline_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "is required when vault.enabled is false and Coder is on "
             "(pulumi config set --secret --path 'coder-platform:localSecrets.oidcClientSecret')",
         )
+
+
+def _coder_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """A deployed Coder needs its chart, URL and identity provider; an existing one its URL."""
+    coder = config.coder
+    if coder is None or not coder.enabled:
+        return
+    if not coder.deploy:
+        if coder.url is None:
+            yield ConfigIssue(
+                "coder.url",
+                "is required when coder.deploy is false: the URL of the existing Coder to seed",
+            )
+        return
+    for field, what in (
+        ("chart_version", "an exact chart version such as 2.26.3"),
+        ("access_url", "the https URL users open"),
+        ("oidc", "issuerUrl and clientId of the identity provider"),
+    ):
+        if getattr(coder, field) is None:
+            yield ConfigIssue(
+                f"coder.{to_camel(field)}",
+                f"is required when coder.deploy is true ({what}); or set coder.deploy: false "
+                "and coder.url to seed an existing Coder",
+            )
 
 
 def _reconciler_issues(reconciler: ReconcilerConfig, *, managed: bool) -> Iterator[ConfigIssue]:

@@ -271,15 +271,28 @@ class IngressConfig(ConfigModel):
 
 
 class CoderConfig(ConfigModel):
-    """The Coder control plane from its Helm chart, wired to the CNPG database and OIDC."""
+    """The Coder control plane: deployed from its Helm chart, wired to the CNPG database and OIDC
+    (``deploy: true``), or an existing Coder at ``url`` that this stack only seeds (``deploy:
+    false``: Coder installed by another pipeline, or the local platform's)."""
 
     enabled: bool = Field(True, description="false for stacks without Coder")
-    chart_version: str = Field(
+    deploy: bool = Field(
+        True,
+        description="true deploys the Helm release; false seeds an existing Coder at coder.url",
+    )
+    url: HttpUrl | None = Field(
+        None,
+        description="the existing Coder's URL (coder.deploy: false), e.g. http://127.0.0.1:17080",
+    )
+    chart_version: str | None = Field(
+        None,
         pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
         description="an exact chart version such as 2.26.3 (never floating)",
     )
     chart_repository: HttpUrl = Field(HttpUrl("https://helm.coder.com/v2"))
-    access_url: HttpUrl = Field(description="the https URL users open, e.g. https://coder.dev.corp")
+    access_url: HttpUrl | None = Field(
+        None, description="the https URL users open, e.g. https://coder.dev.corp"
+    )
     wildcard_access_url: str | None = Field(
         None,
         pattern=r"^\*\.[a-z0-9.-]+$",
@@ -291,7 +304,7 @@ class CoderConfig(ConfigModel):
     )
     service_type: Literal["ClusterIP", "LoadBalancer", "NodePort"] = "ClusterIP"
     ingress: IngressConfig = IngressConfig()
-    oidc: OidcConfig
+    oidc: OidcConfig | None = Field(None, description="the identity provider Coder signs in with")
     max_token_lifetime: str = Field(
         "720h", pattern=GO_DURATION, description="a Go duration such as 720h"
     )
@@ -300,6 +313,11 @@ class CoderConfig(ConfigModel):
         pattern=GO_DURATION,
         description="a Go duration such as 720h; the Owner token cap (Coder's default is 168h)",
     )
+
+    @property
+    def seed_url(self) -> str:
+        """Where the seeding resources call Coder: the deployed access URL, or coder.url."""
+        return str(self.access_url if self.deploy else self.url).rstrip("/")
 
 
 class SecretKeyRefConfig(ConfigModel):
