@@ -7,15 +7,21 @@ from coder_platform.coder_api.errors import (
     CoderAuthError,
     CoderCheckError,
     CoderConflictError,
+    CoderNotEntitledError,
     CoderNotFoundError,
+    CoderSelfTargetError,
     CoderUnreachableError,
+    CoderUserInUseError,
 )
 from coder_platform.coder_api.models import (
     ApiKey,
     BuildInfo,
+    CoderGroup,
+    CoderLicense,
     CoderTemplate,
     CoderTemplateVersion,
     CoderUser,
+    Entitlements,
 )
 
 __all__ = [
@@ -26,10 +32,16 @@ __all__ = [
     "CoderCheckError",
     "CoderClient",
     "CoderConflictError",
+    "CoderGroup",
+    "CoderLicense",
+    "CoderNotEntitledError",
     "CoderNotFoundError",
+    "CoderSelfTargetError",
     "CoderTemplate",
     "CoderTemplateVersion",
     "CoderUnreachableError",
     "CoderUser",
+    "CoderUserInUseError",
+    "Entitlements",
     "SystemClock",
 ]

@@ -77,3 +77,31 @@ class CoderJobTimeoutError(CoderApiError):
     def __init__(self, method: str, path: str, message: str, *, last_status: str) -> None:
         super().__init__(method, path, None, message)
         self.last_status = last_status
+
+
+class CoderNotEntitledError(CoderApiError):
+    """Coder refuses a Premium feature without a license that grants it (403 "... is a Premium
+    feature. Contact sales!"): groups need ``template_rbac``. Not a credential problem, so it is
+    no ``CoderAuthError``: a caller must not retry it with another token."""
+
+    def __init__(self, method: str, path: str, message: str, *, feature: str) -> None:
+        super().__init__(method, path, 403, message)
+        self.feature = feature
+
+
+class CoderUserInUseError(CoderApiError):
+    """Coder refuses to delete a user who owns workspaces (417 "You cannot delete a user that has
+    workspaces. Delete their workspaces and try again!")."""
+
+    def __init__(self, method: str, path: str, message: str, *, username: str) -> None:
+        super().__init__(method, path, 417, message)
+        self.username = username
+
+
+class CoderSelfTargetError(CoderApiError):
+    """Coder refuses this change on the caller's own account: nobody deletes themselves (403),
+    suspends themselves or changes their own roles (400)."""
+
+    def __init__(self, method: str, path: str, status: int, message: str, *, username: str) -> None:
+        super().__init__(method, path, status, message)
+        self.username = username

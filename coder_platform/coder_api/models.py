@@ -7,7 +7,8 @@ validation errors (contract C2: nothing a server sent is echoed into a message).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -42,6 +43,15 @@ class CoderUser(CoderModel):
     @property
     def is_owner(self) -> bool:
         return any(role.name == "owner" for role in self.roles)
+
+    @property
+    def site_roles(self) -> list[str]:
+        """The site-wide roles, sorted (``member`` is implicit: Coder never lists it)."""
+        return sorted(role.name for role in self.roles)
+
+    @property
+    def suspended(self) -> bool:
+        return self.status == "suspended"
 
 
 class ApiKey(CoderModel):
@@ -98,3 +108,63 @@ class ProvisionerJobLog(CoderModel):
     stage: str = ""
     log_level: str = ""
     output: str = ""
+
+
+class CoderGroupMember(CoderModel):
+    """A group member as ``GET /groups/{id}`` lists it (``codersdk.ReducedUser``)."""
+
+    id: str
+    username: str = ""
+
+
+class CoderGroup(CoderModel):
+    id: str
+    name: str
+    display_name: str = ""
+    organization_id: str = ""
+    avatar_url: str = ""
+    quota_allowance: int = 0
+    members: list[CoderGroupMember] = []
+
+    @property
+    def member_usernames(self) -> list[str]:
+        return sorted(member.username for member in self.members)
+
+
+class EntitlementFeature(CoderModel):
+    """One feature of ``GET /entitlements``: ``entitlement`` is entitled, grace_period or
+    not_entitled; ``enabled`` says whether the deployment turned it on."""
+
+    entitlement: str = "not_entitled"
+    enabled: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled and self.entitlement in {"entitled", "grace_period"}
+
+
+class Entitlements(CoderModel):
+    features: dict[str, EntitlementFeature] = {}
+    has_license: bool = False
+
+    def allows(self, feature: str) -> bool:
+        found = self.features.get(feature)
+        return found is not None and found.usable
+
+
+class CoderLicense(CoderModel):
+    """A license as ``GET /licenses`` lists it: its claims verbatim, never the JWT itself (a
+    signed license is a bearer credential, so Coder does not return it)."""
+
+    id: int
+    uuid: str = ""
+    uploaded_at: datetime | None = None
+    claims: dict[str, Any] = {}
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """The ``license_expires`` claim (Unix seconds), as codersdk's ``License.ExpiresAt``."""
+        value = self.claims.get("license_expires")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return datetime.fromtimestamp(value, tz=UTC)

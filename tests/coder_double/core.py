@@ -37,6 +37,8 @@ class DoubleUser:
     name: str
     password: str
     roles: list[str]
+    status: str = "active"  # active, dormant or suspended
+    login_type: str = "password"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -44,8 +46,8 @@ class DoubleUser:
             "username": self.username,
             "email": self.email,
             "name": self.name,
-            "status": "active",
-            "login_type": "password",
+            "status": self.status,
+            "login_type": self.login_type,
             "organization_ids": [ORG_ID],
             "roles": [{"name": role, "display_name": role.title()} for role in self.roles],
         }
@@ -164,7 +166,7 @@ class CoderDoubleCore:
 
     def secrets_seen(self) -> list[str]:
         """Every password, session token and API key this double has handed out or accepted."""
-        return [*self.issued, *(u.password for u in self.users.values())]
+        return [*self.issued, *(u.password for u in self.users.values() if u.password)]
 
     # -- routing --------------------------------------------------------------------------------
 
@@ -257,8 +259,8 @@ class CoderDoubleCore:
 
     def _login(self, request: httpx.Request, body: Any) -> httpx.Response:
         user = next((u for u in self.users.values() if u.email == body.get("email")), None)
-        if user is None or user.password != body.get("password"):
-            return message(401, "Incorrect email or password.")
+        if user is None or not user.password or user.password != body.get("password"):
+            return message(401, "Incorrect email or password.")  # OIDC users have no password
         token = f"{secrets.token_hex(5)}-{secrets.token_hex(11)}"
         self.sessions[token] = user.id
         self.issued.append(token)
