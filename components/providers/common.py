@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api import CoderApiError, CoderClient
+from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient
 from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
 from components.providers.sdk_internals import PROVIDER_KEY, UNKNOWN, unwrap_rpc_secret
 
@@ -25,6 +25,11 @@ USERNAME_MAX = 32
 PASSWORD_MIN = 8
 
 ClientFactory = Callable[[str], CoderClient]
+T = TypeVar("T")
+# An output that says ``read`` could not look (the token in state was refused and the runner
+# handed over no other): ``diff`` then shows a change, and ``update`` re-checks with the
+# current token, writing to Coder only what really drifted.
+UNVERIFIED = "unverified"
 
 
 def gone() -> dyn.ReadResult:
@@ -115,3 +120,51 @@ def current_token(stored: object) -> str | None:
     """
     value = os.environ.get(CURRENT_CODER_TOKEN_ENV)
     return value if value and value != stored else None
+
+
+def connection_failures(props: Mapping[str, Any]) -> list[dyn.CheckFailure]:
+    """C1 checks of how a seeded resource reaches Coder: the access URL and the automation token
+    (named, never echoed)."""
+    failures: list[dyn.CheckFailure] = []
+    url, token = props.get("url"), props.get("token")
+    if is_known(url) and not is_http_url(url):
+        failures.append(
+            dyn.CheckFailure(
+                "url", "url: must be the Coder access URL, starting with http:// or https://"
+            )
+        )
+    if is_known(token) and not (isinstance(token, str) and token):
+        failures.append(
+            dyn.CheckFailure("token", "token: is required (the automation identity's API token)")
+        )
+    return failures
+
+
+class TokenAuthenticatedProvider(dyn.ResourceProvider):
+    """A provider whose resource carries the Coder URL and the automation token. Pickled into
+    state, so it holds only the optional ``client_factory`` (tests bind one to the double)."""
+
+    def __init__(self, client_factory: ClientFactory | None = None) -> None:
+        super().__init__()
+        self._client_factory = client_factory
+
+    def _client(self, props: Mapping[str, Any]) -> CoderClient:
+        client = (self._client_factory or default_client)(props["url"])
+        client.authenticate(props["token"])
+        return client
+
+
+def read_with_current_token(
+    client: CoderClient, props: dict[str, Any], look: Callable[[CoderClient], T]
+) -> tuple[T, dict[str, Any]] | None:
+    """``look`` with the token in state; when Coder refuses it (a rotation revoked it), once more
+    with the runner's current token, which the returned props then keep for later reads. None
+    when neither works: the caller reports the resource ``UNVERIFIED`` instead of failing."""
+    try:
+        return look(client), props
+    except CoderAuthError:
+        fresh = current_token(props.get("token"))
+        if fresh is None:
+            return None
+        client.authenticate(fresh)
+        return look(client), {**props, "token": fresh}
