@@ -1,0 +1,195 @@
+"""Vault (or OpenBao) objects through Vault's HTTP API: a KV v2 secret and an ACL policy.
+
+For engines without the pulumi-vault plugin. The Go module proxy these machines reach refuses
+``github.com/pulumi/pulumi-vault/provider`` at every version tried (v5, v6, v7, including
+v7.14.0, which the Python SDK pin matches), so the offline toolchain cannot load
+``pulumi_vault`` resources. These two cover what the program writes: the published automation
+token (KV v2, contract C5) and the reconciler's least-privilege policy.
+
+The token comes from ``VAULT_TOKEN`` in the provider host's environment at call time (the
+runner's), never from inputs or state. ``read`` reports a secret or policy that was deleted in
+Vault as gone, so the next ``up`` writes it again (C3); errors name the address and path,
+never a value. Providers are pickled into state: they hold no client.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pulumi
+import pulumi.dynamic as dyn
+
+from components.providers.common import gone, inputs_of
+
+TOKEN_ENV = "VAULT_TOKEN"
+
+
+class VaultApiError(RuntimeError):
+    """Vault refused or could not be reached; the message names the address and path."""
+
+
+def _call(
+    address: str, method: str, path: str, body: dict[str, Any] | None = None
+) -> httpx.Response:
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        raise VaultApiError(
+            f"{TOKEN_ENV} is not set: the run needs a token that can write {path} at {address}"
+        )
+    try:
+        response = httpx.request(
+            method,
+            f"{address.rstrip('/')}/v1/{path}",
+            json=body,
+            headers={"X-Vault-Token": token},
+            timeout=10,
+        )
+    except httpx.HTTPError as error:
+        raise VaultApiError(
+            f"Vault at {address} is unreachable ({type(error).__name__}): check vault.address"
+        ) from None
+    if response.status_code in (401, 403):
+        raise VaultApiError(
+            f"Vault at {address} denied {method} {path}: check the policy of {TOKEN_ENV}"
+        )
+    if response.status_code >= 400 and response.status_code != 404:
+        raise VaultApiError(f"Vault at {address}: {method} {path} failed ({response.status_code})")
+    return response
+
+
+def _diff(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) -> dyn.DiffResult:
+    olds, news = inputs_of(olds), inputs_of(news)
+    changed = [key for key in keys if olds.get(key) != news.get(key)]
+    replaces = [key for key in changed if key != keys[-1]]
+    return dyn.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
+
+
+class VaultKvSecretProvider(dyn.ResourceProvider):
+    """A KV v2 secret at ``mount``/``path`` holding exactly ``data`` (string values)."""
+
+    KEYS = ("address", "mount", "path", "data")
+
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        props = inputs_of(props)
+        self._write(props)
+        return dyn.CreateResult(f"{props['mount']}/{props['path']}", props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        props = inputs_of(props)
+        response = _call(props["address"], "GET", f"{props['mount']}/data/{props['path']}")
+        if response.status_code == 404:
+            return gone()
+        data = (response.json().get("data") or {}).get("data") or {}
+        return dyn.ReadResult(id_, {**props, "data": {str(k): str(v) for k, v in data.items()}})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
+        return _diff(olds, news, self.KEYS)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        news = inputs_of(news)
+        self._write(news)
+        return dyn.UpdateResult(news)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        props = inputs_of(props)
+        _call(props["address"], "DELETE", f"{props['mount']}/metadata/{props['path']}")
+
+    @staticmethod
+    def _write(props: dict[str, Any]) -> None:
+        _call(
+            props["address"],
+            "POST",
+            f"{props['mount']}/data/{props['path']}",
+            {"data": dict(props["data"])},
+        )
+
+
+class VaultPolicyProvider(dyn.ResourceProvider):
+    """An ACL policy ``name`` with exactly the HCL ``policy``."""
+
+    KEYS = ("address", "name", "policy")
+
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        props = inputs_of(props)
+        self._write(props)
+        return dyn.CreateResult(props["name"], props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        props = inputs_of(props)
+        response = _call(props["address"], "GET", f"sys/policies/acl/{props['name']}")
+        if response.status_code == 404:
+            return gone()
+        policy = (response.json().get("data") or {}).get("policy", "")
+        return dyn.ReadResult(id_, {**props, "policy": policy})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
+        return _diff(olds, news, self.KEYS)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        news = inputs_of(news)
+        self._write(news)
+        return dyn.UpdateResult(news)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        props = inputs_of(props)
+        _call(props["address"], "DELETE", f"sys/policies/acl/{props['name']}")
+
+    @staticmethod
+    def _write(props: dict[str, Any]) -> None:
+        _call(
+            props["address"],
+            "PUT",
+            f"sys/policies/acl/{props['name']}",
+            {"policy": props["policy"]},
+        )
+
+
+@dataclass(frozen=True)
+class VaultKvSecretArgs:
+    address: str
+    mount: pulumi.Input[str]
+    path: str
+    data: pulumi.Input[dict[str, str]]
+
+
+class VaultKvSecret(dyn.Resource):
+    """A KV v2 secret written through Vault's API; ``data`` stays secret in state."""
+
+    data: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self, name: str, args: VaultKvSecretArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(
+            VaultKvSecretProvider(),
+            name,
+            {
+                "address": args.address,
+                "mount": args.mount,
+                "path": args.path,
+                "data": pulumi.Output.secret(args.data),
+            },
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(additional_secret_outputs=["data"])
+            ),
+        )
+
+
+class VaultPolicy(dyn.Resource):
+    """An ACL policy written through Vault's API."""
+
+    policy: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, address: str, policy_name: str, policy: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(
+            VaultPolicyProvider(),
+            name,
+            {"address": address, "name": policy_name, "policy": policy},
+            opts,
+        )
