@@ -232,7 +232,9 @@ def _database(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderDatabaseNotReady",
-            f"(sum by (namespace) (cnpg_collector_up{pods}) < {inputs.instances}) "
+            # One value per pod first: a second scrape of the same pod must not hide a down one.
+            f"(sum by (namespace) (max by (namespace, pod) (cnpg_collector_up{pods})) "
+            f"< {inputs.instances}) "
             f"or absent(cnpg_collector_up{namespace})",
             f"{t.cluster_not_ready_minutes}m",
             "critical",

@@ -126,7 +126,7 @@ def _backup_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
         _stat(
             "Database instances up",
             f"Instances answering their exporter, of {inputs.instances} configured.",
-            _query(f"sum(cnpg_collector_up{pods})", "up"),
+            _query(f"sum(max by (pod) (cnpg_collector_up{pods}))", "up"),
             "short",
             _steps((None, RED), (inputs.instances, GREEN)),
         ),

@@ -92,8 +92,8 @@ class ObservabilityConfig(ConfigModel):
     )
     pushgateway_url: HttpUrl | None = Field(
         None,
-        description="the Pushgateway the restore drill (and the in-cluster runner, through "
-        "reconciler.extraEnv CODER_PLATFORM_PUSHGATEWAY) push their metrics to",
+        description="the Pushgateway the in-cluster runner and the restore drill push their "
+        "metrics to (scraped by Prometheus with honor_labels)",
     )
     alerts: AlertThresholds = AlertThresholds()
 
