@@ -5,15 +5,19 @@ Nothing is registered before the whole config validates and every secret input i
 components it depends on; ordering and protection go through ``ResourceOptions``.
 """
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import pulumi
 
 from coder_platform.alerts import inputs_from_config, rule_groups
-from coder_platform.config import ConfigError, PlatformConfig, read_stack_config
+from coder_platform.config import ConfigError, ConfigIssue, PlatformConfig, read_stack_config
 from coder_platform.conventions import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
 from coder_platform.dashboard import build_dashboard
 from coder_platform.drill_settings import PUSHGATEWAY_ENV, DrillSettings
 from coder_platform.names import app_secret_name, archive_server_name
 from coder_platform.ownership import make_kubernetes_fields_authoritative
+from coder_platform.template_sources import TemplateSource, discover
 from coder_platform.vault_inputs import (
     BootstrapInputs,
     VaultInputError,
@@ -36,17 +40,45 @@ from components.seeding import CoderSeed, CoderSeedArgs, TokenPublication
 from components.storage import RetainStorageClass, RetainStorageClassArgs
 from components.vault import VaultSecrets, VaultSecretsArgs
 
+PROJECT_ROOT = Path(__file__).resolve().parent
 
-def load() -> tuple[PlatformConfig, BootstrapInputs | None]:
-    """Validate config and read every secret input before anything is registered (C1)."""
+
+@dataclass(frozen=True)
+class Loaded:
+    """Everything read and checked before the first resource is registered (C1)."""
+
+    config: PlatformConfig
+    inputs: BootstrapInputs | None
+    templates: list[TemplateSource]
+
+
+def load() -> Loaded:
+    """Validate config, read every secret input and hash every template directory."""
     try:
         config = read_stack_config()
         if config.coder is None or not config.coder.enabled:
-            return config, None
+            return Loaded(config, None, [])
         if config.vault.enabled:
-            return config, read_from_vault(config.vault)
-        assert config.local_secrets is not None  # enforced by config validation
-        return config, read_from_local(config.local_secrets)
+            inputs = read_from_vault(config.vault, config.seeding)
+        else:
+            assert config.local_secrets is not None  # enforced by config validation
+            inputs = read_from_local(config.local_secrets)
+        seeding = config.seeding
+        if seeding is None or not seeding.enabled:
+            return Loaded(config, inputs, [])
+        for index, user in enumerate(seeding.users):
+            if user.username.lower() == inputs.admin_username.lower():
+                raise ConfigError(
+                    [
+                        ConfigIssue(
+                            f"seeding.users[{index}].username",
+                            "is the automation identity (Coder's first user, from the "
+                            "bootstrap-admin secret): it is seeded as the first user, never as "
+                            "a user; remove this entry",
+                        )
+                    ]
+                )
+        return Loaded(config, inputs, discover(PROJECT_ROOT, seeding.templates))
     except (ConfigError, VaultInputError) as error:
         # RunError prints the message without a traceback; nothing has been registered.
         raise pulumi.RunError(str(error)) from None
@@ -216,17 +248,15 @@ def build_coder(
 
 
 def build_seed(
-    config: PlatformConfig,
-    inputs: BootstrapInputs | None,
-    coder: CoderDeployment | None,
-    vault_secrets: VaultSecrets | None,
+    loaded: Loaded, coder: CoderDeployment | None, vault_secrets: VaultSecrets | None
 ) -> CoderSeed | None:
-    seeding = config.seeding
+    config, inputs, seeding = loaded.config, loaded.inputs, loaded.config.seeding
     if seeding is None or not seeding.enabled or config.coder is None:
         return None
     if coder is None and config.coder.deploy:
         return None
     assert inputs is not None and config.coder is not None  # enforced by config validation
+    retain_templates = seeding.retain_templates_on_delete
     return CoderSeed(
         "coder-seed",
         CoderSeedArgs(
@@ -240,10 +270,28 @@ def build_seed(
             token_rotation_window_hours=seeding.token_rotation_window_hours,
             publication=(
                 TokenPublication(
-                    vault_secrets.provider, vault_secrets.mount_path, config.vault.cli_token_path
+                    vault_secrets.provider,
+                    vault_secrets.mount_path,
+                    config.vault.cli_token_path,
+                    address=str(config.vault.address).rstrip("/"),
                 )
                 if vault_secrets is not None
                 else None
+            ),
+            license=(
+                pulumi.Output.secret(inputs.license.get_secret_value()) if inputs.license else None
+            ),
+            users=seeding.users,
+            user_passwords={
+                username: pulumi.Output.secret(password.get_secret_value())
+                for username, password in inputs.user_passwords.items()
+            },
+            removed_users=seeding.removed_users,
+            groups=seeding.groups,
+            templates=loaded.templates,
+            source_root=str(PROJECT_ROOT),
+            retain_templates_on_delete=(
+                config.environment == "prod" if retain_templates is None else retain_templates
             ),
         ),
         # A deployed Coder must answer before /users/first can; an existing one already does.
@@ -414,7 +462,8 @@ def build_restore_drill(
     )
 
 
-config, inputs = load()
+loaded = load()
+config, inputs = loaded.config, loaded.inputs
 make_kubernetes_fields_authoritative()
 
 storage = build_storage(config)
@@ -423,7 +472,7 @@ backup_store = build_backup_store(config)
 database = build_database(config, storage, operators, backup_store)
 vault_secrets = build_vault_secrets(config)
 coder = build_coder(config, inputs, database)
-seed = build_seed(config, inputs, coder, vault_secrets)
+seed = build_seed(loaded, coder, vault_secrets)
 reconciler = build_reconciler(
     config, [operators, database, coder, seed], owns_coder=coder is not None
 )

@@ -5,33 +5,44 @@ republish templates had expired. Here the first user is a dedicated automation i
 (Owners keep password login when password auth is off for everyone else, which is what lets
 the automation log in), its API token is minted inside Coder's admin cap and rotated before it
 expires, and the token is published to Vault KV so new workspaces can run ``coder whoami``.
+The license, users, groups and templates follow, in that order, each a first-party resource
+shaped like the coderd Terraform provider's (which cannot be built here) and each authenticated
+with the automation token: a token rotation is a credential change, never a diff on them.
 After a reset the runner drops this component's subtree from state (its credentials are dead)
-and the next ``up`` re-creates it. Templates, users and groups belong here too, through the
-bridged ``coderd`` provider, once it can be built: the module proxy these machines use does not
-serve terraform-provider-coderd at any version.
+and the next ``up`` re-creates all of it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_vault as vault
 
+from coder_platform.config.seeded_state import GroupConfig, UserConfig
 from coder_platform.resource_options import prerequisites
+from coder_platform.template_sources import TemplateSource
 from components.providers.coder_first_user import CoderFirstUser, CoderFirstUserArgs
+from components.providers.coder_group import CoderGroup, CoderGroupArgs
+from components.providers.coder_license import CoderLicense, CoderLicenseArgs
+from components.providers.coder_template import CoderTemplate, CoderTemplateArgs
 from components.providers.coder_token import CoderApiToken, CoderApiTokenArgs
+from components.providers.coder_user import CoderUser, CoderUserArgs
+from components.providers.vault_api import VaultKvSecret, VaultKvSecretArgs
 
 PUBLISHED_TOKEN_KEY = "token"  # what the runner's token check and workspaces read
 
 
 @dataclass(frozen=True)
 class TokenPublication:
-    """Where the token goes in Vault KV v2 (None: not published, for stacks without Vault)."""
+    """Where the token goes in Vault KV v2 (None: not published, for stacks without Vault).
+    Without a pulumi-vault ``provider`` it is written through Vault's HTTP API at ``address``."""
 
-    provider: vault.Provider
+    provider: vault.Provider | None
     mount: pulumi.Input[str]
     path: str
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,12 +56,25 @@ class CoderSeedArgs:
     token_lifetime_hours: int
     token_rotation_window_hours: int
     publication: TokenPublication | None = None
+    license: pulumi.Input[str] | None = None
+    users: Sequence[UserConfig] = ()
+    user_passwords: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    removed_users: str = "suspend"
+    groups: Sequence[GroupConfig] = ()
+    templates: Sequence[TemplateSource] = ()
+    # Where the provider host reads template directories: the checkout the program runs from.
+    source_root: str = "."
+    retain_templates_on_delete: bool = False
 
 
 class CoderSeed(pulumi.ComponentResource):
     first_user: CoderFirstUser
     token: CoderApiToken
-    published_token: vault.kv.SecretV2 | None
+    published_token: vault.kv.SecretV2 | VaultKvSecret | None
+    license: CoderLicense | None
+    users: dict[str, CoderUser]
+    groups: dict[str, CoderGroup]
+    templates: dict[str, CoderTemplate]
 
     def __init__(
         self, name: str, args: CoderSeedArgs, opts: pulumi.ResourceOptions | None = None
@@ -82,7 +106,19 @@ class CoderSeed(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.published_token = None
-        if args.publication is not None:
+        publication = args.publication
+        if publication is not None and publication.provider is None:
+            self.published_token = VaultKvSecret(
+                f"{name}-published-token",
+                VaultKvSecretArgs(
+                    publication.address,
+                    publication.mount,
+                    publication.path,
+                    self.token.token.apply(lambda token: {PUBLISHED_TOKEN_KEY: token}),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        elif args.publication is not None:
             self.published_token = vault.kv.SecretV2(
                 f"{name}-published-token",
                 mount=args.publication.mount,
@@ -90,4 +126,88 @@ class CoderSeed(pulumi.ComponentResource):
                 data_json=pulumi.Output.json_dumps({PUBLISHED_TOKEN_KEY: self.token.token}),
                 opts=pulumi.ResourceOptions(parent=self, provider=args.publication.provider),
             )
-        self.register_outputs({"first_user_id": self.first_user.user_id})
+        self._seed_state(name, args)
+        self.register_outputs(
+            {
+                "first_user_id": self.first_user.user_id,
+                "templates": {n: t.template_id for n, t in self.templates.items()},
+                "users": {n: u.user_id for n, u in self.users.items()},
+            }
+        )
+
+    def _seed_state(self, name: str, args: CoderSeedArgs) -> None:
+        """license -> users -> groups -> templates, each with the automation token."""
+        url, token = args.coder_url, self.token.token
+        after_token = pulumi.ResourceOptions(parent=self, depends_on=[self.token])
+        self.license = None
+        if args.license is not None:
+            self.license = CoderLicense(
+                f"{name}-license", CoderLicenseArgs(url, token, args.license), opts=after_token
+            )
+        # Entitlements (service accounts, groups) come from the license: it goes first.
+        after_license = pulumi.ResourceOptions(
+            parent=self, depends_on=[self.token, *([self.license] if self.license else [])]
+        )
+        self.users = {
+            user.username: CoderUser(
+                f"{name}-user-{user.username}",
+                CoderUserArgs(
+                    url,
+                    token,
+                    username=user.username,
+                    email=user.email,
+                    name=user.name,
+                    login_type=user.login_type,
+                    password=args.user_passwords.get(user.username),
+                    roles=tuple(user.roles),
+                    suspended=user.suspended,
+                    on_delete=args.removed_users,
+                ),
+                opts=after_license,
+            )
+            for user in args.users
+        }
+        self.groups = {
+            group.name: CoderGroup(
+                f"{name}-group-{group.name}",
+                CoderGroupArgs(
+                    url,
+                    token,
+                    name=group.name,
+                    display_name=group.display_name,
+                    members=tuple(group.members),
+                    quota_allowance=group.quota_allowance,
+                ),
+                opts=pulumi.ResourceOptions.merge(
+                    after_license, pulumi.ResourceOptions(depends_on=list(self.users.values()))
+                ),
+            )
+            for group in args.groups
+        }
+        self.templates = {
+            source.name: CoderTemplate(
+                f"{name}-template-{source.name}",
+                CoderTemplateArgs(
+                    url,
+                    token,
+                    name=source.name,
+                    directory=source.directory,
+                    source_root=args.source_root,
+                    directory_hash=source.content_hash,
+                    display_name=source.settings.display_name,
+                    description=source.settings.description,
+                    icon=source.settings.icon,
+                    default_ttl_ms=source.settings.default_ttl_ms,
+                    activity_bump_ms=source.settings.activity_bump_ms,
+                    variables=dict(source.settings.variables),
+                ),
+                opts=pulumi.ResourceOptions.merge(
+                    after_license,
+                    pulumi.ResourceOptions(
+                        depends_on=list(self.groups.values()),
+                        retain_on_delete=args.retain_templates_on_delete,
+                    ),
+                ),
+            )
+            for source in args.templates
+        }
