@@ -26,8 +26,9 @@ from automation.execute import EngineFactory, OutputMode, RunSettings, Streams, 
 from automation.observe.dependencies import DependencyFactory, real_dependencies
 from automation.outcome import ExitCode, Outcome, exit_code_table
 from automation.reconcile import ReconcileOptions, reconcile
-from automation.reporting.render import render
+from automation.reporting.render import console_for, render
 from automation.reporting.report import read_latest
+from automation.reporting.streams import write_safely
 from automation.session import Session
 from coder_platform.conventions import STACK_NAME
 
@@ -154,6 +155,12 @@ def _chosen_policy(
     return None if no_policy else resolve_policy(settings.work_dir, stack, pack, config)
 
 
+def _output_mode(output: str) -> OutputMode:
+    if output not in ("auto", "human", "json"):
+        raise typer.BadParameter("use auto, human or json", param_hint="--output")
+    return "json" if output == "json" else "human" if output == "human" else "auto"
+
+
 def _settings(
     command: str,
     stack: str,
@@ -164,9 +171,7 @@ def _settings(
     metrics_textfile: Path | None = None,
     pushgateway: str | None = None,
 ) -> RunSettings:
-    if output not in ("auto", "human", "json"):
-        raise typer.BadParameter("use auto, human or json", param_hint="--output")
-    mode: OutputMode = "json" if output == "json" else "human" if output == "human" else "auto"
+    mode = _output_mode(output)
     return RunSettings(
         command=command,
         stack=stack,
@@ -347,11 +352,15 @@ def destroy(
 def report(
     *,
     stack: Stack,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the raw JSON.")] = False,
+    output: Output = "human",
+    json_output: Annotated[
+        bool, typer.Option("--json", hidden=True, help="The same as --output json.")
+    ] = False,
     work_dir: WorkDir = REPO_ROOT,
     report_dir: ReportDir = None,
 ) -> None:
-    """Print the last run's report (any command) for humans, or as JSON."""
+    """Print the last run's report (any command) for humans (the default), or as JSON."""
+    mode = _output_mode("json" if json_output else output)
     directory = (report_dir or work_dir / ".reports").resolve()
     latest = read_latest(directory, stack)
     if latest is None:
@@ -360,10 +369,10 @@ def report(
             f"(e.g. python -m automation reconcile --stack {stack})"
         )
         raise typer.Exit(int(ExitCode.USAGE))
-    if json_output:
-        sys.stdout.write(latest.to_json(indent=2) + "\n")
-    else:
-        render(latest, Console(file=sys.stdout))
+    if mode == "json" or (mode == "auto" and not sys.stdout.isatty()):
+        write_safely(sys.stdout, latest.to_json(indent=2) + "\n")
+        return
+    render(latest, console_for(sys.stdout))
 
 
 def main() -> None:

@@ -48,7 +48,8 @@ def up(session: Session, policy: PolicySettings | None) -> Outcome:
 
 
 def drift(session: Session) -> Outcome:
-    """A refresh preview with the program run: lists each drifted resource and property."""
+    """A refresh preview with the program run: lists each drifted resource and property (exit
+    11), and apart from drift the changes the code or config wants (``pending``, exit 0)."""
     with phase(session, "drift") as detail:
         validate_config(session)
         collector = EventCollector("refresh")
@@ -57,9 +58,16 @@ def drift(session: Session) -> Outcome:
         )
         drifted = collector.drifted
         record_drift(session, drifted)
+        pending = collector.pending
+        session.report.pending = resource_reports(pending)
+        session.report.planned = resource_reports(collector.changes(applied=False))
         session.report.changes = collector.counts(applied=False)
         detail.append(f"{len(drifted)} resources drifted" if drifted else "no drift")
-    return Outcome.DRIFT if drifted else Outcome.CONVERGED
+        if pending:
+            detail.append(f"{len(pending)} code or config changes pending")
+    if drifted:
+        return Outcome.DRIFT
+    return Outcome.PENDING if pending else Outcome.CONVERGED
 
 
 def destroy(session: Session, confirmation: str | None, prompt: Prompt | None) -> Outcome:

@@ -33,10 +33,24 @@ class RunnerError(Exception):
         return exit_code(self.outcome)
 
 
+def failure_reason(error: BaseException) -> str:
+    """The short reason a phase failed, for its row in the report and the live view."""
+    if isinstance(error, RunnerError):
+        return error.what
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return f"unexpected {type(error).__name__}"
+
+
 class ConfigInvalidError(RunnerError):
     """C1: the stack config, the backend settings or the toolchain is not usable."""
 
     outcome = Outcome.CONFIG_INVALID
+
+
+class UnknownStackError(ConfigInvalidError):
+    """``--stack`` names no stack file: refused before anything is created for that name
+    (no state, no report directory), so a typo leaves nothing behind."""
 
 
 class DependencyUnreachableError(RunnerError):

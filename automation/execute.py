@@ -3,11 +3,17 @@
 Whatever happens, a run ends with a report (file, ``latest.json`` and stdout), optional
 metrics, and, when it failed, one last line saying what failed and what to do. An unexpected
 exception is a runner bug: it still gets a report and exit code 70, its message redacted.
+
+stdout carries only the requested output (the report as JSON, or the human summary); progress,
+notes and the closing error line go to stderr. A reader that closes the pipe early does not
+change the exit code (``reporting/streams.py``). An unknown stack name writes no report file:
+a typo must not leave a ``.reports/<typo>/`` behind.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,16 +21,20 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 import httpx
-from rich.console import Console
 
-from automation.engine.backend import BackendSettings, resolve_backend, stack_environment
-from automation.engine.locks import HostRunLock
+from automation.engine.backend import (
+    PROJECT,
+    BackendSettings,
+    resolve_backend,
+    stack_environment,
+)
+from automation.engine.locks import HostRunLock, cancel_command, with_recovery
 from automation.engine.protocol import StackEngine
-from automation.errors import InternalError, RunnerError
+from automation.errors import InternalError, RunnerError, StackLockedError, UnknownStackError
 from automation.outcome import Outcome
 from automation.reporting import metrics
 from automation.reporting.progress import JsonLinesProgress, ProgressSink, RichProgress
-from automation.reporting.render import render
+from automation.reporting.render import console_for, render
 from automation.reporting.report import (
     PhaseReport,
     ReportBuilder,
@@ -32,6 +42,7 @@ from automation.reporting.report import (
     redacted,
     write_report,
 )
+from automation.reporting.streams import write_safely
 from automation.session import Session
 from coder_platform.redaction import Redactor
 
@@ -70,9 +81,11 @@ def execute(
     progress: ProgressSink = (
         JsonLinesProgress(streams.stderr, redactor)
         if json_mode
-        else RichProgress(Console(file=streams.stderr), redactor)
+        else RichProgress(console_for(streams.stderr), redactor)
     )
     builder = ReportBuilder(settings.command, settings.stack)
+    backend: BackendSettings | None = None
+    persist = True
     try:
         environment = stack_environment(settings.work_dir, settings.stack)
         backend = resolve_backend(settings.work_dir, environ, environment)
@@ -84,6 +97,11 @@ def execute(
             session = Session(settings.stack, engine, builder, progress, redactor)
             outcome = body(session)
         report = builder.finish(outcome)
+    except StackLockedError as error:
+        report = builder.finish(error.outcome, _recoverable(error, settings, backend))
+    except UnknownStackError as error:
+        persist = False
+        report = builder.finish(error.outcome, error)
     except RunnerError as error:
         report = builder.finish(error.outcome, error)
     except Exception as error:  # the run boundary: a bug still leaves evidence (C4)
@@ -96,7 +114,19 @@ def execute(
         )
     finally:
         progress.close()
-    return record(report, settings, redactor, streams, json_mode=json_mode)
+    return record(report, settings, redactor, streams, json_mode=json_mode, persist=persist)
+
+
+def _recoverable(
+    error: StackLockedError, settings: RunSettings, backend: BackendSettings | None
+) -> StackLockedError:
+    """The lock error with the exact command that clears it (and whether its holder died)."""
+    if backend is None:
+        return error
+    cancel = cancel_command(
+        settings.stack, backend.url, PROJECT, shutil.which("pulumi") or "pulumi"
+    )
+    return with_recovery(error, settings.stack, cancel, can_break=settings.command == "reconcile")
 
 
 def record(
@@ -106,9 +136,12 @@ def record(
     streams: Streams,
     *,
     json_mode: bool,
+    persist: bool = True,
 ) -> RunReport:
     start = time.monotonic()
-    if settings.metrics_textfile is not None:
+    if not persist:
+        report.notes.append("no report file written: the stack name is unknown")
+    elif settings.metrics_textfile is not None:
         try:
             metrics.write_textfile(settings.metrics_textfile, report)
         except OSError as error:
@@ -122,25 +155,28 @@ def record(
         PhaseReport(name="record", status="ok", duration_seconds=round(time.monotonic() - start, 3))
     )
     report = redacted(report, redactor)
-    try:
-        path: Path | None = write_report(report, settings.report_dir)
-    except OSError as error:
-        path = None
-        report.notes.append(f"report file not written: {error}")
+    path: Path | None = None
+    if persist:
+        try:
+            path = write_report(report, settings.report_dir)
+        except OSError as error:
+            report.notes.append(f"report file not written: {error}")
     if json_mode:
-        streams.stdout.write(report.to_json() + "\n")
+        write_safely(streams.stdout, report.to_json() + "\n")
     else:
-        render(report.model_copy(update={"error": None}), Console(file=streams.stdout))
-        if path is not None:
-            streams.stdout.write(f"report: {path}\n")
+        _print_human(report, path, streams.stdout)
     if report.error is not None:
         line = f"{report.error.message}. {report.error.action}"
         if json_mode:
-            streams.stderr.write(
-                json.dumps({"kind": "error", "exit_code": report.exit_code, "message": line}) + "\n"
-            )
+            line = json.dumps({"kind": "error", "exit_code": report.exit_code, "message": line})
         else:
-            streams.stderr.write(f"error: {line}\n")
-    streams.stdout.flush()
-    streams.stderr.flush()
+            line = f"error: {line}"
+        write_safely(streams.stderr, line + "\n")
     return report
+
+
+def _print_human(report: RunReport, path: Path | None, stream: TextIO) -> None:
+    """The summary for humans (the error line follows on stderr, last)."""
+    render(report.model_copy(update={"error": None}), console_for(stream))
+    if path is not None:
+        write_safely(stream, f"report: {path}\n")

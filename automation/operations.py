@@ -84,6 +84,8 @@ def run_operation(
         if collector.mandatory_violations:
             raise policy_error(collector) from None
         raise
+    finally:
+        session.report.record_operation(collector)
     record_policy(session, collector)
     if collector.mandatory_violations:
         raise policy_error(collector)

@@ -53,7 +53,7 @@ from automation.operations import (
     up_and_record,
     with_lock_policy,
 )
-from automation.outcome import Outcome
+from automation.outcome import Outcome, changed_outcome
 from automation.reporting.collector import EventCollector, ResourceChange
 from automation.reporting.report import CoderCheckReport, CoderReport, ProbeReport, StateEditReport
 from automation.session import Session, phase, validate_config
@@ -107,7 +107,13 @@ def reconcile(
         observation = late
         acted = _decide_and_act(session, observation, options, retry=True)
     verify(session, observation, options, acted=acted)
-    return Outcome.HEALED if acted else Outcome.CONVERGED
+    if not acted:
+        return Outcome.CONVERGED
+    resources = (observation.state.get("deployment") or {}).get("resources") or []
+    return changed_outcome(
+        first_deploy=all(r.get("type") == "pulumi:pulumi:Stack" for r in resources),
+        healed=bool(session.report.drifted) or session.report.state_edit is not None,
+    )
 
 
 def _decide_and_act(
@@ -215,6 +221,7 @@ def verify(
             _expect_no_changes(session, options)
             detail.append("follow-up preview: no changes")
             state = session.engine.export_state()
+        _expect_nothing_terminating(session)
         if observation.coder is None:
             detail.append("Coder checks skipped: Coder is off")
             return
@@ -263,6 +270,22 @@ def _expect_no_changes(session: Session, options: ReconcileOptions) -> None:
             f"a preview after the update still shows {len(pending)} changes ({names})",
             "The program and the live state disagree after an update (a perpetual diff): "
             "read the report's planned list and fix that resource's inputs or provider",
+        )
+
+
+def _expect_nothing_terminating(session: Session) -> None:
+    """An object being deleted (``metadata.deletionTimestamp``, held by a finalizer) matches
+    the program to the engine, so the preview is empty; it is not converged: once gone it
+    must be re-created. The latest preview's live view says which objects those are."""
+    terminating = session.report.terminating
+    if terminating:
+        names = ", ".join(f"{t.urn.rsplit('::', 1)[-1]} ({t.type})" for t in terminating)
+        raise NotConvergedError(
+            f"{len(terminating)} object(s) the stack owns are being deleted (Terminating): {names}",
+            "A finalizer holds each one: see which (kubectl get <kind> <name> -o "
+            "jsonpath='{.metadata.finalizers}') and let its controller finish (kube-controller-"
+            "manager's garbage collector and namespace controller for foregroundDeletion and "
+            "kubernetes); once they are gone, rerun reconcile to re-create them",
         )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from automation.engine.protocol import StackEngine
-from automation.errors import ConfigInvalidError
+from automation.errors import ConfigInvalidError, failure_reason
 from automation.reporting.progress import ProgressSink
 from automation.reporting.report import ReportBuilder
 from coder_platform.config import ConfigError, PlatformConfig, load_config, raw_stack_config
@@ -36,8 +36,8 @@ def phase(session: Session, name: str) -> Iterator[list[str]]:
     with session.report.phase(name) as detail:
         try:
             yield detail
-        except Exception:
-            session.progress.phase(name, "failed", "; ".join(detail))
+        except BaseException as error:
+            session.progress.phase(name, "failed", "; ".join(detail) or failure_reason(error))
             raise
     session.progress.phase(name, "ok", "; ".join(detail))
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from automation.errors import ConfigInvalidError
+from automation.errors import ConfigInvalidError, UnknownStackError
 
 LOCAL_STATE_DIR = ".pulumi-state"
 LOCAL_ONLY_PASSPHRASE = "coder-platform-local-only-passphrase-not-a-secret"
@@ -50,7 +50,7 @@ def stack_environment(work_dir: Path, stack: str) -> str | None:
         known = sorted(
             p.name[len("Pulumi.") : -len(".yaml")] for p in config_dir.glob("Pulumi.*.yaml")
         )
-        raise ConfigInvalidError(
+        raise UnknownStackError(
             f"unknown stack {stack!r}: there is no {path.relative_to(work_dir)}",
             f"Use one of: {', '.join(known) or '(none)'}; or create that file to add the stack",
         )

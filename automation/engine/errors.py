@@ -77,6 +77,7 @@ def classify(
         )
     return UpdateFailedError(
         f"pulumi {operation} failed (CLI exit {code if code is not None else 'unknown'}): {detail}",
-        "Read the report's diagnostics for the failing resource, fix it, then rerun",
+        "Read the report's failed list (each failing URN with the engine's message) and "
+        "diagnostics, fix that resource, then rerun",
         code,
     )

@@ -9,6 +9,12 @@ when asked with ``--break-stale-lock-after`` (and logs exactly what it removed).
 
 ``HostRunLock`` adds an OS lock (``flock``) so two runners on one host cannot overlap even in the
 phases before Pulumi takes its own lock; the kernel drops it when a run dies, so it cannot go stale.
+
+``with_recovery`` makes the locked message exact: a lock whose holder is a process of this host
+that no longer runs is said to be left by a killed run, and the printed ``pulumi cancel`` works
+as printed: a DIY backend needs its URL (``PULUMI_BACKEND_URL``, else the CLI asks for a Pulumi
+Cloud login) and a fully qualified ``organization/<project>/<stack>`` (the CLI refuses a bare
+name with ``--stack`` outside the project directory).
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ import hashlib
 import json
 import os
 import re
+import shlex
+import socket
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -106,6 +114,65 @@ def locked_error(stack: str, locks: Sequence[LockHolder], now: datetime) -> Stac
         f"--stack {stack} --yes`, or rerun with --break-stale-lock-after <age> (e.g. 2h)",
         locks,
     )
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs on this host (a process of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cancel_command(stack: str, backend_url: str, project: str, cli: str = "pulumi") -> str:
+    """``pulumi cancel`` as it works from any directory, for a DIY backend (``file://``,
+    ``azblob://``, ...); for Pulumi Cloud the stack's own name, run from the project."""
+    if backend_url.startswith(("https://", "http://")):
+        return f"{shlex.quote(cli)} cancel --stack {shlex.quote(stack)} --yes"
+    return (
+        f"PULUMI_BACKEND_URL={shlex.quote(backend_url)} {shlex.quote(cli)} cancel --stack "
+        f"{shlex.quote(f'organization/{project}/{stack}')} --yes"
+    )
+
+
+def with_recovery(
+    error: StackLockedError,
+    stack: str,
+    cancel: str,
+    *,
+    can_break: bool,
+    host: str | None = None,
+    alive: Callable[[int], bool] = process_alive,
+) -> StackLockedError:
+    """The same lock error, saying whether its holder is a dead process of this host, and
+    with a ``pulumi cancel`` that works as printed (``cancel``, from ``cancel_command``)."""
+    if not error.locks:
+        return error
+    here = host or socket.gethostname()
+    dead = [
+        lock
+        for lock in error.locks
+        if lock.pid is not None and lock.holder.rsplit("@", 1)[-1] == here and not alive(lock.pid)
+    ]
+    if len(dead) == len(error.locks):
+        held = "; ".join(f"{lock.holder} pid {lock.pid}" for lock in dead)
+        what = (
+            f"stack {stack} is locked by a run that was killed: {held} on this host, which is "
+            "no longer running, left its lock behind"
+        )
+        action = f"Clear it with `{cancel}`" + (
+            ", or rerun with --break-stale-lock-after 0s (safe here: no process holds it)"
+            if can_break
+            else ""
+        )
+        return StackLockedError(what, action, error.locks)
+    action = f"Wait for that run to finish. If it was killed, clear the lock with `{cancel}`" + (
+        ", or rerun with --break-stale-lock-after <age> (e.g. 2h)" if can_break else ""
+    )
+    return StackLockedError(error.what, action, error.locks)
 
 
 class HostRunLock:

@@ -21,7 +21,10 @@ Stage = Literal["started", "done", "failed"]
 
 @dataclass(frozen=True)
 class StepEvent:
-    """A resource step; ``gone`` means a refresh found the resource deleted out of band."""
+    """A resource step; ``gone`` means a refresh found the resource deleted out of band, and
+    ``terminating`` that its live outputs carry ``metadata.deletionTimestamp`` (a Kubernetes
+    object being deleted, held by a finalizer: the engine sees no diff, so nothing else says it).
+    """
 
     stage: Stage
     urn: str
@@ -29,6 +32,7 @@ class StepEvent:
     op: str
     properties: tuple[str, ...] = ()
     gone: bool = False
+    terminating: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,4 +114,15 @@ def _step(stage: Stage, metadata: StepEventMetadata) -> StepEvent:
         sorted(metadata.diffs or ())
     )
     gone = op == "refresh" and metadata.old is not None and metadata.new is None
-    return StepEvent(stage, metadata.urn, metadata.type, op, properties, gone)
+    return StepEvent(
+        stage, metadata.urn, metadata.type, op, properties, gone, _terminating(metadata)
+    )
+
+
+def _terminating(metadata: StepEventMetadata) -> bool:
+    """``metadata.deletionTimestamp`` in the live outputs: the API server is deleting the object
+    (Kubernetes API conventions: set once deletion is requested, the object stays until its
+    finalizers are removed). Only a timestamp's presence is read, never a value."""
+    outputs = getattr(metadata.new, "outputs", None) if metadata.new is not None else None
+    object_meta = outputs.get("metadata") if isinstance(outputs, Mapping) else None
+    return isinstance(object_meta, Mapping) and bool(object_meta.get("deletionTimestamp"))

@@ -4,7 +4,9 @@ On a terminal, a ``rich`` live view keyed by URN shows each changing resource as
 finishes, plus the current phase (the pattern of reference/pulumi.md §1). Off a terminal (cron,
 CI, a CronJob's log) every phase change, changing step, warning and policy finding is one JSON
 object per line on stderr. Unchanged resources are not shown: "already correct" stays silent.
-Every text passes through the redactor (C2).
+The toolchain's known warnings, which the engine repeats on every operation, are one compact
+line per run in the live view (``known_warnings``); JSON lines keep each one. Every text passes
+through the redactor (C2).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from rich.text import Text
 
 from automation.reporting.collector import UNCHANGED_OPS
 from automation.reporting.events import Diagnostic, PolicyFinding, RunEvent, StepEvent, Summary
+from automation.reporting.known_warnings import compact
+from automation.reporting.streams import write_safely
 from coder_platform.redaction import Redactor
 
 MAX_ROWS = 12
@@ -46,14 +50,15 @@ class JsonLinesProgress:
         self._stream = stream
         self._redact = redactor
         self._lock = threading.Lock()
+        self._open = True
 
     def _emit(self, kind: str, **fields: Any) -> None:
         record = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "kind": kind}
         record.update(fields)
         line = json.dumps(self._redact.data(record))
         with self._lock:
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            if self._open:
+                self._open = write_safely(self._stream, line + "\n")
 
     def phase(self, name: str, status: str, detail: str = "") -> None:
         self._emit("phase", phase=name, status=status, detail=detail)
@@ -101,6 +106,8 @@ class RichProgress:
         self._phase = "starting"
         self._rows: dict[str, tuple[str, str, str, str]] = {}
         self._done = 0
+        self._toolchain: list[str] = []
+        self._toolchain_shown = 0
         self._live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
         self._live.start()
 
@@ -119,7 +126,17 @@ class RichProgress:
             self._phase = f"{name}: {status}" + (f" ({self._redact(detail)})" if detail else "")
             if status != "running":
                 self._console.print(Text(self._phase, style="dim"))
+                self._show_toolchain()
             self._refresh()
+
+    def _show_toolchain(self) -> None:
+        """Print the known toolchain warnings seen so far, once: a later repeat prints nothing,
+        a new kind of warning prints one line with it."""
+        if len(self._toolchain) > self._toolchain_shown:
+            self._toolchain_shown = len(self._toolchain)
+            phrases = "; ".join(self._toolchain)
+            line = self._redact(f"toolchain (known, harmless): {phrases}")
+            self._console.print(Text(line, style="dim"))
 
     def event(self, event: RunEvent) -> None:
         with self._lock:
@@ -129,8 +146,13 @@ class RichProgress:
                 self._done += event.stage == "done"
                 self._rows[event.urn] = (name, event.op, state, ", ".join(event.properties))
             elif isinstance(event, Diagnostic) and event.severity in SHOWN_SEVERITIES:
-                style = "red" if event.severity == "error" else "yellow"
-                self._console.print(Text(self._redact(event.message)[:2000], style=style))
+                phrase = compact(event.message) if event.severity == "warning" else None
+                if phrase is not None:
+                    if phrase not in self._toolchain:
+                        self._toolchain.append(phrase)
+                else:
+                    style = "red" if event.severity == "error" else "yellow"
+                    self._console.print(Text(self._redact(event.message)[:2000], style=style))
             elif isinstance(event, PolicyFinding):
                 self._console.print(
                     Text(
@@ -145,4 +167,6 @@ class RichProgress:
             self._console.print(Text(self._redact(text), style="cyan"))
 
     def close(self) -> None:
+        with self._lock:
+            self._show_toolchain()
         self._live.stop()

@@ -20,12 +20,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from automation.errors import RunnerError
+from automation.errors import RunnerError, failure_reason
 from automation.outcome import Outcome, exit_code
+from automation.reporting.collector import EventCollector
 from coder_platform.redaction import Redactor
 
 SCHEMA = "coder-platform.run-report/v1"
 LATEST = "latest.json"
+# Engine messages are bounded: a provider can return a whole manifest in one error.
+MAX_MESSAGE = 2000
+MAX_DIAGNOSTICS = 50
 
 
 class _Model(BaseModel):
@@ -54,6 +58,21 @@ class ResourceReport(_Model):
     op: str | None = None
     properties: list[str] = Field(default_factory=list)
     deleted: bool = False
+
+
+class FailedResourceReport(_Model):
+    """A resource the engine failed to change, and what the engine said about it."""
+
+    urn: str
+    type: str
+    op: str | None = None
+    messages: list[str] = Field(default_factory=list)
+
+
+class DiagnosticReport(_Model):
+    severity: str
+    urn: str | None = None
+    message: str
 
 
 class PolicyViolationReport(_Model):
@@ -107,8 +126,12 @@ class RunReport(_Model):
     probes: list[ProbeReport] = Field(default_factory=list)
     changes: dict[str, int] = Field(default_factory=dict)
     drifted: list[ResourceReport] = Field(default_factory=list)
+    pending: list[ResourceReport] = Field(default_factory=list)
+    terminating: list[ResourceReport] = Field(default_factory=list)
     healed: list[ResourceReport] = Field(default_factory=list)
     planned: list[ResourceReport] = Field(default_factory=list)
+    failed: list[FailedResourceReport] = Field(default_factory=list)
+    diagnostics: list[DiagnosticReport] = Field(default_factory=list)
     policy_violations: list[PolicyViolationReport] = Field(default_factory=list)
     state_edit: StateEditReport | None = None
     coder: CoderReport | None = None
@@ -139,8 +162,12 @@ class ReportBuilder:
         self.probes: list[ProbeReport] = []
         self.changes: dict[str, int] = {}
         self.drifted: dict[str, ResourceReport] = {}
+        self.pending: list[ResourceReport] = []
+        self.terminating: list[ResourceReport] = []
         self.healed: list[ResourceReport] = []
         self.planned: list[ResourceReport] = []
+        self.failed: list[FailedResourceReport] = []
+        self.diagnostics: list[DiagnosticReport] = []
         self.policy_violations: list[PolicyViolationReport] = []
         self.state_edit: StateEditReport | None = None
         self.coder: CoderReport | None = None
@@ -153,10 +180,45 @@ class ReportBuilder:
         detail: list[str] = []
         try:
             yield detail
-        except BaseException:
+        except BaseException as error:
+            if not detail:
+                detail.append(failure_reason(error))
             self._close_phase(name, "failed", start, detail)
             raise
         self._close_phase(name, "ok", start, detail)
+
+    def record_operation(self, collector: EventCollector) -> None:
+        """What every engine operation leaves in the report, also when it failed: the objects
+        being deleted as it last saw them, the resources it failed to change with the engine's
+        messages, and its error and warning diagnostics (deduplicated, bounded)."""
+        self.terminating = [
+            ResourceReport(urn=t.urn, type=t.type, properties=["metadata.deletionTimestamp"])
+            for t in collector.terminating
+        ]
+        known = {f.urn for f in self.failed}
+        for failure in collector.failures:
+            if failure.urn in known:
+                continue
+            known.add(failure.urn)
+            self.failed.append(
+                FailedResourceReport(
+                    urn=failure.urn,
+                    type=failure.type,
+                    op=failure.op or None,
+                    messages=[m[:MAX_MESSAGE] for m in failure.messages],
+                )
+            )
+        seen = {(d.severity, d.urn, d.message) for d in self.diagnostics}
+        for diagnostic in collector.diagnostics:
+            entry = DiagnosticReport(
+                severity=diagnostic.severity,
+                urn=diagnostic.urn,
+                message=diagnostic.message[:MAX_MESSAGE],
+            )
+            key = (entry.severity, entry.urn, entry.message)
+            if key not in seen and len(self.diagnostics) < MAX_DIAGNOSTICS:
+                seen.add(key)
+                self.diagnostics.append(entry)
 
     def skip_phase(self, name: str, reason: str) -> None:
         self.phases.append(
@@ -188,8 +250,12 @@ class ReportBuilder:
             probes=self.probes,
             changes=self.changes,
             drifted=list(self.drifted.values()),
+            pending=self.pending,
+            terminating=self.terminating,
             healed=self.healed,
             planned=self.planned,
+            failed=self.failed,
+            diagnostics=self.diagnostics,
             policy_violations=self.policy_violations,
             state_edit=self.state_edit,
             coder=self.coder,

@@ -58,7 +58,14 @@ class FakeEngine:
     state: dict[str, Any] = field(default_factory=fx.unseeded_state)
     config_entries: dict[str, ConfigEntry] = field(default_factory=dev_config)
     drift: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Deleted in the cluster (urn -> type), being deleted (urn -> type), and what the code or
+    # config changed (urn -> properties): each shows in a preview the way the real engine says it.
+    deleted: dict[str, str] = field(default_factory=dict)
+    terminating: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, tuple[str, ...]] = field(default_factory=dict)
     perpetual: list[str] = field(default_factory=list)
+    # A resource the engine fails to change in the next up: (urn, type, engine message).
+    failing: tuple[str, str, str] | None = None
     policy_findings: list[PolicyFinding] = field(default_factory=list)
     fail_up: RunnerError | None = None
     lock_on_up: RunnerError | None = None
@@ -115,8 +122,12 @@ class FakeEngine:
         self._emit_policy(on_event)
         if any(f.mandatory for f in self.policy_findings):
             raise UpdateFailedError("pulumi up failed (CLI exit 1): policy violation", "-", 1)
+        if self.failing is not None:
+            self._fail_resource(on_event, *self.failing)
         changes = self._plan(on_event, stage="done")
         self.drift.clear()
+        self.deleted.clear()
+        self.pending.clear()
         if self._needs_seed():
             self.seed()
         on_event(Summary(changes))
@@ -124,9 +135,7 @@ class FakeEngine:
 
     def preview_refresh(self, *, on_event: EventSink) -> OperationSummary:
         self.calls.append("preview_refresh")
-        for urn, properties in self.drift.items():
-            on_event(StepEvent("done", urn, _type_of(self.state, urn), "update", properties))
-        changes = {"update": len(self.drift)} if self.drift else {}
+        changes = self._plan(on_event, stage="started")
         on_event(Summary(changes))
         return OperationSummary(changes)
 
@@ -181,6 +190,16 @@ class FakeEngine:
             on_event(StepEvent("done", urn, kind, "refresh", properties))
             on_event(StepEvent(stage, urn, kind, "update", properties))
             changes["update"] = changes.get("update", 0) + 1
+        for urn, kind in self.deleted.items():
+            on_event(StepEvent("done", urn, kind, "refresh", gone=True))
+            on_event(StepEvent(stage, urn, kind, "create"))
+            changes["create"] = changes.get("create", 0) + 1
+        for urn, kind in self.terminating.items():
+            on_event(StepEvent("done", urn, kind, "refresh", terminating=True))
+            on_event(StepEvent("done", urn, kind, "same", terminating=True))
+        for urn, properties in self.pending.items():
+            on_event(StepEvent(stage, urn, _type_of(self.state, urn), "update", properties))
+            changes["update"] = changes.get("update", 0) + 1
         for urn in self.perpetual:
             on_event(StepEvent(stage, urn, _type_of(self.state, urn), "update", ("spec",)))
             changes["update"] = changes.get("update", 0) + 1
@@ -194,6 +213,18 @@ class FakeEngine:
                 on_event(StepEvent(stage, resource["urn"], resource["type"], op))
                 changes[op] = changes.get(op, 0) + 1
         return changes
+
+    def _fail_resource(self, on_event: EventSink, urn: str, kind: str, message: str) -> None:
+        """What the real engine sends when the API server refuses a create, then its error."""
+        on_event(StepEvent("started", urn, kind, "create"))
+        on_event(Diagnostic("error", message, urn))
+        on_event(StepEvent("failed", urn, kind, "create"))
+        on_event(Diagnostic("error", "update failed"))
+        raise UpdateFailedError(
+            f"pulumi up failed (CLI exit 1): {message}",
+            "Read the report's failed list for the failing resource, fix it, then rerun",
+            1,
+        )
 
     def _emit_policy(self, on_event: EventSink) -> None:
         for finding in self.policy_findings:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,11 +13,13 @@ from typer.testing import CliRunner
 
 from automation import cli
 from automation.engine.backend import BackendSettings
-from automation.outcome import ExitCode
+from automation.outcome import ExitCode, Outcome
+from automation.reporting.report import ReportBuilder, ResourceReport, RunReport, write_report
 from coder_platform.redaction import Redactor
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import FakeDependencies, FakeEngine, converged_world
 from tests.automation.runs import managed_environ
+from tests.harness import ROOT
 
 COMMANDS = ("preview", "up", "drift", "reconcile", "destroy", "report")
 
@@ -158,3 +163,64 @@ def test_usage_error_when_break_stale_lock_after_is_not_a_duration() -> None:
         cli.app, ["reconcile", "--stack", "dev", "--break-stale-lock-after", "soon"]
     )
     assert result.exit_code == ExitCode.USAGE
+
+
+def recorded_report(report_dir: Path) -> RunReport:
+    builder = ReportBuilder("drift", "dev")
+    builder.drifted[fx.DB_CLUSTER] = ResourceReport(
+        urn=fx.DB_CLUSTER,
+        type="kubernetes:postgresql.cnpg.io/v1:Cluster",
+        properties=['metadata.annotations["coder-platform.io/reconcile-interval-seconds"]'],
+    )
+    report = builder.finish(Outcome.DRIFT)
+    write_report(report, report_dir)
+    return report
+
+
+@pytest.mark.parametrize("output", ["json", "human", "auto"])
+def test_report_accepts_output_like_every_other_command_when_asked(
+    tmp_path: Path, output: str
+) -> None:
+    recorded = recorded_report(tmp_path)
+    result = CliRunner().invoke(
+        cli.app, ["report", "--stack", "dev", "--report-dir", str(tmp_path), "--output", output]
+    )
+    assert result.exit_code == 0, result.output
+    if output == "human":
+        assert "drift dev: drift (exit 11)" in result.output
+    else:  # auto off a terminal is JSON, as for every command
+        assert json.loads(result.output)["run_id"] == recorded.run_id
+
+
+def test_human_tables_are_not_cut_to_80_columns_when_stdout_is_not_a_terminal(
+    tmp_path: Path,
+) -> None:
+    recorded_report(tmp_path)
+    result = CliRunner().invoke(
+        cli.app, ["report", "--stack", "dev", "--report-dir", str(tmp_path), "--output", "human"]
+    )
+    assert "…" not in result.output
+    assert 'metadata.annotations["coder-platform.io/reconcile-interval-seconds"]' in result.output
+    assert "kubernetes:postgresql.cnpg.io/v1:Cluster" in result.output
+
+
+@pytest.mark.parametrize("output", ["json", "human"])
+def test_report_exits_0_when_the_reader_of_its_output_goes_away(tmp_path: Path, output: str) -> None:
+    recorded_report(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `| head` that already exited: every write meets a closed pipe
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "automation", "report", "--stack", "dev"]
+            + ["--report-dir", str(tmp_path), "--output", output],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 0, done.stderr
+    assert "BrokenPipeError" not in done.stderr and "Traceback" not in done.stderr

@@ -34,6 +34,59 @@ def test_drift_exits_11_and_lists_each_resource_and_property_when_live_state_dif
     assert engine.calls.count("preview_refresh") == 1 and "up" not in engine.calls
 
 
+SCHEDULED_BACKUP = (
+    "urn:pulumi:dev::coder-platform::coder-platform:backup:CnpgBackups"
+    "$kubernetes:postgresql.cnpg.io/v1:ScheduledBackup::coder-db-scheduled-backup"
+)
+SCHEDULED_BACKUP_TYPE = "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
+
+
+def test_drift_reports_deleted_true_when_a_scheduled_backup_was_deleted_in_the_cluster(
+    tmp_path: Path,
+) -> None:
+    engine, _ = converged_world()
+    engine.deleted = {SCHEDULED_BACKUP: SCHEDULED_BACKUP_TYPE}
+
+    captured = run(engine, commands.drift, tmp_path, command="drift")
+
+    assert captured.report.exit_code == ExitCode.DRIFT
+    assert [(d.urn, d.deleted, d.type) for d in captured.report.drifted] == [
+        (SCHEDULED_BACKUP, True, SCHEDULED_BACKUP_TYPE)
+    ]
+    assert captured.report.pending == []  # bringing it back is healing, not a config change
+
+
+def test_drift_exits_0_with_the_change_pending_when_only_the_config_changed(
+    tmp_path: Path,
+) -> None:
+    engine, _ = converged_world()
+    # reconciler.intervalMinutes 30 -> 15: nothing touched in the cluster.
+    engine.pending = {fx.DB_CLUSTER: ("spec.schedule",)}
+
+    captured = run(engine, commands.drift, tmp_path, command="drift")
+
+    assert captured.report.outcome is Outcome.PENDING
+    assert captured.report.exit_code == ExitCode.OK  # a scheduler alerting on drift stays quiet
+    assert captured.report.drifted == []
+    assert [(p.urn, p.op, p.properties) for p in captured.report.pending] == [
+        (fx.DB_CLUSTER, "update", ["spec.schedule"])
+    ]
+
+
+def test_drift_exits_11_and_lists_pending_apart_when_both_drift_and_a_config_change_exist(
+    tmp_path: Path,
+) -> None:
+    engine, _ = converged_world()
+    engine.drift = {fx.STORAGE_CLASS: ("metadata.labels",)}
+    engine.pending = {fx.DB_CLUSTER: ("spec.instances",)}
+
+    captured = run(engine, commands.drift, tmp_path, command="drift")
+
+    assert captured.report.exit_code == ExitCode.DRIFT
+    assert [d.urn for d in captured.report.drifted] == [fx.STORAGE_CLASS]
+    assert [p.urn for p in captured.report.pending] == [fx.DB_CLUSTER]
+
+
 def test_drift_exits_0_when_nothing_drifted(tmp_path: Path) -> None:
     engine, _ = converged_world()
     captured = run(engine, commands.drift, tmp_path, command="drift")

@@ -223,7 +223,7 @@ def test_locked_exits_14_with_age_and_clear_command_when_another_update_holds_th
     assert captured.report.exit_code == ExitCode.LOCKED
     message = captured.report.error.message if captured.report.error else ""
     assert "runner@reconciler-29xk1 pid 7, 0h03m old" in message
-    assert "pulumi cancel --stack dev --yes" in (
+    assert "cancel --stack organization/coder-platform/dev --yes" in (
         captured.report.error.action if captured.report.error else ""
     )
     assert engine.cancelled == 0
