@@ -11,12 +11,13 @@ from pathlib import Path
 import pulumi
 
 from coder_platform.alerts import inputs_from_config, rule_groups
-from coder_platform.config import ConfigError, ConfigIssue, PlatformConfig, read_stack_config
+from coder_platform.config import ConfigError, PlatformConfig, read_stack_config
 from coder_platform.conventions import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
 from coder_platform.dashboard import build_dashboard
 from coder_platform.drill_settings import PUSHGATEWAY_ENV, DrillSettings
 from coder_platform.names import app_secret_name, archive_server_name
 from coder_platform.ownership import make_kubernetes_fields_authoritative
+from coder_platform.seeded_inputs import check_seeded_inputs
 from coder_platform.template_sources import TemplateSource, discover
 from coder_platform.vault_inputs import (
     BootstrapInputs,
@@ -66,19 +67,9 @@ def load() -> Loaded:
         seeding = config.seeding
         if seeding is None or not seeding.enabled:
             return Loaded(config, inputs, [])
-        for index, user in enumerate(seeding.users):
-            if user.username.lower() == inputs.admin_username.lower():
-                raise ConfigError(
-                    [
-                        ConfigIssue(
-                            f"seeding.users[{index}].username",
-                            "is the automation identity (Coder's first user, from the "
-                            "bootstrap-admin secret): it is seeded as the first user, never as "
-                            "a user; remove this entry",
-                        )
-                    ]
-                )
-        return Loaded(config, inputs, discover(PROJECT_ROOT, seeding.templates))
+        check_seeded_inputs(config, inputs)
+        templates = discover(PROJECT_ROOT, seeding.templates, seeding.templates_directory)
+        return Loaded(config, inputs, templates)
     except (ConfigError, VaultInputError) as error:
         # RunError prints the message without a traceback; nothing has been registered.
         raise pulumi.RunError(str(error)) from None
@@ -207,6 +198,7 @@ def build_vault_secrets(config: PlatformConfig) -> VaultSecrets | None:
             service_account_namespace=(
                 config.reconciler.namespace if config.reconciler else RECONCILER_NAMESPACE
             ),
+            provider=vault.provider,
         ),
     )
 
@@ -473,9 +465,9 @@ database = build_database(config, storage, operators, backup_store)
 vault_secrets = build_vault_secrets(config)
 coder = build_coder(config, inputs, database)
 seed = build_seed(loaded, coder, vault_secrets)
-reconciler = build_reconciler(
-    config, [operators, database, coder, seed], owns_coder=coder is not None
-)
+# Not after the seed: a Coder reset drops the seed from state, and the runner refuses to when
+# anything outside it depends on it (automation/engine/state_edits.py).
+reconciler = build_reconciler(config, [operators, database, coder], owns_coder=coder is not None)
 observability = build_observability(config, database)
 restore_drill = build_restore_drill(config, database, backup_store)
 

@@ -30,16 +30,18 @@ class TemplateSource:
     settings: TemplateSettings
 
 
-def discover(project_root: Path, settings: Mapping[str, TemplateSettings]) -> list[TemplateSource]:
-    """Every template directory, in name order; raises ``ConfigError`` naming each bad key."""
-    root = project_root / TEMPLATES_DIR
+def discover(
+    project_root: Path, settings: Mapping[str, TemplateSettings], folder: str = TEMPLATES_DIR
+) -> list[TemplateSource]:
+    """Every template directory under ``folder``, in name order; raises ``ConfigError`` naming
+    each bad key."""
+    root = project_root / folder
     directories = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     names = {path.name for path in directories}
     issues = [
         ConfigIssue(
             f"seeding.templates.{name}",
-            f"names no directory under {TEMPLATES_DIR}/ "
-            f"(found: {', '.join(sorted(names)) or 'none'})",
+            f"names no directory under {folder}/ (found: {', '.join(sorted(names)) or 'none'})",
         )
         for name in sorted(settings)
         if name not in names
@@ -52,7 +54,7 @@ def discover(project_root: Path, settings: Mapping[str, TemplateSettings]) -> li
             issues.append(
                 ConfigIssue(
                     f"seeding.templates.{path.name}",
-                    f"{TEMPLATES_DIR}/{path.name} is not a Coder template name (1-32 lowercase "
+                    f"{folder}/{path.name} is not a Coder template name (1-32 lowercase "
                     "letters, digits, inner hyphens): rename the directory",
                 )
             )
@@ -65,7 +67,7 @@ def discover(project_root: Path, settings: Mapping[str, TemplateSettings]) -> li
         sources.append(
             TemplateSource(
                 name=path.name,
-                directory=f"{TEMPLATES_DIR}/{path.name}",
+                directory=f"{folder}/{path.name}",
                 content_hash=content_hash,
                 settings=settings.get(path.name) or TemplateSettings(),
             )

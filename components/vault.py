@@ -1,7 +1,9 @@
 """VaultSecrets: the KV v2 mount, the reconciler's policy, and its Kubernetes auth role.
 
 The in-cluster reconciler reads the bootstrap inputs and writes the published CLI session
-token, nothing else (least privilege, contract C5).
+token, nothing else (least privilege, contract C5). With ``provider="api"`` (engines without the
+pulumi-vault plugin, which the module proxy refuses) only the policy is written, through
+Vault's HTTP API; the mount must exist and no Kubernetes auth role is managed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_vault as vault
+
+from components.providers.vault_api import VaultPolicy
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class VaultSecretsArgs:
     role_name: str
     service_account_name: str
     service_account_namespace: str
+    provider: str = "pulumi-vault"
 
 
 def reconciler_policy(
@@ -53,16 +58,19 @@ def reconciler_policy(
 
 
 class VaultSecrets(pulumi.ComponentResource):
-    provider: vault.Provider
+    provider: vault.Provider | None  # None with provider="api"
     mount: vault.Mount | None
-    policy: vault.Policy
-    auth_role: vault.kubernetes.AuthBackendRole
+    policy: vault.Policy | VaultPolicy
+    auth_role: vault.kubernetes.AuthBackendRole | None
     mount_path: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: VaultSecretsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("coder-platform:vault:VaultSecrets", name, None, opts)
+        if args.provider == "api":
+            self._through_api(name, args)
+            return
         # The token comes from VAULT_TOKEN in the environment, never from state or config.
         self.provider = vault.Provider(
             f"{name}-provider",
@@ -106,5 +114,24 @@ class VaultSecrets(pulumi.ComponentResource):
             token_policies=[self.policy.name],
             token_ttl=3600,
             opts=in_vault,
+        )
+        self.register_outputs({"mount_path": self.mount_path})
+
+    def _through_api(self, name: str, args: VaultSecretsArgs) -> None:
+        self.provider, self.mount, self.auth_role = None, None, None
+        self.mount_path = pulumi.Output.from_input(args.kv_mount)
+        self.policy = VaultPolicy(
+            f"{name}-reconciler-policy",
+            args.address,
+            args.role_name,
+            reconciler_policy(
+                args.kv_mount,
+                args.read_paths,
+                args.write_paths,
+                role_name=args.role_name,
+                kubernetes_auth_path=args.kubernetes_auth_path,
+                owns_mount=False,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"mount_path": self.mount_path})

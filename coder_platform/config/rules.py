@@ -74,6 +74,12 @@ def _secrets_pipeline_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
     if config.vault.enabled:
         if config.vault.address is None:
             yield ConfigIssue("vault.address", "is required when vault.enabled is true")
+        if config.vault.provider == "api" and config.vault.create_mount:
+            yield ConfigIssue(
+                "vault.createMount",
+                "must be false with vault.provider: api (those resources use an existing KV v2 "
+                "mount; create it with: vault secrets enable -path=<kvMount> kv-v2)",
+            )
         if config.local_secrets is not None:
             yield ConfigIssue(
                 "localSecrets",

@@ -218,6 +218,12 @@ class VaultConfig(ConfigModel):
     create_mount: bool = Field(
         False, description="true creates the KV v2 mount; false uses an existing one"
     )
+    provider: Literal["pulumi-vault", "api"] = Field(
+        "pulumi-vault",
+        description="how the program writes to Vault: pulumi-vault (the plugin), or api (its "
+        "own resources on Vault's HTTP API, for engines without the plugin; no Kubernetes auth "
+        "role or mount is managed then)",
+    )
     path_prefix: str = Field(
         "coder", pattern=KV_PATH, description="the folder under the mount this stack owns"
     )
@@ -351,6 +357,11 @@ class SeedingConfig(ConfigModel):
     )
     token_rotation_window_hours: int = Field(
         96, ge=1, description="rotate when fewer than this many hours remain"
+    )
+    templates_directory: str = Field(
+        "templates",
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$",
+        description="the folder, relative to the project, whose directories are the templates",
     )
     templates: dict[str, TemplateSettings] = Field(
         default_factory=dict,

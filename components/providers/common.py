@@ -13,7 +13,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import pulumi
 import pulumi.dynamic as dyn
+from pulumi.output import Unknown
 
 from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient
 from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
@@ -44,7 +46,14 @@ def default_client(url: str) -> CoderClient:
 
 
 def is_known(value: Any) -> bool:
-    """False for a value the engine does not know yet (preview); it is checked once known."""
+    """False for a value the engine does not know yet (preview); it is checked once known.
+
+    The real engine sends an unknown that depends on another resource (the automation token at
+    the first preview) as an output value, which the SDK hands over as ``pulumi.output.Unknown``
+    (or an ``Output``), not the ``UNKNOWN`` string: all count as not known.
+    """
+    if isinstance(value, pulumi.Output | Unknown):
+        return False
     return not (isinstance(value, str) and value == UNKNOWN)
 
 
