@@ -26,7 +26,12 @@ FAKE_PASSWORD = "mock-Pw-9f3b2c71e8a64d05"
 FAKE_OIDC_SECRET = "mock-oidc-Secret-4e1d7a93c0b2"
 FAKE_ADMIN_PASSWORD = "mock-admin-Pw-62f0b8d1e7a5"
 FAKE_TOKEN = "mock-token-Zq81-3f7c9e2a4b6d"
-FAKE_LICENSE = "mock-license-eyJhbGciOi.J9x2kq7"
+# A license-shaped JWT whose (unverified) claims grant template_rbac, as groups need.
+FAKE_LICENSE = (
+    "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9."
+    "eyJsaWNlbnNlX2V4cGlyZXMiOjE3OTg3NjE2MDAsImZlYXR1cmVzIjp7InRlbXBsYXRlX3JiYWMiOjEsInVzZXJfbGltaXQiOjEwMH19"
+    ".mock-signature-7f3a"
+)
 FAKE_USER_PASSWORD = "mock-user-Pw-0c4d9e1b7a22"
 SECRET_VALUES = (
     FAKE_PASSWORD,

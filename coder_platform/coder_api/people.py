@@ -59,6 +59,16 @@ def license_claims(jwt: str) -> dict[str, Any] | None:
     return decoded if isinstance(decoded, dict) else None
 
 
+def license_grants(jwt: str, feature: str) -> bool:
+    """Whether a license's claims entitle ``feature`` (``all_features`` or a positive count)."""
+    claims = license_claims(jwt) or {}
+    if claims.get("all_features") is True:
+        return True
+    features = claims.get("features")
+    count = features.get(feature) if isinstance(features, dict) else None
+    return isinstance(count, int | float) and not isinstance(count, bool) and count > 0
+
+
 class PeopleEndpoints(CoderClientCore):
     """``/users``, ``/groups``, ``/licenses`` and ``/entitlements``."""
 

@@ -33,6 +33,12 @@ def seeded_state_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
                 f"seeding.groups[{index}].members",
                 f"names users this stack does not declare in seeding.users: {', '.join(unknown)}",
             )
+    if seeding.groups and seeding.license is None:
+        yield ConfigIssue(
+            "seeding.groups",
+            "needs seeding.license.vaultPath: groups are a Premium feature (template_rbac) and a "
+            "database reset drops every license, so the stack must re-add the license first",
+        )
     if seeding.license is not None and not config.vault.enabled:
         yield ConfigIssue(
             "seeding.license.vaultPath", "needs vault.enabled: the license comes from Vault (C5)"

@@ -1,0 +1,39 @@
+"""Checks that need both the config and the secrets read for it, done before anything is
+registered (C1): they stop a run before any Coder write, naming the config key to change.
+"""
+
+from __future__ import annotations
+
+from coder_platform.coder_api.people import license_grants
+from coder_platform.config import ConfigError, ConfigIssue, PlatformConfig
+from coder_platform.vault_inputs import BootstrapInputs
+
+GROUPS_FEATURE = "template_rbac"
+
+
+def check_seeded_inputs(config: PlatformConfig, inputs: BootstrapInputs) -> None:
+    """Raise ``ConfigError`` with every problem; never with a secret's value."""
+    seeding = config.seeding
+    if seeding is None or not seeding.enabled:
+        return
+    issues: list[ConfigIssue] = []
+    for index, user in enumerate(seeding.users):
+        if user.username.lower() == inputs.admin_username.lower():
+            issues.append(
+                ConfigIssue(
+                    f"seeding.users[{index}].username",
+                    "is the automation identity (Coder's first user, from the bootstrap-admin "
+                    "secret): it is seeded as the first user, never as a user; remove this entry",
+                )
+            )
+    license_ = inputs.license.get_secret_value() if inputs.license else None
+    if seeding.groups and license_ is not None and not license_grants(license_, GROUPS_FEATURE):
+        issues.append(
+            ConfigIssue(
+                "seeding.license.vaultPath",
+                f"holds a license that does not grant {GROUPS_FEATURE}, which seeding.groups "
+                "needs: store a Premium license there, or remove seeding.groups",
+            )
+        )
+    if issues:
+        raise ConfigError(issues)

@@ -1,0 +1,69 @@
+"""Checks on config plus the secrets read for it: they stop a run before any Coder write (C1)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+import pulumi
+import pytest
+from pydantic import SecretStr
+
+from coder_platform.config import ConfigError, load_config
+from coder_platform.seeded_inputs import check_seeded_inputs
+from coder_platform.vault_inputs import BootstrapInputs
+from tests.harness import FAKE_LICENSE, load_stack_file, run_program
+
+
+def jwt(claims: dict[str, object]) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"eyJhbGciOiJFZERTQSJ9.{payload}.sig-not-checked"
+
+
+def inputs(license_: str | None = FAKE_LICENSE) -> BootstrapInputs:
+    return BootstrapInputs(
+        oidc_client_secret=SecretStr("oidc-Secret-1"),
+        admin_email="coder-automation@corp.internal",
+        admin_username="coder-automation",
+        admin_password=SecretStr("admin-Pw-123"),
+        license=SecretStr(license_) if license_ else None,
+    )
+
+
+def test_prod_passes_when_its_license_grants_groups() -> None:
+    check_seeded_inputs(load_config(load_stack_file("prod")), inputs())
+
+
+def test_a_license_without_template_rbac_is_named_and_never_shown_when_groups_are_seeded() -> None:
+    basic = jwt({"features": {"user_limit": 10}})
+    with pytest.raises(ConfigError) as caught:
+        check_seeded_inputs(load_config(load_stack_file("prod")), inputs(basic))
+    [issue] = caught.value.issues
+    assert issue.key == "seeding.license.vaultPath"
+    assert "template_rbac" in issue.message and "seeding.groups" in issue.message
+    assert basic not in str(caught.value)
+
+
+def test_an_all_features_license_grants_groups() -> None:
+    everything = jwt({"all_features": True})
+    check_seeded_inputs(load_config(load_stack_file("prod")), inputs(everything))
+
+
+def test_groups_without_a_configured_license_are_a_config_error() -> None:
+    raw = copy.deepcopy(load_stack_file("prod"))
+    del raw["seeding"]["license"]
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw)
+    assert [i.key for i in caught.value.issues] == ["seeding.groups"]
+
+
+def test_the_automation_identity_as_a_seeded_user_stops_the_program_before_registering() -> None:
+    raw = copy.deepcopy(load_stack_file("dev"))
+    raw["seeding"]["users"].append(
+        {"username": "coder-automation", "email": "x@corp.internal", "roles": ["owner"]}
+    )
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(raw, stack="dev")
+    text = str(caught.value)
+    assert "coder-platform:seeding.users[2].username: is the automation identity" in text
