@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from localplatform.binaries import ROOT
@@ -25,6 +26,7 @@ from localplatform.platform import (
     Endpoints,
     LocalPlatform,
 )
+from localplatform.summary import render
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 StateDir = Annotated[Path, typer.Option("--dir", help="Where the platform keeps its files.")]
@@ -178,6 +180,24 @@ def restart(
     except PartError as error:
         raise _fail(error) from None
     typer.echo(f"{part}: restarted", err=True)
+
+
+@app.command()
+def summary(
+    directory: StateDir = DEFAULT_DIR,
+    kube_dir: KubeDir = KUBE_DIR,
+    coder_port: CoderPort = CODER_PORT,
+    openbao_port: BaoPort = OPENBAO_PORT,
+    stack: Stack = "local",
+) -> None:
+    """Where Coder is, what is seeded in it, and how to read the automation credentials."""
+    platform = _platform(directory, kube_dir, coder_port, openbao_port)
+    try:
+        text = render(platform, ROOT / "stacks" / f"Pulumi.{stack}.yaml", platform.binaries.bao)
+    except (PartError, httpx.HTTPError) as error:
+        typer.echo(f"localplatform: no summary ({error})", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(text)
 
 
 if __name__ == "__main__":
