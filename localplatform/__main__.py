@@ -26,6 +26,7 @@ from localplatform.platform import (
     Endpoints,
     LocalPlatform,
 )
+from localplatform.reset_drill import DrillRefusedError, run_drill, runner_reconcile
 from localplatform.summary import render
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
@@ -198,6 +199,34 @@ def summary(
         typer.echo(f"localplatform: no summary ({error})", err=True)
         raise typer.Exit(1) from None
     typer.echo(text)
+
+
+@app.command("reset-drill")
+def reset_drill(
+    directory: StateDir = DEFAULT_DIR,
+    kube_dir: KubeDir = KUBE_DIR,
+    coder_port: CoderPort = CODER_PORT,
+    openbao_port: BaoPort = OPENBAO_PORT,
+    stack: Stack = "local",
+) -> None:
+    """Wipe Coder's database, run one reconcile, check everything is back, time it."""
+    platform = _platform(directory, kube_dir, coder_port, openbao_port)
+    try:
+        result = run_drill(
+            platform, stack, lambda: runner_reconcile(stack), lambda m: typer.echo(m, err=True)
+        )
+    except DrillRefusedError as error:
+        typer.echo(f"reset-drill refused: {error}", err=True)
+        raise typer.Exit(2) from None
+    except PartError as error:
+        raise _fail(error) from None
+    for name, ok, detail in result.checks:
+        typer.echo(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
+    typer.echo(f"re-created by one reconcile: {', '.join(result.recreated) or 'nothing'}")
+    verdict = "healed" if result.ok else "NOT healed"
+    typer.echo(f"wipe -> {verdict} in {result.seconds:.1f}s")
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
