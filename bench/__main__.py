@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from rich.console import Console
 
-from bench import mocked, real_engine
+from bench import mocked, real_engine, seeded_scale
 from bench.machine import describe
 from bench.report import BenchRun, Section, as_json, print_table
 
@@ -60,17 +60,22 @@ def main(argv: list[str] | None = None) -> int:
     pack = Section(f"policy pack: {mocked.PACK_STACK} stack replicated")
     pack.measurements = mocked.pack_scaling(args.repeat, _progress)
     pack.baseline = pack.measurements[0]
+    seeded_program = Section("seeded state: the program with N templates and users")
+    seeded_program.measurements = seeded_scale.program_scaling(args.repeat, _progress)
+    seeded_program.baseline = seeded_program.measurements[0]
+    seeded_noop = Section("seeded state: a converged run's refresh of N templates and users")
+    seeded_noop.measurements = seeded_scale.noop_scaling(args.repeat, _progress)
+    seeded_noop.baseline = seeded_noop.measurements[0]
     engine, pulumi_cli = _real_engine_section(args.repeat)
 
     run = BenchRun(
         machine=replace(machine, pulumi_cli=pulumi_cli),
         repeat=args.repeat,
-        sections=[engine, program, pack],
+        sections=[engine, program, pack, seeded_program, seeded_noop],
         notes=[
-            "ratio: real-engine rows / the median no-op reconcile; policy-pack rows / x1 "
-            "(linear scaling = 10x and 100x)",
+            "ratio: real-engine rows / the median no-op reconcile; policy-pack and seeded-state "
+            "rows / their x1 row (linear scaling = 10x and 100x)",
             "in runner s: the run's own duration_seconds (the rest is process start and imports)",
-            mocked.TEMPLATES_AND_USERS,
         ],
         total_seconds=time.perf_counter() - started,
     )

@@ -1,8 +1,6 @@
 """The program under Pulumi mocks, and the policy pack over a stack replicated 1x/10x/100x.
 
-The issue asks for 10x/100x Coder templates and users. The program does not register them yet
-(the CoderSeed component is blocked upstream), so nothing here fakes them: what scales today is
-the number of resources the CrossGuard pack checks, measured over the dev stack's own resources.
+Templates and users at 1x/10x/100x are measured in ``seeded_scale``.
 """
 
 from __future__ import annotations
@@ -20,10 +18,6 @@ Progress = Callable[[str], None]
 STACKS = ("local", "dev", "prod")
 SCALES = (1, 10, 100)
 PACK_STACK = "dev"
-TEMPLATES_AND_USERS = (
-    "templates/users scaling: not measurable until the CoderSeed component registers them "
-    "(issue 4 blocked)"
-)
 
 
 def program_runs(repeat: int, progress: Progress) -> list[Measurement]:

@@ -231,6 +231,7 @@ def run_program(
     config: dict[str, Any],
     stack: str = "test",
     vault: dict[str, dict[str, str]] | None = None,
+    program: Path = PROGRAM,
 ) -> RecordingMocks:
     """Run ``__main__.py`` under mocks with this config; return what it registered.
 
@@ -247,7 +248,7 @@ def run_program(
 
     @pulumi.runtime.test
     def execute() -> None:
-        runpy.run_path(str(PROGRAM), run_name="__pulumi_program__")
+        runpy.run_path(str(program), run_name="__pulumi_program__")
 
     execute()
     return mocks
