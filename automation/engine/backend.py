@@ -109,8 +109,13 @@ def _yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    except yaml.YAMLError:
+    except yaml.YAMLError as error:
+        # The mark and problem name a position and a rule, never the file's content.
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None)
         raise ConfigInvalidError(
-            f"{path.name} is not valid YAML", f"Fix the syntax of {path}"
+            f"{where}: is not valid YAML" + (f" ({problem})" if problem else ""),
+            f"Fix the syntax at that line of {path.name}",
         ) from None
     return data if isinstance(data, dict) else {}

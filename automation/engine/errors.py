@@ -25,6 +25,8 @@ from coder_platform.redaction import Redactor
 
 MAX_MESSAGE = 400
 _CODE = re.compile(r"^\s*code: (-?\d+)\s*$", re.M)
+# str(CommandError) puts " stdout: " / " stderr: " before the first line of each stream.
+_STREAM = re.compile(r"^(?:stdout|stderr): ")
 
 
 def cli_exit_code(text: str) -> int | None:
@@ -33,9 +35,13 @@ def cli_exit_code(text: str) -> int | None:
 
 
 def last_error_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    """The CLI's most telling ``error:`` line: one naming a resource when there is one (the
+    engine follows a failed step with "context canceled" and "update failed" lines that name
+    nothing), else the last."""
+    lines = [_STREAM.sub("", line.strip()) for line in text.splitlines() if line.strip()]
     errors = [line for line in lines if line.lower().startswith("error:")]
-    chosen = errors[-1] if errors else (lines[-1] if lines else "no output")
+    naming = [line for line in errors if "urn:pulumi:" in line]
+    chosen = (naming or errors or lines or ["no output"])[-1]
     return chosen.removeprefix("error:").strip()[:MAX_MESSAGE]
 
 

@@ -12,7 +12,9 @@ What it adds over calling ``pulumi.automation`` directly, and why:
   state edit never puts plaintext on disk; the file is 0600 in a private temp dir, then deleted;
 - secret config and outputs go to the redactor the moment they are read (C2);
 - the CLI must be 3.229+ (exit codes, and lock-free ``refresh --preview-only`` on DIY backends);
-- every ``CommandError`` becomes a runner error with its exit code (``engine_errors.py``).
+- every ``CommandError`` becomes a runner error with its exit code (``engine/errors.py``);
+- engine operations run under a supervisor, so a killed runner leaves no CLI or plugin running
+  and the CLI cancels (unlocks) gracefully (``cli_process.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pulumi.automation import errors as auto_errors
 from semver import VersionInfo
 
 from automation.engine.backend import PROJECT, BackendSettings
+from automation.engine.cli_process import SupervisedPulumiCommand
 from automation.engine.errors import classify
 from automation.engine.locks import file_backend_locks
 from automation.engine.protocol import (
@@ -89,7 +92,7 @@ class PulumiStackEngine:
     ) -> PulumiStackEngine:
         """Select the stack (create it only on the embedded local backend, never elsewhere)."""
         try:
-            command = auto.PulumiCommand(version=MIN_CLI_VERSION)
+            command = SupervisedPulumiCommand(version=MIN_CLI_VERSION)
         except FileNotFoundError:
             raise ConfigInvalidError(
                 "the Pulumi CLI was not found on PATH",

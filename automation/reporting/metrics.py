@@ -23,7 +23,17 @@ from automation.reporting.report import RunReport
 PREFIX = "coder_platform_run"
 JOB = "coder_platform_runner"
 # A run ending in one of these leaves the stack verified (or, for preview/up, done).
-SUCCESSES = frozenset({Outcome.CONVERGED, Outcome.HEALED, Outcome.APPLIED, Outcome.PLANNED})
+SUCCESSES = frozenset(
+    {
+        Outcome.CONVERGED,
+        Outcome.PENDING,
+        Outcome.CREATED,
+        Outcome.HEALED,
+        Outcome.UPDATED,
+        Outcome.APPLIED,
+        Outcome.PLANNED,
+    }
+)
 LAST_KNOWN = (
     "last_success_timestamp_seconds",
     "token_expiry_timestamp_seconds",
@@ -64,6 +74,7 @@ def render(report: RunReport) -> str:
     resets = int(report.coder is not None and report.coder.reset_detected)
     for name, value, help_text in (
         ("drifted_resources", len(report.drifted), "Resources found drifted."),
+        ("pending_changes", len(report.pending), "Code or config changes waiting for a run."),
         ("healed_resources", len(report.healed), "Resources changed to heal drift or a reset."),
         ("policy_violations", len(report.policy_violations), "Policy findings."),
         ("resets_detected", resets, "Coder database resets the run detected (and healed)."),

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 import os
-from typing import TextIO
+from typing import IO
 
 
-def write_safely(stream: TextIO, text: str) -> bool:
+def write_safely(stream: IO[str], text: str) -> bool:
     """Write and flush ``text``; ``False`` (and the stream silenced) once the reader is gone."""
     try:
         stream.write(text)
@@ -24,7 +24,7 @@ def write_safely(stream: TextIO, text: str) -> bool:
     return True
 
 
-def silence(stream: TextIO) -> None:
+def silence(stream: IO[str]) -> None:
     """Send whatever is still buffered or written later to ``/dev/null``."""
     try:
         descriptor = stream.fileno()

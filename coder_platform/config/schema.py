@@ -437,7 +437,8 @@ class PlatformConfig(ConfigModel):
 
     environment: Environment = Field(description="one of dev, prod, local, e2e")
     protected: bool = Field(
-        True, description="refuse destroy and keep the data resources protected"
+        True,
+        description="true or false (true: refuse destroy and keep the data resources protected)",
     )
     azure: AzureConfig = AzureConfig()
     namespaces: NamespacesConfig = NamespacesConfig()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from automation import cli
 from automation.engine.backend import BackendSettings
-from automation.outcome import ExitCode, Outcome
+from automation.outcome import MEANINGS, ExitCode, Outcome
 from automation.reporting.report import ReportBuilder, ResourceReport, RunReport, write_report
 from coder_platform.redaction import Redactor
 from tests.automation import state_fixture as fx
@@ -22,6 +22,7 @@ from tests.automation.runs import managed_environ
 from tests.harness import ROOT
 
 COMMANDS = ("preview", "up", "drift", "reconcile", "destroy", "report")
+REPORT_COMMAND = (sys.executable, "-m", "automation", "report", "--stack", "dev")
 
 
 @pytest.fixture
@@ -205,14 +206,15 @@ def test_human_tables_are_not_cut_to_80_columns_when_stdout_is_not_a_terminal(
 
 
 @pytest.mark.parametrize("output", ["json", "human"])
-def test_report_exits_0_when_the_reader_of_its_output_goes_away(tmp_path: Path, output: str) -> None:
+def test_report_exits_0_when_the_reader_of_its_output_goes_away(
+    tmp_path: Path, output: str
+) -> None:
     recorded_report(tmp_path)
     read_end, write_end = os.pipe()
     os.close(read_end)  # `| head` that already exited: every write meets a closed pipe
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "automation", "report", "--stack", "dev"]
-            + ["--report-dir", str(tmp_path), "--output", output],
+            [*REPORT_COMMAND, "--report-dir", str(tmp_path), "--output", output],
             cwd=ROOT,
             stdout=write_end,
             stderr=subprocess.PIPE,
@@ -224,3 +226,11 @@ def test_report_exits_0_when_the_reader_of_its_output_goes_away(tmp_path: Path, 
         os.close(write_end)
     assert done.returncode == 0, done.stderr
     assert "BrokenPipeError" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_docs_list_every_exit_code_with_the_runner_meaning_when_read() -> None:
+    docs = (ROOT / "docs" / "runner.md").read_text()
+    for code in ExitCode:
+        assert f"| {int(code)} | {MEANINGS[code]} |" in docs
+    for outcome in Outcome:
+        assert f"`{outcome.value}`" in docs

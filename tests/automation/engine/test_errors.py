@@ -68,3 +68,14 @@ def test_update_failed_keeps_the_redacted_last_error_line_when_a_resource_fails(
     assert isinstance(result, UpdateFailedError) and result.cli_exit_code == 4
     assert "coderd: POST /users/first" in result.what
     assert "Hunter2Hunter2" not in result.what
+
+
+def test_the_failing_resource_is_the_message_when_a_cancellation_error_follows_it() -> None:
+    stderr = (
+        'error: Preview failed: resource "urn:pulumi:local::coder-platform::x$kubernetes:batch/'
+        'v1:CronJob::reconciler-cron-job" was not successfully created: forbidden\n'
+        "error: failed to run remediation: context canceled\n"
+        "error: preview failed\n"
+    )
+    result = classify(error(stderr, 1), "preview", "local", Redactor())
+    assert "reconciler-cron-job" in result.what and "forbidden" in result.what

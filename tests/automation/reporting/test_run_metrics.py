@@ -13,7 +13,13 @@ import httpx
 
 from automation.outcome import Outcome
 from automation.reporting import metrics
-from automation.reporting.report import CoderCheckReport, CoderReport, ReportBuilder, RunReport
+from automation.reporting.report import (
+    CoderCheckReport,
+    CoderReport,
+    ReportBuilder,
+    ResourceReport,
+    RunReport,
+)
 from tests.harness import FAKE_TOKEN
 
 EXPIRY = datetime(2026, 12, 7, tzinfo=UTC)
@@ -126,3 +132,16 @@ def test_token_expiry_is_read_from_the_token_resource_when_the_state_holds_one()
     )
     assert token_expiry(state({**token, "outputs": {"expires_at": "not a time"}})) is None
     assert token_expiry(state()) is None
+
+
+def test_pending_changes_and_drift_are_separate_families_when_only_the_config_changed() -> None:
+    builder = ReportBuilder("drift", "dev")
+    builder.pending = [
+        ResourceReport(urn="urn:pulumi:dev::p::kubernetes:batch/v1:CronJob::c", type="CronJob")
+    ]
+    text = metrics.render(builder.finish(Outcome.PENDING))
+    labels = '{stack="dev",command="drift"}'
+    assert f"coder_platform_run_pending_changes{labels} 1" in text
+    assert f"coder_platform_run_drifted_resources{labels} 0" in text
+    assert f"coder_platform_run_exit_code{labels} 0" in text
+    assert f"coder_platform_run_last_success_timestamp_seconds{labels}" in text
