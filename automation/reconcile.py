@@ -144,7 +144,15 @@ def observe(
             p.check(options.dependency_deadline_seconds) for p in (*deps.probes, coder_probe)
         ]
         session.report.probes = [_probe_report(r) for r in results]
-        hard_failures = [r for r in results if r.status is ProbeStatus.FAILED and r.name != "coder"]
+        # A Coder the stack deploys is the run's to heal; an existing one (coder.deploy: false)
+        # is a dependency like Vault: down means exit 13, naming it, before anything is tried.
+        existing_coder = (
+            config.coder is not None and config.coder.enabled and not config.coder.deploy
+        )
+        soft = () if existing_coder else ("coder",)
+        hard_failures = [
+            r for r in results if r.status is ProbeStatus.FAILED and r.name not in soft
+        ]
         if hard_failures:
             raise DependencyUnreachableError(
                 "; ".join(
