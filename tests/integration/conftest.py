@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions
 from tests.integration.runner import Project
@@ -80,7 +81,19 @@ def copy_project(destination: Path) -> Path:
         else:
             shutil.copy2(source, destination / name)
     (destination / "policy" / ".venv").symlink_to(ROOT / "policy" / ".venv")
+    kubernetes_only(destination / "stacks" / "Pulumi.local.yaml")
     return destination
+
+
+def kubernetes_only(stack_file: Path) -> None:
+    """This tier proves the Kubernetes parts on a loopback API server alone: the copy's local
+    stack drops Coder, seeding and Vault (the e2e tier runs the whole local platform)."""
+    stack = yaml.safe_load(stack_file.read_text())
+    config = stack["config"]
+    config["coder-platform:vault"] = {"enabled": False}
+    for key in ("coder-platform:coder", "coder-platform:seeding"):
+        config.pop(key, None)
+    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
