@@ -9,6 +9,7 @@ are all reported at once, and never echo a value.
 
 from coder_platform.config.issues import PROJECT, ConfigError, ConfigIssue
 from coder_platform.config.loading import load_config, raw_stack_config, read_stack_config
+from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.rules import go_duration_hours
 from coder_platform.config.schema import (
     AzureConfig,
@@ -16,10 +17,9 @@ from coder_platform.config.schema import (
     DatabaseConfig,
     LocalSecretsConfig,
     PlatformConfig,
-    ReconcilerConfig,
-    SeedingConfig,
     VaultConfig,
 )
+from coder_platform.config.seeding import SeedingConfig
 
 __all__ = [
     "PROJECT",

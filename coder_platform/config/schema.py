@@ -27,13 +27,8 @@ from coder_platform.config.base import (
     ConfigModel,
 )
 from coder_platform.config.observability import ObservabilityConfig, RestoreDrillConfig
-from coder_platform.config.seeded_state import (
-    GroupConfig,
-    LicenseConfig,
-    TemplateSettings,
-    UserConfig,
-)
-from coder_platform.conventions import is_pinned_image
+from coder_platform.config.reconciler import ReconcilerConfig
+from coder_platform.config.seeding import SeedingConfig
 from coder_platform.names import dns_label
 
 Environment = Literal["dev", "prod", "local", "e2e"]
@@ -324,112 +319,6 @@ class CoderConfig(ConfigModel):
     def seed_url(self) -> str:
         """Where the seeding resources call Coder: the deployed access URL, or coder.url."""
         return str(self.access_url if self.deploy else self.url).rstrip("/")
-
-
-class SecretKeyRefConfig(ConfigModel):
-    """A key of a Kubernetes Secret created outside the stack: never a literal value."""
-
-    name: str = Field(pattern=DNS_LABEL, max_length=253)
-    key: str = Field(pattern=r"^[-._a-zA-Z0-9]+$")
-
-
-class OperatorSourceConfig(ConfigModel):
-    """Where the Pulumi Kubernetes Operator fetches this program (mode: operator)."""
-
-    repo_url: HttpUrl = Field(description="the program's git repository (https)")
-    branch: str = Field("main", min_length=1)
-    repo_dir: str = Field("", description="the program's directory inside the repository")
-
-
-class SeedingConfig(ConfigModel):
-    """Coder state the program owns (C3): the automation identity and its rotating token, the
-    license, users, groups and templates."""
-
-    enabled: bool = Field(True, description="seed Coder (needs coder.enabled)")
-    automation_full_name: str = Field("Coder Platform Automation", min_length=1)
-    token_name: str = Field(
-        "coder-platform-automation",
-        pattern=r"^[a-z0-9][a-z0-9-]{0,63}$",
-        description="a lowercase name of up to 64 characters",
-    )
-    token_lifetime_hours: int = Field(
-        336, ge=1, le=8760, description="hours the automation token lives, 1 to 8760"
-    )
-    token_rotation_window_hours: int = Field(
-        96, ge=1, description="rotate when fewer than this many hours remain"
-    )
-    templates_directory: str = Field(
-        "templates",
-        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$",
-        description="the folder, relative to the project, whose directories are the templates",
-    )
-    templates: dict[str, TemplateSettings] = Field(
-        default_factory=dict,
-        description="settings per directory under templates/ (each directory is published)",
-    )
-    retain_templates_on_delete: bool | None = Field(
-        None, description="keep templates in Coder when removed from the stack (prod: true)"
-    )
-    users: list[UserConfig] = Field(default_factory=list, description="Coder users to own")
-    removed_users: Literal["suspend", "delete"] = Field(
-        "suspend", description="what happens to a user removed from config: suspend or delete"
-    )
-    groups: list[GroupConfig] = Field(default_factory=list, description="Coder groups to own")
-    license: LicenseConfig | None = Field(None, description="the license, from Vault")
-
-
-class ReconcilerConfig(ConfigModel):
-    """The in-cluster schedule that runs ``reconcile`` for this stack (contract P1)."""
-
-    enabled: bool = Field(True, description="deploy the scheduled reconciler for this stack")
-    mode: Literal["cronjob", "operator"] = Field(
-        "cronjob",
-        description="cronjob (default) or operator (a Pulumi Kubernetes Operator Stack)",
-    )
-    namespace: str = Field("coder-reconciler", pattern=DNS_LABEL, max_length=63)
-    interval_minutes: int = Field(
-        30, ge=5, le=1440, description="minutes between runs, from 5 to 1440"
-    )
-    image: str = Field(
-        description="the runner image, pinned by version tag or digest (never latest)",
-        pattern=r"^[^\s@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
-    )
-    active_deadline_seconds: int = Field(
-        1500, ge=60, le=86400, description="seconds a run may take before Kubernetes stops it"
-    )
-    backend_url: str | None = Field(
-        None,
-        pattern=r"^(azblob|s3|gs|file|https)://\S+$",
-        description="the Pulumi state backend the in-cluster run uses (e.g. azblob://state)",
-    )
-    secrets_provider: str | None = Field(
-        None,
-        pattern=r"^(azurekeyvault|awskms|gcpkms|hashivault|passphrase)(://\S*)?$",
-        description="the Pulumi secrets provider (e.g. azurekeyvault://<vault>.vault.azure.net/keys/<key>)",
-    )
-    workload_identity_client_id: str | None = Field(
-        None, pattern=UUID, description="client id of the runner's Azure identity"
-    )
-    passphrase_secret: SecretKeyRefConfig | None = Field(
-        None, description="the passphrase's Secret and key, for a passphrase secrets provider"
-    )
-    operator: OperatorSourceConfig | None = Field(
-        None, description="the program's repository, for mode: operator"
-    )
-    coder_internal_url: HttpUrl | None = Field(
-        None, description="Coder's in-cluster URL for the runner's checks (default: accessUrl)"
-    )
-    extra_env: dict[str, str] = Field(
-        default_factory=dict,
-        description="non-secret environment for the run, e.g. ARM_USE_OIDC=true",
-    )
-
-    @field_validator("image")
-    @classmethod
-    def _pinned_image(cls, value: str) -> str:
-        if not is_pinned_image(value):
-            raise ValueError("the image must be pinned by a version tag or digest, not latest")
-        return value
 
 
 class PlatformConfig(ConfigModel):
