@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from rich.console import Console
 
-from bench import mocked, real_engine, seeded_scale
+from bench import local_platform, mocked, real_engine, seeded_scale
 from bench.machine import describe
 from bench.report import BenchRun, Section, as_json, print_table
 
@@ -45,6 +45,20 @@ def _real_engine_section(repeat: int) -> tuple[Section, str]:
     return section, result.pulumi_version
 
 
+def _local_platform_section(repeat: int) -> Section:
+    """The runner with a real Coder on, as ratios to a bare preview of the same stack."""
+    section = Section("local platform: e2e stack, real Coder")
+    try:
+        result = local_platform.measure(repeat, _progress)
+    except local_platform.LocalPlatformUnavailableError as missing:
+        section.not_run = f"no numbers: {missing}"
+        _progress(f"local platform NOT RUN: {missing}")
+        return section
+    section.measurements = [result.start, *result.measurements]
+    section.baseline = result.baseline()
+    return section
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
@@ -67,14 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     seeded_noop.measurements = seeded_scale.noop_scaling(args.repeat, _progress)
     seeded_noop.baseline = seeded_noop.measurements[0]
     engine, pulumi_cli = _real_engine_section(args.repeat)
+    platform = _local_platform_section(args.repeat)
 
     run = BenchRun(
         machine=replace(machine, pulumi_cli=pulumi_cli),
         repeat=args.repeat,
-        sections=[engine, program, pack, seeded_program, seeded_noop],
+        sections=[engine, platform, program, pack, seeded_program, seeded_noop],
         notes=[
-            "ratio: real-engine rows / the median no-op reconcile; policy-pack and seeded-state "
-            "rows / their x1 row (linear scaling = 10x and 100x)",
+            "ratio: real-engine rows / the median no-op reconcile; local-platform rows / the "
+            "median preview of the same stack; policy-pack and seeded-state rows / their x1 row "
+            "(linear scaling = 10x and 100x)",
             "in runner s: the run's own duration_seconds (the rest is process start and imports)",
         ],
         total_seconds=time.perf_counter() - started,

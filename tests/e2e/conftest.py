@@ -55,12 +55,15 @@ class Mission:
     env: dict[str, str]
 
     def reconcile(self, *extra: str) -> Run:
+        return self.run("reconcile", *extra)
+
+    def run(self, command: str, *extra: str) -> Run:
         out = subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "automation",
-                "reconcile",
+                command,
                 "--stack",
                 STACK,
                 "--work-dir",
@@ -134,9 +137,8 @@ def _write_e2e_stack(work_dir: Path, platform: LocalPlatform) -> Path:
     return stack_file
 
 
-@pytest.fixture(scope="session")
-def mission(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mission]:
-    base = tmp_path_factory.mktemp("e2e")
+def start_mission(base: Path) -> Mission:
+    """A project copy with an e2e stack, and a platform of its own started for it."""
     work_dir = base / "project"
     for name in PROJECT_FILES:
         source, target = ROOT / name, work_dir / name
@@ -154,17 +156,22 @@ def mission(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mission]:
     )
     try:
         env = toolchain_env()
-        stack_file = _write_e2e_stack(work_dir, platform)
-        endpoints = platform.up(stack_file)
-    except PartError as error:
+        endpoints = platform.up(_write_e2e_stack(work_dir, platform))
+    except PartError:
         platform.down()
-        pytest.fail(f"the e2e tier needs the local platform: {error}", pytrace=False)
-    env |= {
-        "KUBECONFIG": endpoints.kubeconfig,
-        "VAULT_TOKEN": platform.openbao.root_token(),
-    }
+        raise
+    env |= {"KUBECONFIG": endpoints.kubeconfig, "VAULT_TOKEN": platform.openbao.root_token()}
     env.pop("CODER_PLATFORM_CODER_URL", None)
+    return Mission(work_dir, platform, env)
+
+
+@pytest.fixture(scope="session")
+def mission(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mission]:
     try:
-        yield Mission(work_dir, platform, env)
+        started = start_mission(tmp_path_factory.mktemp("e2e"))
+    except PartError as error:
+        pytest.fail(f"the e2e tier needs the local platform: {error}", pytrace=False)
+    try:
+        yield started
     finally:
-        platform.down()
+        started.platform.down()
