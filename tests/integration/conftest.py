@@ -24,6 +24,7 @@ PROJECT_FILES = (
     "__main__.py",
     "coder_platform",
     "components",
+    "wiring",
     "stacks",
     "policy",
     "templates",

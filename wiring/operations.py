@@ -1,0 +1,186 @@
+"""What keeps the platform running and tells its operators: the scheduled reconciler, alerts
+and dashboard, the restore drill."""
+
+from __future__ import annotations
+
+import pulumi
+
+from coder_platform.alerts import inputs_from_config, rule_groups
+from coder_platform.config import PlatformConfig
+from coder_platform.conventions import RECONCILER_SERVICE_ACCOUNT
+from coder_platform.dashboard import build_dashboard
+from coder_platform.drill_settings import PUSHGATEWAY_ENV, DrillSettings
+from coder_platform.names import archive_server_name
+from components.backup_store import AzureBackupStore, blob_destination
+from components.database import CnpgPostgres
+from components.observability import PlatformObservability, PlatformObservabilityArgs
+from components.reconciler import (
+    OperatorSource,
+    ReconcilerSchedule,
+    ReconcilerScheduleArgs,
+    SecretKeyRef,
+)
+from components.restore_drill import DrillAzure, RestoreDrill, RestoreDrillArgs
+
+
+def build_reconciler(
+    config: PlatformConfig, after: list[pulumi.ComponentResource | None], owns_coder: bool
+) -> ReconcilerSchedule | None:
+    reconciler = config.reconciler
+    if reconciler is None or not reconciler.enabled:
+        return None
+    namespaces = config.namespaces
+    try:
+        args = ReconcilerScheduleArgs(
+            stack=pulumi.get_stack(),
+            namespace=reconciler.namespace,
+            image=reconciler.image,
+            interval_minutes=reconciler.interval_minutes,
+            active_deadline_seconds=reconciler.active_deadline_seconds,
+            backend_url=str(reconciler.backend_url),
+            secrets_provider=reconciler.secrets_provider,
+            workload_identity_client_id=reconciler.workload_identity_client_id,
+            passphrase_secret=(
+                SecretKeyRef(reconciler.passphrase_secret.name, reconciler.passphrase_secret.key)
+                if reconciler.passphrase_secret
+                else None
+            ),
+            vault_role=config.vault.reconciler_role if config.vault.enabled else None,
+            mode=reconciler.mode,
+            service_account_name=RECONCILER_SERVICE_ACCOUNT,
+            # Rights only where this stack creates things: the runner heals what it owns.
+            managed_namespaces=tuple(
+                namespace
+                for namespace, owned in (
+                    (namespaces.database, True),
+                    (namespaces.coder, owns_coder),
+                    (namespaces.operators, config.operators.install),
+                )
+                if owned
+            ),
+            scratch_namespaces=(
+                (config.restore_drill.namespace,) if config.restore_drill.enabled else ()
+            ),
+            storage_class_names=(config.storage_class_name,),
+            workspace_namespace=namespaces.coder if owns_coder else None,
+            coder_internal_url=(
+                str(reconciler.coder_internal_url) if reconciler.coder_internal_url else None
+            ),
+            operator_source=(
+                OperatorSource(
+                    str(reconciler.operator.repo_url),
+                    reconciler.operator.branch,
+                    reconciler.operator.repo_dir,
+                )
+                if reconciler.operator
+                else None
+            ),
+            extra_env={**runner_metrics_env(config), **reconciler.extra_env},
+        )
+    except ValueError as error:
+        # Config validation covers these rules; this is the component's own second line.
+        raise pulumi.RunError(str(error)) from None
+    return ReconcilerSchedule(
+        "reconciler",
+        args,
+        opts=pulumi.ResourceOptions(depends_on=[c for c in after if c is not None]),
+    )
+
+
+# --- Knowing before users do: alerts, the dashboard and the restore drill --------------------
+# Thresholds come from observability.* and restoreDrill.*; the rules and the dashboard are built
+# by coder_platform.alerts and coder_platform.dashboard, which the promtool tests also render.
+
+
+def runner_metrics_env(config: PlatformConfig) -> dict[str, str]:
+    """The in-cluster runner pushes its metrics where the alerts read them."""
+    url = config.observability.pushgateway_url
+    if not config.observability.enabled or url is None:
+        return {}
+    return {PUSHGATEWAY_ENV: str(url).rstrip("/")}
+
+
+def build_observability(
+    config: PlatformConfig, database: CnpgPostgres
+) -> PlatformObservability | None:
+    observability = config.observability
+    if not observability.enabled:
+        return None
+    alert_inputs = inputs_from_config(config, pulumi.get_stack())
+    return PlatformObservability(
+        "observability",
+        PlatformObservabilityArgs(
+            stack=pulumi.get_stack(),
+            namespace=config.namespaces.database,
+            cluster_name=config.database.cluster_name,
+            rule_groups=rule_groups(alert_inputs),
+            dashboard=build_dashboard(alert_inputs),
+            rule_labels=observability.rule_labels,
+            dashboard_folder=observability.dashboard_folder,
+            pod_monitor=observability.pod_monitor,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[database.namespace]),
+    )
+
+
+def build_restore_drill(
+    config: PlatformConfig, database: CnpgPostgres, backup_store: AzureBackupStore | None
+) -> RestoreDrill | None:
+    drill, db, azure = config.restore_drill, config.database, config.azure
+    if not drill.enabled:
+        return None
+    image = drill.image or (config.reconciler.image if config.reconciler else None)
+    assert image is not None  # enforced by config validation
+    pushgateway = config.observability.pushgateway_url
+    settings = DrillSettings(
+        stack=pulumi.get_stack(),
+        namespace=drill.namespace,
+        cluster_name=drill.cluster_name,
+        source_namespace=config.namespaces.database,
+        source_cluster=db.cluster_name,
+        # The current generation's archive: the one the live cluster writes now.
+        source_server_name=archive_server_name(db.cluster_name, db.generation),
+        object_store=f"{drill.cluster_name}-source",
+        image=db.image,
+        database=db.database,
+        owner=db.owner,
+        storage_size=drill.storage_size or db.storage_size,
+        storage_class_name=drill.storage_class_name,
+        deadline_seconds=drill.deadline_minutes * 60,
+        min_users=drill.min_users,
+        min_templates=drill.min_templates,
+        identity_client_id=None if azure.enabled else drill.workload_identity_client_id,
+        check_workload_identity=azure.enabled or db.backup.workload_identity_client_id is not None,
+        pushgateway=str(pushgateway).rstrip("/") if pushgateway else None,
+    )
+    prerequisites: list[pulumi.Resource] = [database.cluster]
+    if backup_store is not None:
+        prerequisites.append(backup_store.container)
+    try:
+        args = RestoreDrillArgs(
+            settings=settings,
+            schedule=drill.schedule,
+            runner_image=image,
+            destination_path=(
+                backup_store.destination_path
+                if backup_store
+                else blob_destination(db.backup.storage_account_name, db.backup.container_name)
+            ),
+            azure=(
+                DrillAzure(
+                    subscription_id=str(azure.subscription_id),
+                    resource_group_name=str(azure.backup_resource_group),
+                    location=str(azure.location),
+                    oidc_issuer_url=str(azure.aks_oidc_issuer_url),
+                    container_id=backup_store.container.id,
+                )
+                if backup_store is not None
+                else None
+            ),
+        )
+    except ValueError as error:
+        # Config validation covers these rules; this is the component's own second line.
+        raise pulumi.RunError(str(error)) from None
+    return RestoreDrill(
+        "restore-drill", args, opts=pulumi.ResourceOptions(depends_on=prerequisites)
+    )
