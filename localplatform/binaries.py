@@ -36,7 +36,7 @@ class PlatformBinaries:
         if out.returncode != 0:
             raise PartError(
                 f"the platform's servers are not installed: {out.stderr.strip()} "
-                "(scripts/install-platform builds them; cold, about 15 minutes)"
+                "(scripts/install-platform builds them; cold, about 20 minutes)"
             )
         paths = json.loads(out.stdout)
         return cls(
