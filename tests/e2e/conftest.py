@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from localplatform.daemon import PartError
-from localplatform.platform import LocalPlatform, toolchain_env
+from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
 from localplatform.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +31,7 @@ PROJECT_FILES = (
     "__main__.py",
     "coder_platform",
     "components",
+    "wiring",
     "stacks",
     "policy",
     "templates",
@@ -137,6 +138,13 @@ def _write_e2e_stack(work_dir: Path, platform: LocalPlatform) -> Path:
     return stack_file
 
 
+def _free_port_pair() -> int:
+    """A free port whose successor is free too: OpenBao binds its cluster port there."""
+    while not port_is_free((port := free_port()) + 1):
+        pass
+    return port
+
+
 def start_mission(base: Path) -> Mission:
     """A project copy with an e2e stack, and a platform of its own started for it."""
     work_dir = base / "project"
@@ -152,7 +160,7 @@ def start_mission(base: Path) -> Mission:
         directory=base / "platform",
         kube_dir=base / "kube",
         coder_port=free_port(),
-        openbao_port=free_port(),
+        openbao_port=_free_port_pair(),
     )
     try:
         env = toolchain_env()
