@@ -7,7 +7,7 @@ import pulumi
 from coder_platform.config import PlatformConfig
 from coder_platform.conventions import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
 from coder_platform.names import app_secret_name
-from coder_platform.vault_inputs import BootstrapInputs
+from coder_platform.vault_inputs import BootstrapInputs, required_paths
 from components.coder import CoderDeployment, CoderDeploymentArgs, CoderIngress
 from components.database import CnpgPostgres
 from components.seeding import CoderSeed, CoderSeedArgs, TokenPublication
@@ -25,7 +25,8 @@ def build_vault_secrets(config: PlatformConfig) -> VaultSecrets | None:
             address=str(vault.address).rstrip("/"),
             kv_mount=vault.kv_mount,
             create_mount=vault.create_mount,
-            read_paths=[vault.oidc_client_secret_path, vault.bootstrap_admin_path],
+            # Every input the program reads: the bootstrap secrets, the license, passwords.
+            read_paths=[path for path, _keys in required_paths(vault, config.seeding)],
             write_paths=[vault.cli_token_path],
             kubernetes_auth_path=vault.kubernetes_auth_path,
             role_name=vault.reconciler_role,

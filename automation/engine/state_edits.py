@@ -30,7 +30,10 @@ from automation.errors import RefusedError
 
 SEED_COMPONENT = "coder-platform:seeding:CoderSeed"
 CODERD_PROVIDER = "pulumi:providers:coderd"
-KEPT_SEED_TYPES = frozenset({"vault:kv/secretV2:SecretV2"})
+# The token's Vault publication, through the pulumi-vault provider or this project's HTTP one.
+KEPT_SEED_TYPES = frozenset(
+    {"vault:kv/secretV2:SecretV2", "pulumi-python:dynamic/vault:VaultKvSecret"}
+)
 
 Resource = Mapping[str, Any]
 

@@ -155,7 +155,7 @@ class VaultKvSecretArgs:
     data: pulumi.Input[dict[str, str]]
 
 
-class VaultKvSecret(dyn.Resource):
+class VaultKvSecret(dyn.Resource, module="vault", name="VaultKvSecret"):
     """A KV v2 secret written through Vault's API; ``data`` stays secret in state."""
 
     data: pulumi.Output[dict[str, str]]
@@ -178,7 +178,7 @@ class VaultKvSecret(dyn.Resource):
         )
 
 
-class VaultPolicy(dyn.Resource):
+class VaultPolicy(dyn.Resource, module="vault", name="VaultPolicy"):
     """An ACL policy written through Vault's API."""
 
     policy: pulumi.Output[str]

@@ -51,6 +51,21 @@ def test_stack_registers_policy_and_auth_role_bound_to_the_reconciler() -> None:
     assert "token" not in provider  # VAULT_TOKEN from the environment, never in state
 
 
+def test_the_scheduled_run_may_read_the_license_and_password_paths_it_seeds_from() -> None:
+    raw = copy.deepcopy(load_stack_file("prod"))
+    raw["seeding"]["users"].append(
+        {
+            "username": "break-glass",
+            "email": "break-glass@corp.internal",
+            "loginType": "password",
+            "passwordPath": "coder/users/break-glass",
+        }
+    )
+    hcl = run_program(raw, stack="prod").one("vault:index/policy:Policy").inputs["policy"]
+    for path in ("coder/license", "coder/users/break-glass", "coder/oidc"):
+        assert f'path "platform/data/{path}" {{\n  capabilities = ["read"]\n}}' in hcl, path
+
+
 def test_existing_mount_is_used_and_a_new_one_is_created_when_asked() -> None:
     raw = copy.deepcopy(load_stack_file("dev"))
     assert run_program(raw, stack="dev").of_type("vault:index/mount:Mount") == []

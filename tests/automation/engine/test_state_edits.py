@@ -74,6 +74,18 @@ def test_published_token_loses_only_dead_references_when_it_is_kept() -> None:
     assert kept["parent"] == fx.SEED and kept["provider"] == fx.VAULT_PROVIDER_REF
 
 
+def test_a_token_published_over_vaults_http_api_is_kept_like_the_plugins() -> None:
+    state = fx.seeded_state(VERSIONS)
+    for resource in state["deployment"]["resources"]:
+        if resource["urn"] == fx.PUBLISHED_TOKEN:
+            resource["type"] = "pulumi-python:dynamic/vault:VaultKvSecret"
+
+    removal = plan_seed_removal(state)
+
+    assert fx.PUBLISHED_TOKEN in removal.kept
+    assert fx.PUBLISHED_TOKEN not in removal.removed
+
+
 def test_no_reference_dangles_when_the_seed_is_removed() -> None:
     state = fx.seeded_state(VERSIONS)
     edited = apply_seed_removal(state, plan_seed_removal(state))
