@@ -219,7 +219,9 @@ class PeopleDouble(CoderDoubleCore):
             ],
         }
 
-    def _user_admin(self, request: httpx.Request) -> tuple[DoubleUser | None, httpx.Response | None]:
+    def _user_admin(
+        self, request: httpx.Request
+    ) -> tuple[DoubleUser | None, httpx.Response | None]:
         caller = self._caller(request)
         if caller is None:
             return None, message(401, NOT_LOGGED_IN)
