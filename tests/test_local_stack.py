@@ -35,10 +35,9 @@ def test_vault_objects_go_through_the_api_when_the_plugin_is_not_used() -> None:
     mocks = run_program(local(), stack="local")
     plugin_types = ("vault:", "pulumi:providers:vault")
     assert [r.type for r in mocks.resources if r.type.startswith(plugin_types)] == []
-    dynamic = {r.name: r.inputs for r in mocks.of_type("pulumi-python:dynamic:Resource")}
-    published = dynamic["coder-seed-published-token"]
+    published = mocks.one("pulumi-python:dynamic/vault:VaultKvSecret").inputs
     assert (published["mount"], published["path"]) == ("platform", "coder/coder-cli-session-token")
-    policy = dynamic["vault-reconciler-policy"]
+    policy = mocks.one("pulumi-python:dynamic/vault:VaultPolicy").inputs
     assert policy["name"] == "coder-reconciler"
     assert 'path "platform/data/coder/coder-cli-session-token"' in policy["policy"]
 
