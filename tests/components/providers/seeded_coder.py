@@ -3,6 +3,10 @@ user (the automation identity), the automation token, and request accounting."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pulumi.dynamic as dyn
+
 from coder_platform.coder_api import CoderClient
 from components.providers.common import ClientFactory
 from tests.coder_double import BASE_URL, CoderDouble, FakeClock
@@ -45,3 +49,17 @@ def client_factory(double: CoderDouble) -> ClientFactory:
 
 def writes_since(double: CoderDouble, start: int) -> list[tuple[str, str]]:
     return [request for request in double.requests[start:] if request[0] != "GET"]
+
+
+def created(provider: dyn.ResourceProvider, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A provider's create, with its id and outputs (which every create must return)."""
+    result = provider.create(props)
+    assert result.outs is not None
+    return result.id, result.outs
+
+
+def read_outs(provider: dyn.ResourceProvider, id_: str, outs: dict[str, Any]) -> dict[str, Any]:
+    """A provider's read of a resource that still exists: the same id, and its outputs."""
+    result = provider.read(id_, outs)
+    assert result.id == id_ and result.outs is not None
+    return result.outs

@@ -35,7 +35,9 @@ from tests.coder_double import BASE_URL, CoderDouble
 from tests.coder_double.people import license_jwt
 from tests.components.providers.seeded_coder import (
     client_factory,
+    created,
     mint_token,
+    read_outs,
     revoke,
     seeded_double,
     writes_since,
@@ -83,18 +85,6 @@ def inputs(token: str) -> Inputs:
         return props
 
     return build
-
-
-def created(provider: CoderGroupProvider, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    result = provider.create(props)
-    assert result.outs is not None
-    return result.id, result.outs
-
-
-def read_outs(provider: CoderGroupProvider, id_: str, outs: dict[str, Any]) -> dict[str, Any]:
-    result = provider.read(id_, outs)
-    assert result.id == id_ and result.outs is not None
-    return result.outs
 
 
 # -- entitlement ----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from tests.coder_double.people import license_jwt
 from tests.components.providers.seeded_coder import (
     client_factory,
     create_first_user,
+    created,
     mint_token,
     seeded_double,
     writes_since,
@@ -70,12 +71,6 @@ def inputs(token: str) -> Inputs:
         return props
 
     return build
-
-
-def created(provider: CoderLicenseProvider, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    result = provider.create(props)
-    assert result.outs is not None
-    return result.id, result.outs
 
 
 def test_create_adds_the_license_once_and_reports_its_id_and_expiry(

@@ -31,23 +31,21 @@ from components.providers.coder_template import (
 )
 from components.providers.sdk_internals import UNKNOWN
 from tests.coder_double import BASE_URL, ORG_ID, CoderDouble, FakeClock
+from tests.components.providers.seeded_coder import (
+    EMAIL,
+    PASSWORD,
+    USERNAME,
+    created,
+    mint_token,
+    read_outs,
+    writes_since,
+)
 from tests.harness import CapturedOptions, is_secret, run_component
 
-EMAIL = "automation@coder-platform.test"
-USERNAME = "coder-automation"
-PASSWORD = "double-Pw-5c1e0d9a7b3f4e62"
 TYPE = "pulumi-python:dynamic/coder:CoderTemplate"
 DIRECTORY = "templates/demo"
 VERSIONS = "/organizations/default/templateversions"
 TEMPLATES = "/organizations/default/templates"
-
-
-def mint_token(double: CoderDouble, name: str) -> str:
-    with CoderClient(BASE_URL, transport=double.transport()) as client:
-        client.authenticate(client.login(EMAIL, PASSWORD))
-        token = client.create_token(USERNAME, name, 24 * 3600)
-        client.logout()
-    return token
 
 
 @pytest.fixture
@@ -105,22 +103,6 @@ def inputs(repo: Path, token: str) -> Callable[..., dict[str, Any]]:
 
 
 Inputs = Callable[..., dict[str, Any]]
-
-
-def created(provider: CoderTemplateProvider, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    result = provider.create(props)
-    assert result.outs is not None
-    return result.id, result.outs
-
-
-def read_outs(provider: CoderTemplateProvider, id_: str, outs: dict[str, Any]) -> dict[str, Any]:
-    result = provider.read(id_, outs)
-    assert result.id == id_ and result.outs is not None
-    return result.outs
-
-
-def writes_since(double: CoderDouble, start: int) -> list[tuple[str, str]]:
-    return [r for r in double.requests[start:] if r[0] != "GET"]
 
 
 def edit(repo: Path, text: str = "# edited\n") -> None:

@@ -33,7 +33,9 @@ from tests.coder_double import BASE_URL, CoderDouble
 from tests.components.providers.seeded_coder import (
     USERNAME,
     client_factory,
+    created,
     mint_token,
+    read_outs,
     revoke,
     seeded_double,
     writes_since,
@@ -82,18 +84,6 @@ def inputs(token: str) -> Inputs:
         return props
 
     return build
-
-
-def created(provider: CoderUserProvider, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    result = provider.create(props)
-    assert result.outs is not None
-    return result.id, result.outs
-
-
-def read_outs(provider: CoderUserProvider, id_: str, outs: dict[str, Any]) -> dict[str, Any]:
-    result = provider.read(id_, outs)
-    assert result.id == id_ and result.outs is not None
-    return result.outs
 
 
 # -- create ---------------------------------------------------------------------------------------
