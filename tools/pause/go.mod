@@ -1,0 +1,3 @@
+module coder-platform/tools/pause
+
+go 1.26.0
