@@ -19,6 +19,14 @@ from localkube.cluster import ROOT, ClusterStartError, local_cluster, pinned_crd
 DEFAULT_DIR = ROOT / ".localkube"
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 StateDir = Annotated[Path, typer.Option("--dir", help="Where the cluster keeps its files.")]
+NodeIp = Annotated[
+    str | None,
+    typer.Option(
+        "--node-ip",
+        help="Serve on this host address (not loopback) so a node's pods reach the API server "
+        "(localplatform's node part); without it, loopback only.",
+    ),
+]
 
 
 def _state(directory: Path) -> dict[str, str] | None:
@@ -47,15 +55,23 @@ def _bin_dir() -> Path:
 
 
 @app.command()
-def up(directory: StateDir = DEFAULT_DIR, timeout: float = 120.0) -> None:
+def up(directory: StateDir = DEFAULT_DIR, timeout: float = 120.0, node_ip: NodeIp = None) -> None:
     """Start the cluster in the background (or reuse a running one); print KUBECONFIG."""
     state = _state(directory)
+    if state is not None and state.get("node_ip") != node_ip:
+        typer.echo(
+            f"the local cluster runs with node address {state.get('node_ip')}, not {node_ip}: "
+            "stop it first (python -m localkube down)",
+            err=True,
+        )
+        raise typer.Exit(1)
     if state is None:
         _bin_dir()
         directory.mkdir(parents=True, exist_ok=True)
         log = (directory / "localkube.log").open("ab")
+        node_args = ["--node-ip", node_ip] if node_ip else []
         subprocess.Popen(
-            [sys.executable, "-m", "localkube", "serve", "--dir", str(directory)],
+            [sys.executable, "-m", "localkube", "serve", "--dir", str(directory), *node_args],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -76,19 +92,23 @@ def up(directory: StateDir = DEFAULT_DIR, timeout: float = 120.0) -> None:
 
 
 @app.command()
-def serve(directory: StateDir = DEFAULT_DIR) -> None:
+def serve(directory: StateDir = DEFAULT_DIR, node_ip: NodeIp = None) -> None:
     """Run the cluster in the foreground until SIGTERM (what ``up`` starts in the background)."""
     # sigwait only receives blocked signals; unblocked, SIGTERM would kill this process before
     # the cluster's cleanup runs and orphan etcd and kube-apiserver.
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
-        with local_cluster(directory, _bin_dir(), pinned_crd_versions()) as cluster:
+        with local_cluster(
+            directory, _bin_dir(), pinned_crd_versions(), node_ip=node_ip
+        ) as cluster:
             state = {
                 "pid": str(os.getpid()),
                 "server": cluster.server,
                 "kubeconfig": str(cluster.kubeconfig),
             }
+            if node_ip is not None:
+                state["node_ip"] = node_ip
             (directory / "state.json").write_text(json.dumps(state))
             signal.sigwait(stop_signals)
     except ClusterStartError as error:

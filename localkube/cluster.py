@@ -28,7 +28,11 @@ from typing import Any
 import httpx
 import yaml
 
-from localkube.pki import generate
+from localkube.pki import ClusterPki, generate
+
+# The node's kubelet signs in as this Node (the Node authorizer lets it read only its own pods'
+# secrets and write only its own Node); localplatform.node names the node the same.
+NODE_NAME = "localplatform"
 
 CRD_FILES = {
     "github.com/cloudnative-pg/cloudnative-pg": [
@@ -186,23 +190,56 @@ def write_kubeconfig(path: Path, server: str, ca_file: Path, token: str) -> None
 # Only what deletes need: the garbage collector removes dependents and the foregroundDeletion
 # finalizer; the namespace controller empties and removes a Terminating namespace.
 CONTROLLERS = ("garbage-collector-controller", "namespace-controller")
+# With a node, what pods need too: a default ServiceAccount and the kube-root-ca.crt ConfigMap in
+# every namespace (a pod's projected token volume needs both), EndpointSlices for kube-proxy and
+# CoreDNS, the workload controllers the operators' manifests use, the PV binder (a PVC binds to
+# what a provisioner made), and node-lifecycle (without it the node keeps the not-ready taint
+# it registers with). Pod GC removes the pods of a deleted node.
+NODE_CONTROLLERS = (
+    *CONTROLLERS,
+    "serviceaccount-controller",
+    "root-ca-certificate-publisher-controller",
+    "endpoints-controller",
+    "endpointslice-controller",
+    "replicaset-controller",
+    "deployment-controller",
+    "statefulset-controller",
+    "job-controller",
+    "cronjob-controller",
+    "persistentvolume-binder-controller",
+    "node-lifecycle-controller",
+    "pod-garbage-collector-controller",
+    "disruption-controller",
+)
 
 
 def start_controller_manager(
-    workdir: Path, bin_dir: Path, kubeconfig: Path, seconds: float = 60
+    workdir: Path,
+    bin_dir: Path,
+    kubeconfig: Path,
+    seconds: float = 60,
+    pki: ClusterPki | None = None,
 ) -> subprocess.Popen[bytes]:
-    """kube-controller-manager with the delete controllers, ready when its /healthz answers."""
+    """kube-controller-manager with the delete controllers (and, given the cluster's ``pki`` when
+    a node runs, the controllers pods need), ready when its /healthz answers."""
     port = free_port()
     log = workdir / "kube-controller-manager.log"
+    node_args = []
+    if pki is not None:
+        node_args = [
+            f"--root-ca-file={pki.ca_cert}",
+            f"--service-account-private-key-file={pki.sa_private}",
+        ]
     process = subprocess.Popen(
         [
             str(bin_dir / "kube-controller-manager"),
             f"--kubeconfig={kubeconfig}",
-            f"--controllers={','.join(CONTROLLERS)}",
+            f"--controllers={','.join(NODE_CONTROLLERS if pki else CONTROLLERS)}",
             "--leader-elect=false",
             "--bind-address=127.0.0.1",
             f"--secure-port={port}",
             f"--cert-dir={workdir / 'controller-manager-certs'}",
+            *node_args,
         ],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -225,17 +262,46 @@ def start_controller_manager(
     return process
 
 
+def _api_server_args(node_ip: str | None, pki: ClusterPki) -> list[str]:
+    """Loopback only, or (with a node) bound where pods reach it through the ``kubernetes``
+    Service: its address advertised, so the default endpoint reconciler points the Service at
+    it, and the Node authorizer for the kubelet."""
+    if node_ip is None:
+        return [
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            "--endpoint-reconciler-type=none",
+            "--authorization-mode=RBAC",
+        ]
+    return [
+        f"--bind-address={node_ip}",
+        f"--advertise-address={node_ip}",
+        "--authorization-mode=Node,RBAC",
+        f"--kubelet-client-certificate={pki.kubelet_client_cert}",
+        f"--kubelet-client-key={pki.kubelet_client_key}",
+    ]
+
+
 @contextmanager
 def local_cluster(
-    workdir: Path, bin_dir: Path, crd_versions: dict[str, str], env: dict[str, str] | None = None
+    workdir: Path,
+    bin_dir: Path,
+    crd_versions: dict[str, str],
+    env: dict[str, str] | None = None,
+    node_ip: str | None = None,
 ) -> Iterator[LocalCluster]:
-    """Start etcd, kube-apiserver and kube-controller-manager on free loopback ports; stop and
+    """Start etcd, kube-apiserver and kube-controller-manager on free ports (loopback, or the
+    API server on ``node_ip`` for a node, which also gets ``kubelet.kubeconfig``); stop and
     remove them after."""
     env = dict(env or os.environ)
-    pki = generate(workdir / "pki")
+    pki = generate(workdir / "pki", node_ip)
     token = secrets.token_hex(24)
+    kubelet_token = secrets.token_hex(24)
     tokens = workdir / "tokens.csv"
-    tokens.write_text(f"{token},admin,admin,system:masters\n")
+    lines = [f"{token},admin,admin,system:masters"]
+    if node_ip is not None:
+        lines.append(f"{kubelet_token},system:node:{NODE_NAME},{NODE_NAME},system:nodes")
+    tokens.write_text("\n".join(lines) + "\n")
     tokens.chmod(0o600)
     etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
     etcd_log, api_log = workdir / "etcd.log", workdir / "kube-apiserver.log"
@@ -268,10 +334,8 @@ def local_cluster(
             [
                 str(bin_dir / "kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                *_api_server_args(node_ip, pki),
                 f"--secure-port={api_port}",
-                "--endpoint-reconciler-type=none",
                 f"--tls-cert-file={pki.server_cert}",
                 f"--tls-private-key-file={pki.server_key}",
                 f"--client-ca-file={pki.ca_cert}",
@@ -280,13 +344,12 @@ def local_cluster(
                 f"--service-account-key-file={pki.sa_public}",
                 f"--service-account-signing-key-file={pki.sa_private}",
                 "--service-cluster-ip-range=10.0.0.0/24",
-                "--authorization-mode=RBAC",
             ],
             stdout=api_log.open("wb"),
             stderr=subprocess.STDOUT,
         )
         processes.append(api)
-        server = f"https://127.0.0.1:{api_port}"
+        server = f"https://{node_ip or '127.0.0.1'}:{api_port}"
         cluster = LocalCluster(server, token, pki.ca_cert, workdir / "kubeconfig")
         _wait(
             lambda: (
@@ -304,7 +367,13 @@ def local_cluster(
             90,
         )
         write_kubeconfig(cluster.kubeconfig, server, pki.ca_cert, token)
-        processes.append(start_controller_manager(workdir, bin_dir, cluster.kubeconfig))
+        if node_ip is not None:
+            write_kubeconfig(workdir / "kubelet.kubeconfig", server, pki.ca_cert, kubelet_token)
+        processes.append(
+            start_controller_manager(
+                workdir, bin_dir, cluster.kubeconfig, pki=pki if node_ip else None
+            )
+        )
         apply_crds(cluster, crd_versions, env)
         yield cluster
     finally:

@@ -20,6 +20,8 @@ class ClusterPki:
     server_key: Path
     sa_public: Path
     sa_private: Path
+    kubelet_client_cert: Path
+    kubelet_client_key: Path
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
@@ -38,8 +40,56 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def generate(directory: Path) -> ClusterPki:
-    """A CA, a server certificate for 127.0.0.1/localhost, and a service-account key pair."""
+def _client_cert(
+    ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, name: str, now: dt.datetime
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = _key()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, name),
+                ]
+            )
+        )
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([x509.OID_CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return cert, key
+
+
+# What pods call the API server by: the `kubernetes` Service's first IP in the service range
+# (--service-cluster-ip-range=10.0.0.0/24) and its DNS names.
+SERVICE_IP = "10.0.0.1"
+SERVICE_NAMES = (
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+)
+
+
+def generate(directory: Path, node_ip: str | None = None) -> ClusterPki:
+    """A CA, a server certificate for 127.0.0.1/localhost, a service-account key pair, and the
+    client certificate the API server shows a kubelet. With ``node_ip`` (a node runs), the
+    server certificate also names that address and the ``kubernetes`` Service pods dial."""
+    names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
+    names += [x509.DNSName(name) for name in SERVICE_NAMES]
+    if node_ip is not None:
+        names += [
+            x509.IPAddress(ipaddress.ip_address(node_ip)),
+            x509.IPAddress(ipaddress.ip_address(SERVICE_IP)),
+        ]
     directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     ca_key = _key()
@@ -64,13 +114,7 @@ def generate(directory: Path) -> ClusterPki:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.DNSName("kubernetes.default.svc"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
+            x509.SubjectAlternativeName(names),
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())
@@ -82,7 +126,12 @@ def generate(directory: Path) -> ClusterPki:
         server_key=directory / "apiserver.key",
         sa_public=directory / "sa.pub",
         sa_private=directory / "sa.key",
+        kubelet_client_cert=directory / "kubelet-client.crt",
+        kubelet_client_key=directory / "kubelet-client.key",
     )
+    client, client_key = _client_cert(ca, ca_key, "kube-apiserver-kubelet-client", now)
+    pki.kubelet_client_cert.write_bytes(client.public_bytes(serialization.Encoding.PEM))
+    pki.kubelet_client_key.write_bytes(_pem_key(client_key))
     pki.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     pki.server_cert.write_bytes(server.public_bytes(serialization.Encoding.PEM))
     pki.server_key.write_bytes(_pem_key(server_key))
@@ -92,6 +141,6 @@ def generate(directory: Path) -> ClusterPki:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
-    for key in (pki.server_key, pki.sa_private):
+    for key in (pki.server_key, pki.sa_private, pki.kubelet_client_key):
         key.chmod(0o600)
     return pki

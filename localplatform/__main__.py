@@ -21,8 +21,8 @@ from localplatform.platform import (
     CODER_PORT,
     DEFAULT_DIR,
     KUBE_DIR,
+    NODE_PARTS,
     OPENBAO_PORT,
-    PARTS,
     Endpoints,
     LocalPlatform,
 )
@@ -37,7 +37,15 @@ BaoPort = Annotated[int, typer.Option("--openbao-port", help="OpenBao's loopback
 Stack = Annotated[
     str, typer.Option("--stack", help="The stack whose Vault inputs are seeded when missing.")
 ]
-Part = Annotated[str, typer.Argument(help=f"One of: {', '.join(PARTS)}.")]
+Part = Annotated[str, typer.Argument(help=f"One of: {', '.join(NODE_PARTS)}.")]
+WithNode = Annotated[
+    bool,
+    typer.Option(
+        "--node",
+        help="Also run a node (containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS; root, "
+        "scripts/install-node), kept until `down`.",
+    ),
+]
 
 
 def _platform(directory: Path, kube_dir: Path, coder_port: int, bao_port: int) -> LocalPlatform:
@@ -62,8 +70,8 @@ def _fail(error: PartError) -> typer.Exit:
 
 
 def _check_part(part: str) -> None:
-    if part not in PARTS:
-        typer.echo(f"unknown part {part!r}: one of {', '.join(PARTS)}", err=True)
+    if part not in NODE_PARTS:
+        typer.echo(f"unknown part {part!r}: one of {', '.join(NODE_PARTS)}", err=True)
         raise typer.Exit(2)
 
 
@@ -74,9 +82,11 @@ def up(
     coder_port: CoderPort = CODER_PORT,
     openbao_port: BaoPort = OPENBAO_PORT,
     stack: Stack = "local",
+    *,
+    node: WithNode = False,
 ) -> None:
     """Start every part that is not running; print the runner's environment."""
-    platform = _platform(directory, kube_dir, coder_port, openbao_port)
+    platform = LocalPlatform(directory, kube_dir, coder_port, openbao_port, node=node)
     try:
         endpoints = platform.up(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
     except PartError as error:
@@ -108,12 +118,14 @@ def status(
     endpoints = platform.endpoints()
     where = {
         "kube": f"KUBECONFIG={endpoints.kubeconfig}",
+        "node": "containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS "
+        f"({platform.directory / 'node'})",
         "postgres": f"127.0.0.1:{endpoints.postgres_port}",
         "openbao": f"{endpoints.vault_address} (token file {endpoints.vault_token_file})",
         "coder": endpoints.coder_url,
     }
     all_running = True
-    for part in PARTS:
+    for part in platform.parts:
         running = platform.running(part)
         all_running &= running
         typer.echo(f"{part:<9} {'running' if running else 'stopped':<8} {where[part]}")

@@ -1,7 +1,12 @@
 """The parts of the local platform, started in order and stopped in reverse.
 
-kube (etcd, kube-apiserver, kube-controller-manager; ``localkube``) -> postgres -> openbao ->
-coder. Coder needs its database, and OpenBao first so it can be Coder's OIDC issuer. Coder and
+kube (etcd, kube-apiserver, kube-controller-manager; ``localkube``) -> [node] -> postgres ->
+openbao -> coder. The node (``localplatform.node``: containerd, kubelet, kube-proxy,
+kube-scheduler, CoreDNS) is opt-in (``up --node``, root, ``scripts/install-node``): with it the
+API server serves on the host's address so pods reach it. Once started with it, the platform
+keeps it (a marker in its directory) until ``down``.
+
+Coder needs its database, and OpenBao first so it can be Coder's OIDC issuer. Coder and
 OpenBao listen on fixed loopback ports because the ``local`` stack's config names their URLs
 (``coder.url``, ``vault.address``); each is checked free before it starts. The kube API server
 and PostgreSQL take free ports: only the kubeconfig and Coder need to know them.
@@ -21,6 +26,7 @@ from localplatform.binaries import ROOT, PlatformBinaries
 from localplatform.coder import LocalCoder
 from localplatform.daemon import PartError
 from localplatform.inputs import seed_missing_inputs
+from localplatform.node import LocalNode, default_node_ip
 from localplatform.openbao import LocalOpenBao, OidcClient
 from localplatform.postgres import LocalPostgres
 
@@ -29,6 +35,7 @@ KUBE_DIR = ROOT / ".localkube"  # where `python -m localkube` keeps it: the READ
 CODER_PORT = 17080
 OPENBAO_PORT = 18200
 PARTS = ("kube", "postgres", "openbao", "coder")
+NODE_PARTS = ("kube", "node", "postgres", "openbao", "coder")
 
 
 def toolchain_env(root: Path = ROOT) -> dict[str, str]:
@@ -78,6 +85,31 @@ class LocalPlatform:
     kube_dir: Path = KUBE_DIR
     coder_port: int = CODER_PORT
     openbao_port: int = OPENBAO_PORT
+    node: bool = False  # `up --node`: also run a node (then remembered until `down`)
+
+    @property
+    def _node_marker(self) -> Path:
+        return self.directory / "node" / "enabled"
+
+    @property
+    def with_node(self) -> bool:
+        return self.node or self._node_marker.exists()
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return NODE_PARTS if self.with_node else PARTS
+
+    @property
+    def local_node(self) -> LocalNode:
+        return LocalNode(self.directory / "node", self.kube_dir, self._node_ip())
+
+    def _node_ip(self) -> str:
+        """The address the running API server serves on for the node, else the host's."""
+        try:
+            state = json.loads((self.kube_dir / "state.json").read_text())
+        except (OSError, ValueError):
+            return default_node_ip()
+        return str(state.get("node_ip") or default_node_ip())
 
     @property
     def binaries(self) -> PlatformBinaries:
@@ -113,7 +145,8 @@ class LocalPlatform:
         return self._localkube("status").returncode == 0
 
     def start_kube(self) -> None:
-        out = self._localkube("up")
+        args = ("up", "--node-ip", default_node_ip()) if self.with_node else ("up",)
+        out = self._localkube(*args)
         if out.returncode != 0:
             raise PartError(f"kube: {out.stderr.strip()[-2000:]}")
 
@@ -122,6 +155,8 @@ class LocalPlatform:
     def running(self, part: str) -> bool:
         if part == "kube":
             return self.kube_running()
+        if part == "node":
+            return self.local_node.running()
         if part == "postgres":
             return self.postgres.daemon.pid() is not None
         if part == "openbao":
@@ -132,6 +167,8 @@ class LocalPlatform:
         """Start one part (its dependencies must run); a running part is left alone."""
         if part == "kube":
             self.start_kube()
+        elif part == "node":
+            self.local_node.start()
         elif part == "postgres":
             self.postgres.start()
         elif part == "openbao":
@@ -163,7 +200,10 @@ class LocalPlatform:
             return None
 
     def up(self, stack_file: Path | None) -> Endpoints:
-        for part in PARTS:
+        if self.node:
+            self._node_marker.parent.mkdir(parents=True, exist_ok=True)
+            self._node_marker.touch()
+        for part in self.parts:
             if not self.running(part):
                 print(f"localplatform: starting {part} ...", file=sys.stderr)
             self.start(part, stack_file)
@@ -172,6 +212,8 @@ class LocalPlatform:
     def stop(self, part: str) -> bool:
         if part == "kube":
             return self.kube_running() and self._localkube("down").returncode == 0
+        if part == "node":
+            return self.local_node.stop()
         if part == "postgres":
             return self.postgres.stop()
         if part == "openbao":
@@ -179,7 +221,14 @@ class LocalPlatform:
         return self.coder.stop()
 
     def down(self) -> list[str]:
-        return [part for part in reversed(PARTS) if self.stop(part)]
+        # The node stops before the API server: it deletes its pods through it.
+        parts = NODE_PARTS if self.with_node or self.local_node_dir_used() else PARTS
+        stopped = [part for part in reversed(parts) if self.stop(part)]
+        self._node_marker.unlink(missing_ok=True)
+        return stopped
+
+    def local_node_dir_used(self) -> bool:
+        return (self.directory / "node" / "host-sysctls.json").exists()
 
     def reset_coder_database(self) -> None:
         """Stop Coder, drop and recreate its database, start it again: an empty Coder."""

@@ -1,6 +1,7 @@
-"""The images the node runs, under the names the stack and containerd's config pin.
+"""The images the node runs, under the names their manifests or the stack pin.
 
-Each is made from a binary the project's install scripts built; none is pulled.
+Each is made from a binary the project's install scripts built or a Debian package installed on
+the host; none is pulled.
 """
 
 from __future__ import annotations
@@ -8,10 +9,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from localplatform.images.archive import Entry, ImageSpec
+from localplatform.images.debian import installed_version, package_files, rootfs, shared_libraries
 
 # containerd's CRI runs every pod's sandbox from this image (its config's sandbox_image); the
 # name is upstream's, so nothing else changes when a registry is reachable.
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+# The name CloudNativePG's release manifest (releases/cnpg-<version>.yaml) runs and hands to
+# instance pods (OPERATOR_IMAGE_NAME) for their bootstrap init container.
+CNPG_OPERATOR_REPOSITORY = "ghcr.io/cloudnative-pg/cloudnative-pg"
+# The operand: Debian's PostgreSQL. CNPG reads the major version from the tag, so the tag is
+# the major Debian ships (15); a stack running on the node pins this name.
+POSTGRES_MAJOR = 15
+POSTGRES_IMAGE = f"localhost/coder-platform/postgresql:{POSTGRES_MAJOR}"
+# The local-path provisioner and the helper pod it runs to create and remove volume dirs.
+LOCAL_PATH_REPOSITORY = "localhost/coder-platform/local-path-provisioner"
+LOCAL_PATH_HELPER_IMAGE = "localhost/coder-platform/local-path-helper:1"
+# CNPG instance pods run PostgreSQL as this uid (Cluster.spec.postgresUID's default); initdb
+# needs it in /etc/passwd.
+POSTGRES_UID = 26
 
 
 def pause(binary: Path) -> ImageSpec:
@@ -20,4 +35,80 @@ def pause(binary: Path) -> ImageSpec:
         entries=[Entry("pause", source=binary)],
         entrypoint=["/pause"],
         user="65535:65535",
+    )
+
+
+def cnpg_operator(manager: Path, version: str) -> ImageSpec:
+    """Upstream's layout: the manager picks its binary per architecture from /operator and
+    fails "invalid architecture: amd64" without ``/operator/manager_amd64``; ``/manager`` is
+    what the Deployment and the instance pods' bootstrap step run."""
+    return ImageSpec(
+        name=f"{CNPG_OPERATOR_REPOSITORY}:{version.removeprefix('v')}",
+        entries=[
+            Entry("operator/manager_amd64", source=manager),
+            Entry("manager", link="operator/manager_amd64"),
+        ],
+        entrypoint=["/manager"],
+        user="10001:10001",
+    )
+
+
+def _passwd() -> list[Entry]:
+    return [
+        Entry(
+            "etc/passwd",
+            data=b"root:x:0:0::/root:/bin/sh\npostgres:x:26:26::/var/lib/postgresql:/bin/sh\n",
+            mode=0o644,
+        ),
+        Entry("etc/group", data=b"root:x:0:\npostgres:x:26:\n", mode=0o644),
+    ]
+
+
+def postgres() -> ImageSpec:
+    """Debian's postgresql-15 and its client tools, the libraries they load, and /bin/sh
+    (pg_ctl starts the server through it)."""
+    major = str(POSTGRES_MAJOR)
+    packages = [f"postgresql-{major}", f"postgresql-client-{major}", "dash"]
+    files = package_files(packages)
+    files += sorted(shared_libraries(files))
+    files += [Path("/bin/sh")]
+    files += [p for p in Path("/usr/share/zoneinfo").rglob("*") if not p.is_dir()]
+    # initdb checks the locale it runs under: C.UTF-8, from libc-bin's compiled copy.
+    files += [p for p in Path("/usr/lib/locale/C.utf8").rglob("*") if not p.is_dir()]
+    bindir = f"/usr/lib/postgresql/{major}/bin"
+    return ImageSpec(
+        name=POSTGRES_IMAGE,
+        entries=[*rootfs(files), *_passwd()],
+        entrypoint=[],
+        cmd=[f"{bindir}/postgres"],
+        env={
+            "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "DEBIAN_POSTGRESQL_VERSION": installed_version(f"postgresql-{major}"),
+        },
+        user=f"{POSTGRES_UID}:{POSTGRES_UID}",
+    )
+
+
+def local_path_provisioner(binary: Path, version: str) -> ImageSpec:
+    return ImageSpec(
+        name=f"{LOCAL_PATH_REPOSITORY}:{version}",
+        entries=[Entry("usr/bin/local-path-provisioner", source=binary)],
+        entrypoint=[],
+        cmd=["local-path-provisioner"],
+        env={"PATH": "/usr/bin"},
+    )
+
+
+def local_path_helper() -> ImageSpec:
+    """What the provisioner's setup and teardown scripts run: sh, mkdir, rm (dash, coreutils)."""
+    files = package_files(["dash", "coreutils"])
+    files += sorted(shared_libraries(files))
+    files += [Path("/bin/sh")]
+    return ImageSpec(
+        name=LOCAL_PATH_HELPER_IMAGE,
+        entries=rootfs(files),
+        entrypoint=[],
+        cmd=["/bin/sh"],
+        env={"PATH": "/usr/bin:/bin"},
     )
