@@ -102,7 +102,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _kube_client(kubeconfig: Path) -> httpx.Client:
+def kube_client(kubeconfig: Path) -> httpx.Client:
     config = yaml.safe_load(kubeconfig.read_text())
     cluster = config["clusters"][0]["cluster"]
     token = config["users"][0]["user"]["token"]
@@ -115,7 +115,7 @@ def _kube_client(kubeconfig: Path) -> httpx.Client:
 
 
 def node_ready(kubeconfig: Path) -> bool:
-    with _kube_client(kubeconfig) as client:
+    with kube_client(kubeconfig) as client:
         response = client.get(f"/api/v1/nodes/{NODE_NAME}")
     if response.status_code != 200:
         return False
@@ -176,7 +176,7 @@ class LocalNode:
         self._start_kube_proxy(binaries)
         self._start_scheduler(binaries)
         self._start_coredns(binaries)
-        with _kube_client(self.admin_kubeconfig) as client:
+        with kube_client(self.admin_kubeconfig) as client:
             node_addons.install(
                 client,
                 {
@@ -410,7 +410,7 @@ state = "{base / "state"}"
         containerd runs no container, so the kubelet has torn down each sandbox's network."""
         with (
             contextlib.suppress(httpx.HTTPError, OSError),
-            _kube_client(self.admin_kubeconfig) as client,
+            kube_client(self.admin_kubeconfig) as client,
         ):
             pods = client.get("/api/v1/pods").json().get("items") or []
             for pod in pods:

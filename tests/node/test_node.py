@@ -1,0 +1,181 @@
+"""The node tier: a real node on this host (``localplatform``'s kube and node parts), pods
+running on it, CloudNativePG running PostgreSQL on the Retain class, and the host as it was
+after the node stops.
+
+Needs root and ``scripts/install-node`` (and the toolchain's API server). It runs a platform
+instance of its own (its own directories), but the node's bridge, pod range and DNS address are
+per host: no other node may run meanwhile. A missing build fails loudly, never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from localplatform.images import catalog
+from localplatform.node import BRIDGE, DAEMONS, kube_client
+from localplatform.node_addons import LOCAL_PATH_PROVISIONER
+from localplatform.node_host import read_sysctls
+from localplatform.platform import LocalPlatform, toolchain_env
+
+pytestmark = pytest.mark.node
+
+NAMESPACE = "node-tier"
+RETAIN_CLASS = "node-tier-retain"
+
+
+@dataclass
+class Node:
+    platform: LocalPlatform
+    host_sysctls: dict[str, str]
+
+    def client(self) -> httpx.Client:
+        return kube_client(self.platform.kube_dir / "kubeconfig")
+
+
+def _wait(check: Callable[[], Any], what: str, seconds: float) -> Any:
+    deadline = time.monotonic() + seconds
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(1)
+    pytest.fail(f"{what} did not happen within {seconds:.0f}s (last seen: {last!r})")
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    assert os.geteuid() == 0, "the node tier needs root (containerd, kubelet)"
+    base = tmp_path_factory.mktemp("node")
+    platform = LocalPlatform(base / "platform", base / "kube", node=True)
+    before = read_sysctls()
+    env = toolchain_env()
+    os.environ["PATH"] = env["PATH"]
+    try:
+        platform.start("kube")
+        platform.start("node")
+        yield Node(platform, before)
+    finally:
+        platform.stop("node")
+        platform.stop("kube")
+
+
+def _apply(client: httpx.Client, path: str, body: dict[str, Any]) -> None:
+    response = client.post(path, json=body)
+    assert response.status_code in (201, 409), response.text
+
+
+def test_the_node_is_ready_and_runs_a_pod_whose_log_the_api_server_reads(node: Node) -> None:
+    with node.client() as client:
+        _apply(client, "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
+        pod = {
+            "metadata": {"name": "hello"},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "hello",
+                        "image": catalog.LOCAL_PATH_HELPER_IMAGE,
+                        "imagePullPolicy": "Never",
+                        "command": ["/bin/sh", "-c", "echo hello from the node; sleep 3600"],
+                    }
+                ]
+            },
+        }
+        # The default ServiceAccount appears once the serviceaccount controller runs.
+        _wait(
+            lambda: (
+                client.get(f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default").status_code
+                == 200
+            ),
+            "the default ServiceAccount",
+            30,
+        )
+        _apply(client, f"/api/v1/namespaces/{NAMESPACE}/pods", pod)
+        status = _wait(
+            lambda: (
+                client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/hello").json()["status"]
+                if client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/hello")
+                .json()["status"]
+                .get("phase")
+                == "Running"
+                else None
+            ),
+            "the pod Running",
+            90,
+        )
+        assert status["podIP"].startswith("10.88.")
+        log = _wait(
+            lambda: client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/hello/log").text,
+            "the pod's log",
+            30,
+        )
+        assert "hello from the node" in log
+
+
+def test_cnpg_runs_postgresql_on_the_retain_class(node: Node) -> None:
+    with node.client() as client:
+        _apply(
+            client,
+            "/apis/storage.k8s.io/v1/storageclasses",
+            {
+                "metadata": {"name": RETAIN_CLASS},
+                "provisioner": LOCAL_PATH_PROVISIONER,
+                "reclaimPolicy": "Retain",
+                "volumeBindingMode": "WaitForFirstConsumer",
+            },
+        )
+        _apply(client, "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
+        cluster = {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "Cluster",
+            "metadata": {"name": "pg"},
+            "spec": {
+                "instances": 1,
+                "imageName": catalog.POSTGRES_IMAGE,
+                "imagePullPolicy": "Never",
+                "storage": {"size": "1Gi", "storageClass": RETAIN_CLASS},
+            },
+        }
+        path = f"/apis/postgresql.cnpg.io/v1/namespaces/{NAMESPACE}/clusters"
+        _apply(client, path, cluster)
+        _wait(
+            lambda: (
+                client.get(f"{path}/pg").json().get("status", {}).get("phase")
+                == "Cluster in healthy state"
+            ),
+            "the CNPG cluster healthy",
+            300,
+        )
+        pvc = client.get(f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims/pg-1").json()
+        assert pvc["status"]["phase"] == "Bound"
+        assert pvc["spec"]["storageClassName"] == RETAIN_CLASS
+        volume = client.get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}").json()
+        assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+
+
+def test_stopping_the_node_leaves_the_host_as_it_was(node: Node) -> None:
+    platform = node.platform
+    pids = {name: platform.local_node.daemon(name).pid() for name in DAEMONS}
+    assert all(pids.values()), pids
+    assert platform.stop("node")
+    for name, pid in pids.items():
+        assert not Path(f"/proc/{pid}").exists(), f"{name} (pid {pid}) still runs"
+    socket = str(platform.local_node.socket)
+    shims = subprocess.run(
+        ["pgrep", "-af", "containerd-shim"], capture_output=True, text=True, check=False
+    )
+    assert socket not in shims.stdout
+    assert read_sysctls() == node.host_sysctls
+    link = subprocess.run(
+        ["ip", "link", "show", BRIDGE], capture_output=True, text=True, check=False
+    )
+    assert link.returncode != 0, f"the bridge {BRIDGE} is still there"
