@@ -1,11 +1,12 @@
 """What a node changes on the host, recorded before it starts and put back when it stops.
 
 The kubelet sets kernel sysctls it expects (``kernel.panic``, ``kernel.panic_on_oops``,
-``vm.overcommit_memory``, ``kernel.keys.root_max*``: its ``protectKernelDefaults: false``
-behaviour), the CNI bridge plugin turns on IP forwarding for its gateway, and kube-proxy sets
-``route_localnet`` and bridge netfilter. ``record`` saves their values once (a record already
-there is a node still running, or one that died: its values are the host's, so they are kept);
-``restore`` writes back every value that differs and removes the record.
+``vm.overcommit_memory``, ``vm.panic_on_oom``, ``kernel.keys.root_max*``: its
+``protectKernelDefaults: false`` behaviour), the CNI bridge plugin turns on IP forwarding for
+its gateway, and kube-proxy sets ``route_localnet``, bridge netfilter and conntrack settings.
+``record`` saves their values once (a record already there is a node still running, or one
+that died: its values are the host's, so they are kept); ``restore`` writes back every value
+that differs and removes the record.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ HOST_SYSCTLS = (
     "kernel.panic",
     "kernel.panic_on_oops",
     "vm.overcommit_memory",
+    "vm.panic_on_oom",
     "kernel.keys.root_maxkeys",
     "kernel.keys.root_maxbytes",
     "net.ipv4.ip_forward",
@@ -24,6 +26,7 @@ HOST_SYSCTLS = (
     "net.bridge.bridge-nf-call-iptables",
     "net.bridge.bridge-nf-call-ip6tables",
     "net.netfilter.nf_conntrack_max",
+    "net.netfilter.nf_conntrack_tcp_be_liberal",
 )
 PROC_SYS = Path("/proc/sys")
 
