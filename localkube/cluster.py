@@ -279,6 +279,8 @@ def _api_server_args(node_ip: str | None, pki: ClusterPki) -> list[str]:
         "--authorization-mode=Node,RBAC",
         f"--kubelet-client-certificate={pki.kubelet_client_cert}",
         f"--kubelet-client-key={pki.kubelet_client_key}",
+        # The node's name is not in DNS: logs and exec go to its address.
+        "--kubelet-preferred-address-types=InternalIP",
     ]
 
 

@@ -44,7 +44,7 @@ from localplatform.daemon import Daemon, PartError
 from localplatform.images import catalog
 from localplatform.images.archive import ImageSpec, write_archive
 from localplatform.images.containerd import CRI_NAMESPACE, import_archive, imported
-from localplatform.node_host import record, restore
+from localplatform.node_host import record, remove_kubelet_chains, restore
 
 BRIDGE = "lpnode0"
 POD_CIDR = "10.88.0.0/16"
@@ -128,10 +128,11 @@ class LocalNode:
     directory: Path
     kube_dir: Path
     node_ip: str
+    installed: NodeBinaries | None = None  # default: what scripts/install-node reports
 
     @property
     def binaries(self) -> NodeBinaries:
-        return NodeBinaries.installed()
+        return self.installed or NodeBinaries.installed()
 
     def daemon(self, name: str) -> Daemon:
         return Daemon(name, self.directory)
@@ -454,6 +455,7 @@ state = "{base / "state"}"
             timeout=60,
             check=False,
         )
+        remove_kubelet_chains()
         subprocess.run(["ip", "link", "delete", BRIDGE], capture_output=True, check=False)
         self._unmount_under_directory()
         _remove_pod_cgroups()

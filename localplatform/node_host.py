@@ -12,6 +12,7 @@ that differs and removes the record.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 HOST_SYSCTLS = (
@@ -77,3 +78,32 @@ def restore(path: Path, proc_sys: Path = PROC_SYS) -> dict[str, tuple[str, str]]
     if read_sysctls(proc_sys) == {k: v for k, v in saved.items() if k in current}:
         path.unlink()
     return changed
+
+
+# The kubelet's own iptables chains (kube-proxy --cleanup leaves them): a canary per table, the
+# hint chain, and KUBE-FIREWALL, jumped to from INPUT and OUTPUT, which drops non-loopback
+# traffic to 127.0.0.0/8.
+KUBELET_CHAINS = {
+    "filter": ("KUBE-FIREWALL", "KUBE-KUBELET-CANARY"),
+    "nat": ("KUBE-KUBELET-CANARY",),
+    "mangle": ("KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY"),
+}
+BUILTIN_CHAINS = ("INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING")
+
+
+def remove_kubelet_chains(tools: tuple[str, ...] = ("iptables", "ip6tables")) -> None:
+    """Unhook, flush and delete the kubelet's chains in every table; absent ones are skipped."""
+
+    def run(*args: str) -> bool:
+        return subprocess.run(list(args), capture_output=True, check=False).returncode == 0
+
+    for tool in tools:
+        for table, chains in KUBELET_CHAINS.items():
+            for chain in chains:
+                if not run(tool, "-t", table, "-S", chain):
+                    continue
+                for builtin in BUILTIN_CHAINS:
+                    while run(tool, "-t", table, "-D", builtin, "-j", chain):
+                        pass
+                run(tool, "-t", table, "-F", chain)
+                run(tool, "-t", table, "-X", chain)

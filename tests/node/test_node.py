@@ -179,3 +179,5 @@ def test_stopping_the_node_leaves_the_host_as_it_was(node: Node) -> None:
         ["ip", "link", "show", BRIDGE], capture_output=True, text=True, check=False
     )
     assert link.returncode != 0, f"the bridge {BRIDGE} is still there"
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=True).stdout
+    assert "KUBE-" not in rules, "kube-proxy's or the kubelet's iptables chains are left"
