@@ -266,11 +266,15 @@ state = "{base / "state"}"
         ]
         for make in specs:
             spec = make()
-            if imported(binaries["ctr"], self.socket, spec.name):
-                continue
             archive = self.directory / "images" / f"{spec.name.replace('/', '_')}.tar"
-            write_archive(spec, archive)
-            import_archive(binaries["ctr"], self.socket, archive)
+            image_id = write_archive(spec, archive)
+            # Re-imported when what it is made of changed (a rebuilt binary, a Debian update).
+            stamp = archive.with_suffix(".id")
+            current = stamp.read_text() if stamp.exists() else None
+            if current != image_id or not imported(binaries["ctr"], self.socket, spec.name):
+                import_archive(binaries["ctr"], self.socket, archive)
+                stamp.write_text(image_id)
+            archive.unlink()
 
     def _start_kubelet(self, binaries: NodeBinaries, kubeconfig: Path) -> None:
         daemon = self.daemon("kubelet")

@@ -38,13 +38,20 @@ def pause(binary: Path) -> ImageSpec:
     )
 
 
+def _loader_for(binary: Path) -> list[Entry]:
+    """The C library and loader a cgo-built Go binary needs (none for a static one)."""
+    return rootfs(sorted(shared_libraries([binary])))
+
+
 def cnpg_operator(manager: Path, version: str) -> ImageSpec:
     """Upstream's layout: the manager picks its binary per architecture from /operator and
     fails "invalid architecture: amd64" without ``/operator/manager_amd64``; ``/manager`` is
-    what the Deployment and the instance pods' bootstrap step run."""
+    what the Deployment and the instance pods' bootstrap step run. The instance pods copy
+    ``/manager`` into PostgreSQL's image, which has the same Debian libc."""
     return ImageSpec(
         name=f"{CNPG_OPERATOR_REPOSITORY}:{version.removeprefix('v')}",
         entries=[
+            *_loader_for(manager),
             Entry("operator/manager_amd64", source=manager),
             Entry("manager", link="operator/manager_amd64"),
         ],
@@ -93,7 +100,7 @@ def postgres() -> ImageSpec:
 def local_path_provisioner(binary: Path, version: str) -> ImageSpec:
     return ImageSpec(
         name=f"{LOCAL_PATH_REPOSITORY}:{version}",
-        entries=[Entry("usr/bin/local-path-provisioner", source=binary)],
+        entries=[*_loader_for(binary), Entry("usr/bin/local-path-provisioner", source=binary)],
         entrypoint=[],
         cmd=["local-path-provisioner"],
         env={"PATH": "/usr/bin"},
