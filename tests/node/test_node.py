@@ -61,8 +61,9 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     env = toolchain_env()
     os.environ["PATH"] = env["PATH"]
     try:
-        platform.start("kube")
-        platform.start("node")
+        # The kube and node parts only (no PostgreSQL, OpenBao or Coder: no install-platform).
+        platform.start_kube()
+        platform.local_node.start()
         yield Node(platform, before)
     finally:
         platform.stop("node")
