@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from automation.outcome import ExitCode
 from bench.measure import Measurement, timed
+from coder_platform.contracts import ExitCode
 from localplatform.daemon import PartError
 from tests.e2e.conftest import Mission, start_mission
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from automation.outcome import ExitCode, Outcome
+from automation.outcome import Outcome
 from bench.measure import Measurement, timed
+from coder_platform.contracts import ExitCode
 from localkube.cluster import ClusterStartError, LocalCluster, local_cluster, pinned_crd_versions
 from tests.integration.conftest import copy_project, read_toolchain_env
 from tests.integration.runner import Project

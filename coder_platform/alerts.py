@@ -27,16 +27,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
+from coder_platform.contracts import DRILL_METRICS, PROJECT, RUN_METRICS
 from coder_platform.cron_gaps import max_interval
 
 if TYPE_CHECKING:
     from coder_platform.config import PlatformConfig
 
 Severity = Literal["critical", "warning", "info"]
-RUN = "coder_platform_run"
-DRILL = "coder_platform_restore_drill"
 BACKUP_TIMESTAMP = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
-GROUP = "coder-platform"
+GROUP = PROJECT
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,8 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
     return [
         Alert(
             "CoderPlatformReconcileFailing",
-            f"time() - max by (stack) ({RUN}_last_success_timestamp_seconds{run}) > {stale}",
+            f"time() - max by (stack) ({RUN_METRICS}_last_success_timestamp_seconds{run})"
+            f" > {stale}",
             "5m",
             "critical",
             f"No successful reconcile of {inputs.stack} for {t.reconcile_missed_intervals} "
@@ -119,7 +119,7 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformReconcileMetricsAbsent",
-            f"absent({RUN}_last_timestamp_seconds{run})",
+            f"absent({RUN_METRICS}_last_timestamp_seconds{run})",
             duration(stale),
             "warning",
             f"No reconcile of {inputs.stack} has reported metrics",
@@ -129,7 +129,7 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformReconcileLocked",
-            f'max by (stack) ({RUN}_outcome{{stack="{inputs.stack}",command="reconcile",'
+            f'max by (stack) ({RUN_METRICS}_outcome{{stack="{inputs.stack}",command="reconcile",'
             'outcome="locked"}) == 1',
             f"{t.reconcile_locked_minutes}m",
             "warning",
@@ -141,7 +141,7 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformDriftPersists",
-            f"min by (stack) ({RUN}_drifted_resources{run}) > 0",
+            f"min by (stack) ({RUN_METRICS}_drifted_resources{run}) > 0",
             duration(t.drift_persistent_runs * interval),
             "warning",
             f"{inputs.stack} drifts again after every heal",
@@ -152,8 +152,8 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformCoderResetHealed",
-            f"max by (stack) ({RUN}_resets_detected{run}) > 0 and on (stack) "
-            f'max by (stack) ({RUN}_outcome{{stack="{inputs.stack}",command="reconcile",'
+            f"max by (stack) ({RUN_METRICS}_resets_detected{run}) > 0 and on (stack) "
+            f'max by (stack) ({RUN_METRICS}_outcome{{stack="{inputs.stack}",command="reconcile",'
             'outcome="healed"}) == 1',
             "0m",
             "info",
@@ -173,8 +173,8 @@ def _token(inputs: AlertInputs) -> list[Alert]:
     return [
         Alert(
             "CoderPlatformTokenInsideRotationWindow",
-            f'min by (stack) ({RUN}_token_expiry_timestamp_seconds{{stack="{inputs.stack}"}}) '
-            f"- time() < {window}",
+            f"min by (stack) ({RUN_METRICS}_token_expiry_timestamp_seconds"
+            f'{{stack="{inputs.stack}"}}) - time() < {window}',
             # A working rotation replaces the token at the first run inside the window.
             duration(2 * inputs.reconcile_interval_minutes * 60),
             "critical",
@@ -255,7 +255,7 @@ def _drill(inputs: AlertInputs) -> list[Alert]:
     return [
         Alert(
             "CoderPlatformRestoreDrillFailed",
-            f"max by (stack) ({DRILL}_success{selector}) == 0",
+            f"max by (stack) ({DRILL_METRICS}_success{selector}) == 0",
             "0m",
             "critical",
             f"The last restore drill of {inputs.stack} failed",
@@ -265,7 +265,7 @@ def _drill(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformRestoreDrillStale",
-            f"time() - max by (stack) ({DRILL}_last_success_timestamp_seconds{selector}) > "
+            f"time() - max by (stack) ({DRILL_METRICS}_last_success_timestamp_seconds{selector}) > "
             f"{int(stale)}",
             "10m",
             "warning",
@@ -276,7 +276,7 @@ def _drill(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformRestoreDrillMissing",
-            f"absent({DRILL}_last_run_timestamp_seconds{selector})",
+            f"absent({DRILL_METRICS}_last_run_timestamp_seconds{selector})",
             duration(stale),
             "warning",
             f"No restore drill of {inputs.stack} has ever reported",

@@ -17,7 +17,8 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as model
 
-from coder_platform.alerts import BACKUP_TIMESTAMP, DRILL, RUN, AlertInputs
+from coder_platform.alerts import BACKUP_TIMESTAMP, AlertInputs
+from coder_platform.contracts import DRILL_METRICS, PROJECT, RUN_METRICS
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 GREEN, ORANGE, RED = "green", "orange", "red"
@@ -69,21 +70,21 @@ def _runner_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
         _series(
             "Reconcile outcome",
             "1 while the last reconcile ended with this outcome (exit codes in docs/runner.md).",
-            [_query(f"max by (outcome) ({RUN}_outcome{run}) == 1", "{{outcome}}")],
+            [_query(f"max by (outcome) ({RUN_METRICS}_outcome{run}) == 1", "{{outcome}}")],
         ),
         _series(
             "Drift and heals",
             "Resources the last reconcile found drifted and changed, and Coder resets healed.",
             [
-                _query(f"max({RUN}_drifted_resources{run})", "drifted"),
-                _query(f"max({RUN}_healed_resources{run})", "healed"),
-                _query(f"max({RUN}_resets_detected{run})", "resets"),
+                _query(f"max({RUN_METRICS}_drifted_resources{run})", "drifted"),
+                _query(f"max({RUN_METRICS}_healed_resources{run})", "healed"),
+                _query(f"max({RUN_METRICS}_resets_detected{run})", "resets"),
             ],
         ),
         _series(
             "Reconcile duration",
             "How long the last reconcile took.",
-            [_query(f"max({RUN}_duration_seconds{run})", "duration")],
+            [_query(f"max({RUN_METRICS}_duration_seconds{run})", "duration")],
             unit="s",
         ),
     ]
@@ -94,7 +95,7 @@ def _runner_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
                 "Since the last successful reconcile",
                 f"Red after {inputs.thresholds.reconcile_missed_intervals} intervals "
                 "(CoderPlatformReconcileFailing).",
-                _query(f"time() - max({RUN}_last_success_timestamp_seconds{run})", "age"),
+                _query(f"time() - max({RUN_METRICS}_last_success_timestamp_seconds{run})", "age"),
                 "s",
                 _steps((None, GREEN), (limit * 60, RED)),
             )
@@ -148,7 +149,8 @@ def _token_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
             "Red inside the rotation window: rotation should have replaced it "
             "(CoderPlatformTokenInsideRotationWindow).",
             _query(
-                f'min({RUN}_token_expiry_timestamp_seconds{{stack="{inputs.stack}"}}) - time()',
+                f"min({RUN_METRICS}_token_expiry_timestamp_seconds"
+                f'{{stack="{inputs.stack}"}}) - time()',
                 "expires in",
             ),
             "s",
@@ -170,15 +172,15 @@ def _drill_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
             "RTO: scratch cluster created to restored database answering. RPO: drill start "
             "minus the newest row in Coder's tables (an upper bound on the data a loss costs).",
             [
-                _query(f"max({DRILL}_rto_seconds{selector})", "RTO"),
-                _query(f"max({DRILL}_rpo_seconds{selector})", "RPO"),
+                _query(f"max({DRILL_METRICS}_rto_seconds{selector})", "RTO"),
+                _query(f"max({DRILL_METRICS}_rpo_seconds{selector})", "RPO"),
             ],
             unit="s",
         ),
         _stat(
             "Last restore drill",
             "1: restored, queried and cleaned up; 0: failed (CoderPlatformRestoreDrillFailed).",
-            _query(f"max({DRILL}_success{selector})", "success"),
+            _query(f"max({DRILL_METRICS}_success{selector})", "success"),
             "short",
             _steps((None, RED), (1, GREEN)),
         ),
@@ -186,7 +188,9 @@ def _drill_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
             "Since the last successful drill",
             "Red past the drill schedule's longest gap plus the margin "
             "(CoderPlatformRestoreDrillStale).",
-            _query(f"time() - max({DRILL}_last_success_timestamp_seconds{selector})", "age"),
+            _query(
+                f"time() - max({DRILL_METRICS}_last_success_timestamp_seconds{selector})", "age"
+            ),
             "s",
             _steps((None, GREEN), (limit, RED)),
         ),
@@ -197,9 +201,9 @@ def build_dashboard(inputs: AlertInputs) -> dict[str, Any]:
     """The dashboard's JSON model, ready for a Grafana sidecar ConfigMap."""
     board = (
         gd.Dashboard(f"Coder platform ({inputs.stack})")
-        .uid(f"coder-platform-{inputs.stack}"[:40])
+        .uid(f"{PROJECT}-{inputs.stack}"[:40])
         .description("Runs, drift, backups, the automation token and the restore drill.")
-        .tags(["coder-platform", inputs.stack])
+        .tags([PROJECT, inputs.stack])
         .time("now-7d", "now")
         .refresh("1m")
         .timezone("utc")

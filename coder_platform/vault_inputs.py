@@ -17,6 +17,7 @@ from hvac import exceptions as hvac_errors
 from pydantic import SecretStr
 
 from coder_platform.config import LocalSecretsConfig, SeedingConfig, VaultConfig
+from coder_platform.contracts import PROJECT
 
 OIDC_KEYS = ("client_secret",)
 ADMIN_KEYS = ("email", "username", "password")
@@ -142,7 +143,7 @@ def read_from_vault(config: VaultConfig, seeding: SeedingConfig | None = None) -
 def read_from_local(config: LocalSecretsConfig) -> BootstrapInputs:
     """Pulumi secret config instead of Vault: for local and e2e stacks only."""
     missing = [
-        f"coder-platform:localSecrets.{key}"
+        f"{PROJECT}:localSecrets.{key}"
         for key, value in (
             ("oidcClientSecret", config.oidc_client_secret),
             ("bootstrapAdminEmail", config.bootstrap_admin_email),

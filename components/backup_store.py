@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, resources, storage
 
+from coder_platform.contracts import PROJECT, ComponentType
+
 # Built-in role "Storage Blob Data Contributor": read, write, list and delete blobs, which
 # WAL archiving and retention need.
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -61,7 +63,7 @@ class AzureBackupStore(pulumi.ComponentResource):
         args: AzureBackupStoreArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("coder-platform:backup:AzureBackupStore", name, None, opts)
+        super().__init__(ComponentType.BACKUP_STORE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
 
@@ -69,7 +71,7 @@ class AzureBackupStore(pulumi.ComponentResource):
             f"{name}-rg",
             resource_group_name=args.resource_group_name,
             location=args.location,
-            tags={"purpose": "coder-database-backups", "managed-by": "coder-platform"},
+            tags={"purpose": "coder-database-backups", "managed-by": PROJECT},
             opts=keep,
         )
         self.account = storage.StorageAccount(

@@ -13,7 +13,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.conventions import WORKLOAD_IDENTITY_CLIENT_ID, WORKLOAD_IDENTITY_USE
+from coder_platform.contracts import (
+    PART_OF,
+    WORKLOAD_IDENTITY_CLIENT_ID,
+    WORKLOAD_IDENTITY_USE,
+    ComponentType,
+)
 from coder_platform.names import app_secret_name, archive_server_name, object_store_name
 from coder_platform.resource_options import prerequisites, protected
 from components.providers.generated_password import GeneratedPassword
@@ -69,7 +74,7 @@ class CnpgPostgres(pulumi.ComponentResource):
         args: CnpgPostgresArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("coder-platform:database:CnpgPostgres", name, None, opts)
+        super().__init__(ComponentType.DATABASE, name, None, opts)
         # Only the Cluster is protected, and the namespace kept on delete; nothing else
         # inherits the component's protection.
         protect = protected(opts)
@@ -79,9 +84,7 @@ class CnpgPostgres(pulumi.ComponentResource):
 
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=ns, labels={"app.kubernetes.io/part-of": "coder-platform"}
-            ),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels=PART_OF),
             opts=pulumi.ResourceOptions(parent=self, protect=False, retain_on_delete=protect),
         )
         in_ns = pulumi.ResourceOptions(parent=self, protect=False, depends_on=[self.namespace])

@@ -26,11 +26,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.config.base import DNS_LABEL
+from coder_platform.contracts import DNS_LABEL, ComponentType, labels
 
 DASHBOARD_LABEL = "grafana_dashboard"
 FOLDER_ANNOTATION = "grafana_folder"
-LABELS = {"app.kubernetes.io/part-of": "coder-platform", "app.kubernetes.io/managed-by": "pulumi"}
+LABELS = labels()
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class PlatformObservability(pulumi.ComponentResource):
         args: PlatformObservabilityArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("coder-platform:observability:PlatformObservability", name, None, opts)
+        super().__init__(ComponentType.OBSERVABILITY, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = {**LABELS, "coder-platform.io/stack": args.stack}
         selected = {**labels, **args.rule_labels}

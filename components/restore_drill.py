@@ -22,13 +22,20 @@ needs, in a scratch namespace of its own:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, managedidentity
 
-from coder_platform.conventions import DNS_LABEL, is_pinned_image
+from coder_platform.contracts import (
+    DNS_LABEL,
+    RESTORE_DRILL_COMPONENT,
+    ComponentType,
+    is_pinned_image,
+    labels,
+)
 from coder_platform.drill_settings import CLEANUP_SECONDS, DrillSettings
 from components.backup_store import TOKEN_EXCHANGE_AUDIENCE, federated_subject
 
@@ -64,7 +71,7 @@ class RestoreDrillArgs:
             problems.append("schedule must be a five-field Kubernetes cron")
         if not is_pinned_image(self.runner_image):
             problems.append("runner_image must be pinned by a version tag or digest")
-        if not DNS_LABEL.fullmatch(self.settings.namespace):
+        if not re.fullmatch(DNS_LABEL, self.settings.namespace):
             problems.append("settings.namespace must be a DNS label")
         if self.settings.namespace == self.settings.source_namespace:
             problems.append("the scratch namespace must not be the database namespace")
@@ -90,14 +97,11 @@ class RestoreDrill(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RestoreDrillArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("coder-platform:restoreDrill:RestoreDrill", name, None, opts)
+        super().__init__(ComponentType.RESTORE_DRILL, name, None, opts)
         self._args = args
         s = args.settings
         self._labels = {
-            "app.kubernetes.io/name": "coder-restore-drill",
-            "app.kubernetes.io/component": "restore-drill",
-            "app.kubernetes.io/part-of": "coder-platform",
-            "app.kubernetes.io/managed-by": "pulumi",
+            **labels("coder-restore-drill", RESTORE_DRILL_COMPONENT),
             "coder-platform.io/stack": s.stack,
         }
         self.namespace = k8s.core.v1.Namespace(

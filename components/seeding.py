@@ -21,6 +21,7 @@ import pulumi
 import pulumi_vault as vault
 
 from coder_platform.config.seeded_state import GroupConfig, UserConfig
+from coder_platform.contracts import PUBLISHED_TOKEN_KEY, ComponentType
 from coder_platform.resource_options import prerequisites
 from coder_platform.template_sources import TemplateSource
 from components.providers.coder_first_user import CoderFirstUser, CoderFirstUserArgs
@@ -30,8 +31,6 @@ from components.providers.coder_template import CoderTemplate, CoderTemplateArgs
 from components.providers.coder_token import CoderApiToken, CoderApiTokenArgs
 from components.providers.coder_user import CoderUser, CoderUserArgs
 from components.providers.vault_api import VaultKvSecret, VaultKvSecretArgs
-
-PUBLISHED_TOKEN_KEY = "token"  # what the runner's token check and workspaces read
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class CoderSeed(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CoderSeedArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("coder-platform:seeding:CoderSeed", name, None, opts)
+        super().__init__(ComponentType.SEED, name, None, opts)
         self.first_user = CoderFirstUser(
             f"{name}-first-user",
             CoderFirstUserArgs(

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 import yaml
 
+from coder_platform.contracts import PROJECT
 from localplatform.openbao import OidcClient
 
-PROJECT = "coder-platform"
 AUTOMATION_USERNAME = "coder-automation"
 
 

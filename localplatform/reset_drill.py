@@ -21,13 +21,12 @@ from typing import Any
 import httpx
 import yaml
 
+from coder_platform.contracts import PROJECT, ExitCode
 from localplatform.binaries import ROOT
 from localplatform.platform import LocalPlatform
 from localplatform.summary import published_token
 
-PROJECT = "coder-platform"
 DRILL_STACKS = ("local", "e2e")
-HEALED = 10  # the runner's "changed and verified" exit code
 
 
 class DrillRefusedError(RuntimeError):
@@ -143,7 +142,7 @@ def run_drill(
     reset_seen = bool((report.get("coder") or {}).get("reset_detected"))
     result.check(
         "reconcile",
-        result.exit_code == HEALED and reset_seen,
+        result.exit_code == ExitCode.HEALED and reset_seen,
         f"exit {result.exit_code}, reset detected: {reset_seen}",
     )
     verify(platform.coder.url, published_token(platform, stack_file), expected, result)

@@ -12,11 +12,9 @@ from typing import Any
 import httpx
 import yaml
 
+from coder_platform.contracts import PROJECT, PUBLISHED_TOKEN_KEY
 from localplatform.openbao import KV_MOUNT
 from localplatform.platform import LocalPlatform
-
-PROJECT = "coder-platform"
-TOKEN_KEY = "token"
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ def _vault_paths(stack_file: Path) -> tuple[str, str]:
 def published_token(platform: LocalPlatform, stack_file: Path) -> str | None:
     _, token_path = _vault_paths(stack_file)
     data = platform.openbao.read_kv(token_path)
-    return data.get(TOKEN_KEY) if data else None
+    return data.get(PUBLISHED_TOKEN_KEY) if data else None
 
 
 def render(platform: LocalPlatform, stack_file: Path, bao: Path) -> str:

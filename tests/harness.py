@@ -17,9 +17,11 @@ from typing import Any
 import pulumi
 import yaml
 
+from coder_platform import contracts
+from coder_platform.contracts import PROJECT
+
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "__main__.py"
-PROJECT = "coder-platform"
 
 # Values no test may ever see in a rendered manifest, log or message.
 FAKE_PASSWORD = "mock-Pw-9f3b2c71e8a64d05"
@@ -153,11 +155,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 state.update(
                     name=args.inputs["resourceName"], clientId=guid, principalId=guid[::-1]
                 )
-            case "pulumi-python:dynamic/secrets:GeneratedPassword":
+            case contracts.GENERATED_PASSWORD_TYPE:
                 state["result"] = FAKE_PASSWORD
-            case "pulumi-python:dynamic/coder:CoderFirstUser":
+            case contracts.CODER_FIRST_USER_TYPE:
                 state["user_id"] = guid
-            case "pulumi-python:dynamic/coder:CoderApiToken":
+            case contracts.CODER_API_TOKEN_TYPE:
                 state.update(token=FAKE_TOKEN, key_id="mock-key", expires_at="2026-12-07T00:00:00Z")
         return resource_id, state
 

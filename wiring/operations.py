@@ -7,9 +7,9 @@ import pulumi
 
 from coder_platform.alerts import inputs_from_config, rule_groups
 from coder_platform.config import PlatformConfig
-from coder_platform.conventions import RECONCILER_SERVICE_ACCOUNT
+from coder_platform.contracts import PUSHGATEWAY_ENV, RECONCILER_SERVICE_ACCOUNT
 from coder_platform.dashboard import build_dashboard
-from coder_platform.drill_settings import PUSHGATEWAY_ENV, DrillSettings
+from coder_platform.drill_settings import DrillSettings
 from coder_platform.names import archive_server_name
 from components.backup_store import AzureBackupStore, blob_destination
 from components.database import CnpgPostgres

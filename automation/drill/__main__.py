@@ -21,9 +21,8 @@ from automation.drill import metrics
 from automation.drill.coder_tables import psycopg_tables
 from automation.drill.kube import DrillError, InClusterKubeApi
 from automation.drill.run import DrillResult, run_drill
+from coder_platform.contracts import METRICS_TEXTFILE_ENV
 from coder_platform.drill_settings import DrillSettings, DrillSettingsError
-
-TEXTFILE_ENV = "CODER_PLATFORM_METRICS_TEXTFILE"
 
 
 def summary(result: DrillResult) -> dict[str, Any]:
@@ -58,9 +57,9 @@ def record(
                 )
                 + "\n"
             )
-    if environ.get(TEXTFILE_ENV):
+    if environ.get(METRICS_TEXTFILE_ENV):
         try:
-            metrics.write_textfile(Path(environ[TEXTFILE_ENV]), result)
+            metrics.write_textfile(Path(environ[METRICS_TEXTFILE_ENV]), result)
         except OSError as error:
             out.write(
                 json.dumps({"kind": "note", "message": f"metrics textfile not written: {error}"})

@@ -16,15 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from coder_platform.conventions import WORKLOAD_IDENTITY_CLIENT_ID, WORKLOAD_IDENTITY_USE
+from coder_platform.contracts import (
+    COMPONENT_LABEL,
+    PART_OF,
+    RESTORE_DRILL_COMPONENT,
+    WORKLOAD_IDENTITY_CLIENT_ID,
+    WORKLOAD_IDENTITY_USE,
+)
 from coder_platform.drill_settings import DrillSettings
 from coder_platform.names import app_secret_name
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
-LABELS = {
-    "app.kubernetes.io/part-of": "coder-platform",
-    "app.kubernetes.io/component": "restore-drill",
-}
+LABELS = {**PART_OF, COMPONENT_LABEL: RESTORE_DRILL_COMPONENT}
 
 
 class UnsafeDrillSpecError(ValueError):

@@ -14,9 +14,8 @@ import httpx
 
 from automation.drill.run import DrillResult
 from automation.reporting.metrics import replace_textfile
-from coder_platform.alerts import DRILL
+from coder_platform.contracts import DRILL_JOB, DRILL_METRICS
 
-JOB = "coder_platform_restore_drill"
 LAST_KNOWN = (
     "last_success_timestamp_seconds",
     "rto_seconds",
@@ -54,9 +53,9 @@ def render(result: DrillResult) -> str:
         if value is None:
             continue
         lines += [
-            f"# HELP {DRILL}_{name} {help_text}",
-            f"# TYPE {DRILL}_{name} gauge",
-            f"{DRILL}_{name}{labels} {round(value, 3)}",
+            f"# HELP {DRILL_METRICS}_{name} {help_text}",
+            f"# TYPE {DRILL_METRICS}_{name} gauge",
+            f"{DRILL_METRICS}_{name}{labels} {round(value, 3)}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -66,11 +65,11 @@ def write_textfile(target: Path, result: DrillResult) -> Path:
     path = (
         target / f"coder_platform_{result.stack}_restore_drill.prom" if target.is_dir() else target
     )
-    replace_textfile(path, render(result), (f"{DRILL}_{name}" for name in LAST_KNOWN))
+    replace_textfile(path, render(result), (f"{DRILL_METRICS}_{name}" for name in LAST_KNOWN))
     return path
 
 
 def push(gateway: str, result: DrillResult, transport: httpx.BaseTransport | None = None) -> None:
-    url = f"{gateway.rstrip('/')}/metrics/job/{JOB}/stack/{result.stack}"
+    url = f"{gateway.rstrip('/')}/metrics/job/{DRILL_JOB}/stack/{result.stack}"
     with httpx.Client(timeout=10.0, transport=transport) as client:
         client.post(url, content=render(result)).raise_for_status()

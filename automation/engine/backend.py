@@ -18,12 +18,11 @@ from typing import Any
 import yaml
 
 from automation.errors import ConfigInvalidError, UnknownStackError
+from coder_platform.contracts import PROJECT, SECRETS_PROVIDER_ENV
 
 LOCAL_STATE_DIR = ".pulumi-state"
 LOCAL_ONLY_PASSPHRASE = "coder-platform-local-only-passphrase-not-a-secret"
-SECRETS_PROVIDER_ENV = "CODER_PLATFORM_SECRETS_PROVIDER"
 MANAGED_ENVIRONMENTS = frozenset({"dev", "prod"})
-PROJECT = "coder-platform"
 
 
 @dataclass(frozen=True)

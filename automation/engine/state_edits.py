@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from automation.errors import RefusedError
+from coder_platform.contracts import VAULT_KV_SECRET_TYPE, VAULT_SECRET_V2_TYPE, ComponentType
 
-SEED_COMPONENT = "coder-platform:seeding:CoderSeed"
+SEED_COMPONENT = ComponentType.SEED
 CODERD_PROVIDER = "pulumi:providers:coderd"
 # The token's Vault publication, through the pulumi-vault provider or this project's HTTP one.
-KEPT_SEED_TYPES = frozenset(
-    {"vault:kv/secretV2:SecretV2", "pulumi-python:dynamic/vault:VaultKvSecret"}
-)
+KEPT_SEED_TYPES = frozenset({VAULT_SECRET_V2_TYPE, VAULT_KV_SECRET_TYPE})
 
 Resource = Mapping[str, Any]
 

@@ -21,12 +21,11 @@ from coder_platform.coder_api import (
     CoderClient,
     CoderUnreachableError,
 )
+from coder_platform.contracts import CODER_API_TOKEN_TYPE, CODER_TEMPLATE_TYPE
 
 TEMPLATE_TYPE = "coderd:index/template:Template"
 # This project's own template resource (coderd cannot be built here); it records the version
 # it built as ``version_id``.
-CODER_TEMPLATE_TYPE = "pulumi-python:dynamic/coder:CoderTemplate"
-TOKEN_TYPE = "pulumi-python:dynamic/coder:CoderApiToken"
 UNREACHABLE_CHECK = "reachable"
 
 
@@ -154,7 +153,7 @@ def expected_templates(state: Mapping[str, Any]) -> list[ExpectedTemplate]:
 def token_expiry(state: Mapping[str, Any]) -> datetime | None:
     """When the automation token recorded in state expires (its ``expires_at`` output)."""
     for resource in resources_of(state):
-        if resource.get("type") != TOKEN_TYPE:
+        if resource.get("type") != CODER_API_TOKEN_TYPE:
             continue
         value = (resource.get("outputs") or {}).get("expires_at")
         if isinstance(value, str):

@@ -19,9 +19,8 @@ import httpx
 
 from automation.outcome import Outcome
 from automation.reporting.report import RunReport
+from coder_platform.contracts import RUN_JOB, RUN_METRICS
 
-PREFIX = "coder_platform_run"
-JOB = "coder_platform_runner"
 # A run ending in one of these leaves the stack verified (or, for preview/up, done).
 SUCCESSES = frozenset(
     {
@@ -47,28 +46,28 @@ OPERATIONS = ("create", "update", "replace", "delete")
 def render(report: RunReport) -> str:
     labels = f'stack="{report.stack}",command="{report.command}"'
     lines = [
-        f"# HELP {PREFIX}_last_timestamp_seconds When the last run finished.",
-        f"# TYPE {PREFIX}_last_timestamp_seconds gauge",
-        f"{PREFIX}_last_timestamp_seconds{{{labels}}} {report.finished_at.timestamp():.3f}",
-        f"# HELP {PREFIX}_exit_code The last run's exit code (docs/runner.md).",
-        f"# TYPE {PREFIX}_exit_code gauge",
-        f"{PREFIX}_exit_code{{{labels}}} {report.exit_code}",
-        f"# HELP {PREFIX}_duration_seconds How long the last run took.",
-        f"# TYPE {PREFIX}_duration_seconds gauge",
-        f"{PREFIX}_duration_seconds{{{labels}}} {report.duration_seconds}",
-        f"# HELP {PREFIX}_outcome 1 for the last run's outcome, 0 for the others.",
-        f"# TYPE {PREFIX}_outcome gauge",
+        f"# HELP {RUN_METRICS}_last_timestamp_seconds When the last run finished.",
+        f"# TYPE {RUN_METRICS}_last_timestamp_seconds gauge",
+        f"{RUN_METRICS}_last_timestamp_seconds{{{labels}}} {report.finished_at.timestamp():.3f}",
+        f"# HELP {RUN_METRICS}_exit_code The last run's exit code (docs/runner.md).",
+        f"# TYPE {RUN_METRICS}_exit_code gauge",
+        f"{RUN_METRICS}_exit_code{{{labels}}} {report.exit_code}",
+        f"# HELP {RUN_METRICS}_duration_seconds How long the last run took.",
+        f"# TYPE {RUN_METRICS}_duration_seconds gauge",
+        f"{RUN_METRICS}_duration_seconds{{{labels}}} {report.duration_seconds}",
+        f"# HELP {RUN_METRICS}_outcome 1 for the last run's outcome, 0 for the others.",
+        f"# TYPE {RUN_METRICS}_outcome gauge",
     ]
     lines += [
-        f'{PREFIX}_outcome{{{labels},outcome="{o.value}"}} {int(o == report.outcome)}'
+        f'{RUN_METRICS}_outcome{{{labels},outcome="{o.value}"}} {int(o == report.outcome)}'
         for o in Outcome
     ]
     lines += [
-        f"# HELP {PREFIX}_resource_changes Resource changes of the last run, by operation.",
-        f"# TYPE {PREFIX}_resource_changes gauge",
+        f"# HELP {RUN_METRICS}_resource_changes Resource changes of the last run, by operation.",
+        f"# TYPE {RUN_METRICS}_resource_changes gauge",
     ]
     lines += [
-        f'{PREFIX}_resource_changes{{{labels},operation="{op}"}} {count}'
+        f'{RUN_METRICS}_resource_changes{{{labels},operation="{op}"}} {count}'
         for op, count in sorted({**dict.fromkeys(OPERATIONS, 0), **report.changes}.items())
     ]
     resets = int(report.coder is not None and report.coder.reset_detected)
@@ -81,9 +80,9 @@ def render(report: RunReport) -> str:
         *_last_known(report),
     ):
         lines += [
-            f"# HELP {PREFIX}_{name} {help_text}",
-            f"# TYPE {PREFIX}_{name} gauge",
-            f"{PREFIX}_{name}{{{labels}}} {value}",
+            f"# HELP {RUN_METRICS}_{name} {help_text}",
+            f"# TYPE {RUN_METRICS}_{name} gauge",
+            f"{RUN_METRICS}_{name}{{{labels}}} {value}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -135,11 +134,13 @@ def write_textfile(target: Path, report: RunReport) -> Path:
         if target.is_dir()
         else target
     )
-    replace_textfile(path, render(report), (f"{PREFIX}_{name}" for name in LAST_KNOWN))
+    replace_textfile(path, render(report), (f"{RUN_METRICS}_{name}" for name in LAST_KNOWN))
     return path
 
 
 def push(gateway: str, report: RunReport, transport: httpx.BaseTransport | None = None) -> None:
-    url = f"{gateway.rstrip('/')}/metrics/job/{JOB}/stack/{report.stack}/command/{report.command}"
+    url = (
+        f"{gateway.rstrip('/')}/metrics/job/{RUN_JOB}/stack/{report.stack}/command/{report.command}"
+    )
     with httpx.Client(timeout=10.0, transport=transport) as client:
         client.post(url, content=render(report)).raise_for_status()

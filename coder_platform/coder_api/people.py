@@ -34,12 +34,12 @@ from coder_platform.coder_api.errors import (
     CoderUserInUseError,
 )
 from coder_platform.coder_api.models import CoderGroup, CoderLicense, CoderUser, Entitlements
+from coder_platform.contracts import GROUPS_FEATURE
 
 # The nil UUID in organization_ids places a new user in the default organization (coderd
 # postUser); it spares a lookup of the default organization's id.
 DEFAULT_ORGANIZATION_ID = "00000000-0000-0000-0000-000000000000"
 PREMIUM_MARKER = "a Premium feature"
-GROUPS_FEATURE = "template_rbac"
 SERVICE_ACCOUNTS_FEATURE = "service accounts"  # Premium; not a feature name of /entitlements
 SELF_MESSAGES = ("cannot delete yourself", "cannot suspend yourself", "cannot change your own")
 UNKNOWN_USER_MARKER = "existing uuid or username"

@@ -7,7 +7,7 @@ full Pulumi config key (``coder-platform:database.backup.retentionDays``), say w
 are all reported at once, and never echo a value.
 """
 
-from coder_platform.config.issues import PROJECT, ConfigError, ConfigIssue
+from coder_platform.config.issues import ConfigError, ConfigIssue
 from coder_platform.config.loading import load_config, raw_stack_config, read_stack_config
 from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.rules import go_duration_hours
@@ -22,7 +22,6 @@ from coder_platform.config.schema import (
 from coder_platform.config.seeding import SeedingConfig
 
 __all__ = [
-    "PROJECT",
     "AzureConfig",
     "CoderConfig",
     "ConfigError",

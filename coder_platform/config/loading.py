@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from coder_platform.config.issues import PROJECT, ConfigError, ConfigIssue
+from coder_platform.config.issues import ConfigError, ConfigIssue
 from coder_platform.config.rules import semantic_issues
 from coder_platform.config.schema import PlatformConfig
+from coder_platform.contracts import PROJECT
 
 
 def load_config(raw: Mapping[str, Any]) -> PlatformConfig:

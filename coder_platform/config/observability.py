@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, HttpUrl, field_validator
 
-from coder_platform.config.base import DNS_LABEL, QUANTITY, UUID, ConfigModel
+from coder_platform.config.base import QUANTITY, UUID, ConfigModel
 from coder_platform.config.issues import ConfigIssue
-from coder_platform.conventions import is_pinned_image
+from coder_platform.contracts import DNS_LABEL, is_pinned_image
 from coder_platform.cron_gaps import ScheduleError, max_interval
 
 if TYPE_CHECKING:
@@ -125,7 +125,10 @@ class RestoreDrillConfig(ConfigModel):
         description="a scratch namespace of its own: the drill deletes what it creates there",
     )
     cluster_name: str = Field(
-        "coder-db-drill", pattern=DNS_LABEL, max_length=50, description="the scratch Cluster"
+        "coder-db-drill",
+        pattern=DNS_LABEL,
+        max_length=50,
+        description="the scratch Cluster",
     )
     image: str | None = Field(
         None,

@@ -12,7 +12,7 @@ from coder_platform.config.observability import observability_issues
 from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.schema import AzureConfig, PlatformConfig
 from coder_platform.config.seeded_state_rules import seeded_state_issues
-from coder_platform.conventions import looks_secret_env
+from coder_platform.contracts import looks_secret_env
 
 
 def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:

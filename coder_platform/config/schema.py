@@ -18,7 +18,6 @@ from pydantic import (
 )
 
 from coder_platform.config.base import (
-    DNS_LABEL,
     GO_DURATION,
     KV_PATH,
     QUANTITY,
@@ -29,6 +28,7 @@ from coder_platform.config.base import (
 from coder_platform.config.observability import ObservabilityConfig, RestoreDrillConfig
 from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.seeding import SeedingConfig
+from coder_platform.contracts import DNS_LABEL
 from coder_platform.names import dns_label
 
 Environment = Literal["dev", "prod", "local", "e2e"]

@@ -34,7 +34,7 @@ from coder_platform.coder_api import (
     CoderNotEntitledError,
 )
 from coder_platform.coder_api import CoderGroup as LiveGroup
-from coder_platform.coder_api.people import GROUPS_FEATURE
+from coder_platform.contracts import GROUPS_FEATURE, PROJECT
 from components.providers.common import (
     UNVERIFIED,
     USERNAME_MAX,
@@ -51,8 +51,8 @@ from components.providers.common import (
 )
 
 LOGGER_NAME = "coder_platform.coder_group"
-GROUPS_KEY = "coder-platform:seeding.groups"
-LICENSE_KEY = "coder-platform:seeding.license"
+GROUPS_KEY = f"{PROJECT}:seeding.groups"
+LICENSE_KEY = f"{PROJECT}:seeding.license"
 NAME_MAX = 32
 DISPLAY_NAME_MAX = 64
 # A group in another organization is another group.

@@ -42,6 +42,7 @@ from coder_platform.coder_api import CoderTemplate as LiveTemplate
 from coder_platform.coder_api.errors import CoderJobTimeoutError, CoderTemplateInUseError
 from coder_platform.coder_api.models import CoderTemplateVersion
 from coder_platform.coder_api.templates import TemplateSettings
+from coder_platform.contracts import PROJECT
 from coder_platform.redaction import Redactor
 from coder_platform.template_archive import TemplateArchive, TemplateDirectoryError, build_archive
 from components.providers.coder_template_checks import (
@@ -86,7 +87,7 @@ def version_marker(props: Mapping[str, Any]) -> str:
     """The version message that says which content and variables a version was built from."""
     variables = json.dumps(variables_of(props), sort_keys=True).encode()
     return (
-        f"coder-platform: directory sha256:{props['directory_hash']}; "
+        f"{PROJECT}: directory sha256:{props['directory_hash']}; "
         f"variables sha256:{hashlib.sha256(variables).hexdigest()}"
     )
 

@@ -24,9 +24,16 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.conventions import (
+from coder_platform.contracts import (
+    CODER_URL_ENV,
+    RECONCILER_COMPONENT,
+    REPORT_DIR_ENV,
+    SECRETS_PROVIDER_ENV,
+    VAULT_ROLE_ENV,
     WORKLOAD_IDENTITY_CLIENT_ID,
     WORKLOAD_IDENTITY_USE,
+    ComponentType,
+    labels,
 )
 from coder_platform.reconciler_rbac import (
     CLUSTER_READ_RULES,
@@ -40,7 +47,6 @@ from components.reconciler.args import (
     ReconcilerScheduleArgs,
 )
 
-COMPONENT = "reconciler"
 INTERVAL_ANNOTATION = "coder-platform.io/reconcile-interval-seconds"
 VAULT_ROLE_ANNOTATION = "coder-platform.io/vault-role"
 DATA_DIR = "/var/lib/coder-platform"
@@ -75,15 +81,12 @@ class ReconcilerSchedule(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ReconcilerScheduleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("coder-platform:reconciler:ReconcilerSchedule", name, None, opts)
+        super().__init__(ComponentType.RECONCILER, name, None, opts)
         self._args = args
         self.schedule, minutes = schedule_for(args.interval_minutes, args.stack)
         self.interval_seconds = minutes * 60
         self._labels = {
-            "app.kubernetes.io/name": "coder-reconciler",
-            "app.kubernetes.io/component": COMPONENT,
-            "app.kubernetes.io/part-of": "coder-platform",
-            "app.kubernetes.io/managed-by": "pulumi",
+            **labels("coder-reconciler", RECONCILER_COMPONENT),
             "coder-platform.io/stack": args.stack,
         }
         child = pulumi.ResourceOptions(parent=self)
@@ -219,10 +222,10 @@ class ReconcilerSchedule(pulumi.ComponentResource):
         args = self._args
         plain = {
             "PULUMI_BACKEND_URL": args.backend_url,
-            "CODER_PLATFORM_SECRETS_PROVIDER": args.secrets_provider,
-            "CODER_PLATFORM_VAULT_ROLE": args.vault_role,
-            "CODER_PLATFORM_CODER_URL": args.coder_internal_url,
-            "CODER_PLATFORM_REPORT_DIR": f"{DATA_DIR}/reports",
+            SECRETS_PROVIDER_ENV: args.secrets_provider,
+            VAULT_ROLE_ENV: args.vault_role,
+            CODER_URL_ENV: args.coder_internal_url,
+            REPORT_DIR_ENV: f"{DATA_DIR}/reports",
             "PULUMI_HOME": f"{DATA_DIR}/pulumi-home",
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PYTHONDONTWRITEBYTECODE": "1",

@@ -10,8 +10,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from coder_platform.contracts import (
+    CODER_API_TOKEN_TYPE,
+    CODER_FIRST_USER_TYPE,
+    PROJECT,
+    ComponentType,
+)
+
 STACK = "dev"
-PROJECT = "coder-platform"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 
@@ -29,27 +35,21 @@ K8S_PROVIDER = urn("pulumi:providers:kubernetes", "default_4_34_2")
 K8S_PROVIDER_REF = f"{K8S_PROVIDER}::6b1e8f0a-53c2-4c0e-9c1b-1f0b9a3f2d11"
 DYNAMIC_PROVIDER = urn("pulumi:providers:pulumi-python", "default")
 DYNAMIC_PROVIDER_REF = f"{DYNAMIC_PROVIDER}::0f3a52de-4c41-4c6e-8d44-7d1ce28b6a55"
-VAULT_COMPONENT = urn("coder-platform:vault:VaultSecrets", "vault")
-VAULT_PROVIDER = urn("coder-platform:vault:VaultSecrets$pulumi:providers:vault", "vault-provider")
+VAULT_COMPONENT = urn(ComponentType.VAULT, "vault")
+VAULT_PROVIDER = urn(f"{ComponentType.VAULT}$pulumi:providers:vault", "vault-provider")
 VAULT_PROVIDER_REF = f"{VAULT_PROVIDER}::c7f8e2d4-1a9b-4f3e-b6c2-9e0d8a7f6b54"
 STORAGE_CLASS = urn(
-    "coder-platform:storage:RetainStorageClass$kubernetes:storage.k8s.io/v1:StorageClass",
+    f"{ComponentType.STORAGE}$kubernetes:storage.k8s.io/v1:StorageClass",
     "database-storage",
 )
-DB_COMPONENT = urn("coder-platform:database:CnpgPostgres", "coder-db")
-DB_CLUSTER = urn(
-    "coder-platform:database:CnpgPostgres$kubernetes:postgresql.cnpg.io/v1:Cluster", "coder-db"
-)
-DB_SECRET = urn(
-    "coder-platform:database:CnpgPostgres$kubernetes:core/v1:Secret", "coder-db-app-secret"
-)
-CODER_RELEASE = urn(
-    "coder-platform:coder:CoderDeployment$kubernetes:helm.sh/v3:Release", "coder-release"
-)
-SEED = urn("coder-platform:seeding:CoderSeed", "coder-seed")
-SEED_CHAIN = "coder-platform:seeding:CoderSeed"
-FIRST_USER = urn(f"{SEED_CHAIN}$pulumi-python:dynamic/coder:CoderFirstUser", "coder-first-user")
-API_TOKEN = urn(f"{SEED_CHAIN}$pulumi-python:dynamic/coder:CoderApiToken", "coder-api-token")
+DB_COMPONENT = urn(ComponentType.DATABASE, "coder-db")
+DB_CLUSTER = urn(f"{ComponentType.DATABASE}$kubernetes:postgresql.cnpg.io/v1:Cluster", "coder-db")
+DB_SECRET = urn(f"{ComponentType.DATABASE}$kubernetes:core/v1:Secret", "coder-db-app-secret")
+CODER_RELEASE = urn(f"{ComponentType.CODER}$kubernetes:helm.sh/v3:Release", "coder-release")
+SEED = urn(ComponentType.SEED, "coder-seed")
+SEED_CHAIN = ComponentType.SEED
+FIRST_USER = urn(f"{SEED_CHAIN}${CODER_FIRST_USER_TYPE}", "coder-first-user")
+API_TOKEN = urn(f"{SEED_CHAIN}${CODER_API_TOKEN_TYPE}", "coder-api-token")
 CODERD_PROVIDER = urn(f"{SEED_CHAIN}$pulumi:providers:coderd", "coderd")
 CODERD_PROVIDER_ID = "2d7c9b1e-8f4a-4e3b-a5d6-0c1b2a3f4e5d"
 CODERD_PROVIDER_REF = f"{CODERD_PROVIDER}::{CODERD_PROVIDER_ID}"
@@ -98,7 +98,7 @@ def platform_resources() -> list[dict[str, Any]]:
         {
             "urn": VAULT_COMPONENT,
             "custom": False,
-            "type": "coder-platform:vault:VaultSecrets",
+            "type": ComponentType.VAULT,
             "parent": STACK_URN,
         },
         {
@@ -122,7 +122,7 @@ def platform_resources() -> list[dict[str, Any]]:
         {
             "urn": DB_COMPONENT,
             "custom": False,
-            "type": "coder-platform:database:CnpgPostgres",
+            "type": ComponentType.DATABASE,
             "parent": STACK_URN,
         },
         {
@@ -193,7 +193,7 @@ def seed_resources(
         {
             "urn": SEED,
             "custom": False,
-            "type": "coder-platform:seeding:CoderSeed",
+            "type": ComponentType.SEED,
             "parent": STACK_URN,
             "dependencies": [CODER_RELEASE],
         },
@@ -201,7 +201,7 @@ def seed_resources(
             "urn": FIRST_USER,
             "custom": True,
             "id": "b0d1c2e3-0000-4000-8000-000000000001",
-            "type": "pulumi-python:dynamic/coder:CoderFirstUser",
+            "type": CODER_FIRST_USER_TYPE,
             "parent": SEED,
             "provider": DYNAMIC_PROVIDER_REF,
             "inputs": {"url": "https://coder.dev.corp.internal", "password": ciphertext("pw")},
@@ -211,7 +211,7 @@ def seed_resources(
             "urn": API_TOKEN,
             "custom": True,
             "id": f"key-{token_tag}",
-            "type": "pulumi-python:dynamic/coder:CoderApiToken",
+            "type": CODER_API_TOKEN_TYPE,
             "parent": SEED,
             "provider": DYNAMIC_PROVIDER_REF,
             "dependencies": [FIRST_USER],

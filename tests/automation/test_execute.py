@@ -25,9 +25,10 @@ from automation.engine.backend import BackendSettings
 from automation.engine.protocol import PolicySettings
 from automation.errors import LockHolder
 from automation.execute import RunSettings, Streams, execute
-from automation.outcome import ExitCode, Outcome
+from automation.outcome import Outcome
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.session import Session
+from coder_platform.contracts import ExitCode
 from coder_platform.redaction import Redactor
 from tests.automation.fakes import FakeDependencies, FakeEngine, converged_world
 from tests.automation.runs import managed_environ, run

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 from automation.engine.protocol import PolicySettings
-from automation.outcome import ExitCode
 from automation.reconcile import ReconcileOptions, reconcile
+from coder_platform.contracts import ExitCode
 from tests.automation.fakes import FakeDependencies, converged_world, dev_config
 from tests.automation.runs import run
 from tests.harness import load_stack_file

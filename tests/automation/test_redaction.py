@@ -14,9 +14,9 @@ import pytest
 from automation.engine.protocol import PolicySettings
 from automation.errors import UpdateFailedError
 from automation.execute import OutputMode
-from automation.outcome import ExitCode
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.reporting.events import PolicyFinding
+from coder_platform.contracts import ExitCode
 from coder_platform.redaction import REDACTED, Redactor
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import SECRET_CONFIG_VALUE, FakeDependencies, converged_world

@@ -13,9 +13,10 @@ from pathlib import Path
 from rich.console import Console
 
 from automation.engine.protocol import PolicySettings
-from automation.outcome import ExitCode, Outcome
+from automation.outcome import Outcome
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.reporting.render import render
+from coder_platform.contracts import ExitCode
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import SECRET_CONFIG_VALUE, FakeDependencies, FakeEngine
 from tests.automation.fakes import converged_world as world

@@ -23,13 +23,14 @@ from typing import Any
 
 import httpx
 
+from coder_platform.contracts import GROUPS_FEATURE
 from tests.coder_double.core import ORG_ID, CoderDoubleCore, DoubleUser, Handler, message, reply
 
 ORG_REFS = frozenset({"default", ORG_ID, "coder"})
 SITE_ROLES = frozenset({"owner", "template-admin", "user-admin", "auditor"})
 USER_ADMINS = frozenset({"owner", "user-admin"})
 LOGIN_TYPES = frozenset({"password", "oidc", "github", "none"})
-PREMIUM_FEATURES = ("template_rbac", "audit_log", "user_limit", "high_availability")
+PREMIUM_FEATURES = (GROUPS_FEATURE, "audit_log", "user_limit", "high_availability")
 NOT_FOUND = "Resource not found or you do not have access to this resource"
 NOT_LOGGED_IN = "You must be logged in to access this resource."
 RBAC_UPSELL = "Template RBAC is a Premium feature. Contact sales!"
@@ -233,7 +234,7 @@ class PeopleDouble(CoderDoubleCore):
         caller = self._caller(request)
         if caller is None:
             return message(401, NOT_LOGGED_IN)
-        if not self.allows("template_rbac"):
+        if not self.allows(GROUPS_FEATURE):
             return message(403, RBAC_UPSELL)
         if "owner" not in caller.roles:
             return message(403, "Forbidden.")

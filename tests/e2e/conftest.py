@@ -21,6 +21,7 @@ import httpx
 import pytest
 import yaml
 
+from coder_platform.contracts import CODER_URL_ENV, PROJECT, PUBLISHED_TOKEN_KEY
 from localplatform.daemon import PartError
 from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
 from localplatform.postgres import free_port
@@ -89,8 +90,8 @@ class Mission:
 
     def token(self) -> str:
         data = self.platform.openbao.read_kv("coder/coder-cli-session-token")
-        assert data and data.get("token"), "no automation token published to OpenBao"
-        return data["token"]
+        assert data and data.get(PUBLISHED_TOKEN_KEY), "no automation token published to OpenBao"
+        return data[PUBLISHED_TOKEN_KEY]
 
     def coder(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Coder-Session-Token": self.token(), "X-Coder-Bypass-Ratelimit": "true"}
@@ -127,9 +128,9 @@ class Mission:
 def _write_e2e_stack(work_dir: Path, platform: LocalPlatform) -> Path:
     local = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())
     config = local["config"]
-    config["coder-platform:environment"] = STACK
-    config["coder-platform:coder"]["url"] = platform.coder.url
-    config["coder-platform:vault"]["address"] = platform.openbao.address
+    config[f"{PROJECT}:environment"] = STACK
+    config[f"{PROJECT}:coder"]["url"] = platform.coder.url
+    config[f"{PROJECT}:vault"]["address"] = platform.openbao.address
     stack_file = work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
     stack_file.write_text(yaml.safe_dump(local, sort_keys=False))
     shutil.copy(
@@ -169,7 +170,7 @@ def start_mission(base: Path) -> Mission:
         platform.down()
         raise
     env |= {"KUBECONFIG": endpoints.kubeconfig, "VAULT_TOKEN": platform.openbao.root_token()}
-    env.pop("CODER_PLATFORM_CODER_URL", None)
+    env.pop(CODER_URL_ENV, None)
     return Mission(work_dir, platform, env)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from coder_platform.contracts import PROJECT
 from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions
 from tests.integration.runner import Project
 
@@ -91,8 +92,8 @@ def kubernetes_only(stack_file: Path) -> None:
     stack drops Coder, seeding and Vault (the e2e tier runs the whole local platform)."""
     stack = yaml.safe_load(stack_file.read_text())
     config = stack["config"]
-    config["coder-platform:vault"] = {"enabled": False}
-    for key in ("coder-platform:coder", "coder-platform:seeding"):
+    config[f"{PROJECT}:vault"] = {"enabled": False}
+    for key in (f"{PROJECT}:coder", f"{PROJECT}:seeding"):
         config.pop(key, None)
     stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
 

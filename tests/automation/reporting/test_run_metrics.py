@@ -117,14 +117,15 @@ def test_push_posts_so_the_gateway_keeps_families_a_failed_run_did_not_know() ->
 
 
 def test_token_expiry_is_read_from_the_token_resource_when_the_state_holds_one() -> None:
-    from automation.observe.coder_checks import TOKEN_TYPE, token_expiry
+    from automation.observe.coder_checks import token_expiry
+    from coder_platform.contracts import CODER_API_TOKEN_TYPE
 
     def state(*resources: dict[str, object]) -> dict[str, object]:
         return {"deployment": {"resources": list(resources)}}
 
     token: dict[str, object] = {
         "urn": "urn:t",
-        "type": TOKEN_TYPE,
+        "type": CODER_API_TOKEN_TYPE,
         "outputs": {"expires_at": EXPIRY.isoformat()},
     }
     assert token_expiry(state({"urn": "urn:x", "type": "kubernetes:core/v1:Secret"}, token)) == (

@@ -20,7 +20,7 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from coder_platform.coder_api import CoderClient
-from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
+from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
 from coder_platform.template_archive import TemplateDirectoryError, build_archive, directory_hash
 from components.providers.coder_template import (
     CoderTemplate,

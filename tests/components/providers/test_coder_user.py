@@ -18,7 +18,7 @@ import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
+from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
 from components.providers.coder_user import (
     CoderUser,
     CoderUserArgs,

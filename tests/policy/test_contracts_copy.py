@@ -1,4 +1,4 @@
-"""The policy pack's copies of project conventions agree with the originals.
+"""The policy pack's copies of project contracts agree with the originals.
 
 The pack runs in its own virtualenv and keeps a copy of what it needs; a copy that drifts would
 let the pack pass an image the program refuses, or the other way round.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from coder_platform.conventions import is_pinned_image
+from coder_platform.contracts import is_pinned_image
 from policy.lib.images import is_pinned
 
 IMAGES = [
