@@ -115,6 +115,12 @@ NAME_LABEL: Final = "app.kubernetes.io/name"
 RECONCILER_COMPONENT: Final = "reconciler"
 RESTORE_DRILL_COMPONENT: Final = "restore-drill"
 PART_OF: Final = {PART_OF_LABEL: PROJECT}
+# The project's own label and annotation keys. The token-rotation policy reads the reconcile
+# interval off the CronJob (its copy: policy/rules/token_rotation/rule.py).
+STACK_KEY: Final = f"{PROJECT}.io/stack"
+RECLAIM_POLICY_KEY: Final = f"{PROJECT}.io/reclaim-policy"
+INTERVAL_ANNOTATION: Final = f"{PROJECT}.io/reconcile-interval-seconds"
+VAULT_ROLE_ANNOTATION: Final = f"{PROJECT}.io/vault-role"
 
 
 def labels(name: str | None = None, component: str | None = None) -> dict[str, str]:
@@ -138,10 +144,6 @@ RUN_METRICS: Final = "coder_platform_run"
 RUN_JOB: Final = "coder_platform_runner"
 DRILL_METRICS: Final = "coder_platform_restore_drill"
 DRILL_JOB: Final = DRILL_METRICS  # the drill pushes under a job named like its families
-STACK_LABEL: Final = "stack"
-COMMAND_LABEL: Final = "command"
-OUTCOME_LABEL: Final = "outcome"
-OPERATION_LABEL: Final = "operation"
 
 # -- exit codes: the runner returns them, schedulers and the local platform act on them -----------
 

@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.contracts import DNS_LABEL, ComponentType, labels
+from coder_platform.contracts import DNS_LABEL, STACK_KEY, ComponentType, labels
 
 DASHBOARD_LABEL = "grafana_dashboard"
 FOLDER_ANNOTATION = "grafana_folder"
@@ -74,7 +74,7 @@ class PlatformObservability(pulumi.ComponentResource):
     ) -> None:
         super().__init__(ComponentType.OBSERVABILITY, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        labels = {**LABELS, "coder-platform.io/stack": args.stack}
+        labels = {**LABELS, STACK_KEY: args.stack}
         selected = {**labels, **args.rule_labels}
         self.rule_name = f"coder-platform-{args.stack.lower()}"[:63].rstrip("-.")
         self.prometheus_rule = k8s.apiextensions.CustomResource(

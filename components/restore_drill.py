@@ -32,6 +32,7 @@ from pulumi_azure_native import authorization, managedidentity
 from coder_platform.contracts import (
     DNS_LABEL,
     RESTORE_DRILL_COMPONENT,
+    STACK_KEY,
     ComponentType,
     is_pinned_image,
     labels,
@@ -102,7 +103,7 @@ class RestoreDrill(pulumi.ComponentResource):
         s = args.settings
         self._labels = {
             **labels("coder-restore-drill", RESTORE_DRILL_COMPONENT),
-            "coder-platform.io/stack": s.stack,
+            STACK_KEY: s.stack,
         }
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",

@@ -11,7 +11,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.contracts import MANAGED_BY_LABEL, PROJECT, ComponentType
+from coder_platform.contracts import MANAGED_BY_LABEL, PROJECT, RECLAIM_POLICY_KEY, ComponentType
 
 AZURE_DISK_CSI = "disk.csi.azure.com"
 
@@ -55,7 +55,7 @@ class RetainStorageClass(pulumi.ComponentResource):
                 name=args.name,
                 labels={
                     MANAGED_BY_LABEL: PROJECT,
-                    "coder-platform.io/reclaim-policy": args.reclaim_policy.lower(),
+                    RECLAIM_POLICY_KEY: args.reclaim_policy.lower(),
                 },
             ),
             provisioner=AZURE_DISK_CSI,

@@ -23,9 +23,6 @@ from coder_platform.coder_api import (
 )
 from coder_platform.contracts import CODER_API_TOKEN_TYPE, CODER_TEMPLATE_TYPE
 
-TEMPLATE_TYPE = "coderd:index/template:Template"
-# This project's own template resource (coderd cannot be built here); it records the version
-# it built as ``version_id``.
 UNREACHABLE_CHECK = "reachable"
 
 
@@ -136,17 +133,11 @@ def expected_templates(state: Mapping[str, Any]) -> list[ExpectedTemplate]:
         kind = resource.get("type")
         outputs = resource.get("outputs") or {}
         name = outputs.get("name")
-        if kind not in (TEMPLATE_TYPE, CODER_TEMPLATE_TYPE) or not isinstance(name, str):
+        if kind != CODER_TEMPLATE_TYPE or not isinstance(name, str):
             continue
-        if kind == CODER_TEMPLATE_TYPE:
-            version = outputs.get("version_id")
-            expected.append(ExpectedTemplate(name, version if isinstance(version, str) else None))
-            continue
-        versions = outputs.get("versions") or []
-        active = next(
-            (v.get("id") for v in versions if isinstance(v, dict) and v.get("active")), None
-        )
-        expected.append(ExpectedTemplate(name, active if isinstance(active, str) else None))
+        # CoderTemplate records the version it built as ``version_id``.
+        version = outputs.get("version_id")
+        expected.append(ExpectedTemplate(name, version if isinstance(version, str) else None))
     return expected
 
 

@@ -26,9 +26,12 @@ import pulumi_kubernetes as k8s
 
 from coder_platform.contracts import (
     CODER_URL_ENV,
+    INTERVAL_ANNOTATION,
     RECONCILER_COMPONENT,
     REPORT_DIR_ENV,
     SECRETS_PROVIDER_ENV,
+    STACK_KEY,
+    VAULT_ROLE_ANNOTATION,
     VAULT_ROLE_ENV,
     WORKLOAD_IDENTITY_CLIENT_ID,
     WORKLOAD_IDENTITY_USE,
@@ -47,8 +50,6 @@ from components.reconciler.args import (
     ReconcilerScheduleArgs,
 )
 
-INTERVAL_ANNOTATION = "coder-platform.io/reconcile-interval-seconds"
-VAULT_ROLE_ANNOTATION = "coder-platform.io/vault-role"
 DATA_DIR = "/var/lib/coder-platform"
 RUN_AS = 10001
 CRONJOB_NAME_MAX = 52
@@ -87,7 +88,7 @@ class ReconcilerSchedule(pulumi.ComponentResource):
         self.interval_seconds = minutes * 60
         self._labels = {
             **labels("coder-reconciler", RECONCILER_COMPONENT),
-            "coder-platform.io/stack": args.stack,
+            STACK_KEY: args.stack,
         }
         child = pulumi.ResourceOptions(parent=self)
         depends: list[pulumi.Resource] = []

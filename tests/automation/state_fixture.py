@@ -13,7 +13,10 @@ from typing import Any
 from coder_platform.contracts import (
     CODER_API_TOKEN_TYPE,
     CODER_FIRST_USER_TYPE,
+    CODER_TEMPLATE_TYPE,
+    CODER_USER_TYPE,
     PROJECT,
+    VAULT_SECRET_V2_TYPE,
     ComponentType,
 )
 
@@ -50,21 +53,16 @@ SEED = urn(ComponentType.SEED, "coder-seed")
 SEED_CHAIN = ComponentType.SEED
 FIRST_USER = urn(f"{SEED_CHAIN}${CODER_FIRST_USER_TYPE}", "coder-first-user")
 API_TOKEN = urn(f"{SEED_CHAIN}${CODER_API_TOKEN_TYPE}", "coder-api-token")
-CODERD_PROVIDER = urn(f"{SEED_CHAIN}$pulumi:providers:coderd", "coderd")
-CODERD_PROVIDER_ID = "2d7c9b1e-8f4a-4e3b-a5d6-0c1b2a3f4e5d"
-CODERD_PROVIDER_REF = f"{CODERD_PROVIDER}::{CODERD_PROVIDER_ID}"
-TEMPLATE = urn(f"{SEED_CHAIN}$coderd:index/template:Template", "template-dev-workspace")
-CODERD_USER = urn(f"{SEED_CHAIN}$coderd:index/user:User", "admin-alice")
-PUBLISHED_TOKEN = urn(f"{SEED_CHAIN}$vault:kv/secretV2:SecretV2", "coder-cli-session-token")
-EXTRA_TEMPLATES = urn("coder-platform:templates:TemplateSet", "extra-templates")
-EXTRA_TEMPLATE = urn(
-    "coder-platform:templates:TemplateSet$coderd:index/template:Template",
-    "template-gpu-workspace",
-)
-TEMPLATE_NAMES = {TEMPLATE: "dev-workspace", EXTRA_TEMPLATE: "gpu-workspace"}
+TEMPLATE = urn(f"{SEED_CHAIN}${CODER_TEMPLATE_TYPE}", "coder-seed-template-dev-workspace")
+GPU_TEMPLATE = urn(f"{SEED_CHAIN}${CODER_TEMPLATE_TYPE}", "coder-seed-template-gpu-workspace")
+CODER_USER = urn(f"{SEED_CHAIN}${CODER_USER_TYPE}", "coder-seed-user-alice")
+PUBLISHED_TOKEN = urn(f"{SEED_CHAIN}${VAULT_SECRET_V2_TYPE}", "coder-cli-session-token")
+# Outside the seed, depending on it only: a reset heal removes it with the seed (the closure).
+TOKEN_MIRROR = urn("kubernetes:core/v1:Secret", "coder-token-mirror")
+TEMPLATE_NAMES = {TEMPLATE: "dev-workspace", GPU_TEMPLATE: "gpu-workspace"}
 
-SEEDED_SUBTREE = (SEED, FIRST_USER, API_TOKEN, CODERD_PROVIDER, TEMPLATE, CODERD_USER)
-CLOSURE_REMOVED = (EXTRA_TEMPLATES, EXTRA_TEMPLATE)
+SEEDED_SUBTREE = (SEED, FIRST_USER, API_TOKEN, TEMPLATE, GPU_TEMPLATE, CODER_USER)
+CLOSURE_REMOVED = (TOKEN_MIRROR,)
 KEPT_SEEDED = (SEED, PUBLISHED_TOKEN)
 
 
@@ -166,29 +164,35 @@ def seed_resources(
 ) -> list[dict[str, Any]]:
     """The seeded subtree plus the closure resources, as an ``up`` writes them.
 
-    ``template_versions`` maps a template name to the active version id Coder reported.
+    ``template_versions`` maps a template name to the version id Coder reported.
     """
 
-    def template(template_urn: str, parent: str) -> dict[str, Any]:
-        name = TEMPLATE_NAMES[template_urn]
+    def seeded(urn_: str, type_: str, outputs: dict[str, Any]) -> dict[str, Any]:
         return {
-            "urn": template_urn,
+            "urn": urn_,
             "custom": True,
-            "id": f"tmpl-{name}",
-            "type": "coderd:index/template:Template",
-            "parent": parent,
-            "provider": CODERD_PROVIDER_REF,
-            "dependencies": [CODERD_PROVIDER] if parent == SEED else [],
-            "inputs": {"name": name},
-            "outputs": {
-                "name": name,
-                "versions": [
-                    {"id": "old-version", "name": "v1", "active": False},
-                    {"id": template_versions.get(name, ""), "name": "v2", "active": True},
-                ],
-            },
+            "id": str(outputs.get("template_id") or outputs.get("user_id")),
+            "type": type_,
+            "parent": SEED,
+            "provider": DYNAMIC_PROVIDER_REF,
+            "dependencies": [API_TOKEN],
+            "inputs": {"url": "https://coder.dev.corp.internal", "token": ciphertext("in")},
+            "outputs": {**outputs, "token": ciphertext("out")},
+            "additionalSecretOutputs": ["token"],
         }
 
+    templates = [
+        seeded(
+            template_urn,
+            CODER_TEMPLATE_TYPE,
+            {
+                "name": name,
+                "template_id": f"tmpl-{name}",
+                "version_id": template_versions.get(name, ""),
+            },
+        )
+        for template_urn, name in TEMPLATE_NAMES.items()
+    ]
     return [
         {
             "urn": SEED,
@@ -218,32 +222,13 @@ def seed_resources(
             "propertyDependencies": {"username": [FIRST_USER]},
             "outputs": {"token": ciphertext(f"token-{token_tag}"), "key_id": f"key-{token_tag}"},
         },
-        {
-            "urn": CODERD_PROVIDER,
-            "custom": True,
-            "id": CODERD_PROVIDER_ID,
-            "type": "pulumi:providers:coderd",
-            "parent": SEED,
-            "dependencies": [API_TOKEN],
-            "inputs": {"url": "https://coder.dev.corp.internal", "token": ciphertext("prov")},
-            "outputs": {"url": "https://coder.dev.corp.internal"},
-        },
-        template(TEMPLATE, SEED),
-        {
-            "urn": CODERD_USER,
-            "custom": True,
-            "id": "user-alice",
-            "type": "coderd:index/user:User",
-            "parent": SEED,
-            "provider": CODERD_PROVIDER_REF,
-            "inputs": {"username": "alice", "loginType": "oidc", "roles": ["owner"]},
-            "outputs": {"username": "alice", "loginType": "oidc"},
-        },
+        *templates,
+        seeded(CODER_USER, CODER_USER_TYPE, {"username": "alice", "user_id": "user-alice"}),
         {
             "urn": PUBLISHED_TOKEN,
             "custom": True,
             "id": "platform/data/coder/coder-cli-session-token",
-            "type": "vault:kv/secretV2:SecretV2",
+            "type": VAULT_SECRET_V2_TYPE,
             "parent": SEED,
             "provider": VAULT_PROVIDER_REF,
             "dependencies": [API_TOKEN],
@@ -252,13 +237,16 @@ def seed_resources(
             "outputs": {"mount": "platform", "dataJson": ciphertext("published-out")},
         },
         {
-            "urn": EXTRA_TEMPLATES,
-            "custom": False,
-            "type": "coder-platform:templates:TemplateSet",
+            "urn": TOKEN_MIRROR,
+            "custom": True,
+            "id": "coder/coder-token-mirror",
+            "type": "kubernetes:core/v1:Secret",
             "parent": STACK_URN,
+            "provider": K8S_PROVIDER_REF,
             "dependencies": [API_TOKEN],
+            "inputs": {"stringData": ciphertext("mirror")},
+            "outputs": {"data": ciphertext("mirror-out")},
         },
-        template(EXTRA_TEMPLATE, EXTRA_TEMPLATES),
     ]
 
 
