@@ -263,10 +263,6 @@ def _policy_kwargs(policy: PolicySettings | None) -> dict[str, Any]:
     return kwargs
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def open_pulumi_engine(
     stack: str, work_dir: Path, backend: BackendSettings, redactor: Redactor
 ) -> PulumiStackEngine:

@@ -18,7 +18,6 @@ from hvac import exceptions as hvac_errors
 from automation.errors import DependencyUnreachableError
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY
 
-SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 TIMEOUT_SECONDS = 10
 
 

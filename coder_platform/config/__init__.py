@@ -1,10 +1,10 @@
 """Typed stack configuration for coder-platform.
 
 Everything a stack sets is one pydantic model tree (``schema``), checked by rules that span
-keys (``rules``) and read from the Pulumi runtime once in ``__main__.py`` (``loading``), before
-any resource is registered (seeding contract C1: failfast on required inputs). Errors name the
-full Pulumi config key (``coder-platform:database.backup.retentionDays``), say what is allowed,
-are all reported at once, and never echo a value.
+keys (``rules``) and read from the Pulumi runtime once by ``wiring/load.py`` (``loading``),
+before any resource is registered (seeding contract C1: failfast on required inputs). Errors
+name the full Pulumi config key (``coder-platform:database.backup.retentionDays``), say what is
+allowed, are all reported at once, and never echo a value.
 """
 
 from coder_platform.config.issues import ConfigError, ConfigIssue

@@ -1,7 +1,7 @@
 """The typed stack configuration: one pydantic model per section of the stack YAML.
 
-Everything a stack sets is one pydantic model tree, validated once in ``__main__.py``
-before any resource is registered (seeding contract C1: failfast on required inputs).
+Everything a stack sets is one pydantic model tree, validated by ``wiring/load.py`` before
+any resource is registered (seeding contract C1: failfast on required inputs).
 Errors name the full Pulumi config key (``coder-platform:database.backup.retentionDays``),
 say what is allowed, are all reported at once, and never echo a value.
 """

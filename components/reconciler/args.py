@@ -37,7 +37,7 @@ class OperatorSource:
 
 @dataclass(frozen=True)
 class ReconcilerScheduleArgs:
-    """Built by ``__main__.py`` from ``ReconcilerConfig``, the stack name and the Vault role."""
+    """Built by ``wiring/operations.py`` from ``ReconcilerConfig``, the stack and the Vault role."""
 
     stack: str
     namespace: str
