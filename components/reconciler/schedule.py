@@ -46,13 +46,12 @@ from coder_platform.reconciler_rbac import (
     Rule,
 )
 from coder_platform.schedules import schedule_for
+from coder_platform.specs import jobs
 from components.reconciler.args import (
     ReconcilerScheduleArgs,
 )
 
 DATA_DIR = "/var/lib/coder-platform"
-RUN_AS = 10001
-CRONJOB_NAME_MAX = 52
 
 
 def _rules(rules: Sequence[Rule]) -> list[k8s.rbac.v1.PolicyRuleArgs]:
@@ -251,48 +250,18 @@ class ReconcilerSchedule(pulumi.ComponentResource):
 
     def _pod_spec(self) -> k8s.core.v1.PodSpecArgs:
         args = self._args
-        return k8s.core.v1.PodSpecArgs(
-            service_account_name=args.service_account_name,
-            automount_service_account_token=True,
-            restart_policy="Never",
-            security_context=k8s.core.v1.PodSecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS,
-                run_as_group=RUN_AS,
-                fs_group=RUN_AS,
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        mounts = {"data": DATA_DIR, "tmp": "/tmp"}
+        reconcile = jobs.container(
+            "reconcile",
+            args.image,
+            ["python", "-m", "automation", "reconcile", "--stack", args.stack],
+            env=self._env(),
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": "250m", "memory": "1Gi"}, limits={"memory": "2Gi"}
             ),
-            containers=[
-                k8s.core.v1.ContainerArgs(
-                    name="reconcile",
-                    image=args.image,
-                    image_pull_policy="IfNotPresent",
-                    command=["python", "-m", "automation", "reconcile", "--stack", args.stack],
-                    env=self._env(),
-                    resources=k8s.core.v1.ResourceRequirementsArgs(
-                        requests={"cpu": "250m", "memory": "1Gi"}, limits={"memory": "2Gi"}
-                    ),
-                    security_context=k8s.core.v1.SecurityContextArgs(
-                        allow_privilege_escalation=False,
-                        read_only_root_filesystem=True,
-                        run_as_non_root=True,
-                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                    ),
-                    volume_mounts=[
-                        k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR),
-                        k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                    ],
-                )
-            ],
-            volumes=[
-                k8s.core.v1.VolumeArgs(
-                    name="data", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()
-                ),
-                k8s.core.v1.VolumeArgs(
-                    name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()
-                ),
-            ],
+            mounts=mounts,
         )
+        return jobs.pod(args.service_account_name, reconcile, list(mounts), owns_volumes=True)
 
     def _pod_labels(self) -> dict[str, str]:
         labels = dict(self._labels)
@@ -310,28 +279,16 @@ class ReconcilerSchedule(pulumi.ComponentResource):
 
     def _cron_job(self, name: str, opts: pulumi.ResourceOptions) -> k8s.batch.v1.CronJob:
         args = self._args
-        job_name = f"coder-reconciler-{args.stack.lower()}"[:CRONJOB_NAME_MAX].rstrip("-.")
         return k8s.batch.v1.CronJob(
             f"{name}-cron-job",
-            metadata=self._metadata(job_name),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=self.schedule,
-                time_zone="Etc/UTC",
-                concurrency_policy="Forbid",
-                successful_jobs_history_limit=1,
-                failed_jobs_history_limit=3,
+            metadata=self._metadata(jobs.cron_job_name(f"coder-reconciler-{args.stack.lower()}")),
+            spec=jobs.cron_job_spec(
+                self.schedule,
                 starting_deadline_seconds=min(300, self.interval_seconds),
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels),
-                    spec=k8s.batch.v1.JobSpecArgs(
-                        backoff_limit=0,
-                        active_deadline_seconds=args.active_deadline_seconds,
-                        template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._pod_labels()),
-                            spec=self._pod_spec(),
-                        ),
-                    ),
-                ),
+                active_deadline_seconds=args.active_deadline_seconds,
+                labels=self._labels,
+                pod_labels=self._pod_labels(),
+                spec=self._pod_spec(),
             ),
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=[self.service_account])

@@ -10,8 +10,10 @@ import pytest
 
 from coder_platform import contracts
 from coder_platform.contracts import is_pinned_image
+from coder_platform.specs.cnpg import BARMAN_PLUGIN
 from policy.lib import resources
 from policy.lib.images import is_pinned
+from policy.rules.cnpg_recovery_archive_isolation import rule as archive_isolation
 from policy.rules.token_rotation import rule as token_rotation
 
 IMAGES = [
@@ -55,3 +57,7 @@ def test_pack_finds_the_reconciler_cronjob_by_the_labels_the_program_sets() -> N
     assert token_rotation.COMPONENT_LABEL == contracts.COMPONENT_LABEL
     assert token_rotation.RECONCILER == contracts.RECONCILER_COMPONENT
     assert token_rotation.INTERVAL_ANNOTATION == contracts.INTERVAL_ANNOTATION
+
+
+def test_pack_and_program_name_the_same_barman_plugin_when_checking_archivers() -> None:
+    assert archive_isolation.BARMAN_PLUGIN == BARMAN_PLUGIN
