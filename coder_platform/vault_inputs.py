@@ -11,11 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import hvac
-import requests
-from hvac import exceptions as hvac_errors
 from pydantic import SecretStr
 
+from coder_platform import vault_kv
 from coder_platform.config import LocalSecretsConfig, SeedingConfig, VaultConfig
 from coder_platform.contracts import PROJECT
 
@@ -52,29 +50,23 @@ class HvacKvReader:
 
     def __init__(self, address: str, token: str) -> None:
         self._address = address
-        self._client = hvac.Client(url=address, token=token, timeout=10)
+        self._client = vault_kv.client(address, token)
 
     def __repr__(self) -> str:
         return f"HvacKvReader(address={self._address!r})"
 
     def read(self, mount: str, path: str) -> Mapping[str, str] | None:
         try:
-            response = self._client.secrets.kv.v2.read_secret_version(
-                path=path, mount_point=mount, raise_on_deleted_version=True
-            )
-        except hvac_errors.InvalidPath:
-            return None
-        except (hvac_errors.Forbidden, hvac_errors.Unauthorized):
+            return vault_kv.read_kv(self._client, mount, path)
+        except vault_kv.KvDeniedError as denied:
             raise VaultInputError(
-                f"Vault denied reading {mount}/{path}: check VAULT_TOKEN's policy grants read "
+                f"Vault denied reading {denied.where}: check VAULT_TOKEN's policy grants read "
                 "on that path"
             ) from None
-        except (requests.ConnectionError, requests.Timeout, hvac_errors.VaultDown):
+        except vault_kv.KvUnreachableError:
             raise VaultInputError(
                 f"Vault at {self._address} is unreachable: check vault.address and the network"
             ) from None
-        data = response["data"]["data"]
-        return {str(k): str(v) for k, v in data.items()}
 
 
 def default_reader(config: VaultConfig) -> KvReader:
