@@ -55,9 +55,9 @@ from components.providers.coder_template_checks import (
 )
 from components.providers.common import (
     ClientFactory,
+    TokenAuthenticatedProvider,
     current_token,
     declared_changes,
-    default_client,
     gone,
     inputs_of,
     raise_on_failures,
@@ -109,7 +109,7 @@ class CoderTemplateArgs:
     organization: pulumi.Input[str] = "default"
 
 
-class CoderTemplateProvider(dyn.ResourceProvider):
+class CoderTemplateProvider(TokenAuthenticatedProvider):
     """CRUD for one template; see the module docstring for the contract it keeps."""
 
     def __init__(
@@ -118,15 +118,9 @@ class CoderTemplateProvider(dyn.ResourceProvider):
         job_deadline_seconds: float = DEFAULT_JOB_DEADLINE_SECONDS,
         job_poll_seconds: float = DEFAULT_JOB_POLL_SECONDS,
     ) -> None:
-        super().__init__()
-        self._client_factory = client_factory
+        super().__init__(client_factory)
         self._job_deadline_seconds = job_deadline_seconds
         self._job_poll_seconds = job_poll_seconds
-
-    def _client(self, props: Mapping[str, Any]) -> CoderClient:
-        client = (self._client_factory or default_client)(props["url"])
-        client.authenticate(props["token"])
-        return client
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         return dyn.CheckResult(news, template_failures(news))
