@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.measure import Measurement, timed
 from coder_platform.contracts import ExitCode
 from localplatform.daemon import PartError
-from tests.e2e.conftest import Mission, start_mission
+from testbed.mission import Mission, start_mission
 
 Progress = Callable[[str], None]
 PREVIEW = "preview (Coder on)"

@@ -21,7 +21,7 @@ import yaml
 
 from coder_platform.alerts import AlertInputs, alerts, inputs_from_config, rule_file
 from coder_platform.config import load_config
-from tests.harness import ROOT, load_stack_file
+from testbed.harness import ROOT, load_stack_file
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE / "rules_test.yaml"

@@ -14,8 +14,8 @@ from automation.reporting.report import RunReport
 from automation.session import Session
 from coder_platform.contracts import SECRETS_PROVIDER_ENV
 from coder_platform.redaction import Redactor
+from testbed.harness import ROOT
 from tests.automation.fakes import FakeEngine
-from tests.harness import ROOT
 
 FAKE_VAULT_TOKEN = "hvs.mockVaultToken0123456789abcdef"
 FAKE_PASSPHRASE = "mock-passphrase-d41f7c9b2e"

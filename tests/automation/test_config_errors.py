@@ -14,9 +14,9 @@ from automation.engine.backend import stack_environment
 from automation.engine.protocol import ConfigEntry, PolicySettings
 from automation.errors import ConfigInvalidError
 from coder_platform.contracts import ExitCode
+from testbed.harness import ROOT
 from tests.automation.fakes import converged_world
 from tests.automation.runs import run
-from tests.harness import ROOT
 
 POLICY = PolicySettings(Path("policy"))
 

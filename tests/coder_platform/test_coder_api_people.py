@@ -22,8 +22,8 @@ from coder_platform.coder_api import (
     CoderUserInUseError,
 )
 from coder_platform.coder_api.people import license_claims
-from tests.coder_double import BASE_URL, CoderDouble, FakeClock
-from tests.coder_double.people import license_jwt
+from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
+from testbed.coder_double.people import license_jwt
 
 EMAIL = "automation@coder-platform.test"
 USERNAME = "coder-automation"

@@ -14,7 +14,7 @@ import pytest
 from coder_platform.coder_api import CoderApiError, CoderClient, CoderConflictError
 from coder_platform.coder_api.errors import CoderJobTimeoutError, CoderTemplateInUseError
 from coder_platform.coder_api.templates import TemplateSettings
-from tests.coder_double import BASE_URL, CoderDouble, FakeClock
+from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
 
 EMAIL = "automation@coder-platform.test"
 USERNAME = "coder-automation"

@@ -41,7 +41,7 @@ from components.providers.coder_token import CoderApiToken
 from components.providers.coder_user import CoderUser
 from components.providers.generated_password import GeneratedPassword
 from components.providers.vault_api import VaultKvSecret
-from tests.harness import ROOT
+from testbed.harness import ROOT
 
 CONTRACTS = Path("coder_platform/contracts.py")
 EXEMPT_DIRS = ("policy/", "sdks/")  # the pack keeps compared copies; sdks/ is generated

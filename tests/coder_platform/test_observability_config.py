@@ -14,7 +14,7 @@ from coder_platform.alerts import alerts, inputs_from_config
 from coder_platform.config import ConfigError, load_config
 from coder_platform.cron_gaps import ScheduleError, max_interval
 from coder_platform.dashboard import build_dashboard
-from tests.harness import load_stack_file
+from testbed.harness import load_stack_file
 
 
 def dev() -> dict[str, Any]:

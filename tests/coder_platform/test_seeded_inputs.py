@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from coder_platform.config import ConfigError, load_config
 from coder_platform.seeded_inputs import check_seeded_inputs
 from coder_platform.vault_inputs import BootstrapInputs
-from tests.harness import FAKE_LICENSE, load_stack_file, run_program
+from testbed.harness import FAKE_LICENSE, load_stack_file, run_program
 
 
 def jwt(claims: dict[str, object]) -> str:

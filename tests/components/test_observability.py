@@ -17,7 +17,7 @@ import pytest
 from coder_platform.alerts import AlertInputs, rule_groups
 from coder_platform.dashboard import build_dashboard
 from components.observability import PlatformObservability, PlatformObservabilityArgs
-from tests.harness import RecordingMocks, load_stack_file, run_component, run_program
+from testbed.harness import RecordingMocks, load_stack_file, run_component, run_program
 
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"

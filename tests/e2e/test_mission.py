@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Mission
+from testbed.mission import Mission
 
 pytestmark = pytest.mark.e2e
 

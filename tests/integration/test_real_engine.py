@@ -14,14 +14,10 @@ import time
 import pytest
 
 from localkube.cluster import LocalCluster
-from tests.integration.runner import Project
+from testbed.project import CRONJOB, SCHEDULED_BACKUP, Project
 
 pytestmark = pytest.mark.integration
 
-CRONJOB = "/apis/batch/v1/namespaces/coder-reconciler/cronjobs/coder-reconciler-local"
-SCHEDULED_BACKUP = (
-    "/apis/postgresql.cnpg.io/v1/namespaces/coder-db/scheduledbackups/coder-db-base-backup"
-)
 STORAGE_CLASS = "/apis/storage.k8s.io/v1/storageclasses/coder-premium-lrs-retain"
 CLUSTER = "/apis/postgresql.cnpg.io/v1/namespaces/coder-db/clusters/coder-db"
 OBJECT_STORE = "/apis/barmancloud.cnpg.io/v1/namespaces/coder-db/objectstores/coder-db-backups"

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions
-from tests.integration.runner import Project, Run
+from testbed.project import Project, Run
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from policy.pack import POLICIES, rule_folders
-from tests.harness import ROOT
+from testbed.harness import ROOT
 
 
 def test_readme_states_the_number_of_rules_when_the_pack_is_loaded() -> None:

@@ -20,7 +20,7 @@ from automation.reporting.report import (
     ResourceReport,
     RunReport,
 )
-from tests.harness import FAKE_TOKEN
+from testbed.harness import FAKE_TOKEN
 
 EXPIRY = datetime(2026, 12, 7, tzinfo=UTC)
 LABELS = '{stack="dev",command="reconcile"}'

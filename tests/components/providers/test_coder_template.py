@@ -32,7 +32,8 @@ from components.providers.coder_template import (
 )
 from components.providers.common import TokenAuthenticatedProvider
 from components.providers.sdk_internals import UNKNOWN
-from tests.coder_double import BASE_URL, ORG_ID, CoderDouble, FakeClock
+from testbed.coder_double import BASE_URL, ORG_ID, CoderDouble, FakeClock
+from testbed.harness import CapturedOptions, is_secret, run_component
 from tests.components.providers.seeded_coder import (
     EMAIL,
     PASSWORD,
@@ -42,7 +43,6 @@ from tests.components.providers.seeded_coder import (
     read_outs,
     writes_since,
 )
-from tests.harness import CapturedOptions, is_secret, run_component
 
 TYPE = "pulumi-python:dynamic/coder:CoderTemplate"
 DIRECTORY = "templates/demo"

@@ -21,7 +21,7 @@ from components.reconciler import (
     ReconcilerScheduleArgs,
     SecretKeyRef,
 )
-from tests.harness import CapturedOptions, RecordingMocks, run_component
+from testbed.harness import CapturedOptions, RecordingMocks, run_component
 
 CLIENT_ID = "0b7e4d2a-9f1c-4e6b-8a3d-5c2f1e9d7b60"
 ARGS = ReconcilerScheduleArgs(

@@ -34,7 +34,7 @@ from pulumi_policy.proxy import unknown_checking_proxy
 from coder_platform.contracts import PROJECT
 from policy.pack import POLICIES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / "policy" / "config"
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from coder_platform.contracts import GROUPS_FEATURE
-from tests.coder_double.core import ORG_ID, CoderDoubleCore, DoubleUser, Handler, message, reply
+from testbed.coder_double.core import ORG_ID, CoderDoubleCore, DoubleUser, Handler, message, reply
 
 ORG_REFS = frozenset({"default", ORG_ID, "coder"})
 SITE_ROLES = frozenset({"owner", "template-admin", "user-admin", "auditor"})
@@ -127,6 +127,7 @@ class PeopleDouble(CoderDoubleCore):
         org = r"/organizations/([^/]+)"
         return [
             ("POST", r"/users", self._post_user),
+            ("GET", r"/users", self._list_users),
             ("PUT", rf"{user}/roles", self._put_user_roles),
             ("PUT", rf"{user}/status/suspend", self._suspend_user),
             ("PUT", rf"{user}/status/activate", self._activate_user),
@@ -502,6 +503,12 @@ class PeopleDouble(CoderDoubleCore):
         license_ = DoubleLicense(self._license_ids, str(uuid.uuid4()), jwt, claims)
         self.licenses[license_.id] = license_
         return reply(201, license_.as_json())
+
+    def _list_users(self, request: httpx.Request, body: Any) -> httpx.Response:
+        if self._caller(request) is None:
+            return message(401, NOT_LOGGED_IN)
+        users = [user.as_json() for user in self.users.values()]
+        return reply(200, {"users": users, "count": len(users)})
 
     def _list_licenses(self, request: httpx.Request, body: Any) -> httpx.Response:
         if self._caller(request) is None:
