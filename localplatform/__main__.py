@@ -15,6 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
+from coder_platform.coder_api import CoderApiError
 from localplatform.binaries import ROOT
 from localplatform.daemon import PartError
 from localplatform.platform import (
@@ -195,7 +196,7 @@ def summary(
     platform = _platform(directory, kube_dir, coder_port, openbao_port)
     try:
         text = render(platform, ROOT / "stacks" / f"Pulumi.{stack}.yaml", platform.binaries.bao)
-    except (PartError, httpx.HTTPError) as error:
+    except (PartError, CoderApiError, httpx.HTTPError) as error:
         typer.echo(f"localplatform: no summary ({error})", err=True)
         raise typer.Exit(1) from None
     typer.echo(text)

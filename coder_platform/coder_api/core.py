@@ -206,6 +206,15 @@ class CoderClientCore:
             return None
         return self._parse(CoderUser, "GET", path, self._check(response, "GET"))
 
+    def list_users(self) -> list[CoderUser]:
+        """GET /users: every user the caller may see (Coder wraps the list as ``{"users": []}``)."""
+        data = self._check(self._send("GET", "/users"), "GET")
+        users = data.get("users") if isinstance(data, dict) else None
+        try:
+            return TypeAdapter(list[CoderUser]).validate_python(users)
+        except ValidationError:
+            raise CoderApiError("GET", "/users", 200, "response has no list of users") from None
+
     # -- API tokens -----------------------------------------------------------------------------
 
     def create_token(self, user: str, token_name: str, lifetime_seconds: int) -> str:

@@ -8,10 +8,19 @@ allowed, are all reported at once, and never echo a value.
 """
 
 from coder_platform.config.issues import ConfigError, ConfigIssue
-from coder_platform.config.loading import load_config, raw_stack_config, read_stack_config
+from coder_platform.config.loading import (
+    StackFileError,
+    load_config,
+    raw_stack_config,
+    read_stack_config,
+    read_stack_file,
+    stack_file_config,
+    stack_file_document,
+)
 from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.rules import go_duration_hours
 from coder_platform.config.schema import (
+    MANAGED_ENVIRONMENTS,
     AzureConfig,
     CoderConfig,
     DatabaseConfig,
@@ -22,6 +31,7 @@ from coder_platform.config.schema import (
 from coder_platform.config.seeding import SeedingConfig
 
 __all__ = [
+    "MANAGED_ENVIRONMENTS",
     "AzureConfig",
     "CoderConfig",
     "ConfigError",
@@ -31,9 +41,13 @@ __all__ = [
     "PlatformConfig",
     "ReconcilerConfig",
     "SeedingConfig",
+    "StackFileError",
     "VaultConfig",
     "go_duration_hours",
     "load_config",
     "raw_stack_config",
     "read_stack_config",
+    "read_stack_file",
+    "stack_file_config",
+    "stack_file_document",
 ]

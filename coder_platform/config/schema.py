@@ -32,6 +32,9 @@ from coder_platform.contracts import DNS_LABEL
 from coder_platform.names import dns_label
 
 Environment = Literal["dev", "prod", "local", "e2e"]
+# Managed environments may not fall back to placeholders or disposable data (C1, C5); the runner
+# asks before any config is validated (which backend a stack may use), the program after.
+MANAGED_ENVIRONMENTS = frozenset({"dev", "prod"})
 DiskSku = Literal[
     "Premium_LRS", "Premium_ZRS", "StandardSSD_LRS", "StandardSSD_ZRS", "PremiumV2_LRS"
 ]
@@ -353,7 +356,7 @@ class PlatformConfig(ConfigModel):
     @property
     def managed(self) -> bool:
         """Managed environments may not fall back to placeholders or disposable data (C1, C5)."""
-        return self.environment in ("dev", "prod")
+        return self.environment in MANAGED_ENVIRONMENTS
 
     @property
     def reclaim_policy(self) -> Literal["Retain", "Delete"]:
