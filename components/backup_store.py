@@ -64,9 +64,20 @@ class AzureBackupStore(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(ComponentType.BACKUP_STORE, name, None, opts)
+        self._store(name, args)
+        self._identity(name, args)
+        self.destination_path = pulumi.Output.concat(
+            "https://", self.account.name, ".blob.core.windows.net/", self.container.name
+        )
+        self.client_id = self.identity.client_id
+        self.register_outputs(
+            {"destination_path": self.destination_path, "client_id": self.client_id}
+        )
+
+    def _store(self, name: str, args: AzureBackupStoreArgs) -> None:
+        """Resource group, account, blob service and container: what holds the backups."""
         child = pulumi.ResourceOptions(parent=self)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
-
         self.resource_group = resources.ResourceGroup(
             f"{name}-rg",
             resource_group_name=args.resource_group_name,
@@ -113,6 +124,11 @@ class AzureBackupStore(pulumi.ComponentResource):
             public_access=storage.PublicAccess.NONE,
             opts=keep,
         )
+
+    def _identity(self, name: str, args: AzureBackupStoreArgs) -> None:
+        """The identity CNPG's pods use: federated to their service account, contributor on
+        the account (WAL archiving and retention write and delete blobs)."""
+        child = pulumi.ResourceOptions(parent=self)
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_name_=f"{args.service_account_name}-backup",
@@ -142,11 +158,4 @@ class AzureBackupStore(pulumi.ComponentResource):
             ),
             scope=self.account.id,
             opts=child,
-        )
-        self.destination_path = pulumi.Output.concat(
-            "https://", self.account.name, ".blob.core.windows.net/", self.container.name
-        )
-        self.client_id = self.identity.client_id
-        self.register_outputs(
-            {"destination_path": self.destination_path, "client_id": self.client_id}
         )

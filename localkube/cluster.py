@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import yaml
 
-from localkube.pki import generate
+from localkube.pki import ClusterPki, generate
 
 CRD_FILES = {
     "github.com/cloudnative-pg/cloudnative-pg": [
@@ -225,38 +225,26 @@ def start_controller_manager(
     return process
 
 
-@contextmanager
-def local_cluster(
-    workdir: Path, bin_dir: Path, crd_versions: dict[str, str], env: dict[str, str] | None = None
-) -> Iterator[LocalCluster]:
-    """Start etcd, kube-apiserver and kube-controller-manager on free loopback ports; stop and
-    remove them after."""
-    env = dict(env or os.environ)
-    pki = generate(workdir / "pki")
-    token = secrets.token_hex(24)
-    tokens = workdir / "tokens.csv"
-    tokens.write_text(f"{token},admin,admin,system:masters\n")
-    tokens.chmod(0o600)
-    etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
-    etcd_log, api_log = workdir / "etcd.log", workdir / "kube-apiserver.log"
-    processes: list[subprocess.Popen[bytes]] = []
+def start_etcd(workdir: Path, bin_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """etcd on free loopback ports, healthy; returns the process and its client port."""
+    etcd_port, peer_port = free_port(), free_port()
+    etcd_log = workdir / "etcd.log"
+    etcd = subprocess.Popen(
+        [
+            str(bin_dir / "etcd"),
+            "--name=local",
+            f"--data-dir={workdir / 'etcd-data'}",
+            f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
+            f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
+            f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
+            f"--initial-cluster=local=http://127.0.0.1:{peer_port}",
+            "--log-level=warn",
+        ],
+        stdout=etcd_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
-        etcd = subprocess.Popen(
-            [
-                str(bin_dir / "etcd"),
-                "--name=local",
-                f"--data-dir={workdir / 'etcd-data'}",
-                f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
-                f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
-                f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
-                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
-                f"--initial-cluster=local=http://127.0.0.1:{peer_port}",
-                "--log-level=warn",
-            ],
-            stdout=etcd_log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(etcd)
         _wait(
             lambda: httpx.get(f"http://127.0.0.1:{etcd_port}/health", timeout=1).status_code == 200,
             "etcd",
@@ -264,30 +252,45 @@ def local_cluster(
             etcd,
             30,
         )
-        api = subprocess.Popen(
-            [
-                str(bin_dir / "kube-apiserver"),
-                f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                f"--secure-port={api_port}",
-                "--endpoint-reconciler-type=none",
-                f"--tls-cert-file={pki.server_cert}",
-                f"--tls-private-key-file={pki.server_key}",
-                f"--client-ca-file={pki.ca_cert}",
-                f"--token-auth-file={tokens}",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={pki.sa_public}",
-                f"--service-account-signing-key-file={pki.sa_private}",
-                "--service-cluster-ip-range=10.0.0.0/24",
-                "--authorization-mode=RBAC",
-            ],
-            stdout=api_log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(api)
-        server = f"https://127.0.0.1:{api_port}"
-        cluster = LocalCluster(server, token, pki.ca_cert, workdir / "kubeconfig")
+    except ClusterStartError:
+        etcd.kill()
+        raise
+    return etcd, etcd_port
+
+
+def start_api_server(
+    workdir: Path, bin_dir: Path, pki: ClusterPki, etcd_port: int
+) -> tuple[subprocess.Popen[bytes], LocalCluster]:
+    """kube-apiserver with token auth and RBAC, ready; returns the process and the cluster."""
+    token = secrets.token_hex(24)
+    tokens = workdir / "tokens.csv"
+    tokens.write_text(f"{token},admin,admin,system:masters\n")
+    tokens.chmod(0o600)
+    api_port, api_log = free_port(), workdir / "kube-apiserver.log"
+    api = subprocess.Popen(
+        [
+            str(bin_dir / "kube-apiserver"),
+            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={api_port}",
+            "--endpoint-reconciler-type=none",
+            f"--tls-cert-file={pki.server_cert}",
+            f"--tls-private-key-file={pki.server_key}",
+            f"--client-ca-file={pki.ca_cert}",
+            f"--token-auth-file={tokens}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki.sa_public}",
+            f"--service-account-signing-key-file={pki.sa_private}",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--authorization-mode=RBAC",
+        ],
+        stdout=api_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    server = f"https://127.0.0.1:{api_port}"
+    cluster = LocalCluster(server, token, pki.ca_cert, workdir / "kubeconfig")
+    try:
         _wait(
             lambda: (
                 httpx.get(
@@ -303,7 +306,27 @@ def local_cluster(
             api,
             90,
         )
-        write_kubeconfig(cluster.kubeconfig, server, pki.ca_cert, token)
+    except ClusterStartError:
+        api.kill()
+        raise
+    return api, cluster
+
+
+@contextmanager
+def local_cluster(
+    workdir: Path, bin_dir: Path, crd_versions: dict[str, str], env: dict[str, str] | None = None
+) -> Iterator[LocalCluster]:
+    """Start etcd, kube-apiserver and kube-controller-manager on free loopback ports; stop and
+    remove them after."""
+    env = dict(env or os.environ)
+    pki = generate(workdir / "pki")
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        etcd, etcd_port = start_etcd(workdir, bin_dir)
+        processes.append(etcd)
+        api, cluster = start_api_server(workdir, bin_dir, pki, etcd_port)
+        processes.append(api)
+        write_kubeconfig(cluster.kubeconfig, cluster.server, pki.ca_cert, cluster.token)
         processes.append(start_controller_manager(workdir, bin_dir, cluster.kubeconfig))
         apply_crds(cluster, crd_versions, env)
         yield cluster

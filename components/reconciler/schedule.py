@@ -141,6 +141,12 @@ class ReconcilerSchedule(pulumi.ComponentResource):
         )
 
     def _rbac(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        self._cluster_rbac(name, opts)
+        for namespace in self._args.namespaces:
+            self._namespace_rbac(name, namespace, opts)
+
+    def _cluster_rbac(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        """Cluster reads, creating namespaces and storage classes, and updating only its own."""
         args = self._args
         cluster_name = f"coder-reconciler-{args.stack.lower()}"
         cluster_rules = [
@@ -194,27 +200,30 @@ class ReconcilerSchedule(pulumi.ComponentResource):
                 subjects=[self._subject()],
                 opts=opts,
             )
-        for namespace in args.namespaces:
-            rules = [*NAMESPACED_RULES]
-            if namespace == args.workspace_namespace:
-                rules += WORKSPACE_RULES
-            if namespace in args.scratch_namespaces:
-                rules += SCRATCH_RULES
-            meta = k8s.meta.v1.ObjectMetaArgs(
-                name="coder-reconciler", namespace=namespace, labels=self._labels
-            )
-            ns_role = k8s.rbac.v1.Role(
-                f"{name}-role-{namespace}", metadata=meta, rules=_rules(rules), opts=opts
-            )
-            k8s.rbac.v1.RoleBinding(
-                f"{name}-role-binding-{namespace}",
-                metadata=meta,
-                role_ref=k8s.rbac.v1.RoleRefArgs(
-                    api_group="rbac.authorization.k8s.io", kind="Role", name=ns_role.metadata.name
-                ),
-                subjects=[self._subject()],
-                opts=opts,
-            )
+
+    def _namespace_rbac(self, name: str, namespace: str, opts: pulumi.ResourceOptions) -> None:
+        """What it manages in one namespace; workspaces and drill scratch space get more."""
+        args = self._args
+        rules = [*NAMESPACED_RULES]
+        if namespace == args.workspace_namespace:
+            rules += WORKSPACE_RULES
+        if namespace in args.scratch_namespaces:
+            rules += SCRATCH_RULES
+        meta = k8s.meta.v1.ObjectMetaArgs(
+            name="coder-reconciler", namespace=namespace, labels=self._labels
+        )
+        ns_role = k8s.rbac.v1.Role(
+            f"{name}-role-{namespace}", metadata=meta, rules=_rules(rules), opts=opts
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-role-binding-{namespace}",
+            metadata=meta,
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=ns_role.metadata.name
+            ),
+            subjects=[self._subject()],
+            opts=opts,
+        )
 
     # -- the run ------------------------------------------------------------------------------
 
