@@ -18,6 +18,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -107,8 +108,8 @@ def marked(project: Project) -> tuple[Project, str]:
     return Project(project.work_dir, {**project.env, MARK: mark}), mark
 
 
-@pytest.fixture
-def no_cronjob_admission(cluster: LocalCluster) -> Iterator[None]:
+@contextmanager
+def cronjobs_refused(cluster: LocalCluster) -> Iterator[None]:
     """A ValidatingAdmissionPolicy that refuses CronJobs: the API server's own "no"."""
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -186,12 +187,13 @@ def test_a_config_only_change_is_pending_not_drift_when_nothing_changed_in_the_c
 
 
 def test_a_failed_run_report_names_the_failing_urn_and_the_api_servers_message(
-    deployed: Project, cluster: LocalCluster, no_cronjob_admission: None
+    deployed: Project, cluster: LocalCluster
 ) -> None:
-    cluster.delete(CRONJOB)
+    with cronjobs_refused(cluster):
+        cluster.delete(CRONJOB)
+        failed = deployed.run("reconcile", STACK)
 
-    failed = deployed.run("reconcile", STACK)
-
+    converge(deployed)
     assert failed.exit_code == EXIT_UPDATE_FAILED, failed.stderr[-3000:]
     names = {f["urn"].rsplit("::", 1)[-1]: f for f in failed.report["failed"]}
     assert "reconciler-cron-job" in names, failed.report["failed"]
@@ -201,8 +203,21 @@ def test_a_failed_run_report_names_the_failing_urn_and_the_api_servers_message(
     assert "reconciler-cron-job" in failed.report["error"]["message"]
 
 
-def test_the_stack_heals_once_the_api_server_accepts_again(deployed: Project) -> None:
-    converge(deployed)
+def test_the_stack_heals_once_the_api_server_accepts_again(
+    deployed: Project, cluster: LocalCluster
+) -> None:
+    with cronjobs_refused(cluster):
+        cluster.delete(CRONJOB)
+        refused = deployed.run("reconcile", STACK)
+        assert refused.exit_code == EXIT_UPDATE_FAILED, refused.stderr[-3000:]
+        assert cluster.get(CRONJOB) is None
+
+    healed = deployed.run("reconcile", STACK)
+
+    assert healed.exit_code == EXIT_HEALED, healed.stderr[-3000:]
+    assert cluster.get(CRONJOB) is not None
+    again = deployed.run("reconcile", STACK)
+    assert again.exit_code == EXIT_CONVERGED, again.stderr[-3000:]
 
 
 def test_verify_is_not_converged_while_an_object_the_stack_owns_is_terminating(
