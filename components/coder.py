@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from coder_platform.contracts import PART_OF, ComponentType
-from coder_platform.resource_options import prerequisites
+from components.resource_options import prerequisites
 
 OIDC_SECRET = "coder-oidc"
 OIDC_SECRET_KEY = "client-secret"

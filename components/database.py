@@ -15,7 +15,6 @@ import pulumi_kubernetes as k8s
 
 from coder_platform.contracts import PART_OF, ComponentType
 from coder_platform.names import app_secret_name, archive_server_name, object_store_name
-from coder_platform.resource_options import prerequisites, protected
 from coder_platform.specs.cnpg import (
     archive_source,
     initdb_bootstrap,
@@ -25,6 +24,7 @@ from coder_platform.specs.cnpg import (
     workload_identity,
 )
 from components.providers.generated_password import GeneratedPassword
+from components.resource_options import prerequisites, protected
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,16 @@
 The incident was found by people who could not log in. This component makes Prometheus and
 Grafana say it first:
 
-- a ``PrometheusRule`` (``monitoring.coreos.com/v1``) with the groups ``coder_platform.alerts``
-  renders from stack config; ``ruleLabels`` are the labels the Prometheus operator's
-  ``ruleSelector`` matches (kube-prometheus-stack: ``release: <its release name>``);
+- a ``PrometheusRule`` (``monitoring.coreos.com/v1``) with the groups
+  ``coder_platform.observability.alerts`` renders from stack config; ``ruleLabels`` are the
+  labels the Prometheus operator's ``ruleSelector`` matches (kube-prometheus-stack:
+  ``release: <its release name>``);
 - a ``PodMonitor`` for the CNPG instances' exporter (port ``metrics``), because the Cluster's
   own ``monitoring.enablePodMonitor`` is deprecated since CNPG 1.26.3; the alerts read the
   ``namespace`` and ``pod`` labels it gives every series;
-- a ConfigMap holding the Grafana dashboard (``coder_platform.dashboard``) with the label the
-  Grafana sidecar watches (``grafana_dashboard: "1"``) and its ``grafana_folder`` annotation.
-  The sidecar must search this namespace (kube-prometheus-stack:
+- a ConfigMap holding the Grafana dashboard (``coder_platform.observability.dashboard``) with
+  the label the Grafana sidecar watches (``grafana_dashboard: "1"``) and its ``grafana_folder``
+  annotation. The sidecar must search this namespace (kube-prometheus-stack:
   ``grafana.sidecar.dashboards.searchNamespace``).
 """
 

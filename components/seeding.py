@@ -22,7 +22,6 @@ import pulumi_vault as vault
 
 from coder_platform.config.seeded_state import GroupConfig, UserConfig
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY, ComponentType
-from coder_platform.resource_options import prerequisites
 from coder_platform.template_sources import TemplateSource
 from components.providers.coder_first_user import CoderFirstUser, CoderFirstUserArgs
 from components.providers.coder_group import CoderGroup, CoderGroupArgs
@@ -31,6 +30,7 @@ from components.providers.coder_template import CoderTemplate, CoderTemplateArgs
 from components.providers.coder_token import CoderApiToken, CoderApiTokenArgs
 from components.providers.coder_user import CoderUser, CoderUserArgs
 from components.providers.vault_api import VaultKvSecret, VaultKvSecretArgs
+from components.resource_options import prerequisites
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pulumi
 
-from coder_platform.alerts import inputs_from_config, rule_groups
 from coder_platform.config import PlatformConfig, ReconcilerConfig
 from coder_platform.contracts import PUSHGATEWAY_ENV, RECONCILER_SERVICE_ACCOUNT
-from coder_platform.dashboard import build_dashboard
 from coder_platform.drill_settings import DrillSettings
 from coder_platform.names import archive_server_name
+from coder_platform.observability.alerts import AlertInputs, rule_groups
+from coder_platform.observability.cron_gaps import max_interval
+from coder_platform.observability.dashboard import build_dashboard
 from components.backup_store import AzureBackupStore, blob_destination
 from components.database import CnpgPostgres
 from components.observability import PlatformObservability, PlatformObservabilityArgs
@@ -91,7 +92,7 @@ def _operator_source(reconciler: ReconcilerConfig) -> OperatorSource | None:
 
 # --- Knowing before users do: alerts, the dashboard and the restore drill --------------------
 # Thresholds come from observability.* and restoreDrill.*; the rules and the dashboard are built
-# by coder_platform.alerts and coder_platform.dashboard, which the promtool tests also render.
+# by coder_platform/observability/, which the promtool tests also render.
 
 
 def runner_metrics_env(config: PlatformConfig) -> dict[str, str]:
@@ -100,6 +101,32 @@ def runner_metrics_env(config: PlatformConfig) -> dict[str, str]:
     if not config.observability.enabled or url is None:
         return {}
     return {PUSHGATEWAY_ENV: str(url).rstrip("/")}
+
+
+def inputs_from_config(config: PlatformConfig, stack: str) -> AlertInputs:
+    """The alert inputs a validated stack config implies.
+
+    Reconcile alerts exist only for the CronJob reconciler (the runner pushes the metrics; the
+    operator mode does not run it), the token alert only where seeding mints the token, the
+    drill alerts only where the drill runs.
+    """
+    reconciler, seeding, drill = config.reconciler, config.seeding, config.restore_drill
+    runs = reconciler is not None and reconciler.enabled and reconciler.mode == "cronjob"
+    observability = config.observability
+    return AlertInputs(
+        stack=stack,
+        database_namespace=config.namespaces.database,
+        cluster_name=config.database.cluster_name,
+        instances=config.database.instances,
+        backup_period=max_interval(config.database.backup.schedule),
+        reconcile_interval_minutes=reconciler.interval_minutes if runs and reconciler else None,
+        token_rotation_window_hours=(
+            seeding.token_rotation_window_hours if seeding is not None and seeding.enabled else None
+        ),
+        drill_period=max_interval(drill.schedule) if drill.enabled else None,
+        thresholds=observability.alerts,
+        runbook_url=observability.runbook_url,
+    )
 
 
 def build_observability(

@@ -2,7 +2,7 @@
 
 Numbers and the ``stack`` label only. Like the runner's, families a failed drill does not know
 (the last success, RTO, RPO, the row counts) keep their last known value: the push is a POST,
-the textfile carries them over. ``coder_platform.alerts`` reads ``success`` and
+the textfile carries them over. ``coder_platform.observability.alerts`` reads ``success`` and
 ``last_success_timestamp_seconds``; the dashboard draws RTO and RPO.
 """
 

@@ -6,7 +6,7 @@ A metrics failure never changes a run's outcome; it becomes a note in the report
 Some families only some runs know (the last success, the token's expiry, what verify found in
 Coder). A run that does not know them leaves the last known value in place: the push is a POST
 (the Pushgateway replaces only the families pushed) and the textfile carries them over from the
-file it replaces. The alerts in ``coder_platform.alerts`` read them.
+file it replaces. The alerts in ``coder_platform.observability.alerts`` read them.
 """
 
 from __future__ import annotations

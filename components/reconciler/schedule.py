@@ -14,7 +14,7 @@ Identity: one service account, annotated for Azure workload identity when a clie
 Vault Kubernetes auth role that ``VaultSecrets`` creates (the runner logs in with it). No secret
 is ever a literal in the pod spec: the only secret it may need (a passphrase) is a secretKeyRef.
 
-Least-privilege RBAC: ``coder_platform/reconciler_rbac.py`` says what is granted and why.
+Least-privilege RBAC: ``components/reconciler/rbac.py`` says what is granted and why.
 """
 
 from __future__ import annotations
@@ -38,17 +38,17 @@ from coder_platform.contracts import (
     ComponentType,
     labels,
 )
-from coder_platform.reconciler_rbac import (
+from coder_platform.specs import jobs
+from components.reconciler.args import (
+    ReconcilerScheduleArgs,
+)
+from components.reconciler.cron import schedule_for
+from components.reconciler.rbac import (
     CLUSTER_READ_RULES,
     NAMESPACED_RULES,
     SCRATCH_RULES,
     WORKSPACE_RULES,
     Rule,
-)
-from coder_platform.schedules import schedule_for
-from coder_platform.specs import jobs
-from components.reconciler.args import (
-    ReconcilerScheduleArgs,
 )
 
 DATA_DIR = "/var/lib/coder-platform"

@@ -2,9 +2,10 @@
 
 Each check reads the tracked Python tree and fails when a string or number literal outside
 ``coder_platform/contracts.py`` spells a contract again (docstrings and comments may name them):
-the program, the runner, the local platform, the bench and the test support code (doubles,
-fixtures, harnesses) import the contract. Test modules (``test_*.py``) may spell a value on
-purpose: that pins it, since a rename is a break for CronJobs and dashboards already deployed.
+the program, the runner, the local platform, the bench, the shared rigs in ``testbed/`` and the
+test support code (fixtures, conftests) import the contract. Test modules (``test_*.py``) may
+spell a value on purpose: that pins it, since a rename breaks CronJobs and dashboards already
+deployed.
 The policy pack cannot import the program; its copies are compared in
 ``tests/policy/test_contracts_copy.py`` and left out here.
 """
@@ -237,7 +238,7 @@ def test_scan_reads_the_program_when_the_tree_is_listed() -> None:
     """The checks pass vacuously if the scan reads nothing: it must see this repo's code."""
     paths = {lit.path for lit in tree_literals()}
     assert {Path("automation/cli.py"), Path("components/seeding.py")} <= paths
-    assert Path("tests/harness.py") in paths and CONTRACTS not in paths
+    assert Path("testbed/harness.py") in paths and CONTRACTS not in paths
 
 
 def test_project_matches_pulumi_yaml_when_the_project_is_loaded() -> None:

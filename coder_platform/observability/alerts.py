@@ -21,35 +21,18 @@ selectors pin both: the scratch cluster of the restore drill never matches.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import yaml
 
+from coder_platform.config.observability import AlertThresholds
 from coder_platform.contracts import DRILL_METRICS, PROJECT, RUN_METRICS
-from coder_platform.cron_gaps import max_interval
-
-if TYPE_CHECKING:
-    from coder_platform.config import PlatformConfig
 
 Severity = Literal["critical", "warning", "info"]
 BACKUP_TIMESTAMP = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
 GROUP = PROJECT
-
-
-@dataclass(frozen=True)
-class AlertThresholds:
-    """The config's ``observability.alerts`` in the units the rules use."""
-
-    reconcile_missed_intervals: int = 2
-    reconcile_locked_minutes: int = 60
-    drift_persistent_runs: int = 3
-    wal_archive_max_age_minutes: int = 10
-    wal_archive_failing_minutes: int = 5
-    base_backup_margin_hours: int = 6
-    cluster_not_ready_minutes: int = 10
-    restore_drill_margin_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -64,7 +47,7 @@ class AlertInputs:
     reconcile_interval_minutes: int | None
     token_rotation_window_hours: int | None
     drill_period: timedelta | None
-    thresholds: AlertThresholds = AlertThresholds()
+    thresholds: AlertThresholds = field(default_factory=AlertThresholds)
     runbook_url: str = "docs/runbook.md"
 
 
@@ -311,29 +294,3 @@ def rule_file(inputs: AlertInputs) -> str:
 def anchors(inputs: AlertInputs) -> Mapping[str, str]:
     """Alert name -> runbook anchor, for the docs test."""
     return {alert.name: alert.anchor for alert in alerts(inputs)}
-
-
-def inputs_from_config(config: PlatformConfig, stack: str) -> AlertInputs:
-    """The alert inputs a validated stack config implies.
-
-    Reconcile alerts exist only for the CronJob reconciler (the runner pushes the metrics; the
-    operator mode does not run it), the token alert only where seeding mints the token, the
-    drill alerts only where the drill runs.
-    """
-    reconciler, seeding, drill = config.reconciler, config.seeding, config.restore_drill
-    runs = reconciler is not None and reconciler.enabled and reconciler.mode == "cronjob"
-    observability = config.observability
-    return AlertInputs(
-        stack=stack,
-        database_namespace=config.namespaces.database,
-        cluster_name=config.database.cluster_name,
-        instances=config.database.instances,
-        backup_period=max_interval(config.database.backup.schedule),
-        reconcile_interval_minutes=reconciler.interval_minutes if runs and reconciler else None,
-        token_rotation_window_hours=(
-            seeding.token_rotation_window_hours if seeding is not None and seeding.enabled else None
-        ),
-        drill_period=max_interval(drill.schedule) if drill.enabled else None,
-        thresholds=AlertThresholds(**observability.alerts.model_dump()),
-        runbook_url=observability.runbook_url,
-    )

@@ -12,9 +12,9 @@ from pydantic import SecretStr
 
 from coder_platform.config import ConfigError, load_config
 from coder_platform.contracts import CODER_GROUP_TYPE
-from coder_platform.seeded_inputs import check_seeded_inputs
 from coder_platform.vault_inputs import BootstrapInputs
 from testbed.harness import FAKE_LICENSE, load_stack_file, run_program, vault_data
+from wiring.seeded_inputs import check_seeded_inputs
 
 
 def jwt(claims: dict[str, object]) -> str:

@@ -3,8 +3,8 @@ for Grafana 11.6's dashboard model), not hand-written JSON.
 
 One dashboard per stack answers "can it come back?" at a glance: runs and outcomes over time,
 drift and heals, WAL and base-backup freshness, the automation token's remaining life, and the
-restore drill's RTO and RPO. It reads the same series as the alerts (``coder_platform.alerts``)
-and draws their thresholds, so a red panel and a firing alert mean the same thing.
+restore drill's RTO and RPO. It reads the same series as the alerts (``alerts.py`` here) and
+draws their thresholds, so a red panel and a firing alert mean the same thing.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as model
 
-from coder_platform.alerts import BACKUP_TIMESTAMP, AlertInputs
 from coder_platform.contracts import DRILL_METRICS, PROJECT, RUN_METRICS
+from coder_platform.observability.alerts import BACKUP_TIMESTAMP, AlertInputs
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 GREEN, ORANGE, RED = "green", "orange", "red"
