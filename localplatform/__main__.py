@@ -27,7 +27,7 @@ from localplatform.platform import (
     Endpoints,
     LocalPlatform,
 )
-from localplatform.reset_drill import DrillRefusedError, run_drill, runner_reconcile
+from localplatform.reset_drill import DrillRefusedError, run_reset_drill, runner_reconcile
 from localplatform.summary import render
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
@@ -213,7 +213,7 @@ def reset_drill(
     """Wipe Coder's database, run one reconcile, check everything is back, time it."""
     platform = _platform(directory, kube_dir, coder_port, openbao_port)
     try:
-        result = run_drill(
+        result = run_reset_drill(
             platform, stack, lambda: runner_reconcile(stack), lambda m: typer.echo(m, err=True)
         )
     except DrillRefusedError as error:

@@ -65,7 +65,7 @@ def expected_from(stack_file: Path, root: Path = ROOT) -> Expected:
 
 
 @dataclass
-class DrillResult:
+class ResetDrillResult:
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     seconds: float = 0.0
     recreated: list[str] = field(default_factory=list)
@@ -80,7 +80,7 @@ class DrillResult:
         return ok
 
 
-def verify(url: str, token: str | None, expected: Expected, result: DrillResult) -> None:
+def verify(url: str, token: str | None, expected: Expected, result: ResetDrillResult) -> None:
     """Everything the stack seeds, read back through Coder's API."""
     with CoderClient(url) as coder:
         first = coder.has_first_user()
@@ -100,7 +100,7 @@ def verify(url: str, token: str | None, expected: Expected, result: DrillResult)
         _verify_seeded(coder, expected, result)
 
 
-def _verify_seeded(coder: CoderClient, expected: Expected, result: DrillResult) -> None:
+def _verify_seeded(coder: CoderClient, expected: Expected, result: ResetDrillResult) -> None:
     users = {user.username: user for user in coder.list_users()}
     for name, want in expected.users.items():
         got = users.get(name)
@@ -114,15 +114,15 @@ def _verify_seeded(coder: CoderClient, expected: Expected, result: DrillResult) 
         result.check(f"template {name}", ok, "active version set" if ok else "missing")
 
 
-def run_drill(
+def run_reset_drill(
     platform: LocalPlatform,
     stack: str,
     reconcile: Callable[[], tuple[int, dict[str, Any]]],
     say: Callable[[str], None],
-) -> DrillResult:
+) -> ResetDrillResult:
     stack_file = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
     expected = expected_from(stack_file)
-    result = DrillResult()
+    result = ResetDrillResult()
     say(f"wiping Coder's database (Coder at {platform.coder.url}) ...")
     wiped = time.monotonic()
     platform.reset_coder_database()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coder_platform.coder_api import CoderApiError, CoderClient
-from coder_platform.coder_api.models import CoderTemplate, CoderUser
+from coder_platform.coder_api.models import Template, User
 from coder_platform.config import VaultConfig
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY
 from localplatform.openbao import KV_MOUNT
@@ -22,8 +22,8 @@ class SeededCoder:
     """Coder's own answer about the seeded state (nothing listed when the token is refused)."""
 
     first_user: bool
-    users: list[CoderUser]
-    templates: list[CoderTemplate]
+    users: list[User]
+    templates: list[Template]
 
     @classmethod
     def read(cls, url: str, token: str | None) -> SeededCoder:

@@ -20,12 +20,12 @@ import httpx
 from automation.drill import metrics
 from automation.drill.coder_tables import psycopg_tables
 from automation.drill.kube import DrillError, InClusterKubeApi
-from automation.drill.run import DrillResult, run_drill
+from automation.drill.run import RestoreDrillResult, run_restore_drill
 from coder_platform.contracts import METRICS_TEXTFILE_ENV
 from coder_platform.drill_settings import DrillSettings, DrillSettingsError
 
 
-def summary(result: DrillResult) -> dict[str, Any]:
+def summary(result: RestoreDrillResult) -> dict[str, Any]:
     return {
         "kind": "restore-drill",
         "stack": result.stack,
@@ -45,7 +45,7 @@ def summary(result: DrillResult) -> dict[str, Any]:
 
 
 def record(
-    result: DrillResult, settings: DrillSettings, environ: Mapping[str, str], out: TextIO
+    result: RestoreDrillResult, settings: DrillSettings, environ: Mapping[str, str], out: TextIO
 ) -> None:
     if settings.pushgateway:
         try:
@@ -75,7 +75,7 @@ def main(environ: Mapping[str, str] = os.environ, out: TextIO = sys.stdout) -> i
         out.write(json.dumps({"kind": "error", "message": str(error)}) + "\n")
         return 2
     try:
-        result = run_drill(settings, kube, psycopg_tables)
+        result = run_restore_drill(settings, kube, psycopg_tables)
     finally:
         kube.close()
     record(result, settings, environ, out)

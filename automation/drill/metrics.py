@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from automation.drill.run import DrillResult
+from automation.drill.run import RestoreDrillResult
 from automation.reporting.metrics import replace_textfile
 from coder_platform.contracts import DRILL_JOB, DRILL_METRICS
 
@@ -25,7 +25,7 @@ LAST_KNOWN = (
 )
 
 
-def render(result: DrillResult) -> str:
+def render(result: RestoreDrillResult) -> str:
     finished = result.finished_at or result.started_at
     families: list[tuple[str, float | None, str]] = [
         ("last_run_timestamp_seconds", finished.timestamp(), "When the last drill finished."),
@@ -60,7 +60,7 @@ def render(result: DrillResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_textfile(target: Path, result: DrillResult) -> Path:
+def write_textfile(target: Path, result: RestoreDrillResult) -> Path:
     """Atomically write ``<dir>/coder_platform_<stack>_restore_drill.prom`` (or the file)."""
     path = (
         target / f"coder_platform_{result.stack}_restore_drill.prom" if target.is_dir() else target
@@ -69,7 +69,9 @@ def write_textfile(target: Path, result: DrillResult) -> Path:
     return path
 
 
-def push(gateway: str, result: DrillResult, transport: httpx.BaseTransport | None = None) -> None:
+def push(
+    gateway: str, result: RestoreDrillResult, transport: httpx.BaseTransport | None = None
+) -> None:
     url = f"{gateway.rstrip('/')}/metrics/job/{DRILL_JOB}/stack/{result.stack}"
     with httpx.Client(timeout=10.0, transport=transport) as client:
         client.post(url, content=render(result)).raise_for_status()

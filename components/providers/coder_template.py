@@ -37,11 +37,10 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient
-from coder_platform.coder_api import CoderTemplate as LiveTemplate
+from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient, Template
 from coder_platform.coder_api.errors import CoderJobTimeoutError, CoderTemplateInUseError
-from coder_platform.coder_api.models import CoderTemplateVersion
-from coder_platform.coder_api.templates import TemplateSettings
+from coder_platform.coder_api.models import TemplateVersion
+from coder_platform.coder_api.templates import TemplateMeta
 from coder_platform.contracts import PROJECT
 from coder_platform.redaction import Redactor
 from coder_platform.template_archive import TemplateArchive, TemplateDirectoryError, build_archive
@@ -234,7 +233,7 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
         self,
         client: CoderClient,
         props: Mapping[str, Any],
-        template: LiveTemplate,
+        template: Template,
         archive: Callable[[], TemplateArchive],
     ) -> str:
         """The template's active version when it already runs this content; else a new one,
@@ -250,7 +249,7 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
         return version.id
 
     def _take_back(
-        self, client: CoderClient, props: Mapping[str, Any], template: LiveTemplate, ours: str
+        self, client: CoderClient, props: Mapping[str, Any], template: Template, ours: str
     ) -> str:
         """Re-activate our version after a hand push; rebuild it if it no longer exists."""
         version = client.get_template_version(ours)
@@ -266,7 +265,7 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
         props: Mapping[str, Any],
         archive: TemplateArchive,
         template_id: str | None,
-    ) -> CoderTemplateVersion:
+    ) -> TemplateVersion:
         """Upload, create the version, wait for its import job; fail with its last log lines."""
         file_id = client.upload_file(archive.data)
         version = client.create_template_version(
@@ -305,11 +304,11 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
         return TemplateImportError(Redactor([props.get("token")])(text))
 
     def _apply_settings(
-        self, client: CoderClient, template: LiveTemplate, props: Mapping[str, Any]
+        self, client: CoderClient, template: Template, props: Mapping[str, Any]
     ) -> None:
         """PATCH only when the live settings differ (Coder answers 304 to a no-op patch)."""
         wanted = settings_of(props)
-        if TemplateSettings.of(template) != wanted:
+        if TemplateMeta.of(template) != wanted:
             client.update_template_settings(template.id, wanted)
             logging.getLogger(LOGGER_NAME).info("template %s: settings updated", props["name"])
 
@@ -327,13 +326,13 @@ def _archive(props: Mapping[str, Any]) -> TemplateArchive:
     return archive
 
 
-def _is_ours(version: CoderTemplateVersion, props: Mapping[str, Any]) -> bool:
+def _is_ours(version: TemplateVersion, props: Mapping[str, Any]) -> bool:
     """Built from this content and these variables, successfully, and still usable."""
     job_ok = version.job is not None and version.job.succeeded
     return version.message == version_marker(props) and job_ok and not version.archived
 
 
-def _outs(props: Mapping[str, Any], template: LiveTemplate, version_id: str) -> dict[str, Any]:
+def _outs(props: Mapping[str, Any], template: Template, version_id: str) -> dict[str, Any]:
     return {
         **props,
         "template_id": template.id,
@@ -381,7 +380,7 @@ class CoderTemplate(dyn.Resource, module="coder", name="CoderTemplate"):
         )
 
 
-def _read_result(id_: str, props: dict[str, Any], template: LiveTemplate | None) -> dyn.ReadResult:
+def _read_result(id_: str, props: dict[str, Any], template: Template | None) -> dyn.ReadResult:
     """What ``read`` reports: gone, or the live settings and active version."""
     log = logging.getLogger(LOGGER_NAME)
     if template is None:
@@ -389,7 +388,7 @@ def _read_result(id_: str, props: dict[str, Any], template: LiveTemplate | None)
         return gone()
     if template.active_version_id != props.get("version_id"):
         log.warning("template %s: another version is active (pushed by hand?)", props["name"])
-    live = TemplateSettings.of(template)
+    live = TemplateMeta.of(template)
     outs = {
         **props,
         "name": template.name,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api.templates import TemplateSettings
+from coder_platform.coder_api.templates import TemplateMeta
 from components.providers.common import is_http_url, is_known, whole_number
 
 # A change of server, organization or name is another template.
@@ -40,8 +40,8 @@ def variables_of(props: Mapping[str, Any]) -> dict[str, str]:
     return dict(variables) if isinstance(variables, Mapping) else {}
 
 
-def settings_of(props: Mapping[str, Any]) -> TemplateSettings:
-    return TemplateSettings(
+def settings_of(props: Mapping[str, Any]) -> TemplateMeta:
+    return TemplateMeta(
         display_name=props.get("display_name") or "",
         description=props.get("description") or "",
         icon=props.get("icon") or "",
