@@ -145,6 +145,42 @@ RUN_JOB: Final = "coder_platform_runner"
 DRILL_METRICS: Final = "coder_platform_restore_drill"
 DRILL_JOB: Final = DRILL_METRICS  # the drill pushes under a job named like its families
 
+
+class RunMetric(StrEnum):
+    """The runner's gauges (automation/reporting/metrics.py), labelled ``stack`` and ``command``
+    (``outcome`` and ``operation`` where named)."""
+
+    LAST_TIMESTAMP = f"{RUN_METRICS}_last_timestamp_seconds"
+    EXIT_CODE = f"{RUN_METRICS}_exit_code"
+    DURATION = f"{RUN_METRICS}_duration_seconds"
+    OUTCOME = f"{RUN_METRICS}_outcome"
+    RESOURCE_CHANGES = f"{RUN_METRICS}_resource_changes"
+    DRIFTED = f"{RUN_METRICS}_drifted_resources"
+    PENDING = f"{RUN_METRICS}_pending_changes"
+    HEALED = f"{RUN_METRICS}_healed_resources"
+    POLICY_VIOLATIONS = f"{RUN_METRICS}_policy_violations"
+    RESETS = f"{RUN_METRICS}_resets_detected"
+    LAST_SUCCESS = f"{RUN_METRICS}_last_success_timestamp_seconds"
+    TOKEN_EXPIRY = f"{RUN_METRICS}_token_expiry_timestamp_seconds"
+    TEMPLATES_FOUND = f"{RUN_METRICS}_seeded_templates_found"
+    USERS_FOUND = f"{RUN_METRICS}_seeded_users_found"
+
+
+class DrillMetric(StrEnum):
+    """The restore drill's gauges (automation/drill/metrics.py), labelled ``stack``."""
+
+    LAST_RUN = f"{DRILL_METRICS}_last_run_timestamp_seconds"
+    SUCCESS = f"{DRILL_METRICS}_success"
+    DURATION = f"{DRILL_METRICS}_duration_seconds"
+    CLEANUP_OK = f"{DRILL_METRICS}_cleanup_ok"
+    WORKLOAD_IDENTITY_OK = f"{DRILL_METRICS}_workload_identity_ok"
+    LAST_SUCCESS = f"{DRILL_METRICS}_last_success_timestamp_seconds"
+    RTO = f"{DRILL_METRICS}_rto_seconds"
+    RPO = f"{DRILL_METRICS}_rpo_seconds"
+    RESTORED_USERS = f"{DRILL_METRICS}_restored_users"
+    RESTORED_TEMPLATES = f"{DRILL_METRICS}_restored_templates"
+
+
 # -- exit codes: the runner returns them, schedulers and the local platform act on them -----------
 
 

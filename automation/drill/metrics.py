@@ -14,38 +14,50 @@ import httpx
 
 from automation.drill.run import RestoreDrillResult
 from automation.reporting.metrics import replace_textfile
-from coder_platform.contracts import DRILL_JOB, DRILL_METRICS
+from coder_platform.contracts import DRILL_JOB, DrillMetric
 
 LAST_KNOWN = (
-    "last_success_timestamp_seconds",
-    "rto_seconds",
-    "rpo_seconds",
-    "restored_users",
-    "restored_templates",
+    DrillMetric.LAST_SUCCESS,
+    DrillMetric.RTO,
+    DrillMetric.RPO,
+    DrillMetric.RESTORED_USERS,
+    DrillMetric.RESTORED_TEMPLATES,
 )
 
 
 def render(result: RestoreDrillResult) -> str:
     finished = result.finished_at or result.started_at
-    families: list[tuple[str, float | None, str]] = [
-        ("last_run_timestamp_seconds", finished.timestamp(), "When the last drill finished."),
-        ("success", int(result.success), "1 if the last drill restored, queried and cleaned up."),
-        ("duration_seconds", result.duration_seconds, "How long the last drill took."),
-        ("cleanup_ok", int(result.cleanup_ok), "1 if the last drill removed its scratch cluster."),
+    families: list[tuple[DrillMetric, float | None, str]] = [
+        (DrillMetric.LAST_RUN, finished.timestamp(), "When the last drill finished."),
         (
-            "workload_identity_ok",
+            DrillMetric.SUCCESS,
+            int(result.success),
+            "1 if the last drill restored, queried and cleaned up.",
+        ),
+        (DrillMetric.DURATION, result.duration_seconds, "How long the last drill took."),
+        (
+            DrillMetric.CLEANUP_OK,
+            int(result.cleanup_ok),
+            "1 if the last drill removed its scratch cluster.",
+        ),
+        (
+            DrillMetric.WORKLOAD_IDENTITY_OK,
             None if result.identity_ok is None else int(result.identity_ok),
             "1 if the backup sidecar had AZURE_FEDERATED_TOKEN_FILE.",
         ),
         (
-            "last_success_timestamp_seconds",
+            DrillMetric.LAST_SUCCESS,
             finished.timestamp() if result.success else None,
             "When a drill last succeeded.",
         ),
-        ("rto_seconds", result.rto_seconds, "Scratch cluster created to restored DB answering."),
-        ("rpo_seconds", result.rpo_seconds, "Drill start minus the newest restored row."),
-        ("restored_users", result.users, "Coder users in the restored database."),
-        ("restored_templates", result.templates, "Coder templates in the restored database."),
+        (DrillMetric.RTO, result.rto_seconds, "Scratch cluster created to restored DB answering."),
+        (DrillMetric.RPO, result.rpo_seconds, "Drill start minus the newest restored row."),
+        (DrillMetric.RESTORED_USERS, result.users, "Coder users in the restored database."),
+        (
+            DrillMetric.RESTORED_TEMPLATES,
+            result.templates,
+            "Coder templates in the restored database.",
+        ),
     ]
     labels = f'{{stack="{result.stack}"}}'
     lines: list[str] = []
@@ -53,9 +65,9 @@ def render(result: RestoreDrillResult) -> str:
         if value is None:
             continue
         lines += [
-            f"# HELP {DRILL_METRICS}_{name} {help_text}",
-            f"# TYPE {DRILL_METRICS}_{name} gauge",
-            f"{DRILL_METRICS}_{name}{labels} {round(value, 3)}",
+            f"# HELP {name} {help_text}",
+            f"# TYPE {name} gauge",
+            f"{name}{labels} {round(value, 3)}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -65,7 +77,7 @@ def write_textfile(target: Path, result: RestoreDrillResult) -> Path:
     path = (
         target / f"coder_platform_{result.stack}_restore_drill.prom" if target.is_dir() else target
     )
-    replace_textfile(path, render(result), (f"{DRILL_METRICS}_{name}" for name in LAST_KNOWN))
+    replace_textfile(path, render(result), LAST_KNOWN)
     return path
 
 

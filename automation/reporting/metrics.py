@@ -19,7 +19,7 @@ import httpx
 
 from automation.outcome import Outcome
 from automation.reporting.report import RunReport
-from coder_platform.contracts import RUN_JOB, RUN_METRICS
+from coder_platform.contracts import RUN_JOB, RunMetric
 
 # A run ending in one of these leaves the stack verified (or, for preview/up, done).
 SUCCESSES = frozenset(
@@ -34,10 +34,10 @@ SUCCESSES = frozenset(
     }
 )
 LAST_KNOWN = (
-    "last_success_timestamp_seconds",
-    "token_expiry_timestamp_seconds",
-    "seeded_templates_found",
-    "seeded_users_found",
+    RunMetric.LAST_SUCCESS,
+    RunMetric.TOKEN_EXPIRY,
+    RunMetric.TEMPLATES_FOUND,
+    RunMetric.USERS_FOUND,
 )
 # Always pushed (zero when unused), so a POST never leaves an old run's count behind.
 OPERATIONS = ("create", "update", "replace", "delete")
@@ -46,49 +46,49 @@ OPERATIONS = ("create", "update", "replace", "delete")
 def render(report: RunReport) -> str:
     labels = f'stack="{report.stack}",command="{report.command}"'
     lines = [
-        f"# HELP {RUN_METRICS}_last_timestamp_seconds When the last run finished.",
-        f"# TYPE {RUN_METRICS}_last_timestamp_seconds gauge",
-        f"{RUN_METRICS}_last_timestamp_seconds{{{labels}}} {report.finished_at.timestamp():.3f}",
-        f"# HELP {RUN_METRICS}_exit_code The last run's exit code (docs/runner.md).",
-        f"# TYPE {RUN_METRICS}_exit_code gauge",
-        f"{RUN_METRICS}_exit_code{{{labels}}} {report.exit_code}",
-        f"# HELP {RUN_METRICS}_duration_seconds How long the last run took.",
-        f"# TYPE {RUN_METRICS}_duration_seconds gauge",
-        f"{RUN_METRICS}_duration_seconds{{{labels}}} {report.duration_seconds}",
-        f"# HELP {RUN_METRICS}_outcome 1 for the last run's outcome, 0 for the others.",
-        f"# TYPE {RUN_METRICS}_outcome gauge",
+        f"# HELP {RunMetric.LAST_TIMESTAMP} When the last run finished.",
+        f"# TYPE {RunMetric.LAST_TIMESTAMP} gauge",
+        f"{RunMetric.LAST_TIMESTAMP}{{{labels}}} {report.finished_at.timestamp():.3f}",
+        f"# HELP {RunMetric.EXIT_CODE} The last run's exit code (docs/runner.md).",
+        f"# TYPE {RunMetric.EXIT_CODE} gauge",
+        f"{RunMetric.EXIT_CODE}{{{labels}}} {report.exit_code}",
+        f"# HELP {RunMetric.DURATION} How long the last run took.",
+        f"# TYPE {RunMetric.DURATION} gauge",
+        f"{RunMetric.DURATION}{{{labels}}} {report.duration_seconds}",
+        f"# HELP {RunMetric.OUTCOME} 1 for the last run's outcome, 0 for the others.",
+        f"# TYPE {RunMetric.OUTCOME} gauge",
     ]
     lines += [
-        f'{RUN_METRICS}_outcome{{{labels},outcome="{o.value}"}} {int(o == report.outcome)}'
+        f'{RunMetric.OUTCOME}{{{labels},outcome="{o.value}"}} {int(o == report.outcome)}'
         for o in Outcome
     ]
     lines += [
-        f"# HELP {RUN_METRICS}_resource_changes Resource changes of the last run, by operation.",
-        f"# TYPE {RUN_METRICS}_resource_changes gauge",
+        f"# HELP {RunMetric.RESOURCE_CHANGES} Resource changes of the last run, by operation.",
+        f"# TYPE {RunMetric.RESOURCE_CHANGES} gauge",
     ]
     lines += [
-        f'{RUN_METRICS}_resource_changes{{{labels},operation="{op}"}} {count}'
+        f'{RunMetric.RESOURCE_CHANGES}{{{labels},operation="{op}"}} {count}'
         for op, count in sorted({**dict.fromkeys(OPERATIONS, 0), **report.changes}.items())
     ]
     resets = int(report.coder is not None and report.coder.reset_detected)
     for name, value, help_text in (
-        ("drifted_resources", len(report.drifted), "Resources found drifted."),
-        ("pending_changes", len(report.pending), "Code or config changes waiting for a run."),
-        ("healed_resources", len(report.healed), "Resources changed to heal drift or a reset."),
-        ("policy_violations", len(report.policy_violations), "Policy findings."),
-        ("resets_detected", resets, "Coder database resets the run detected (and healed)."),
+        (RunMetric.DRIFTED, len(report.drifted), "Resources found drifted."),
+        (RunMetric.PENDING, len(report.pending), "Code or config changes waiting for a run."),
+        (RunMetric.HEALED, len(report.healed), "Resources changed to heal drift or a reset."),
+        (RunMetric.POLICY_VIOLATIONS, len(report.policy_violations), "Policy findings."),
+        (RunMetric.RESETS, resets, "Coder database resets the run detected (and healed)."),
         *_last_known(report),
     ):
         lines += [
-            f"# HELP {RUN_METRICS}_{name} {help_text}",
-            f"# TYPE {RUN_METRICS}_{name} gauge",
-            f"{RUN_METRICS}_{name}{{{labels}}} {value}",
+            f"# HELP {name} {help_text}",
+            f"# TYPE {name} gauge",
+            f"{name}{{{labels}}} {value}",
         ]
     return "\n".join(lines) + "\n"
 
 
-def _last_known(report: RunReport) -> list[tuple[str, float, str]]:
-    known: list[tuple[str, float, str]] = []
+def _last_known(report: RunReport) -> list[tuple[RunMetric, float, str]]:
+    known: list[tuple[RunMetric, float, str]] = []
     if report.outcome in SUCCESSES:
         known.append(
             (LAST_KNOWN[0], round(report.finished_at.timestamp(), 3), "When a run last succeeded.")
@@ -134,7 +134,7 @@ def write_textfile(target: Path, report: RunReport) -> Path:
         if target.is_dir()
         else target
     )
-    replace_textfile(path, render(report), (f"{RUN_METRICS}_{name}" for name in LAST_KNOWN))
+    replace_textfile(path, render(report), LAST_KNOWN)
     return path
 
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import yaml
 
 from coder_platform.config.observability import AlertThresholds
-from coder_platform.contracts import DRILL_METRICS, PROJECT, RUN_METRICS
+from coder_platform.contracts import PROJECT, DrillMetric, RunMetric
 
 Severity = Literal["critical", "warning", "info"]
 BACKUP_TIMESTAMP = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
@@ -90,8 +90,7 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
     return [
         Alert(
             "CoderPlatformReconcileFailing",
-            f"time() - max by (stack) ({RUN_METRICS}_last_success_timestamp_seconds{run})"
-            f" > {stale}",
+            f"time() - max by (stack) ({RunMetric.LAST_SUCCESS}{run}) > {stale}",
             "5m",
             "critical",
             f"No successful reconcile of {inputs.stack} for {t.reconcile_missed_intervals} "
@@ -102,7 +101,7 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformReconcileMetricsAbsent",
-            f"absent({RUN_METRICS}_last_timestamp_seconds{run})",
+            f"absent({RunMetric.LAST_TIMESTAMP}{run})",
             duration(stale),
             "warning",
             f"No reconcile of {inputs.stack} has reported metrics",
@@ -112,7 +111,7 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformReconcileLocked",
-            f'max by (stack) ({RUN_METRICS}_outcome{{stack="{inputs.stack}",command="reconcile",'
+            f'max by (stack) ({RunMetric.OUTCOME}{{stack="{inputs.stack}",command="reconcile",'
             'outcome="locked"}) == 1',
             f"{t.reconcile_locked_minutes}m",
             "warning",
@@ -124,7 +123,7 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformDriftPersists",
-            f"min by (stack) ({RUN_METRICS}_drifted_resources{run}) > 0",
+            f"min by (stack) ({RunMetric.DRIFTED}{run}) > 0",
             duration(t.drift_persistent_runs * interval),
             "warning",
             f"{inputs.stack} drifts again after every heal",
@@ -135,8 +134,8 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformCoderResetHealed",
-            f"max by (stack) ({RUN_METRICS}_resets_detected{run}) > 0 and on (stack) "
-            f'max by (stack) ({RUN_METRICS}_outcome{{stack="{inputs.stack}",command="reconcile",'
+            f"max by (stack) ({RunMetric.RESETS}{run}) > 0 and on (stack) "
+            f'max by (stack) ({RunMetric.OUTCOME}{{stack="{inputs.stack}",command="reconcile",'
             'outcome="healed"}) == 1',
             "0m",
             "info",
@@ -156,7 +155,7 @@ def _token(inputs: AlertInputs) -> list[Alert]:
     return [
         Alert(
             "CoderPlatformTokenInsideRotationWindow",
-            f"min by (stack) ({RUN_METRICS}_token_expiry_timestamp_seconds"
+            f"min by (stack) ({RunMetric.TOKEN_EXPIRY}"
             f'{{stack="{inputs.stack}"}}) - time() < {window}',
             # A working rotation replaces the token at the first run inside the window.
             duration(2 * inputs.reconcile_interval_minutes * 60),
@@ -238,7 +237,7 @@ def _drill(inputs: AlertInputs) -> list[Alert]:
     return [
         Alert(
             "CoderPlatformRestoreDrillFailed",
-            f"max by (stack) ({DRILL_METRICS}_success{selector}) == 0",
+            f"max by (stack) ({DrillMetric.SUCCESS}{selector}) == 0",
             "0m",
             "critical",
             f"The last restore drill of {inputs.stack} failed",
@@ -248,8 +247,7 @@ def _drill(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformRestoreDrillStale",
-            f"time() - max by (stack) ({DRILL_METRICS}_last_success_timestamp_seconds{selector}) > "
-            f"{int(stale)}",
+            f"time() - max by (stack) ({DrillMetric.LAST_SUCCESS}{selector}) > {int(stale)}",
             "10m",
             "warning",
             f"No successful restore drill of {inputs.stack} within its schedule",
@@ -259,7 +257,7 @@ def _drill(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformRestoreDrillMissing",
-            f"absent({DRILL_METRICS}_last_run_timestamp_seconds{selector})",
+            f"absent({DrillMetric.LAST_RUN}{selector})",
             duration(stale),
             "warning",
             f"No restore drill of {inputs.stack} has ever reported",

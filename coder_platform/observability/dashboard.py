@@ -17,7 +17,7 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as model
 
-from coder_platform.contracts import DRILL_METRICS, PROJECT, RUN_METRICS
+from coder_platform.contracts import PROJECT, DrillMetric, RunMetric
 from coder_platform.observability.alerts import BACKUP_TIMESTAMP, AlertInputs
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -70,21 +70,21 @@ def _runner_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
         _series(
             "Reconcile outcome",
             "1 while the last reconcile ended with this outcome (exit codes in docs/runner.md).",
-            [_query(f"max by (outcome) ({RUN_METRICS}_outcome{run}) == 1", "{{outcome}}")],
+            [_query(f"max by (outcome) ({RunMetric.OUTCOME}{run}) == 1", "{{outcome}}")],
         ),
         _series(
             "Drift and heals",
             "Resources the last reconcile found drifted and changed, and Coder resets healed.",
             [
-                _query(f"max({RUN_METRICS}_drifted_resources{run})", "drifted"),
-                _query(f"max({RUN_METRICS}_healed_resources{run})", "healed"),
-                _query(f"max({RUN_METRICS}_resets_detected{run})", "resets"),
+                _query(f"max({RunMetric.DRIFTED}{run})", "drifted"),
+                _query(f"max({RunMetric.HEALED}{run})", "healed"),
+                _query(f"max({RunMetric.RESETS}{run})", "resets"),
             ],
         ),
         _series(
             "Reconcile duration",
             "How long the last reconcile took.",
-            [_query(f"max({RUN_METRICS}_duration_seconds{run})", "duration")],
+            [_query(f"max({RunMetric.DURATION}{run})", "duration")],
             unit="s",
         ),
     ]
@@ -95,7 +95,7 @@ def _runner_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
                 "Since the last successful reconcile",
                 f"Red after {inputs.thresholds.reconcile_missed_intervals} intervals "
                 "(CoderPlatformReconcileFailing).",
-                _query(f"time() - max({RUN_METRICS}_last_success_timestamp_seconds{run})", "age"),
+                _query(f"time() - max({RunMetric.LAST_SUCCESS}{run})", "age"),
                 "s",
                 _steps((None, GREEN), (limit * 60, RED)),
             )
@@ -149,8 +149,7 @@ def _token_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
             "Red inside the rotation window: rotation should have replaced it "
             "(CoderPlatformTokenInsideRotationWindow).",
             _query(
-                f"min({RUN_METRICS}_token_expiry_timestamp_seconds"
-                f'{{stack="{inputs.stack}"}}) - time()',
+                f'min({RunMetric.TOKEN_EXPIRY}{{stack="{inputs.stack}"}}) - time()',
                 "expires in",
             ),
             "s",
@@ -172,15 +171,15 @@ def _drill_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
             "RTO: scratch cluster created to restored database answering. RPO: drill start "
             "minus the newest row in Coder's tables (an upper bound on the data a loss costs).",
             [
-                _query(f"max({DRILL_METRICS}_rto_seconds{selector})", "RTO"),
-                _query(f"max({DRILL_METRICS}_rpo_seconds{selector})", "RPO"),
+                _query(f"max({DrillMetric.RTO}{selector})", "RTO"),
+                _query(f"max({DrillMetric.RPO}{selector})", "RPO"),
             ],
             unit="s",
         ),
         _stat(
             "Last restore drill",
             "1: restored, queried and cleaned up; 0: failed (CoderPlatformRestoreDrillFailed).",
-            _query(f"max({DRILL_METRICS}_success{selector})", "success"),
+            _query(f"max({DrillMetric.SUCCESS}{selector})", "success"),
             "short",
             _steps((None, RED), (1, GREEN)),
         ),
@@ -188,9 +187,7 @@ def _drill_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
             "Since the last successful drill",
             "Red past the drill schedule's longest gap plus the margin "
             "(CoderPlatformRestoreDrillStale).",
-            _query(
-                f"time() - max({DRILL_METRICS}_last_success_timestamp_seconds{selector})", "age"
-            ),
+            _query(f"time() - max({DrillMetric.LAST_SUCCESS}{selector})", "age"),
             "s",
             _steps((None, GREEN), (limit, RED)),
         ),

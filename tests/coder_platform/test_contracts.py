@@ -145,7 +145,20 @@ def token_key_copy(lit: Literal) -> bool:
 
 
 def metric_copy(lit: Literal) -> bool:
-    return text(lit).startswith((RUN_METRICS, DRILL_METRICS, RUN_JOB))
+    """A metric name spelled out, or a family built by hand from a prefix (``RunMetric`` and
+    ``DrillMetric`` name every family)."""
+    if text(lit).startswith((RUN_METRICS, DRILL_METRICS, RUN_JOB)):
+        return True
+    parent = lit.parent
+    if not isinstance(parent, ast.JoinedStr) or not text(lit).startswith("_"):
+        return False
+    index = next(i for i, value in enumerate(parent.values) if value is lit.node)
+    before = parent.values[index - 1] if index else None
+    return (
+        isinstance(before, ast.FormattedValue)
+        and isinstance(before.value, ast.Name)
+        and before.value.id in ("RUN_METRICS", "DRILL_METRICS")
+    )
 
 
 def groups_feature_copy(lit: Literal) -> bool:
@@ -205,7 +218,7 @@ CHECKS: dict[str, tuple[Callable[[Literal], bool], str, str]] = {
         'import hvac\nvalue = data["token"]',
         "PUBLISHED_TOKEN_KEY",
     ),
-    "metric names": (metric_copy, 'NAME = f"coder_platform_run_{x}"', "RUN_METRICS/DRILL_METRICS"),
+    "metric names": (metric_copy, 'NAME = f"{RUN_METRICS}_exit_code"', "RunMetric/DrillMetric"),
     "the groups entitlement": (groups_feature_copy, 'allows("template_rbac")', "GROUPS_FEATURE"),
     "the DNS label pattern": (
         dns_label_copy,
