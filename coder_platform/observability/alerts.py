@@ -84,8 +84,14 @@ def duration(seconds: float) -> str:
 def _runner(inputs: AlertInputs) -> list[Alert]:
     if inputs.reconcile_interval_minutes is None:
         return []
-    t, interval = inputs.thresholds, inputs.reconcile_interval_minutes * 60
+    interval = inputs.reconcile_interval_minutes * 60
     run = f'{{stack="{inputs.stack}",command="reconcile"}}'
+    return [*_runner_silent(inputs, run, interval), *_runner_stuck(inputs, run, interval)]
+
+
+def _runner_silent(inputs: AlertInputs, run: str, interval: int) -> list[Alert]:
+    """The scheduled reconcile does not succeed, or does not report at all."""
+    t = inputs.thresholds
     stale = t.reconcile_missed_intervals * interval
     return [
         Alert(
@@ -109,6 +115,13 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
             "Pushgateway/textfile path is broken, so the other reconcile alerts are blind.",
             "coderplatformreconcilemetricsabsent",
         ),
+    ]
+
+
+def _runner_stuck(inputs: AlertInputs, run: str, interval: int) -> list[Alert]:
+    """It runs, but cannot get the lock, keeps finding drift, or had to re-seed a reset Coder."""
+    t = inputs.thresholds
+    return [
         Alert(
             "CoderPlatformReconcileLocked",
             f'max by (stack) ({RunMetric.OUTCOME}{{stack="{inputs.stack}",command="reconcile",'

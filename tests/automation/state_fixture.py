@@ -68,6 +68,10 @@ KEPT_SEEDED = (SEED, PUBLISHED_TOKEN)
 
 def platform_resources() -> list[dict[str, Any]]:
     """Everything outside the seed: what a reset heal must leave byte-for-byte alone."""
+    return [*_stack_and_providers(), *_vault_resources(), *_data_and_coder()]
+
+
+def _stack_and_providers() -> list[dict[str, Any]]:
     return [
         {
             "urn": STACK_URN,
@@ -93,6 +97,11 @@ def platform_resources() -> list[dict[str, Any]]:
             "inputs": {},
             "outputs": {},
         },
+    ]
+
+
+def _vault_resources() -> list[dict[str, Any]]:
+    return [
         {
             "urn": VAULT_COMPONENT,
             "custom": False,
@@ -108,6 +117,11 @@ def platform_resources() -> list[dict[str, Any]]:
             "inputs": {"address": "https://vault.platform.dev.corp.internal:8200"},
             "outputs": {"address": "https://vault.platform.dev.corp.internal:8200"},
         },
+    ]
+
+
+def _data_and_coder() -> list[dict[str, Any]]:
+    return [
         {
             "urn": STORAGE_CLASS,
             "custom": True,
@@ -166,23 +180,8 @@ def seed_resources(
 
     ``template_versions`` maps a template name to the version id Coder reported.
     """
-
-    def seeded(urn_: str, type_: str, outputs: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "urn": urn_,
-            "custom": True,
-            "id": str(outputs.get("template_id") or outputs.get("user_id")),
-            "type": type_,
-            "parent": SEED,
-            "provider": DYNAMIC_PROVIDER_REF,
-            "dependencies": [API_TOKEN],
-            "inputs": {"url": "https://coder.dev.corp.internal", "token": ciphertext("in")},
-            "outputs": {**outputs, "token": ciphertext("out")},
-            "additionalSecretOutputs": ["token"],
-        }
-
     templates = [
-        seeded(
+        _seeded(
             template_urn,
             CODER_TEMPLATE_TYPE,
             {
@@ -201,6 +200,31 @@ def seed_resources(
             "parent": STACK_URN,
             "dependencies": [CODER_RELEASE],
         },
+        *_identity(token_tag),
+        *templates,
+        _seeded(CODER_USER, CODER_USER_TYPE, {"username": "alice", "user_id": "user-alice"}),
+        *_token_consumers(),
+    ]
+
+
+def _seeded(urn_: str, type_: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "urn": urn_,
+        "custom": True,
+        "id": str(outputs.get("template_id") or outputs.get("user_id")),
+        "type": type_,
+        "parent": SEED,
+        "provider": DYNAMIC_PROVIDER_REF,
+        "dependencies": [API_TOKEN],
+        "inputs": {"url": "https://coder.dev.corp.internal", "token": ciphertext("in")},
+        "outputs": {**outputs, "token": ciphertext("out")},
+        "additionalSecretOutputs": ["token"],
+    }
+
+
+def _identity(token_tag: str) -> list[dict[str, Any]]:
+    """The automation identity: Coder's first user and its API token."""
+    return [
         {
             "urn": FIRST_USER,
             "custom": True,
@@ -222,8 +246,12 @@ def seed_resources(
             "propertyDependencies": {"username": [FIRST_USER]},
             "outputs": {"token": ciphertext(f"token-{token_tag}"), "key_id": f"key-{token_tag}"},
         },
-        *templates,
-        seeded(CODER_USER, CODER_USER_TYPE, {"username": "alice", "user_id": "user-alice"}),
+    ]
+
+
+def _token_consumers() -> list[dict[str, Any]]:
+    """Where the token is published: Vault, and the Secret mirror in the cluster."""
+    return [
         {
             "urn": PUBLISHED_TOKEN,
             "custom": True,
