@@ -153,13 +153,15 @@ Pushgateway = Annotated[
 
 def _chosen_policy(
     settings: RunSettings,
-    stack: str,
+    session: Session,
     pack: Path | None,
     config: Path | None,
     no_policy: bool,
 ) -> PolicySettings | None:
     """The pack a preview or up runs with, unless --no-policy (which the report records)."""
-    return None if no_policy else resolve_policy(settings.work_dir, stack, pack, config)
+    if no_policy:
+        return None
+    return resolve_policy(settings.work_dir, session.environment, pack, config)
 
 
 def _output_mode(output: str) -> OutputMode:
@@ -214,7 +216,7 @@ def preview(
     settings = _settings("preview", stack, work_dir, report_dir, output)
 
     def body(session: Session) -> Outcome:
-        policy = _chosen_policy(settings, stack, policy_pack, policy_config, no_policy)
+        policy = _chosen_policy(settings, session, policy_pack, policy_config, no_policy)
         return commands.preview(session, policy)
 
     _finish(settings, body)
@@ -239,7 +241,7 @@ def up(
     settings = _settings("up", stack, work_dir, report_dir, output)
 
     def body(session: Session) -> Outcome:
-        policy = _chosen_policy(settings, stack, policy_pack, policy_config, no_policy)
+        policy = _chosen_policy(settings, session, policy_pack, policy_config, no_policy)
         return commands.up(session, policy)
 
     _finish(settings, body)
@@ -320,7 +322,9 @@ def reconcile_command(
 
     def body(session: Session) -> Outcome:
         options = ReconcileOptions(
-            policy=resolve_policy(settings.work_dir, stack, policy_pack, policy_config),
+            policy=resolve_policy(
+                settings.work_dir, session.environment, policy_pack, policy_config
+            ),
             dependency_deadline_seconds=dependency_timeout,
             break_stale_lock_after=stale_after,
         )

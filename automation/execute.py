@@ -94,7 +94,9 @@ def execute(
             progress.note(note)
         with HostRunLock(backend.url, settings.stack):
             engine = engine_factory(settings.stack, settings.work_dir, backend, redactor)
-            session = Session(settings.stack, engine, builder, progress, redactor)
+            session = Session(
+                settings.stack, engine, builder, progress, redactor, environment=environment
+            )
             outcome = body(session)
         report = builder.finish(outcome)
     except StackLockedError as error:
