@@ -8,10 +8,7 @@ both start one.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,27 +20,13 @@ from coder_platform.contracts import CODER_URL_ENV, PROJECT, PUBLISHED_TOKEN_KEY
 from localplatform.daemon import PartError
 from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
 from localplatform.postgres import free_port
+from testbed import project
+from testbed.project import Run
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = (
-    "Pulumi.yaml",
-    "__main__.py",
-    "coder_platform",
-    "components",
-    "wiring",
-    "stacks",
-    "policy",
-    "templates",
-    "localplatform/templates",
-)
+# The program's files, and the template the local Coder imports offline.
+PROJECT_FILES = (*project.PROJECT_FILES, "localplatform/templates")
 STACK = "e2e"
-
-
-@dataclass(frozen=True)
-class Run:
-    exit_code: int
-    report: dict[str, Any]
-    stderr: str
 
 
 @dataclass
@@ -58,29 +41,8 @@ class Mission:
         return self.run("reconcile", *extra)
 
     def run(self, command: str, *extra: str) -> Run:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "automation",
-                command,
-                "--stack",
-                STACK,
-                "--work-dir",
-                str(self.work_dir),
-                "--output",
-                "json",
-                *extra,
-            ],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        report = json.loads(out.stdout) if out.stdout.strip().startswith("{") else {}
-        return Run(out.returncode, report, out.stderr)
+        """``python -m automation <command>`` on the e2e stack, as the CronJob runs it."""
+        return project.Project(self.work_dir, self.env).run(command, STACK, *extra, timeout=900)
 
     @property
     def coder_url(self) -> str:
@@ -147,14 +109,7 @@ def _free_port_pair() -> int:
 def start_mission(base: Path) -> Mission:
     """A project copy with an e2e stack, and a platform of its own started for it."""
     work_dir = base / "project"
-    for name in PROJECT_FILES:
-        source, target = ROOT / name, work_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
-        else:
-            shutil.copy2(source, target)
-    (work_dir / "policy" / ".venv").symlink_to(ROOT / "policy" / ".venv")
+    project.copy_files(work_dir, PROJECT_FILES)
     platform = LocalPlatform(
         directory=base / "platform",
         kube_dir=base / "kube",

@@ -4,7 +4,6 @@ would, and read its reports. The integration tier and the bench's real-engine ro
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from typing import Any
 import yaml
 
 from coder_platform.contracts import PROJECT
+from localplatform.daemon import PartError
+from localplatform.platform import toolchain_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = (
@@ -40,39 +41,31 @@ class ToolchainMissingError(RuntimeError):
 
 def read_toolchain_env() -> dict[str, str]:
     """This environment with the cached toolchain (Pulumi CLI, plugins, kube) on PATH."""
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "install-toolchain"), "--print-env", "--no-python-host"],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode != 0:
+    try:
+        return toolchain_env(ROOT)
+    except PartError as missing:
         raise ToolchainMissingError(
-            "the real engine needs the toolchain: run scripts/install-toolchain "
-            f"({out.stderr.strip()})"
-        )
-    env = dict(os.environ)
-    for line in out.stdout.splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export ") :].partition("=")
-            env[key] = os.path.expandvars(value.strip().strip("'\""))
-    return env
+            f"the real engine needs the toolchain: run scripts/install-toolchain ({missing})"
+        ) from None
+
+
+def copy_files(destination: Path, names: tuple[str, ...] = PROJECT_FILES) -> None:
+    """Copy these project files and folders (no virtualenvs, no bytecode) and link the pack's
+    virtualenv, so runs in ``destination`` never touch the checkout."""
+    for name in names:
+        source, target = ROOT / name, destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    (destination / "policy" / ".venv").symlink_to(ROOT / "policy" / ".venv")
 
 
 def copy_project(destination: Path) -> Path:
     """The project's program, stacks and pack in a directory of its own, so the embedded
     backend (``.pulumi-state``) and reports of a run never touch the checkout."""
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(
-                source,
-                destination / name,
-                ignore=shutil.ignore_patterns(".venv", "__pycache__"),
-            )
-        else:
-            shutil.copy2(source, destination / name)
-    (destination / "policy" / ".venv").symlink_to(ROOT / "policy" / ".venv")
+    copy_files(destination)
     kubernetes_only(destination / "stacks" / "Pulumi.local.yaml")
     return destination
 
@@ -112,14 +105,14 @@ class Project:
             "--work-dir", str(self.work_dir), "--output", "json", *extra,
         ]  # fmt: skip
 
-    def run(self, command: str, stack: str = "local", *extra: str) -> Run:
+    def run(self, command: str, stack: str = "local", *extra: str, timeout: float = 600) -> Run:
         out = subprocess.run(
             self.command(command, stack, *extra),
             cwd=ROOT,
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=timeout,
             check=False,
         )
         report = json.loads(out.stdout) if out.stdout.strip().startswith("{") else {}
