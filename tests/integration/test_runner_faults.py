@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -22,7 +23,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import yaml
 
 from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions
 from testbed.project import Project, Run
@@ -56,12 +56,8 @@ def cluster(
 def deployed(project: Project) -> Project:
     """The local stack's Kubernetes parts as stack ``kube`` (same salt and passphrase)."""
     stacks = project.work_dir / "stacks"
-    document = yaml.safe_load((stacks / "Pulumi.local.yaml").read_text())
-    config = document["config"]
-    config["coder-platform:vault"] = {"enabled": False}
-    for key in ("coder-platform:coder", "coder-platform:seeding"):
-        config.pop(key, None)
-    (stacks / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    # The project copy's local stack is already Kubernetes-only (testbed.project.copy_project).
+    shutil.copy(stacks / "Pulumi.local.yaml", stacks / f"Pulumi.{STACK}.yaml")
     run = project.run("up", STACK)
     assert run.exit_code == 0, run.stderr[-3000:]
     return project
