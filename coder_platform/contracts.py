@@ -98,6 +98,13 @@ VAULT_SECRET_V2_TYPE: Final = "vault:kv/secretV2:SecretV2"
 # The key of the automation token in its KV v2 secret: the seed writes it, the runner's token
 # check and workspaces read it.
 PUBLISHED_TOKEN_KEY: Final = "token"
+# The keys of the seeding inputs an operator (or the local platform) writes to KV v2 and the
+# program reads before deploying (the README's Secrets section lists the paths).
+OIDC_CLIENT_SECRET_KEY: Final = "client_secret"
+ADMIN_EMAIL_KEY: Final = "email"
+ADMIN_USERNAME_KEY: Final = "username"
+PASSWORD_KEY: Final = "password"
+LICENSE_KEY: Final = "license"
 
 # -- Coder ----------------------------------------------------------------------------------------
 

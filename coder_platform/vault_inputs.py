@@ -15,12 +15,19 @@ from pydantic import SecretStr
 
 from coder_platform import vault_kv
 from coder_platform.config import LocalSecretsConfig, SeedingConfig, VaultConfig
-from coder_platform.contracts import PROJECT
+from coder_platform.contracts import (
+    ADMIN_EMAIL_KEY,
+    ADMIN_USERNAME_KEY,
+    LICENSE_KEY,
+    OIDC_CLIENT_SECRET_KEY,
+    PASSWORD_KEY,
+    PROJECT,
+)
 
-OIDC_KEYS = ("client_secret",)
-ADMIN_KEYS = ("email", "username", "password")
-LICENSE_KEYS = ("license",)
-PASSWORD_KEYS = ("password",)
+OIDC_KEYS = (OIDC_CLIENT_SECRET_KEY,)
+ADMIN_KEYS = (ADMIN_EMAIL_KEY, ADMIN_USERNAME_KEY, PASSWORD_KEY)
+LICENSE_KEYS = (LICENSE_KEY,)
+PASSWORD_KEYS = (PASSWORD_KEY,)
 
 
 class VaultInputError(Exception):
@@ -119,13 +126,13 @@ def read_from_vault(config: VaultConfig, seeding: SeedingConfig | None = None) -
     license_path = seeding.license.vault_path if seeding and seeding.license else None
     users = seeding.users if seeding and seeding.enabled else []
     return BootstrapInputs(
-        oidc_client_secret=SecretStr(oidc["client_secret"]),
-        admin_email=admin["email"],
-        admin_username=admin["username"],
-        admin_password=SecretStr(admin["password"]),
-        license=SecretStr(found[license_path]["license"]) if license_path else None,
+        oidc_client_secret=SecretStr(oidc[OIDC_CLIENT_SECRET_KEY]),
+        admin_email=admin[ADMIN_EMAIL_KEY],
+        admin_username=admin[ADMIN_USERNAME_KEY],
+        admin_password=SecretStr(admin[PASSWORD_KEY]),
+        license=SecretStr(found[license_path][LICENSE_KEY]) if license_path else None,
         user_passwords={
-            user.username: SecretStr(found[user.password_path]["password"])
+            user.username: SecretStr(found[user.password_path][PASSWORD_KEY])
             for user in users
             if user.password_path
         },

@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Protocol
 
 from coder_platform.config import PlatformConfig
+from coder_platform.contracts import (
+    ADMIN_EMAIL_KEY,
+    ADMIN_USERNAME_KEY,
+    OIDC_CLIENT_SECRET_KEY,
+    PASSWORD_KEY,
+)
 from coder_platform.vault_inputs import ADMIN_KEYS, LICENSE_KEYS, OIDC_KEYS, required_paths
 from localplatform.daemon import PartError
 from localplatform.openbao import OidcClient
@@ -68,13 +74,13 @@ def seed_missing_inputs(kv: KvStore, stack_file: Path, oidc: OidcClient | None) 
 def _generated(keys: tuple[str, ...], oidc: OidcClient | None) -> dict[str, str]:
     if keys == OIDC_KEYS:
         return {
-            "client_secret": oidc.client_secret if oidc else _password(),
+            OIDC_CLIENT_SECRET_KEY: oidc.client_secret if oidc else _password(),
             "client_id": oidc.client_id if oidc else "none",
         }
     if keys == ADMIN_KEYS:
         return {
-            "email": f"{AUTOMATION_USERNAME}@coder-platform.local",
-            "username": AUTOMATION_USERNAME,
-            "password": _password(),
+            ADMIN_EMAIL_KEY: f"{AUTOMATION_USERNAME}@coder-platform.local",
+            ADMIN_USERNAME_KEY: AUTOMATION_USERNAME,
+            PASSWORD_KEY: _password(),
         }
     return {key: _password() for key in keys}

@@ -18,7 +18,14 @@ import pulumi
 import yaml
 
 from coder_platform import contracts
-from coder_platform.contracts import PROJECT
+from coder_platform.contracts import (
+    ADMIN_EMAIL_KEY,
+    ADMIN_USERNAME_KEY,
+    LICENSE_KEY,
+    OIDC_CLIENT_SECRET_KEY,
+    PASSWORD_KEY,
+    PROJECT,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "__main__.py"
@@ -52,19 +59,19 @@ def vault_data(config: dict[str, Any] | None = None) -> dict[str, dict[str, str]
     mount = vault.get("kvMount", "platform")
     seeded: dict[str, dict[str, str]] = {}
     if seeding.get("license"):
-        seeded[f"{mount}/{seeding['license']['vaultPath']}"] = {"license": FAKE_LICENSE}
+        seeded[f"{mount}/{seeding['license']['vaultPath']}"] = {LICENSE_KEY: FAKE_LICENSE}
     for user in seeding.get("users", []):
         if user.get("passwordPath"):
-            seeded[f"{mount}/{user['passwordPath']}"] = {"password": FAKE_USER_PASSWORD}
+            seeded[f"{mount}/{user['passwordPath']}"] = {PASSWORD_KEY: FAKE_USER_PASSWORD}
     return {
         **seeded,
         f"{mount}/{vault.get('oidcClientSecretPath', 'coder/oidc')}": {
-            "client_secret": FAKE_OIDC_SECRET
+            OIDC_CLIENT_SECRET_KEY: FAKE_OIDC_SECRET
         },
         f"{mount}/{vault.get('bootstrapAdminPath', 'coder/bootstrap-admin')}": {
-            "email": "coder-automation@corp.internal",
-            "username": "coder-automation",
-            "password": FAKE_ADMIN_PASSWORD,
+            ADMIN_EMAIL_KEY: "coder-automation@corp.internal",
+            ADMIN_USERNAME_KEY: "coder-automation",
+            PASSWORD_KEY: FAKE_ADMIN_PASSWORD,
         },
     }
 

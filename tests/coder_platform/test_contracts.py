@@ -128,8 +128,23 @@ def dynamic_type_copy(lit: Literal) -> bool:
     return text(lit).startswith("pulumi-python:dynamic/")
 
 
-def token_key_copy(lit: Literal) -> bool:
-    """``"token"`` as a key, an index or a ``.get`` argument in a module that talks to Vault."""
+VAULT_KEYS = frozenset(
+    {
+        PUBLISHED_TOKEN_KEY,
+        contracts.OIDC_CLIENT_SECRET_KEY,
+        contracts.ADMIN_EMAIL_KEY,
+        contracts.ADMIN_USERNAME_KEY,
+        contracts.PASSWORD_KEY,
+        contracts.LICENSE_KEY,
+    }
+)
+
+
+def vault_key_copy(lit: Literal) -> bool:
+    """In a module that reads or writes Vault: a Vault KV key as a dict key (data written), or
+    the published token's key as an index or a ``.get`` argument (read). Config keys of the same
+    spelling (``seeding["license"]``) are read by index, so input keys are checked where written.
+    """
     parent = lit.parent
     as_key = isinstance(parent, ast.Dict) and any(key is lit.node for key in parent.keys)
     as_index = isinstance(parent, ast.Subscript) and parent.slice is lit.node
@@ -139,9 +154,11 @@ def token_key_copy(lit: Literal) -> bool:
         and parent.func.attr == "get"
     )
     vault = any(
-        word in lit.source.lower() for word in ("hvac", "pulumi_vault", "openbao", "read_kv")
+        word in lit.source.lower()
+        for word in ("hvac", "pulumi_vault", "openbao", "read_kv", "vault_data")
     )
-    return lit.value == PUBLISHED_TOKEN_KEY and (as_key or as_index or as_get) and vault
+    read = (as_index or as_get) and lit.value == PUBLISHED_TOKEN_KEY
+    return lit.value in VAULT_KEYS and (as_key or read) and vault
 
 
 def metric_copy(lit: Literal) -> bool:
@@ -213,10 +230,10 @@ CHECKS: dict[str, tuple[Callable[[Literal], bool], str, str]] = {
         'KIND = "pulumi-python:dynamic/coder:CoderTemplate"',
         "the *_TYPE tokens",
     ),
-    "the published token key": (
-        token_key_copy,
+    "Vault keys": (
+        vault_key_copy,
         'import hvac\nvalue = data["token"]',
-        "PUBLISHED_TOKEN_KEY",
+        "PUBLISHED_TOKEN_KEY and the *_KEY input keys",
     ),
     "metric names": (metric_copy, 'NAME = f"{RUN_METRICS}_exit_code"', "RunMetric/DrillMetric"),
     "the groups entitlement": (groups_feature_copy, 'allows("template_rbac")', "GROUPS_FEATURE"),
