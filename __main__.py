@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pulumi
 
-from coder_platform.ownership import make_kubernetes_fields_authoritative
 from wiring.coder import build_coder, build_seed, build_vault_secrets
 from wiring.data import build_backup_store, build_database, build_operators, build_storage
 from wiring.load import load
 from wiring.operations import build_observability, build_reconciler, build_restore_drill
+from wiring.ownership import make_kubernetes_fields_authoritative
 
 loaded = load(Path(__file__).resolve().parent)
 config, inputs = loaded.config, loaded.inputs

@@ -24,13 +24,20 @@ from automation.engine.protocol import PolicySettings
 from automation.engine.pulumi_engine import open_pulumi_engine
 from automation.execute import EngineFactory, OutputMode, RunSettings, Streams, execute
 from automation.observe.dependencies import DependencyFactory, real_dependencies
-from automation.outcome import ExitCode, Outcome, exit_code_table
+from automation.outcome import Outcome, exit_code_table
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.reporting.render import console_for, render
 from automation.reporting.report import read_latest
 from automation.reporting.streams import write_safely
 from automation.session import Session
-from coder_platform.conventions import STACK_NAME
+from coder_platform.contracts import (
+    METRICS_TEXTFILE_ENV,
+    PUSHGATEWAY_ENV,
+    REPORT_DIR_ENV,
+    STACK_ENV,
+    STACK_NAME,
+    ExitCode,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +88,7 @@ Stack = Annotated[
         "-s",
         metavar="NAME",
         help="The stack to operate on, e.g. dev (stacks/Pulumi.<NAME>.yaml).",
-        envvar="CODER_PLATFORM_STACK",
+        envvar=STACK_ENV,
         callback=_stack,
     ),
 ]
@@ -101,7 +108,7 @@ ReportDir = Annotated[
         metavar="DIR",
         help="Where run reports go: <DIR>/<stack>/<run-id>.json and latest.json "
         "[default: <work-dir>/.reports].",
-        envvar="CODER_PLATFORM_REPORT_DIR",
+        envvar=REPORT_DIR_ENV,
     ),
 ]
 Output = Annotated[
@@ -131,7 +138,7 @@ MetricsFile = Annotated[
         metavar="PATH",
         help="Write Prometheus metrics to this .prom file, or into this directory "
         "(node-exporter textfile collector).",
-        envvar="CODER_PLATFORM_METRICS_TEXTFILE",
+        envvar=METRICS_TEXTFILE_ENV,
     ),
 ]
 Pushgateway = Annotated[
@@ -139,20 +146,22 @@ Pushgateway = Annotated[
     typer.Option(
         metavar="URL",
         help="Push Prometheus metrics to this Pushgateway.",
-        envvar="CODER_PLATFORM_PUSHGATEWAY",
+        envvar=PUSHGATEWAY_ENV,
     ),
 ]
 
 
 def _chosen_policy(
     settings: RunSettings,
-    stack: str,
+    session: Session,
     pack: Path | None,
     config: Path | None,
     no_policy: bool,
 ) -> PolicySettings | None:
     """The pack a preview or up runs with, unless --no-policy (which the report records)."""
-    return None if no_policy else resolve_policy(settings.work_dir, stack, pack, config)
+    if no_policy:
+        return None
+    return resolve_policy(settings.work_dir, session.environment, pack, config)
 
 
 def _output_mode(output: str) -> OutputMode:
@@ -207,7 +216,7 @@ def preview(
     settings = _settings("preview", stack, work_dir, report_dir, output)
 
     def body(session: Session) -> Outcome:
-        policy = _chosen_policy(settings, stack, policy_pack, policy_config, no_policy)
+        policy = _chosen_policy(settings, session, policy_pack, policy_config, no_policy)
         return commands.preview(session, policy)
 
     _finish(settings, body)
@@ -232,7 +241,7 @@ def up(
     settings = _settings("up", stack, work_dir, report_dir, output)
 
     def body(session: Session) -> Outcome:
-        policy = _chosen_policy(settings, stack, policy_pack, policy_config, no_policy)
+        policy = _chosen_policy(settings, session, policy_pack, policy_config, no_policy)
         return commands.up(session, policy)
 
     _finish(settings, body)
@@ -313,7 +322,9 @@ def reconcile_command(
 
     def body(session: Session) -> Outcome:
         options = ReconcileOptions(
-            policy=resolve_policy(settings.work_dir, stack, policy_pack, policy_config),
+            policy=resolve_policy(
+                settings.work_dir, session.environment, policy_pack, policy_config
+            ),
             dependency_deadline_seconds=dependency_timeout,
             break_stale_lock_after=stale_after,
         )

@@ -20,8 +20,9 @@ from automation.operations import (
 from automation.outcome import Outcome
 from automation.reporting.collector import EventCollector
 from automation.session import Session, phase, validate_config
+from coder_platform.contracts import PROJECT
 
-PROTECTED_KEY = "coder-platform:protected"
+PROTECTED_KEY = f"{PROJECT}:protected"
 Prompt = Callable[[str], str]
 
 

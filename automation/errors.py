@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from automation.outcome import ExitCode, Outcome, exit_code
+from automation.outcome import Outcome, exit_code
+from coder_platform.contracts import ExitCode
 
 
 class RunnerError(Exception):

@@ -23,7 +23,6 @@ from typing import Literal, TextIO
 import httpx
 
 from automation.engine.backend import (
-    PROJECT,
     BackendSettings,
     resolve_backend,
     stack_environment,
@@ -44,6 +43,7 @@ from automation.reporting.report import (
 )
 from automation.reporting.streams import write_safely
 from automation.session import Session
+from coder_platform.contracts import PROJECT
 from coder_platform.redaction import Redactor
 
 OutputMode = Literal["auto", "human", "json"]
@@ -94,7 +94,9 @@ def execute(
             progress.note(note)
         with HostRunLock(backend.url, settings.stack):
             engine = engine_factory(settings.stack, settings.work_dir, backend, redactor)
-            session = Session(settings.stack, engine, builder, progress, redactor)
+            session = Session(
+                settings.stack, engine, builder, progress, redactor, environment=environment
+            )
             outcome = body(session)
         report = builder.finish(outcome)
     except StackLockedError as error:

@@ -13,22 +13,9 @@ config changes).
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 
-
-class ExitCode(IntEnum):
-    OK = 0
-    USAGE = 2
-    HEALED = 10
-    DRIFT = 11
-    POLICY_VIOLATION = 12
-    DEPENDENCY_UNREACHABLE = 13
-    LOCKED = 14
-    CONFIG_INVALID = 15
-    NOT_CONVERGED = 16
-    UPDATE_FAILED = 17
-    REFUSED = 18
-    INTERNAL = 70
+from coder_platform.contracts import ExitCode
 
 
 class Outcome(StrEnum):

@@ -59,7 +59,7 @@ from automation.reporting.report import CoderCheckReport, CoderReport, ProbeRepo
 from automation.session import Session, phase, validate_config
 from coder_platform.coder_api import CoderApiError
 from coder_platform.config import PlatformConfig
-from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
+from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ class Session:
     progress: ProgressSink
     redactor: Redactor
     now: Callable[[], datetime] = field(default=utc_now)
+    # coder-platform:environment from the stack file, read once per run before any CLI call.
+    environment: str | None = None
 
 
 @contextmanager

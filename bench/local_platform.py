@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from automation.outcome import ExitCode
 from bench.measure import Measurement, timed
+from coder_platform.contracts import ExitCode
 from localplatform.daemon import PartError
-from tests.e2e.conftest import Mission, start_mission
+from testbed.mission import Mission, start_mission
 
 Progress = Callable[[str], None]
 PREVIEW = "preview (Coder on)"

@@ -17,14 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
-from automation.outcome import ExitCode, Outcome
+from automation.outcome import Outcome
 from bench.measure import Measurement, timed
+from coder_platform.contracts import ExitCode
 from localkube.cluster import ClusterStartError, LocalCluster, local_cluster, pinned_crd_versions
-from tests.integration.conftest import copy_project, read_toolchain_env
-from tests.integration.runner import Project
-from tests.integration.test_real_engine import CRONJOB, SCHEDULED_BACKUP
+from testbed.project import (
+    CRONJOB,
+    SCHEDULED_BACKUP,
+    Project,
+    ToolchainMissingError,
+    copy_project,
+    read_toolchain_env,
+)
 
 Progress = Callable[[str], None]
 
@@ -53,7 +58,7 @@ def toolchain_env() -> dict[str, str]:
     """The environment with the cached toolchain on PATH (the integration tier's own lookup)."""
     try:
         return read_toolchain_env()
-    except pytest.fail.Exception as missing:
+    except ToolchainMissingError as missing:
         raise RealEngineUnavailableError(str(missing)) from None
 
 

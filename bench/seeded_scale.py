@@ -23,8 +23,8 @@ from coder_platform.coder_api import CoderClient
 from coder_platform.template_archive import directory_hash
 from components.providers.coder_template import CoderTemplateProvider
 from components.providers.coder_user import CoderUserProvider
-from tests.coder_double import BASE_URL, CoderDouble, FakeClock
-from tests.harness import ROOT, load_stack_file, run_program
+from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
+from testbed.harness import ROOT, load_stack_file, run_program
 
 Progress = Callable[[str], None]
 

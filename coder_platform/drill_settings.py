@@ -11,14 +11,11 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from coder_platform.config.base import DNS_LABEL
+from coder_platform.contracts import DNS_LABEL, DRILL_ENV_PREFIX, PUSHGATEWAY_ENV
 
-PREFIX = "CODER_PLATFORM_DRILL_"
 # How long the drill waits for its scratch Cluster to be gone after a delete; the CronJob's
 # deadline leaves room for two (leftovers first, then its own).
 CLEANUP_SECONDS = 600.0
-# The runner's own variable for the Pushgateway; the drill pushes next to the runner's metrics.
-PUSHGATEWAY_ENV = "CODER_PLATFORM_PUSHGATEWAY"
 
 
 class DrillSettingsError(ValueError):
@@ -39,7 +36,8 @@ class DrillSettings(BaseModel):
         pattern=DNS_LABEL, description="the archive restored from: the current generation's"
     )
     object_store: str = Field(
-        pattern=DNS_LABEL, description="the scratch namespace's ObjectStore (same destination)"
+        pattern=DNS_LABEL,
+        description="the scratch namespace's ObjectStore (same destination)",
     )
     image: str = Field(min_length=1, description="the PostgreSQL operand image of the source")
     database: str = Field(min_length=1)
@@ -59,7 +57,7 @@ class DrillSettings(BaseModel):
 
     @classmethod
     def env_name(cls, field: str) -> str:
-        return PUSHGATEWAY_ENV if field == "pushgateway" else PREFIX + field.upper()
+        return PUSHGATEWAY_ENV if field == "pushgateway" else DRILL_ENV_PREFIX + field.upper()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> DrillSettings:

@@ -11,17 +11,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import hvac
-import requests
-from hvac import exceptions as hvac_errors
 from pydantic import SecretStr
 
+from coder_platform import vault_kv
 from coder_platform.config import LocalSecretsConfig, SeedingConfig, VaultConfig
+from coder_platform.contracts import (
+    ADMIN_EMAIL_KEY,
+    ADMIN_USERNAME_KEY,
+    LICENSE_KEY,
+    OIDC_CLIENT_SECRET_KEY,
+    PASSWORD_KEY,
+    PROJECT,
+)
 
-OIDC_KEYS = ("client_secret",)
-ADMIN_KEYS = ("email", "username", "password")
-LICENSE_KEYS = ("license",)
-PASSWORD_KEYS = ("password",)
+OIDC_KEYS = (OIDC_CLIENT_SECRET_KEY,)
+ADMIN_KEYS = (ADMIN_EMAIL_KEY, ADMIN_USERNAME_KEY, PASSWORD_KEY)
+LICENSE_KEYS = (LICENSE_KEY,)
+PASSWORD_KEYS = (PASSWORD_KEY,)
 
 
 class VaultInputError(Exception):
@@ -51,29 +57,23 @@ class HvacKvReader:
 
     def __init__(self, address: str, token: str) -> None:
         self._address = address
-        self._client = hvac.Client(url=address, token=token, timeout=10)
+        self._client = vault_kv.client(address, token)
 
     def __repr__(self) -> str:
         return f"HvacKvReader(address={self._address!r})"
 
     def read(self, mount: str, path: str) -> Mapping[str, str] | None:
         try:
-            response = self._client.secrets.kv.v2.read_secret_version(
-                path=path, mount_point=mount, raise_on_deleted_version=True
-            )
-        except hvac_errors.InvalidPath:
-            return None
-        except (hvac_errors.Forbidden, hvac_errors.Unauthorized):
+            return vault_kv.read_kv(self._client, mount, path)
+        except vault_kv.KvDeniedError as denied:
             raise VaultInputError(
-                f"Vault denied reading {mount}/{path}: check VAULT_TOKEN's policy grants read "
+                f"Vault denied reading {denied.where}: check VAULT_TOKEN's policy grants read "
                 "on that path"
             ) from None
-        except (requests.ConnectionError, requests.Timeout, hvac_errors.VaultDown):
+        except vault_kv.KvUnreachableError:
             raise VaultInputError(
                 f"Vault at {self._address} is unreachable: check vault.address and the network"
             ) from None
-        data = response["data"]["data"]
-        return {str(k): str(v) for k, v in data.items()}
 
 
 def default_reader(config: VaultConfig) -> KvReader:
@@ -126,13 +126,13 @@ def read_from_vault(config: VaultConfig, seeding: SeedingConfig | None = None) -
     license_path = seeding.license.vault_path if seeding and seeding.license else None
     users = seeding.users if seeding and seeding.enabled else []
     return BootstrapInputs(
-        oidc_client_secret=SecretStr(oidc["client_secret"]),
-        admin_email=admin["email"],
-        admin_username=admin["username"],
-        admin_password=SecretStr(admin["password"]),
-        license=SecretStr(found[license_path]["license"]) if license_path else None,
+        oidc_client_secret=SecretStr(oidc[OIDC_CLIENT_SECRET_KEY]),
+        admin_email=admin[ADMIN_EMAIL_KEY],
+        admin_username=admin[ADMIN_USERNAME_KEY],
+        admin_password=SecretStr(admin[PASSWORD_KEY]),
+        license=SecretStr(found[license_path][LICENSE_KEY]) if license_path else None,
         user_passwords={
-            user.username: SecretStr(found[user.password_path]["password"])
+            user.username: SecretStr(found[user.password_path][PASSWORD_KEY])
             for user in users
             if user.password_path
         },
@@ -142,7 +142,7 @@ def read_from_vault(config: VaultConfig, seeding: SeedingConfig | None = None) -
 def read_from_local(config: LocalSecretsConfig) -> BootstrapInputs:
     """Pulumi secret config instead of Vault: for local and e2e stacks only."""
     missing = [
-        f"coder-platform:localSecrets.{key}"
+        f"{PROJECT}:localSecrets.{key}"
         for key, value in (
             ("oidcClientSecret", config.oidc_client_secret),
             ("bootstrapAdminEmail", config.bootstrap_admin_email),

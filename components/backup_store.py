@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, resources, storage
 
+from coder_platform.contracts import PROJECT, ComponentType
+
 # Built-in role "Storage Blob Data Contributor": read, write, list and delete blobs, which
 # WAL archiving and retention need.
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -61,15 +63,26 @@ class AzureBackupStore(pulumi.ComponentResource):
         args: AzureBackupStoreArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("coder-platform:backup:AzureBackupStore", name, None, opts)
+        super().__init__(ComponentType.BACKUP_STORE, name, None, opts)
+        self._store(name, args)
+        self._identity(name, args)
+        self.destination_path = pulumi.Output.concat(
+            "https://", self.account.name, ".blob.core.windows.net/", self.container.name
+        )
+        self.client_id = self.identity.client_id
+        self.register_outputs(
+            {"destination_path": self.destination_path, "client_id": self.client_id}
+        )
+
+    def _store(self, name: str, args: AzureBackupStoreArgs) -> None:
+        """Resource group, account, blob service and container: what holds the backups."""
         child = pulumi.ResourceOptions(parent=self)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
-
         self.resource_group = resources.ResourceGroup(
             f"{name}-rg",
             resource_group_name=args.resource_group_name,
             location=args.location,
-            tags={"purpose": "coder-database-backups", "managed-by": "coder-platform"},
+            tags={"purpose": "coder-database-backups", "managed-by": PROJECT},
             opts=keep,
         )
         self.account = storage.StorageAccount(
@@ -111,6 +124,11 @@ class AzureBackupStore(pulumi.ComponentResource):
             public_access=storage.PublicAccess.NONE,
             opts=keep,
         )
+
+    def _identity(self, name: str, args: AzureBackupStoreArgs) -> None:
+        """The identity CNPG's pods use: federated to their service account, contributor on
+        the account (WAL archiving and retention write and delete blobs)."""
+        child = pulumi.ResourceOptions(parent=self)
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_name_=f"{args.service_account_name}-backup",
@@ -140,11 +158,4 @@ class AzureBackupStore(pulumi.ComponentResource):
             ),
             scope=self.account.id,
             opts=child,
-        )
-        self.destination_path = pulumi.Output.concat(
-            "https://", self.account.name, ".blob.core.windows.net/", self.container.name
-        )
-        self.client_id = self.identity.client_id
-        self.register_outputs(
-            {"destination_path": self.destination_path, "client_id": self.client_id}
         )

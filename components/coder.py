@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.resource_options import prerequisites
+from coder_platform.contracts import PART_OF, ComponentType
+from components.resource_options import prerequisites
 
 OIDC_SECRET = "coder-oidc"
 OIDC_SECRET_KEY = "client-secret"
@@ -135,12 +136,10 @@ class CoderDeployment(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CoderDeploymentArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("coder-platform:coder:CoderDeployment", name, None, opts)
+        super().__init__(ComponentType.CODER, name, None, opts)
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.namespace, labels={"app.kubernetes.io/part-of": "coder-platform"}
-            ),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=PART_OF),
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])

@@ -13,12 +13,18 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.conventions import WORKLOAD_IDENTITY_CLIENT_ID, WORKLOAD_IDENTITY_USE
+from coder_platform.contracts import PART_OF, ComponentType
 from coder_platform.names import app_secret_name, archive_server_name, object_store_name
-from coder_platform.resource_options import prerequisites, protected
+from coder_platform.specs.cnpg import (
+    archive_source,
+    initdb_bootstrap,
+    plugin_backup,
+    recovery_bootstrap,
+    wal_archiver,
+    workload_identity,
+)
 from components.providers.generated_password import GeneratedPassword
-
-BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+from components.resource_options import prerequisites, protected
 
 
 @dataclass(frozen=True)
@@ -69,25 +75,47 @@ class CnpgPostgres(pulumi.ComponentResource):
         args: CnpgPostgresArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("coder-platform:database:CnpgPostgres", name, None, opts)
+        super().__init__(ComponentType.DATABASE, name, None, opts)
         # Only the Cluster is protected, and the namespace kept on delete; nothing else
         # inherits the component's protection.
-        protect = protected(opts)
-        after = prerequisites(opts)
-        ns = args.namespace
-        rw_host = f"{args.cluster_name}-rw.{ns}.svc"
-
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=ns, labels={"app.kubernetes.io/part-of": "coder-platform"}
-            ),
-            opts=pulumi.ResourceOptions(parent=self, protect=False, retain_on_delete=protect),
+        self._args = args
+        self._protect = protected(opts)
+        self._after = prerequisites(opts)
+        rw_host = f"{args.cluster_name}-rw.{args.namespace}.svc"
+        self.namespace = self._namespace(name)
+        uri = self._credentials(name, rw_host)
+        self.object_store = self._object_store(name)
+        self.cluster = self._cluster(name)
+        self.scheduled_backup = self._scheduled_backup(name)
+        # Names are deterministic; deriving them from ids makes consumers wait for creation.
+        self.cluster_name = self.cluster.id.apply(lambda _: args.cluster_name)
+        self.app_secret_name = self.app_secret.id.apply(
+            lambda _: app_secret_name(args.cluster_name)
         )
-        in_ns = pulumi.ResourceOptions(parent=self, protect=False, depends_on=[self.namespace])
+        self.rw_host = self.cluster.id.apply(lambda _: rw_host)
+        self.app_uri = pulumi.Output.secret(uri)
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "app_secret_name": self.app_secret_name,
+                "rw_host": self.rw_host,
+            }
+        )
 
-        # Backups carry no Secrets: a Pulumi-owned password keeps the app credentials
-        # identical across a restore into a new cluster generation.
+    def _namespace(self, name: str) -> k8s.core.v1.Namespace:
+        return k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self._args.namespace, labels=PART_OF),
+            opts=pulumi.ResourceOptions(parent=self, protect=False, retain_on_delete=self._protect),
+        )
+
+    def _credentials(self, name: str, rw_host: str) -> pulumi.Output[str]:
+        """The app password and Secret; returns the connection URI built from them.
+
+        Backups carry no Secrets: a Pulumi-owned password keeps the app credentials identical
+        across a restore into a new cluster generation.
+        """
+        args = self._args
         self.password = GeneratedPassword(
             f"{name}-app-password",
             length=32,
@@ -108,7 +136,7 @@ class CnpgPostgres(pulumi.ComponentResource):
             f"{name}-app-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=app_secret_name(args.cluster_name),
-                namespace=ns,
+                namespace=args.namespace,
                 labels={"cnpg.io/reload": "true"},
             ),
             type="kubernetes.io/basic-auth",
@@ -120,64 +148,55 @@ class CnpgPostgres(pulumi.ComponentResource):
                 "port": "5432",
                 "uri": uri,  # secret: it is built from the secret password
             },
-            opts=in_ns,
+            opts=pulumi.ResourceOptions(parent=self, protect=False, depends_on=[self.namespace]),
         )
-        self.object_store = k8s.apiextensions.CustomResource(
+        return uri
+
+    def _object_store(self, name: str) -> k8s.apiextensions.CustomResource:
+        args = self._args
+        return k8s.apiextensions.CustomResource(
             f"{name}-object-store",
             api_version="barmancloud.cnpg.io/v1",
             kind="ObjectStore",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=object_store_name(args.cluster_name), namespace=ns
+                name=object_store_name(args.cluster_name), namespace=args.namespace
             ),
             spec=object_store_spec(args),
             opts=pulumi.ResourceOptions(
-                parent=self, protect=False, depends_on=[self.namespace, *after]
+                parent=self, protect=False, depends_on=[self.namespace, *self._after]
             ),
         )
-        self.cluster = k8s.apiextensions.CustomResource(
+
+    def _cluster(self, name: str) -> k8s.apiextensions.CustomResource:
+        args = self._args
+        return k8s.apiextensions.CustomResource(
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.cluster_name, namespace=ns),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.cluster_name, namespace=args.namespace),
             spec=cluster_spec(args),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.app_secret, self.object_store, *after],
-                protect=protect,
+                depends_on=[self.app_secret, self.object_store, *self._after],
+                protect=self._protect,
                 # Bootstrap only matters when a cluster is created; after that CNPG ignores it.
                 ignore_changes=["spec.bootstrap", "spec.externalClusters"],
             ),
         )
-        self.scheduled_backup = k8s.apiextensions.CustomResource(
+
+    def _scheduled_backup(self, name: str) -> k8s.apiextensions.CustomResource:
+        args = self._args
+        return k8s.apiextensions.CustomResource(
             f"{name}-scheduled-backup",
             api_version="postgresql.cnpg.io/v1",
             kind="ScheduledBackup",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{args.cluster_name}-base-backup", namespace=ns
+                name=f"{args.cluster_name}-base-backup", namespace=args.namespace
             ),
-            spec={
-                "schedule": args.backup_schedule,
-                "cluster": {"name": args.cluster_name},
-                "method": "plugin",
-                "pluginConfiguration": {"name": BARMAN_PLUGIN},
-                "backupOwnerReference": "self",
-                "immediate": args.backup_immediate,
-            },
+            spec=plugin_backup(
+                args.backup_schedule, args.cluster_name, immediate=args.backup_immediate
+            ),
             opts=pulumi.ResourceOptions(parent=self, protect=False, depends_on=[self.cluster]),
-        )
-        # Names are deterministic; deriving them from ids makes consumers wait for creation.
-        self.cluster_name = self.cluster.id.apply(lambda _: args.cluster_name)
-        self.app_secret_name = self.app_secret.id.apply(
-            lambda _: app_secret_name(args.cluster_name)
-        )
-        self.rw_host = self.cluster.id.apply(lambda _: rw_host)
-        self.app_uri = pulumi.Output.secret(uri)
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "app_secret_name": self.app_secret_name,
-                "rw_host": self.rw_host,
-            }
         )
 
 
@@ -200,7 +219,9 @@ def _data_compression(wal_compression: str) -> str:
 
 
 def cluster_spec(args: CnpgPostgresArgs) -> dict[str, Any]:
+    """This generation archives WAL under its own server name; a recovery reads the previous one."""
     store = object_store_name(args.cluster_name)
+    secret = app_secret_name(args.cluster_name)
     spec: dict[str, Any] = {
         "instances": args.instances,
         "imageName": args.image,
@@ -213,60 +234,15 @@ def cluster_spec(args: CnpgPostgresArgs) -> dict[str, Any]:
             "podAntiAffinityType": args.anti_affinity,
             "topologyKey": "kubernetes.io/hostname",
         },
-        "plugins": [
-            {
-                "name": BARMAN_PLUGIN,
-                "isWALArchiver": True,
-                "parameters": {
-                    "barmanObjectName": store,
-                    "serverName": archive_server_name(args.cluster_name, args.generation),
-                },
-            }
-        ],
-        "bootstrap": _bootstrap(args),
+        "plugins": [wal_archiver(store, archive_server_name(args.cluster_name, args.generation))],
+        "bootstrap": initdb_bootstrap(args.database, args.owner, secret),
     }
     if args.recovery is not None:
-        spec["externalClusters"] = [
-            {
-                "name": _source_name(args),
-                "plugin": {
-                    "name": BARMAN_PLUGIN,
-                    "parameters": {
-                        "barmanObjectName": store,
-                        "serverName": archive_server_name(
-                            args.cluster_name, args.recovery.generation
-                        ),
-                    },
-                },
-            }
-        ]
+        source = archive_server_name(args.cluster_name, args.recovery.generation)
+        spec["bootstrap"] = recovery_bootstrap(
+            source, args.database, args.owner, secret, args.recovery.target_time
+        )
+        spec["externalClusters"] = [archive_source(source, store, source)]
     if args.workload_identity_client_id is not None:
-        # The label reaches instance pods and bootstrap/recovery Job pods alike, so the
-        # AKS webhook injects AZURE_FEDERATED_TOKEN_FILE into the plugin sidecar too.
-        spec["inheritedMetadata"] = {"labels": {WORKLOAD_IDENTITY_USE: "true"}}
-        spec["serviceAccountTemplate"] = {
-            "metadata": {
-                "annotations": {WORKLOAD_IDENTITY_CLIENT_ID: args.workload_identity_client_id}
-            }
-        }
+        spec.update(workload_identity(args.workload_identity_client_id))
     return spec
-
-
-def _source_name(args: CnpgPostgresArgs) -> str:
-    assert args.recovery is not None
-    return archive_server_name(args.cluster_name, args.recovery.generation)
-
-
-def _bootstrap(args: CnpgPostgresArgs) -> dict[str, Any]:
-    secret = {"name": app_secret_name(args.cluster_name)}
-    if args.recovery is None:
-        return {"initdb": {"database": args.database, "owner": args.owner, "secret": secret}}
-    recovery: dict[str, Any] = {
-        "source": _source_name(args),
-        "database": args.database,
-        "owner": args.owner,
-        "secret": secret,
-    }
-    if args.recovery.target_time:
-        recovery["recoveryTarget"] = {"targetTime": args.recovery.target_time}
-    return {"recovery": recovery}

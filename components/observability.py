@@ -3,15 +3,16 @@
 The incident was found by people who could not log in. This component makes Prometheus and
 Grafana say it first:
 
-- a ``PrometheusRule`` (``monitoring.coreos.com/v1``) with the groups ``coder_platform.alerts``
-  renders from stack config; ``ruleLabels`` are the labels the Prometheus operator's
-  ``ruleSelector`` matches (kube-prometheus-stack: ``release: <its release name>``);
+- a ``PrometheusRule`` (``monitoring.coreos.com/v1``) with the groups
+  ``coder_platform.observability.alerts`` renders from stack config; ``ruleLabels`` are the
+  labels the Prometheus operator's ``ruleSelector`` matches (kube-prometheus-stack:
+  ``release: <its release name>``);
 - a ``PodMonitor`` for the CNPG instances' exporter (port ``metrics``), because the Cluster's
   own ``monitoring.enablePodMonitor`` is deprecated since CNPG 1.26.3; the alerts read the
   ``namespace`` and ``pod`` labels it gives every series;
-- a ConfigMap holding the Grafana dashboard (``coder_platform.dashboard``) with the label the
-  Grafana sidecar watches (``grafana_dashboard: "1"``) and its ``grafana_folder`` annotation.
-  The sidecar must search this namespace (kube-prometheus-stack:
+- a ConfigMap holding the Grafana dashboard (``coder_platform.observability.dashboard``) with
+  the label the Grafana sidecar watches (``grafana_dashboard: "1"``) and its ``grafana_folder``
+  annotation. The sidecar must search this namespace (kube-prometheus-stack:
   ``grafana.sidecar.dashboards.searchNamespace``).
 """
 
@@ -26,11 +27,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.config.base import DNS_LABEL
+from coder_platform.contracts import DNS_LABEL, STACK_KEY, ComponentType, labels
 
 DASHBOARD_LABEL = "grafana_dashboard"
 FOLDER_ANNOTATION = "grafana_folder"
-LABELS = {"app.kubernetes.io/part-of": "coder-platform", "app.kubernetes.io/managed-by": "pulumi"}
+LABELS = labels()
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,9 @@ class PlatformObservability(pulumi.ComponentResource):
         args: PlatformObservabilityArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("coder-platform:observability:PlatformObservability", name, None, opts)
+        super().__init__(ComponentType.OBSERVABILITY, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        labels = {**LABELS, "coder-platform.io/stack": args.stack}
+        labels = {**LABELS, STACK_KEY: args.stack}
         selected = {**labels, **args.rule_labels}
         self.rule_name = f"coder-platform-{args.stack.lower()}"[:63].rstrip("-.")
         self.prometheus_rule = k8s.apiextensions.CustomResource(

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from coder_platform.contracts import ComponentType
+
 
 @dataclass(frozen=True)
 class CnpgOperatorsArgs:
@@ -32,7 +34,7 @@ class CnpgOperators(pulumi.ComponentResource):
         args: CnpgOperatorsArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("coder-platform:database:CnpgOperators", name, None, opts)
+        super().__init__(ComponentType.OPERATORS, name, None, opts)
         repo = k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository)
         self.operator = k8s.helm.v3.Release(
             f"{name}-cnpg",

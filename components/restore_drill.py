@@ -22,20 +22,28 @@ needs, in a scratch namespace of its own:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, managedidentity
 
-from coder_platform.conventions import DNS_LABEL, is_pinned_image
+from coder_platform.contracts import (
+    DNS_LABEL,
+    RESTORE_DRILL_COMPONENT,
+    STACK_KEY,
+    ComponentType,
+    is_pinned_image,
+    labels,
+)
 from coder_platform.drill_settings import CLEANUP_SECONDS, DrillSettings
+from coder_platform.specs import jobs
 from components.backup_store import TOKEN_EXCHANGE_AUDIENCE, federated_subject
 
 # Built-in role "Storage Blob Data Reader": read and list blobs, nothing else.
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 SERVICE_ACCOUNT = "coder-restore-drill"
-RUN_AS = 10001
 READ = ["get", "list", "watch"]
 
 
@@ -64,7 +72,7 @@ class RestoreDrillArgs:
             problems.append("schedule must be a five-field Kubernetes cron")
         if not is_pinned_image(self.runner_image):
             problems.append("runner_image must be pinned by a version tag or digest")
-        if not DNS_LABEL.fullmatch(self.settings.namespace):
+        if not re.fullmatch(DNS_LABEL, self.settings.namespace):
             problems.append("settings.namespace must be a DNS label")
         if self.settings.namespace == self.settings.source_namespace:
             problems.append("the scratch namespace must not be the database namespace")
@@ -90,15 +98,12 @@ class RestoreDrill(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RestoreDrillArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("coder-platform:restoreDrill:RestoreDrill", name, None, opts)
+        super().__init__(ComponentType.RESTORE_DRILL, name, None, opts)
         self._args = args
         s = args.settings
         self._labels = {
-            "app.kubernetes.io/name": "coder-restore-drill",
-            "app.kubernetes.io/component": "restore-drill",
-            "app.kubernetes.io/part-of": "coder-platform",
-            "app.kubernetes.io/managed-by": "pulumi",
-            "coder-platform.io/stack": s.stack,
+            **labels("coder-restore-drill", RESTORE_DRILL_COMPONENT),
+            STACK_KEY: s.stack,
         }
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -244,62 +249,31 @@ class RestoreDrill(pulumi.ComponentResource):
 
     def _cron_job(self, name: str, opts: pulumi.ResourceOptions) -> k8s.batch.v1.CronJob:
         args, s = self._args, self._args.settings
-        container = k8s.core.v1.ContainerArgs(
-            name="restore-drill",
-            image=args.runner_image,
-            image_pull_policy="IfNotPresent",
-            command=["python", "-m", "automation.drill"],
+        mounts = {"tmp": "/tmp"}
+        drill = jobs.container(
+            "restore-drill",
+            args.runner_image,
+            ["python", "-m", "automation.drill"],
             env=self._env(),
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={"cpu": "50m", "memory": "128Mi"}, limits={"memory": "256Mi"}
             ),
-            security_context=k8s.core.v1.SecurityContextArgs(
-                allow_privilege_escalation=False,
-                read_only_root_filesystem=True,
-                run_as_non_root=True,
-                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-            ),
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
-        )
-        pod = k8s.core.v1.PodSpecArgs(
-            service_account_name=SERVICE_ACCOUNT,
-            automount_service_account_token=True,
-            restart_policy="Never",
-            security_context=k8s.core.v1.PodSecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS,
-                run_as_group=RUN_AS,
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
-            containers=[container],
-            volumes=[
-                k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())
-            ],
+            mounts=mounts,
         )
         return k8s.batch.v1.CronJob(
             f"{name}-cron-job",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"coder-restore-drill-{s.stack.lower()}"[:52].rstrip("-."),
+                name=jobs.cron_job_name(f"coder-restore-drill-{s.stack.lower()}"),
                 namespace=s.namespace,
                 labels=self._labels,
             ),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=args.schedule,
-                time_zone="Etc/UTC",
-                concurrency_policy="Forbid",
-                successful_jobs_history_limit=1,
-                failed_jobs_history_limit=3,
+            spec=jobs.cron_job_spec(
+                args.schedule,
                 starting_deadline_seconds=3600,
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels),
-                    spec=k8s.batch.v1.JobSpecArgs(
-                        backoff_limit=0,
-                        active_deadline_seconds=args.active_deadline_seconds,
-                        template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels), spec=pod
-                        ),
-                    ),
-                ),
+                active_deadline_seconds=args.active_deadline_seconds,
+                labels=self._labels,
+                pod_labels=self._labels,
+                spec=jobs.pod(SERVICE_ACCOUNT, drill, list(mounts), owns_volumes=False),
             ),
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=[self.service_account, self.object_store])

@@ -21,7 +21,7 @@ import pulumi
 import pulumi_vault as vault
 
 from coder_platform.config.seeded_state import GroupConfig, UserConfig
-from coder_platform.resource_options import prerequisites
+from coder_platform.contracts import PUBLISHED_TOKEN_KEY, ComponentType
 from coder_platform.template_sources import TemplateSource
 from components.providers.coder_first_user import CoderFirstUser, CoderFirstUserArgs
 from components.providers.coder_group import CoderGroup, CoderGroupArgs
@@ -30,8 +30,7 @@ from components.providers.coder_template import CoderTemplate, CoderTemplateArgs
 from components.providers.coder_token import CoderApiToken, CoderApiTokenArgs
 from components.providers.coder_user import CoderUser, CoderUserArgs
 from components.providers.vault_api import VaultKvSecret, VaultKvSecretArgs
-
-PUBLISHED_TOKEN_KEY = "token"  # what the runner's token check and workspaces read
+from components.resource_options import prerequisites
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class CoderSeed(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CoderSeedArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("coder-platform:seeding:CoderSeed", name, None, opts)
+        super().__init__(ComponentType.SEED, name, None, opts)
         self.first_user = CoderFirstUser(
             f"{name}-first-user",
             CoderFirstUserArgs(
@@ -137,23 +136,47 @@ class CoderSeed(pulumi.ComponentResource):
 
     def _seed_state(self, name: str, args: CoderSeedArgs) -> None:
         """license -> users -> groups -> templates, each with the automation token."""
-        url, token = args.coder_url, self.token.token
         after_token = pulumi.ResourceOptions(parent=self, depends_on=[self.token])
         self.license = None
         if args.license is not None:
             self.license = CoderLicense(
-                f"{name}-license", CoderLicenseArgs(url, token, args.license), opts=after_token
+                f"{name}-license",
+                CoderLicenseArgs(args.coder_url, self.token.token, args.license),
+                opts=after_token,
             )
         # Entitlements (service accounts, groups) come from the license: it goes first.
         after_license = pulumi.ResourceOptions(
             parent=self, depends_on=[self.token, *([self.license] if self.license else [])]
         )
-        self.users = {
+        self.users = self._seed_users(name, args, after_license)
+        self.groups = self._seed_groups(
+            name,
+            args,
+            pulumi.ResourceOptions.merge(
+                after_license, pulumi.ResourceOptions(depends_on=list(self.users.values()))
+            ),
+        )
+        self.templates = self._seed_templates(
+            name,
+            args,
+            pulumi.ResourceOptions.merge(
+                after_license,
+                pulumi.ResourceOptions(
+                    depends_on=list(self.groups.values()),
+                    retain_on_delete=args.retain_templates_on_delete,
+                ),
+            ),
+        )
+
+    def _seed_users(
+        self, name: str, args: CoderSeedArgs, opts: pulumi.ResourceOptions
+    ) -> dict[str, CoderUser]:
+        return {
             user.username: CoderUser(
                 f"{name}-user-{user.username}",
                 CoderUserArgs(
-                    url,
-                    token,
+                    args.coder_url,
+                    self.token.token,
                     username=user.username,
                     email=user.email,
                     name=user.name,
@@ -163,33 +186,39 @@ class CoderSeed(pulumi.ComponentResource):
                     suspended=user.suspended,
                     on_delete=args.removed_users,
                 ),
-                opts=after_license,
+                opts=opts,
             )
             for user in args.users
         }
-        self.groups = {
+
+    def _seed_groups(
+        self, name: str, args: CoderSeedArgs, opts: pulumi.ResourceOptions
+    ) -> dict[str, CoderGroup]:
+        return {
             group.name: CoderGroup(
                 f"{name}-group-{group.name}",
                 CoderGroupArgs(
-                    url,
-                    token,
+                    args.coder_url,
+                    self.token.token,
                     name=group.name,
                     display_name=group.display_name,
                     members=tuple(group.members),
                     quota_allowance=group.quota_allowance,
                 ),
-                opts=pulumi.ResourceOptions.merge(
-                    after_license, pulumi.ResourceOptions(depends_on=list(self.users.values()))
-                ),
+                opts=opts,
             )
             for group in args.groups
         }
-        self.templates = {
+
+    def _seed_templates(
+        self, name: str, args: CoderSeedArgs, opts: pulumi.ResourceOptions
+    ) -> dict[str, CoderTemplate]:
+        return {
             source.name: CoderTemplate(
                 f"{name}-template-{source.name}",
                 CoderTemplateArgs(
-                    url,
-                    token,
+                    args.coder_url,
+                    self.token.token,
                     name=source.name,
                     directory=source.directory,
                     source_root=args.source_root,
@@ -201,13 +230,7 @@ class CoderSeed(pulumi.ComponentResource):
                     activity_bump_ms=source.settings.activity_bump_ms,
                     variables=dict(source.settings.variables),
                 ),
-                opts=pulumi.ResourceOptions.merge(
-                    after_license,
-                    pulumi.ResourceOptions(
-                        depends_on=list(self.groups.values()),
-                        retain_on_delete=args.retain_templates_on_delete,
-                    ),
-                ),
+                opts=opts,
             )
             for source in args.templates
         }

@@ -11,6 +11,8 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from coder_platform.contracts import MANAGED_BY_LABEL, PROJECT, RECLAIM_POLICY_KEY, ComponentType
+
 AZURE_DISK_CSI = "disk.csi.azure.com"
 
 # Kubernetes forbids updates to these StorageClass fields; a change must replace the class.
@@ -39,7 +41,7 @@ class RetainStorageClass(pulumi.ComponentResource):
         args: RetainStorageClassArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("coder-platform:storage:RetainStorageClass", name, None, opts)
+        super().__init__(ComponentType.STORAGE, name, None, opts)
         parameters = {
             "skuName": args.sku_name,
             "cachingMode": args.caching_mode,
@@ -52,8 +54,8 @@ class RetainStorageClass(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.name,
                 labels={
-                    "app.kubernetes.io/managed-by": "coder-platform",
-                    "coder-platform.io/reclaim-policy": args.reclaim_policy.lower(),
+                    MANAGED_BY_LABEL: PROJECT,
+                    RECLAIM_POLICY_KEY: args.reclaim_policy.lower(),
                 },
             ),
             provisioner=AZURE_DISK_CSI,

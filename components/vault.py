@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_vault as vault
 
+from coder_platform.contracts import ComponentType
 from components.providers.vault_api import VaultPolicy
 
 
@@ -67,7 +68,7 @@ class VaultSecrets(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: VaultSecretsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("coder-platform:vault:VaultSecrets", name, None, opts)
+        super().__init__(ComponentType.VAULT, name, None, opts)
         if args.provider == "api":
             self._through_api(name, args)
             return

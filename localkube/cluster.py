@@ -262,6 +262,39 @@ def start_controller_manager(
     return process
 
 
+def start_etcd(workdir: Path, bin_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """etcd on free loopback ports, healthy; returns the process and its client port."""
+    etcd_port, peer_port = free_port(), free_port()
+    etcd_log = workdir / "etcd.log"
+    etcd = subprocess.Popen(
+        [
+            str(bin_dir / "etcd"),
+            "--name=local",
+            f"--data-dir={workdir / 'etcd-data'}",
+            f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
+            f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
+            f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
+            f"--initial-cluster=local=http://127.0.0.1:{peer_port}",
+            "--log-level=warn",
+        ],
+        stdout=etcd_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait(
+            lambda: httpx.get(f"http://127.0.0.1:{etcd_port}/health", timeout=1).status_code == 200,
+            "etcd",
+            etcd_log,
+            etcd,
+            30,
+        )
+    except ClusterStartError:
+        etcd.kill()
+        raise
+    return etcd, etcd_port
+
+
 def _api_server_args(node_ip: str | None, pki: ClusterPki) -> list[str]:
     """Loopback only, or (with a node) bound where pods reach it through the ``kubernetes``
     Service: its address advertised, so the default endpoint reconciler points the Service at
@@ -284,19 +317,11 @@ def _api_server_args(node_ip: str | None, pki: ClusterPki) -> list[str]:
     ]
 
 
-@contextmanager
-def local_cluster(
-    workdir: Path,
-    bin_dir: Path,
-    crd_versions: dict[str, str],
-    env: dict[str, str] | None = None,
-    node_ip: str | None = None,
-) -> Iterator[LocalCluster]:
-    """Start etcd, kube-apiserver and kube-controller-manager on free ports (loopback, or the
-    API server on ``node_ip`` for a node, which also gets ``kubelet.kubeconfig``); stop and
-    remove them after."""
-    env = dict(env or os.environ)
-    pki = generate(workdir / "pki", node_ip)
+def start_api_server(
+    workdir: Path, bin_dir: Path, pki: ClusterPki, etcd_port: int, node_ip: str | None = None
+) -> tuple[subprocess.Popen[bytes], LocalCluster]:
+    """kube-apiserver with token auth and RBAC, ready; returns the process and the cluster.
+    With ``node_ip`` it serves there, and ``kubelet.kubeconfig`` signs the node's kubelet in."""
     token = secrets.token_hex(24)
     kubelet_token = secrets.token_hex(24)
     tokens = workdir / "tokens.csv"
@@ -305,54 +330,28 @@ def local_cluster(
         lines.append(f"{kubelet_token},system:node:{NODE_NAME},{NODE_NAME},system:nodes")
     tokens.write_text("\n".join(lines) + "\n")
     tokens.chmod(0o600)
-    etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
-    etcd_log, api_log = workdir / "etcd.log", workdir / "kube-apiserver.log"
-    processes: list[subprocess.Popen[bytes]] = []
+    api_port, api_log = free_port(), workdir / "kube-apiserver.log"
+    api = subprocess.Popen(
+        [
+            str(bin_dir / "kube-apiserver"),
+            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            *_api_server_args(node_ip, pki),
+            f"--secure-port={api_port}",
+            f"--tls-cert-file={pki.server_cert}",
+            f"--tls-private-key-file={pki.server_key}",
+            f"--client-ca-file={pki.ca_cert}",
+            f"--token-auth-file={tokens}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki.sa_public}",
+            f"--service-account-signing-key-file={pki.sa_private}",
+            "--service-cluster-ip-range=10.0.0.0/24",
+        ],
+        stdout=api_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    server = f"https://{node_ip or '127.0.0.1'}:{api_port}"
+    cluster = LocalCluster(server, token, pki.ca_cert, workdir / "kubeconfig")
     try:
-        etcd = subprocess.Popen(
-            [
-                str(bin_dir / "etcd"),
-                "--name=local",
-                f"--data-dir={workdir / 'etcd-data'}",
-                f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
-                f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
-                f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
-                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
-                f"--initial-cluster=local=http://127.0.0.1:{peer_port}",
-                "--log-level=warn",
-            ],
-            stdout=etcd_log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(etcd)
-        _wait(
-            lambda: httpx.get(f"http://127.0.0.1:{etcd_port}/health", timeout=1).status_code == 200,
-            "etcd",
-            etcd_log,
-            etcd,
-            30,
-        )
-        api = subprocess.Popen(
-            [
-                str(bin_dir / "kube-apiserver"),
-                f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                *_api_server_args(node_ip, pki),
-                f"--secure-port={api_port}",
-                f"--tls-cert-file={pki.server_cert}",
-                f"--tls-private-key-file={pki.server_key}",
-                f"--client-ca-file={pki.ca_cert}",
-                f"--token-auth-file={tokens}",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={pki.sa_public}",
-                f"--service-account-signing-key-file={pki.sa_private}",
-                "--service-cluster-ip-range=10.0.0.0/24",
-            ],
-            stdout=api_log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(api)
-        server = f"https://{node_ip or '127.0.0.1'}:{api_port}"
-        cluster = LocalCluster(server, token, pki.ca_cert, workdir / "kubeconfig")
         _wait(
             lambda: (
                 httpx.get(
@@ -368,9 +367,34 @@ def local_cluster(
             api,
             90,
         )
-        write_kubeconfig(cluster.kubeconfig, server, pki.ca_cert, token)
-        if node_ip is not None:
-            write_kubeconfig(workdir / "kubelet.kubeconfig", server, pki.ca_cert, kubelet_token)
+    except ClusterStartError:
+        api.kill()
+        raise
+    if node_ip is not None:
+        write_kubeconfig(workdir / "kubelet.kubeconfig", server, pki.ca_cert, kubelet_token)
+    return api, cluster
+
+
+@contextmanager
+def local_cluster(
+    workdir: Path,
+    bin_dir: Path,
+    crd_versions: dict[str, str],
+    env: dict[str, str] | None = None,
+    node_ip: str | None = None,
+) -> Iterator[LocalCluster]:
+    """Start etcd, kube-apiserver and kube-controller-manager on free ports (loopback, or the
+    API server on ``node_ip`` for a node, which also gets ``kubelet.kubeconfig``); stop and
+    remove them after."""
+    env = dict(env or os.environ)
+    pki = generate(workdir / "pki", node_ip)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        etcd, etcd_port = start_etcd(workdir, bin_dir)
+        processes.append(etcd)
+        api, cluster = start_api_server(workdir, bin_dir, pki, etcd_port, node_ip)
+        processes.append(api)
+        write_kubeconfig(cluster.kubeconfig, cluster.server, pki.ca_cert, cluster.token)
         processes.append(
             start_controller_manager(
                 workdir, bin_dir, cluster.kubeconfig, pki=pki if node_ip else None

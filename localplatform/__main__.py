@@ -15,6 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
+from coder_platform.coder_api import CoderApiError
 from localplatform.binaries import ROOT
 from localplatform.daemon import PartError
 from localplatform.platform import (
@@ -26,7 +27,7 @@ from localplatform.platform import (
     Endpoints,
     LocalPlatform,
 )
-from localplatform.reset_drill import DrillRefusedError, run_drill, runner_reconcile
+from localplatform.reset_drill import DrillRefusedError, run_reset_drill, runner_reconcile
 from localplatform.summary import render
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
@@ -207,7 +208,7 @@ def summary(
     platform = _platform(directory, kube_dir, coder_port, openbao_port)
     try:
         text = render(platform, ROOT / "stacks" / f"Pulumi.{stack}.yaml", platform.binaries.bao)
-    except (PartError, httpx.HTTPError) as error:
+    except (PartError, CoderApiError, httpx.HTTPError) as error:
         typer.echo(f"localplatform: no summary ({error})", err=True)
         raise typer.Exit(1) from None
     typer.echo(text)
@@ -224,7 +225,7 @@ def reset_drill(
     """Wipe Coder's database, run one reconcile, check everything is back, time it."""
     platform = _platform(directory, kube_dir, coder_port, openbao_port)
     try:
-        result = run_drill(
+        result = run_reset_drill(
             platform, stack, lambda: runner_reconcile(stack), lambda m: typer.echo(m, err=True)
         )
     except DrillRefusedError as error:

@@ -12,8 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from coder_platform.coder_api import CoderApiError, CoderClient
 from localplatform.binaries import PlatformBinaries
 from localplatform.daemon import Daemon
 from localplatform.openbao import OidcClient
@@ -38,14 +37,18 @@ class LocalCoder:
         return f"http://127.0.0.1:{self.port}"
 
     def ready(self) -> bool:
+        """Coder answers GET /buildinfo (one try: the daemon's start loop is the retry)."""
         try:
-            return httpx.get(f"{self.url}/api/v2/buildinfo", timeout=3).status_code == 200
-        except httpx.HTTPError:
+            with CoderClient(self.url, timeout=3, max_attempts=1) as coder:
+                coder.build_info()
+        except CoderApiError:
             return False
+        return True
 
     def has_first_user(self) -> bool:
         """False while Coder shows /setup (GET /users/first answers 404)."""
-        return httpx.get(f"{self.url}/api/v2/users/first", timeout=5).status_code == 200
+        with CoderClient(self.url, timeout=5) as coder:
+            return coder.has_first_user()
 
     def environment(self, postgres_url: str, oidc: OidcClient | None) -> dict[str, str]:
         inherited = {

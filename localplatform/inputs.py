@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-import yaml
-
+from coder_platform.config import PlatformConfig
+from coder_platform.contracts import (
+    ADMIN_EMAIL_KEY,
+    ADMIN_USERNAME_KEY,
+    OIDC_CLIENT_SECRET_KEY,
+    PASSWORD_KEY,
+)
+from coder_platform.vault_inputs import ADMIN_KEYS, LICENSE_KEYS, OIDC_KEYS, required_paths
+from localplatform.daemon import PartError
 from localplatform.openbao import OidcClient
+from localplatform.stack import read_stack
 
-PROJECT = "coder-platform"
 AUTOMATION_USERNAME = "coder-automation"
+
+
+class LicenseMissingError(PartError):
+    """The stack seeds a license from Vault and none is there; a license cannot be generated."""
 
 
 def _password() -> str:
@@ -25,19 +36,10 @@ def _password() -> str:
     return secrets.token_urlsafe(24)
 
 
-def stack_vault_paths(stack_file: Path) -> dict[str, str]:
-    """The KV paths the stack reads, by role: oidc, admin, and one per password user."""
-    config: dict[str, Any] = (yaml.safe_load(stack_file.read_text()) or {}).get("config", {})
-    vault = config.get(f"{PROJECT}:vault") or {}
-    seeding = config.get(f"{PROJECT}:seeding") or {}
-    paths = {
-        "oidc": vault.get("oidcClientSecretPath", "coder/oidc"),
-        "admin": vault.get("bootstrapAdminPath", "coder/bootstrap-admin"),
-    }
-    for user in seeding.get("users") or []:
-        if user.get("passwordPath"):
-            paths[f"user:{user['username']}"] = user["passwordPath"]
-    return paths
+def stack_vault_paths(config: PlatformConfig) -> dict[str, tuple[str, ...]]:
+    """The KV paths the stack's program reads, each with the keys it needs there: the same list
+    the program checks before it registers anything (``vault_inputs.required_paths``)."""
+    return dict(required_paths(config.vault, config.seeding))
 
 
 class KvStore(Protocol):
@@ -49,24 +51,36 @@ class KvStore(Protocol):
 
 
 def seed_missing_inputs(kv: KvStore, stack_file: Path, oidc: OidcClient | None) -> list[str]:
-    """Write each missing input with a generated value; return the paths written (no values)."""
+    """Write each missing input with a generated value; return the paths written (no values).
+
+    A missing license is refused instead: Coder verifies a license's signature, so only a real
+    one (``bao kv put``) can go there.
+    """
     written: list[str] = []
-    for role, path in stack_vault_paths(stack_file).items():
+    for path, keys in stack_vault_paths(read_stack(stack_file)).items():
         if kv.read_kv(path) is not None:
             continue
-        if role == "oidc":
-            data = {
-                "client_secret": oidc.client_secret if oidc else _password(),
-                "client_id": oidc.client_id if oidc else "none",
-            }
-        elif role == "admin":
-            data = {
-                "email": f"{AUTOMATION_USERNAME}@coder-platform.local",
-                "username": AUTOMATION_USERNAME,
-                "password": _password(),
-            }
-        else:
-            data = {"password": _password()}
-        kv.write_kv(path, data)
+        if keys == LICENSE_KEYS:
+            raise LicenseMissingError(
+                f"{path}: the stack seeds a Coder license from OpenBao and there is none; put "
+                f"one there (bao kv put -mount=<kvMount> {path} license=<jwt>) or remove "
+                "seeding.license from the stack"
+            )
+        kv.write_kv(path, _generated(keys, oidc))
         written.append(path)
     return written
+
+
+def _generated(keys: tuple[str, ...], oidc: OidcClient | None) -> dict[str, str]:
+    if keys == OIDC_KEYS:
+        return {
+            OIDC_CLIENT_SECRET_KEY: oidc.client_secret if oidc else _password(),
+            "client_id": oidc.client_id if oidc else "none",
+        }
+    if keys == ADMIN_KEYS:
+        return {
+            ADMIN_EMAIL_KEY: f"{AUTOMATION_USERNAME}@coder-platform.local",
+            ADMIN_USERNAME_KEY: AUTOMATION_USERNAME,
+            PASSWORD_KEY: _password(),
+        }
+    return {key: _password() for key in keys}

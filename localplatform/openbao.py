@@ -176,9 +176,6 @@ class LocalOpenBao:
             self._call("POST", f"{mount}/data/{path}", {"data": data}), f"write {mount}/{path}"
         )
 
-    def delete_kv(self, path: str, mount: str = KV_MOUNT) -> None:
-        self._ok(self._call("DELETE", f"{mount}/metadata/{path}"), f"delete {mount}/{path}")
-
     def oidc_client(self, coder_url: str) -> OidcClient:
         """OpenBao's identity OIDC provider as Coder's issuer: a client for Coder's callback.
 

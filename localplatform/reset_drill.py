@@ -18,16 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-import yaml
-
+from coder_platform.coder_api import CoderApiError, CoderClient
+from coder_platform.config.seeded_state import UserConfig
+from coder_platform.contracts import PUBLISHED_TOKEN_KEY, ExitCode
 from localplatform.binaries import ROOT
 from localplatform.platform import LocalPlatform
-from localplatform.summary import published_token
+from localplatform.stack import read_stack
 
-PROJECT = "coder-platform"
 DRILL_STACKS = ("local", "e2e")
-HEALED = 10  # the runner's "changed and verified" exit code
 
 
 class DrillRefusedError(RuntimeError):
@@ -36,37 +34,38 @@ class DrillRefusedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Expected:
-    """What the stack seeds: the names to find in Coder after the heal."""
+    """What the stack seeds: the names to find in Coder after the heal, and where the run
+    publishes its token."""
 
-    users: dict[str, dict[str, Any]]
+    users: dict[str, UserConfig]
     templates: list[str]
+    token_path: str
 
 
 def expected_from(stack_file: Path, root: Path = ROOT) -> Expected:
     """Read the stack's own config; refuse anything but a local/e2e stack on an existing Coder."""
-    config = (yaml.safe_load(stack_file.read_text()) or {}).get("config", {})
-    environment = config.get(f"{PROJECT}:environment")
-    if environment not in DRILL_STACKS:
+    config = read_stack(stack_file)
+    if config.environment not in DRILL_STACKS:
         raise DrillRefusedError(
-            f"{stack_file.name}: environment is {environment!r}; the reset drill wipes Coder's "
-            f"database and runs only on {' or '.join(DRILL_STACKS)} stacks"
+            f"{stack_file.name}: environment is {config.environment!r}; the reset drill wipes "
+            f"Coder's database and runs only on {' or '.join(DRILL_STACKS)} stacks"
         )
-    coder = config.get(f"{PROJECT}:coder") or {}
-    if coder.get("deploy", True) or not coder.get("url"):
+    if config.coder is None or config.coder.deploy or config.coder.url is None:
         raise DrillRefusedError(
             f"{stack_file.name}: the drill needs coder.deploy: false and coder.url (the local "
             "platform's Coder)"
         )
-    seeding = config.get(f"{PROJECT}:seeding") or {}
-    folder = root / seeding.get("templatesDirectory", "templates")
+    seeding = config.seeding
+    folder = root / (seeding.templates_directory if seeding else "templates")
     return Expected(
-        users={u["username"]: u for u in seeding.get("users") or []},
+        users={u.username: u for u in (seeding.users if seeding else [])},
         templates=sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else [],
+        token_path=config.vault.cli_token_path,
     )
 
 
 @dataclass
-class DrillResult:
+class ResetDrillResult:
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     seconds: float = 0.0
     recreated: list[str] = field(default_factory=list)
@@ -81,52 +80,49 @@ class DrillResult:
         return ok
 
 
-def verify(url: str, token: str | None, expected: Expected, result: DrillResult) -> None:
+def verify(url: str, token: str | None, expected: Expected, result: ResetDrillResult) -> None:
     """Everything the stack seeds, read back through Coder's API."""
-    first = httpx.get(f"{url}/api/v2/users/first", timeout=10).status_code == 200
-    result.check("first user", first, "exists" if first else "missing: Coder is still at /setup")
-    if token is None:
-        result.check("token", False, "no token published to OpenBao")
-        return
-    headers = {"Coder-Session-Token": token}
-    me = httpx.get(f"{url}/api/v2/users/me", headers=headers, timeout=10)
-    result.check(
-        "token",
-        me.status_code == 200,
-        f"the published token authenticates as {me.json().get('username')}"
-        if me.status_code == 200
-        else f"/users/me answered {me.status_code}",
-    )
-    if me.status_code != 200:
-        return
-    users = {
-        u["username"]: u
-        for u in httpx.get(f"{url}/api/v2/users", headers=headers, timeout=10).json()["users"]
-    }
+    with CoderClient(url) as coder:
+        first = coder.has_first_user()
+        result.check(
+            "first user", first, "exists" if first else "missing: Coder is still at /setup"
+        )
+        if token is None:
+            result.check("token", False, "no token published to OpenBao")
+            return
+        coder.authenticate(token)
+        try:
+            me = coder.me()
+        except CoderApiError as error:
+            result.check("token", False, f"/users/me answered {error.status}")
+            return
+        result.check("token", True, f"the published token authenticates as {me.username}")
+        _verify_seeded(coder, expected, result)
+
+
+def _verify_seeded(coder: CoderClient, expected: Expected, result: ResetDrillResult) -> None:
+    users = {user.username: user for user in coder.list_users()}
     for name, want in expected.users.items():
         got = users.get(name)
-        login = want.get("loginType", "oidc")
-        ok = got is not None and got.get("login_type") == login
-        result.check(f"user {name}", ok, f"{login} user present" if ok else "missing or wrong")
-    templates = {
-        t["name"]: t
-        for t in httpx.get(f"{url}/api/v2/templates", headers=headers, timeout=10).json()
-    }
+        ok = got is not None and got.login_type == want.login_type
+        detail = f"{want.login_type} user present" if ok else "missing or wrong"
+        result.check(f"user {name}", ok, detail)
+    templates = {template.name: template for template in coder.list_templates()}
     for name in expected.templates:
-        got = templates.get(name)
-        ok = got is not None and bool(got.get("active_version_id"))
+        got_template = templates.get(name)
+        ok = got_template is not None and bool(got_template.active_version_id)
         result.check(f"template {name}", ok, "active version set" if ok else "missing")
 
 
-def run_drill(
+def run_reset_drill(
     platform: LocalPlatform,
     stack: str,
     reconcile: Callable[[], tuple[int, dict[str, Any]]],
     say: Callable[[str], None],
-) -> DrillResult:
+) -> ResetDrillResult:
     stack_file = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
     expected = expected_from(stack_file)
-    result = DrillResult()
+    result = ResetDrillResult()
     say(f"wiping Coder's database (Coder at {platform.coder.url}) ...")
     wiped = time.monotonic()
     platform.reset_coder_database()
@@ -143,10 +139,11 @@ def run_drill(
     reset_seen = bool((report.get("coder") or {}).get("reset_detected"))
     result.check(
         "reconcile",
-        result.exit_code == HEALED and reset_seen,
+        result.exit_code == ExitCode.HEALED and reset_seen,
         f"exit {result.exit_code}, reset detected: {reset_seen}",
     )
-    verify(platform.coder.url, published_token(platform, stack_file), expected, result)
+    data = platform.openbao.read_kv(expected.token_path)
+    verify(platform.coder.url, data.get(PUBLISHED_TOKEN_KEY) if data else None, expected, result)
     return result
 
 

@@ -7,69 +7,56 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
-import yaml
-
+from coder_platform.coder_api import CoderApiError, CoderClient
+from coder_platform.coder_api.models import Template, User
+from coder_platform.config import VaultConfig
+from coder_platform.contracts import PUBLISHED_TOKEN_KEY
 from localplatform.openbao import KV_MOUNT
 from localplatform.platform import LocalPlatform
-
-PROJECT = "coder-platform"
-TOKEN_KEY = "token"
+from localplatform.stack import read_stack
 
 
 @dataclass(frozen=True)
 class SeededCoder:
-    """Coder's own answer about the seeded state."""
+    """Coder's own answer about the seeded state (nothing listed when the token is refused)."""
 
     first_user: bool
-    users: list[dict[str, Any]]
-    templates: list[dict[str, Any]]
+    users: list[User]
+    templates: list[Template]
 
     @classmethod
     def read(cls, url: str, token: str | None) -> SeededCoder:
-        first = httpx.get(f"{url}/api/v2/users/first", timeout=10).status_code == 200
-        if token is None:
-            return cls(first, [], [])
-        headers = {"Coder-Session-Token": token}
-        users = httpx.get(f"{url}/api/v2/users", headers=headers, timeout=10)
-        templates = httpx.get(f"{url}/api/v2/templates", headers=headers, timeout=10)
-        if users.status_code != 200 or templates.status_code != 200:
-            return cls(first, [], [])
-        return cls(first, list(users.json().get("users", [])), list(templates.json()))
+        with CoderClient(url) as coder:
+            first = coder.has_first_user()
+            if token is None:
+                return cls(first, [], [])
+            coder.authenticate(token)
+            try:
+                return cls(first, coder.list_users(), coder.list_templates())
+            except CoderApiError:
+                return cls(first, [], [])
 
 
-def _vault_paths(stack_file: Path) -> tuple[str, str]:
-    config = (yaml.safe_load(stack_file.read_text()) or {}).get("config", {})
-    vault = config.get(f"{PROJECT}:vault") or {}
-    return (
-        vault.get("bootstrapAdminPath", "coder/bootstrap-admin"),
-        vault.get("cliTokenPath", "coder/coder-cli-session-token"),
-    )
-
-
-def published_token(platform: LocalPlatform, stack_file: Path) -> str | None:
-    _, token_path = _vault_paths(stack_file)
-    data = platform.openbao.read_kv(token_path)
-    return data.get(TOKEN_KEY) if data else None
+def published_token(platform: LocalPlatform, vault: VaultConfig) -> str | None:
+    data = platform.openbao.read_kv(vault.cli_token_path)
+    return data.get(PUBLISHED_TOKEN_KEY) if data else None
 
 
 def render(platform: LocalPlatform, stack_file: Path, bao: Path) -> str:
-    admin_path, token_path = _vault_paths(stack_file)
+    vault = read_stack(stack_file).vault
+    admin_path, token_path = vault.bootstrap_admin_path, vault.cli_token_path
     url = platform.coder.url
-    seeded = SeededCoder.read(url, published_token(platform, stack_file))
+    seeded = SeededCoder.read(url, published_token(platform, vault))
     lines = [f"Coder: {url}  (first user: {'yes' if seeded.first_user else 'no, /setup'})"]
     for user in seeded.users:
-        roles = ",".join(r.get("name", "") for r in user.get("roles") or []) or "member"
+        roles = ",".join(user.site_roles) or "member"
         lines.append(
-            f"  user {user['username']:<20} {user.get('login_type', '?'):<9} "
-            f"{user.get('status', '?'):<10} {roles}"
+            f"  user {user.username:<20} {user.login_type or '?':<9} "
+            f"{user.status or '?':<10} {roles}"
         )
     for template in seeded.templates:
-        lines.append(
-            f"  template {template['name']:<16} active version {template['active_version_id']}"
-        )
+        lines.append(f"  template {template.name:<16} active version {template.active_version_id}")
     env = (
         f"VAULT_ADDR={platform.openbao.address} "
         f'VAULT_TOKEN="$(cat {shlex.quote(str(platform.openbao.token_file))})"'

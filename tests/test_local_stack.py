@@ -9,7 +9,7 @@ import copy
 from typing import Any
 
 from localplatform.platform import CODER_PORT, OPENBAO_PORT
-from tests.harness import load_stack_file, run_program
+from testbed.harness import load_stack_file, run_program
 
 
 def local() -> dict[str, Any]:

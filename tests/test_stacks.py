@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tests.harness import load_stack_file, run_program
+from testbed.harness import load_stack_file, run_program
 
 DATA_SURVIVAL_TYPES = {
     "kubernetes:storage.k8s.io/v1:StorageClass",

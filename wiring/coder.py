@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from coder_platform.config import PlatformConfig
-from coder_platform.conventions import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
+from coder_platform.contracts import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
 from coder_platform.names import app_secret_name
 from coder_platform.vault_inputs import BootstrapInputs, required_paths
 from components.coder import CoderDeployment, CoderDeploymentArgs, CoderIngress

@@ -8,7 +8,6 @@ from pathlib import Path
 import pulumi
 
 from coder_platform.config import ConfigError, PlatformConfig, read_stack_config
-from coder_platform.seeded_inputs import check_seeded_inputs
 from coder_platform.template_sources import TemplateSource, discover
 from coder_platform.vault_inputs import (
     BootstrapInputs,
@@ -16,6 +15,7 @@ from coder_platform.vault_inputs import (
     read_from_local,
     read_from_vault,
 )
+from wiring.seeded_inputs import check_seeded_inputs
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pulumi
 
-from coder_platform.alerts import inputs_from_config, rule_groups
-from coder_platform.config import PlatformConfig
-from coder_platform.conventions import RECONCILER_SERVICE_ACCOUNT
-from coder_platform.dashboard import build_dashboard
-from coder_platform.drill_settings import PUSHGATEWAY_ENV, DrillSettings
+from coder_platform.config import PlatformConfig, ReconcilerConfig
+from coder_platform.contracts import PUSHGATEWAY_ENV, RECONCILER_SERVICE_ACCOUNT
+from coder_platform.drill_settings import DrillSettings
 from coder_platform.names import archive_server_name
+from coder_platform.observability.alerts import AlertInputs, rule_groups
+from coder_platform.observability.cron_gaps import max_interval
+from coder_platform.observability.dashboard import build_dashboard
 from components.backup_store import AzureBackupStore, blob_destination
 from components.database import CnpgPostgres
 from components.observability import PlatformObservability, PlatformObservabilityArgs
@@ -40,24 +41,11 @@ def build_reconciler(
             backend_url=str(reconciler.backend_url),
             secrets_provider=reconciler.secrets_provider,
             workload_identity_client_id=reconciler.workload_identity_client_id,
-            passphrase_secret=(
-                SecretKeyRef(reconciler.passphrase_secret.name, reconciler.passphrase_secret.key)
-                if reconciler.passphrase_secret
-                else None
-            ),
+            passphrase_secret=_passphrase(reconciler),
             vault_role=config.vault.reconciler_role if config.vault.enabled else None,
             mode=reconciler.mode,
             service_account_name=RECONCILER_SERVICE_ACCOUNT,
-            # Rights only where this stack creates things: the runner heals what it owns.
-            managed_namespaces=tuple(
-                namespace
-                for namespace, owned in (
-                    (namespaces.database, True),
-                    (namespaces.coder, owns_coder),
-                    (namespaces.operators, config.operators.install),
-                )
-                if owned
-            ),
+            managed_namespaces=_managed_namespaces(config, owns_coder),
             scratch_namespaces=(
                 (config.restore_drill.namespace,) if config.restore_drill.enabled else ()
             ),
@@ -66,15 +54,7 @@ def build_reconciler(
             coder_internal_url=(
                 str(reconciler.coder_internal_url) if reconciler.coder_internal_url else None
             ),
-            operator_source=(
-                OperatorSource(
-                    str(reconciler.operator.repo_url),
-                    reconciler.operator.branch,
-                    reconciler.operator.repo_dir,
-                )
-                if reconciler.operator
-                else None
-            ),
+            operator_source=_operator_source(reconciler),
             extra_env={**runner_metrics_env(config), **reconciler.extra_env},
         )
     except ValueError as error:
@@ -87,9 +67,32 @@ def build_reconciler(
     )
 
 
+def _managed_namespaces(config: PlatformConfig, owns_coder: bool) -> tuple[str, ...]:
+    """Rights only where this stack creates things: the runner heals what it owns."""
+    namespaces = config.namespaces
+    owned = (
+        (namespaces.database, True),
+        (namespaces.coder, owns_coder),
+        (namespaces.operators, config.operators.install),
+    )
+    return tuple(namespace for namespace, owns in owned if owns)
+
+
+def _passphrase(reconciler: ReconcilerConfig) -> SecretKeyRef | None:
+    secret = reconciler.passphrase_secret
+    return SecretKeyRef(secret.name, secret.key) if secret else None
+
+
+def _operator_source(reconciler: ReconcilerConfig) -> OperatorSource | None:
+    operator = reconciler.operator
+    if operator is None:
+        return None
+    return OperatorSource(str(operator.repo_url), operator.branch, operator.repo_dir)
+
+
 # --- Knowing before users do: alerts, the dashboard and the restore drill --------------------
 # Thresholds come from observability.* and restoreDrill.*; the rules and the dashboard are built
-# by coder_platform.alerts and coder_platform.dashboard, which the promtool tests also render.
+# by coder_platform/observability/, which the promtool tests also render.
 
 
 def runner_metrics_env(config: PlatformConfig) -> dict[str, str]:
@@ -98,6 +101,32 @@ def runner_metrics_env(config: PlatformConfig) -> dict[str, str]:
     if not config.observability.enabled or url is None:
         return {}
     return {PUSHGATEWAY_ENV: str(url).rstrip("/")}
+
+
+def inputs_from_config(config: PlatformConfig, stack: str) -> AlertInputs:
+    """The alert inputs a validated stack config implies.
+
+    Reconcile alerts exist only for the CronJob reconciler (the runner pushes the metrics; the
+    operator mode does not run it), the token alert only where seeding mints the token, the
+    drill alerts only where the drill runs.
+    """
+    reconciler, seeding, drill = config.reconciler, config.seeding, config.restore_drill
+    runs = reconciler is not None and reconciler.enabled and reconciler.mode == "cronjob"
+    observability = config.observability
+    return AlertInputs(
+        stack=stack,
+        database_namespace=config.namespaces.database,
+        cluster_name=config.database.cluster_name,
+        instances=config.database.instances,
+        backup_period=max_interval(config.database.backup.schedule),
+        reconcile_interval_minutes=reconciler.interval_minutes if runs and reconciler else None,
+        token_rotation_window_hours=(
+            seeding.token_rotation_window_hours if seeding is not None and seeding.enabled else None
+        ),
+        drill_period=max_interval(drill.schedule) if drill.enabled else None,
+        thresholds=observability.alerts,
+        runbook_url=observability.runbook_url,
+    )
 
 
 def build_observability(
@@ -126,13 +155,40 @@ def build_observability(
 def build_restore_drill(
     config: PlatformConfig, database: CnpgPostgres, backup_store: AzureBackupStore | None
 ) -> RestoreDrill | None:
-    drill, db, azure = config.restore_drill, config.database, config.azure
+    drill, db = config.restore_drill, config.database
     if not drill.enabled:
         return None
     image = drill.image or (config.reconciler.image if config.reconciler else None)
     assert image is not None  # enforced by config validation
+    settings = drill_settings(config)
+    prerequisites: list[pulumi.Resource] = [database.cluster]
+    if backup_store is not None:
+        prerequisites.append(backup_store.container)
+    try:
+        args = RestoreDrillArgs(
+            settings=settings,
+            schedule=drill.schedule,
+            runner_image=image,
+            destination_path=(
+                backup_store.destination_path
+                if backup_store
+                else blob_destination(db.backup.storage_account_name, db.backup.container_name)
+            ),
+            azure=_drill_azure(config, backup_store),
+        )
+    except ValueError as error:
+        # Config validation covers these rules; this is the component's own second line.
+        raise pulumi.RunError(str(error)) from None
+    return RestoreDrill(
+        "restore-drill", args, opts=pulumi.ResourceOptions(depends_on=prerequisites)
+    )
+
+
+def drill_settings(config: PlatformConfig) -> DrillSettings:
+    """What the drill's pod is told (as environment variables): where to restore, from what."""
+    drill, db, azure = config.restore_drill, config.database, config.azure
     pushgateway = config.observability.pushgateway_url
-    settings = DrillSettings(
+    return DrillSettings(
         stack=pulumi.get_stack(),
         namespace=drill.namespace,
         cluster_name=drill.cluster_name,
@@ -153,34 +209,19 @@ def build_restore_drill(
         check_workload_identity=azure.enabled or db.backup.workload_identity_client_id is not None,
         pushgateway=str(pushgateway).rstrip("/") if pushgateway else None,
     )
-    prerequisites: list[pulumi.Resource] = [database.cluster]
-    if backup_store is not None:
-        prerequisites.append(backup_store.container)
-    try:
-        args = RestoreDrillArgs(
-            settings=settings,
-            schedule=drill.schedule,
-            runner_image=image,
-            destination_path=(
-                backup_store.destination_path
-                if backup_store
-                else blob_destination(db.backup.storage_account_name, db.backup.container_name)
-            ),
-            azure=(
-                DrillAzure(
-                    subscription_id=str(azure.subscription_id),
-                    resource_group_name=str(azure.backup_resource_group),
-                    location=str(azure.location),
-                    oidc_issuer_url=str(azure.aks_oidc_issuer_url),
-                    container_id=backup_store.container.id,
-                )
-                if backup_store is not None
-                else None
-            ),
-        )
-    except ValueError as error:
-        # Config validation covers these rules; this is the component's own second line.
-        raise pulumi.RunError(str(error)) from None
-    return RestoreDrill(
-        "restore-drill", args, opts=pulumi.ResourceOptions(depends_on=prerequisites)
+
+
+def _drill_azure(
+    config: PlatformConfig, backup_store: AzureBackupStore | None
+) -> DrillAzure | None:
+    """The drill's read-only identity goes where the stack's backup store is."""
+    if backup_store is None:
+        return None
+    azure = config.azure
+    return DrillAzure(
+        subscription_id=str(azure.subscription_id),
+        resource_group_name=str(azure.backup_resource_group),
+        location=str(azure.location),
+        oidc_issuer_url=str(azure.aks_oidc_issuer_url),
+        container_id=backup_store.container.id,
     )

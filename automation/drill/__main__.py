@@ -20,13 +20,12 @@ import httpx
 from automation.drill import metrics
 from automation.drill.coder_tables import psycopg_tables
 from automation.drill.kube import DrillError, InClusterKubeApi
-from automation.drill.run import DrillResult, run_drill
+from automation.drill.run import RestoreDrillResult, run_restore_drill
+from coder_platform.contracts import METRICS_TEXTFILE_ENV
 from coder_platform.drill_settings import DrillSettings, DrillSettingsError
 
-TEXTFILE_ENV = "CODER_PLATFORM_METRICS_TEXTFILE"
 
-
-def summary(result: DrillResult) -> dict[str, Any]:
+def summary(result: RestoreDrillResult) -> dict[str, Any]:
     return {
         "kind": "restore-drill",
         "stack": result.stack,
@@ -46,7 +45,7 @@ def summary(result: DrillResult) -> dict[str, Any]:
 
 
 def record(
-    result: DrillResult, settings: DrillSettings, environ: Mapping[str, str], out: TextIO
+    result: RestoreDrillResult, settings: DrillSettings, environ: Mapping[str, str], out: TextIO
 ) -> None:
     if settings.pushgateway:
         try:
@@ -58,9 +57,9 @@ def record(
                 )
                 + "\n"
             )
-    if environ.get(TEXTFILE_ENV):
+    if environ.get(METRICS_TEXTFILE_ENV):
         try:
-            metrics.write_textfile(Path(environ[TEXTFILE_ENV]), result)
+            metrics.write_textfile(Path(environ[METRICS_TEXTFILE_ENV]), result)
         except OSError as error:
             out.write(
                 json.dumps({"kind": "note", "message": f"metrics textfile not written: {error}"})
@@ -76,7 +75,7 @@ def main(environ: Mapping[str, str] = os.environ, out: TextIO = sys.stdout) -> i
         out.write(json.dumps({"kind": "error", "message": str(error)}) + "\n")
         return 2
     try:
-        result = run_drill(settings, kube, psycopg_tables)
+        result = run_restore_drill(settings, kube, psycopg_tables)
     finally:
         kube.close()
     record(result, settings, environ, out)

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from coder_platform.conventions import WORKLOAD_IDENTITY_CLIENT_ID, WORKLOAD_IDENTITY_USE
+from coder_platform.contracts import COMPONENT_LABEL, PART_OF, RESTORE_DRILL_COMPONENT
 from coder_platform.drill_settings import DrillSettings
 from coder_platform.names import app_secret_name
+from coder_platform.specs.cnpg import archive_source, recovery_bootstrap, workload_identity
 
-BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
-LABELS = {
-    "app.kubernetes.io/part-of": "coder-platform",
-    "app.kubernetes.io/component": "restore-drill",
-}
+LABELS = {**PART_OF, COMPONENT_LABEL: RESTORE_DRILL_COMPONENT}
 
 
 class UnsafeDrillSpecError(ValueError):
@@ -41,32 +38,13 @@ def scratch_cluster(settings: DrillSettings) -> dict[str, Any]:
         "imageName": settings.image,
         "enablePDB": False,
         "storage": storage,
-        "bootstrap": {
-            "recovery": {
-                "source": source,
-                "database": settings.database,
-                "owner": settings.owner,
-                "secret": {"name": app_secret_name(settings.cluster_name)},
-            }
-        },
-        "externalClusters": [
-            {
-                "name": source,
-                "plugin": {
-                    "name": BARMAN_PLUGIN,
-                    "parameters": {
-                        "barmanObjectName": settings.object_store,
-                        "serverName": source,
-                    },
-                },
-            }
-        ],
+        "bootstrap": recovery_bootstrap(
+            source, settings.database, settings.owner, app_secret_name(settings.cluster_name)
+        ),
+        "externalClusters": [archive_source(source, settings.object_store, source)],
     }
     if settings.identity_client_id:
-        spec["inheritedMetadata"] = {"labels": {WORKLOAD_IDENTITY_USE: "true"}}
-        spec["serviceAccountTemplate"] = {
-            "metadata": {"annotations": {WORKLOAD_IDENTITY_CLIENT_ID: settings.identity_client_id}}
-        }
+        spec.update(workload_identity(settings.identity_client_id))
     manifest = {
         "apiVersion": "postgresql.cnpg.io/v1",
         "kind": "Cluster",

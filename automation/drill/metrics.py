@@ -2,7 +2,7 @@
 
 Numbers and the ``stack`` label only. Like the runner's, families a failed drill does not know
 (the last success, RTO, RPO, the row counts) keep their last known value: the push is a POST,
-the textfile carries them over. ``coder_platform.alerts`` reads ``success`` and
+the textfile carries them over. ``coder_platform.observability.alerts`` reads ``success`` and
 ``last_success_timestamp_seconds``; the dashboard draws RTO and RPO.
 """
 
@@ -12,41 +12,52 @@ from pathlib import Path
 
 import httpx
 
-from automation.drill.run import DrillResult
+from automation.drill.run import RestoreDrillResult
 from automation.reporting.metrics import replace_textfile
-from coder_platform.alerts import DRILL
+from coder_platform.contracts import DRILL_JOB, DrillMetric
 
-JOB = "coder_platform_restore_drill"
 LAST_KNOWN = (
-    "last_success_timestamp_seconds",
-    "rto_seconds",
-    "rpo_seconds",
-    "restored_users",
-    "restored_templates",
+    DrillMetric.LAST_SUCCESS,
+    DrillMetric.RTO,
+    DrillMetric.RPO,
+    DrillMetric.RESTORED_USERS,
+    DrillMetric.RESTORED_TEMPLATES,
 )
 
 
-def render(result: DrillResult) -> str:
+def render(result: RestoreDrillResult) -> str:
     finished = result.finished_at or result.started_at
-    families: list[tuple[str, float | None, str]] = [
-        ("last_run_timestamp_seconds", finished.timestamp(), "When the last drill finished."),
-        ("success", int(result.success), "1 if the last drill restored, queried and cleaned up."),
-        ("duration_seconds", result.duration_seconds, "How long the last drill took."),
-        ("cleanup_ok", int(result.cleanup_ok), "1 if the last drill removed its scratch cluster."),
+    families: list[tuple[DrillMetric, float | None, str]] = [
+        (DrillMetric.LAST_RUN, finished.timestamp(), "When the last drill finished."),
         (
-            "workload_identity_ok",
+            DrillMetric.SUCCESS,
+            int(result.success),
+            "1 if the last drill restored, queried and cleaned up.",
+        ),
+        (DrillMetric.DURATION, result.duration_seconds, "How long the last drill took."),
+        (
+            DrillMetric.CLEANUP_OK,
+            int(result.cleanup_ok),
+            "1 if the last drill removed its scratch cluster.",
+        ),
+        (
+            DrillMetric.WORKLOAD_IDENTITY_OK,
             None if result.identity_ok is None else int(result.identity_ok),
             "1 if the backup sidecar had AZURE_FEDERATED_TOKEN_FILE.",
         ),
         (
-            "last_success_timestamp_seconds",
+            DrillMetric.LAST_SUCCESS,
             finished.timestamp() if result.success else None,
             "When a drill last succeeded.",
         ),
-        ("rto_seconds", result.rto_seconds, "Scratch cluster created to restored DB answering."),
-        ("rpo_seconds", result.rpo_seconds, "Drill start minus the newest restored row."),
-        ("restored_users", result.users, "Coder users in the restored database."),
-        ("restored_templates", result.templates, "Coder templates in the restored database."),
+        (DrillMetric.RTO, result.rto_seconds, "Scratch cluster created to restored DB answering."),
+        (DrillMetric.RPO, result.rpo_seconds, "Drill start minus the newest restored row."),
+        (DrillMetric.RESTORED_USERS, result.users, "Coder users in the restored database."),
+        (
+            DrillMetric.RESTORED_TEMPLATES,
+            result.templates,
+            "Coder templates in the restored database.",
+        ),
     ]
     labels = f'{{stack="{result.stack}"}}'
     lines: list[str] = []
@@ -54,23 +65,25 @@ def render(result: DrillResult) -> str:
         if value is None:
             continue
         lines += [
-            f"# HELP {DRILL}_{name} {help_text}",
-            f"# TYPE {DRILL}_{name} gauge",
-            f"{DRILL}_{name}{labels} {round(value, 3)}",
+            f"# HELP {name} {help_text}",
+            f"# TYPE {name} gauge",
+            f"{name}{labels} {round(value, 3)}",
         ]
     return "\n".join(lines) + "\n"
 
 
-def write_textfile(target: Path, result: DrillResult) -> Path:
+def write_textfile(target: Path, result: RestoreDrillResult) -> Path:
     """Atomically write ``<dir>/coder_platform_<stack>_restore_drill.prom`` (or the file)."""
     path = (
         target / f"coder_platform_{result.stack}_restore_drill.prom" if target.is_dir() else target
     )
-    replace_textfile(path, render(result), (f"{DRILL}_{name}" for name in LAST_KNOWN))
+    replace_textfile(path, render(result), LAST_KNOWN)
     return path
 
 
-def push(gateway: str, result: DrillResult, transport: httpx.BaseTransport | None = None) -> None:
-    url = f"{gateway.rstrip('/')}/metrics/job/{JOB}/stack/{result.stack}"
+def push(
+    gateway: str, result: RestoreDrillResult, transport: httpx.BaseTransport | None = None
+) -> None:
+    url = f"{gateway.rstrip('/')}/metrics/job/{DRILL_JOB}/stack/{result.stack}"
     with httpx.Client(timeout=10.0, transport=transport) as client:
         client.post(url, content=render(result)).raise_for_status()

@@ -47,7 +47,7 @@ class DrillStep:
 
 
 @dataclass
-class DrillResult:
+class RestoreDrillResult:
     stack: str
     started_at: datetime
     finished_at: datetime | None = None
@@ -76,7 +76,7 @@ class _StepFailedError(Exception):
 
 
 class _Recorder:
-    def __init__(self, result: DrillResult, redactor: Redactor) -> None:
+    def __init__(self, result: RestoreDrillResult, redactor: Redactor) -> None:
         self._result, self._redactor = result, redactor
 
     def record(self, name: str, ok: bool, detail: str) -> None:
@@ -93,7 +93,7 @@ class _Recorder:
         self.record(name, True, "; ".join(detail))
 
 
-def run_drill(
+def run_restore_drill(
     settings: DrillSettings,
     kube: KubeApi,
     connect: Connect,
@@ -101,9 +101,9 @@ def run_drill(
     clock: Clock | None = None,
     now: Now = utc_now,
     password: Callable[[], str] = lambda: secrets.token_urlsafe(24),
-) -> DrillResult:
+) -> RestoreDrillResult:
     clock = clock or SystemClock()
-    result = DrillResult(stack=settings.stack, started_at=now())
+    result = RestoreDrillResult(stack=settings.stack, started_at=now())
     redactor = Redactor()
     steps = _Recorder(result, redactor)
     try:
@@ -150,7 +150,7 @@ def run_drill(
 
 
 def _check_identity(
-    kube: KubeApi, settings: DrillSettings, result: DrillResult, steps: _Recorder
+    kube: KubeApi, settings: DrillSettings, result: RestoreDrillResult, steps: _Recorder
 ) -> None:
     """Recorded, and the restore goes on: a broken identity and a broken restore are two facts."""
     try:
@@ -167,7 +167,7 @@ def _check_identity(
     steps.record("identity", finding.ok, finding.detail)
 
 
-def _measure(result: DrillResult, snapshot: CoderSnapshot) -> None:
+def _measure(result: RestoreDrillResult, snapshot: CoderSnapshot) -> None:
     result.users, result.templates = snapshot.users, snapshot.templates
     result.newest_row_at, result.newest_source = snapshot.newest_row_at, snapshot.newest_source
     if snapshot.newest_row_at is not None:

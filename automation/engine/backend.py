@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from automation.errors import ConfigInvalidError, UnknownStackError
+from coder_platform.config import (
+    MANAGED_ENVIRONMENTS,
+    StackFileError,
+    stack_file_config,
+    stack_file_document,
+)
+from coder_platform.contracts import SECRETS_PROVIDER_ENV
 
 LOCAL_STATE_DIR = ".pulumi-state"
 LOCAL_ONLY_PASSPHRASE = "coder-platform-local-only-passphrase-not-a-secret"
-SECRETS_PROVIDER_ENV = "CODER_PLATFORM_SECRETS_PROVIDER"
-MANAGED_ENVIRONMENTS = frozenset({"dev", "prod"})
-PROJECT = "coder-platform"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class BackendSettings:
 
 def stack_environment(work_dir: Path, stack: str) -> str | None:
     """``coder-platform:environment`` from the stack file, read before any CLI call."""
-    project = _yaml(work_dir / "Pulumi.yaml")
+    project = _document(work_dir / "Pulumi.yaml")
     config_dir = work_dir / str(project.get("stackConfigDir", "."))
     path = config_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
@@ -54,9 +56,7 @@ def stack_environment(work_dir: Path, stack: str) -> str | None:
             f"unknown stack {stack!r}: there is no {path.relative_to(work_dir)}",
             f"Use one of: {', '.join(known) or '(none)'}; or create that file to add the stack",
         )
-    stack_file = _yaml(path)
-    config = stack_file.get("config") or {}
-    value = config.get(f"{PROJECT}:environment") if isinstance(config, dict) else None
+    value = stack_file_config(_document(path)).get("environment")
     return str(value) if value is not None else None
 
 
@@ -104,18 +104,12 @@ def _has_passphrase(environ: Mapping[str, str]) -> bool:
     )
 
 
-def _yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def _document(path: Path) -> dict[str, Any]:
+    if not path.is_file():
         return {}
-    except yaml.YAMLError as error:
-        # The mark and problem name a position and a rule, never the file's content.
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        problem = getattr(error, "problem", None)
+    try:
+        return stack_file_document(path)
+    except StackFileError as error:
         raise ConfigInvalidError(
-            f"{where}: is not valid YAML" + (f" ({problem})" if problem else ""),
-            f"Fix the syntax at that line of {path.name}",
+            str(error), f"Fix the syntax at that line of {path.name}"
         ) from None
-    return data if isinstance(data, dict) else {}

@@ -33,7 +33,7 @@ from pulumi import automation as auto
 from pulumi.automation import errors as auto_errors
 from semver import VersionInfo
 
-from automation.engine.backend import PROJECT, BackendSettings
+from automation.engine.backend import BackendSettings
 from automation.engine.cli_process import SupervisedPulumiCommand
 from automation.engine.errors import classify
 from automation.engine.locks import file_backend_locks
@@ -45,6 +45,7 @@ from automation.engine.protocol import (
 )
 from automation.errors import ConfigInvalidError, LockHolder
 from automation.reporting.events import op_counts, translate
+from coder_platform.contracts import PROJECT
 from coder_platform.redaction import Redactor
 
 MIN_CLI_VERSION = VersionInfo(3, 229, 0)
@@ -260,10 +261,6 @@ def _policy_kwargs(policy: PolicySettings | None) -> dict[str, Any]:
     if policy.config is not None:
         kwargs["policy_pack_configs"] = [str(policy.config)]
     return kwargs
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def open_pulumi_engine(

@@ -1,9 +1,10 @@
 """Remove the seeded Coder subtree from a stack's state after a Coder reset.
 
 After a Coder database reset the seeded resources in state (the first user, the API token, the
-coderd provider and everything it manages) describe objects that no longer exist, and the stored
-token is dead, so even a refresh with the program run fails with 401s. The remedy is one explicit
-state edit (export, filter, import); the next ``up`` re-creates the subtree (contract C3).
+users, groups, templates and license the seed manages) describe objects that no longer exist,
+and the stored token is dead, so even a refresh with the program run fails with 401s. The remedy
+is one explicit state edit (export, filter, import); the next ``up`` re-creates the subtree
+(contract C3).
 
 What is removed, exactly:
 
@@ -11,8 +12,7 @@ What is removed, exactly:
    except the Vault KV secret that publishes the token (``vault:kv/secretV2:SecretV2``): it is
    kept, because its path outlives Coder and the next ``up`` rewrites its value; its ancestors
    inside the seed are kept with it so its ``parent`` stays valid;
-2. every coderd provider (``pulumi:providers:coderd``), wherever it sits;
-3. then, to a fixed point, any other resource whose ``parent`` or provider is removed, or whose
+2. then, to a fixed point, any other resource whose ``parent`` or provider is removed, or whose
    ``dependencies`` are non-empty and all removed.
 
 A kept seeded resource loses only its references to removed resources (recorded as pruned). Any
@@ -27,13 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from automation.errors import RefusedError
+from coder_platform.contracts import VAULT_KV_SECRET_TYPE, VAULT_SECRET_V2_TYPE, ComponentType
 
-SEED_COMPONENT = "coder-platform:seeding:CoderSeed"
-CODERD_PROVIDER = "pulumi:providers:coderd"
+SEED_COMPONENT = ComponentType.SEED
 # The token's Vault publication, through the pulumi-vault provider or this project's HTTP one.
-KEPT_SEED_TYPES = frozenset(
-    {"vault:kv/secretV2:SecretV2", "pulumi-python:dynamic/vault:VaultKvSecret"}
-)
+KEPT_SEED_TYPES = frozenset({VAULT_SECRET_V2_TYPE, VAULT_KV_SECRET_TYPE})
 
 Resource = Mapping[str, Any]
 
@@ -51,25 +49,21 @@ def resources_of(state: Mapping[str, Any]) -> list[Resource]:
 
 
 def seeded_urns(state: Mapping[str, Any]) -> list[str]:
-    """URNs a reset makes stale: the seed subtree minus what is kept, and coderd providers.
+    """URNs a reset makes stale: the seed subtree minus what is kept.
 
     Empty when nothing was seeded, or once a heal removed them (so a reset is acted on once).
     """
     resources = resources_of(state)
     subtree = _seed_subtree(resources)
     kept = _kept(resources, subtree)
-    return [
-        r["urn"]
-        for r in resources
-        if (r["urn"] in subtree and r["urn"] not in kept) or r.get("type") == CODERD_PROVIDER
-    ]
+    return [r["urn"] for r in resources if r["urn"] in subtree and r["urn"] not in kept]
 
 
 def plan_seed_removal(state: Mapping[str, Any]) -> SeedRemoval:
     resources = resources_of(state)
     subtree = _seed_subtree(resources)
     kept = _kept(resources, subtree)
-    removed = (subtree - kept) | {r["urn"] for r in resources if r.get("type") == CODERD_PROVIDER}
+    removed = subtree - kept
     changed = True
     while changed:
         changed = False

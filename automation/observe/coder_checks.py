@@ -21,12 +21,8 @@ from coder_platform.coder_api import (
     CoderClient,
     CoderUnreachableError,
 )
+from coder_platform.contracts import CODER_API_TOKEN_TYPE, CODER_TEMPLATE_TYPE
 
-TEMPLATE_TYPE = "coderd:index/template:Template"
-# This project's own template resource (coderd cannot be built here); it records the version
-# it built as ``version_id``.
-CODER_TEMPLATE_TYPE = "pulumi-python:dynamic/coder:CoderTemplate"
-TOKEN_TYPE = "pulumi-python:dynamic/coder:CoderApiToken"
 UNREACHABLE_CHECK = "reachable"
 
 
@@ -137,24 +133,18 @@ def expected_templates(state: Mapping[str, Any]) -> list[ExpectedTemplate]:
         kind = resource.get("type")
         outputs = resource.get("outputs") or {}
         name = outputs.get("name")
-        if kind not in (TEMPLATE_TYPE, CODER_TEMPLATE_TYPE) or not isinstance(name, str):
+        if kind != CODER_TEMPLATE_TYPE or not isinstance(name, str):
             continue
-        if kind == CODER_TEMPLATE_TYPE:
-            version = outputs.get("version_id")
-            expected.append(ExpectedTemplate(name, version if isinstance(version, str) else None))
-            continue
-        versions = outputs.get("versions") or []
-        active = next(
-            (v.get("id") for v in versions if isinstance(v, dict) and v.get("active")), None
-        )
-        expected.append(ExpectedTemplate(name, active if isinstance(active, str) else None))
+        # CoderTemplate records the version it built as ``version_id``.
+        version = outputs.get("version_id")
+        expected.append(ExpectedTemplate(name, version if isinstance(version, str) else None))
     return expected
 
 
 def token_expiry(state: Mapping[str, Any]) -> datetime | None:
     """When the automation token recorded in state expires (its ``expires_at`` output)."""
     for resource in resources_of(state):
-        if resource.get("type") != TOKEN_TYPE:
+        if resource.get("type") != CODER_API_TOKEN_TYPE:
             continue
         value = (resource.get("outputs") or {}).get("expires_at")
         if isinstance(value, str):

@@ -31,9 +31,7 @@ from automation.observe.probes import (
 from automation.observe.vault_access import PublishedTokenReader, kubernetes_login
 from automation.session import Session
 from coder_platform.config import PlatformConfig
-
-CODER_URL_ENV = "CODER_PLATFORM_CODER_URL"
-VAULT_ROLE_ENV = "CODER_PLATFORM_VAULT_ROLE"
+from coder_platform.contracts import CODER_URL_ENV, VAULT_ROLE_ENV
 
 
 @dataclass(frozen=True)

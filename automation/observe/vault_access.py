@@ -16,15 +16,13 @@ import requests
 from hvac import exceptions as hvac_errors
 
 from automation.errors import DependencyUnreachableError
-
-SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
-PUBLISHED_TOKEN_KEY = "token"
-TIMEOUT_SECONDS = 10
+from coder_platform import vault_kv
+from coder_platform.contracts import PUBLISHED_TOKEN_KEY
 
 
 def kubernetes_login(address: str, role: str, auth_path: str, jwt_file: Path) -> str:
     """``auth/<path>/login`` with the service account JWT; returns the client token."""
-    client = hvac.Client(url=address, timeout=TIMEOUT_SECONDS)
+    client = hvac.Client(url=address, timeout=vault_kv.TIMEOUT_SECONDS)
     try:
         response = client.auth.kubernetes.login(
             role=role, jwt=jwt_file.read_text(encoding="utf-8").strip(), mount_point=auth_path
@@ -49,26 +47,22 @@ class PublishedTokenReader:
     def __init__(self, address: str, token: str, mount: str, path: str) -> None:
         self._where = f"{mount}/{path}"
         self._mount, self._path = mount, path
-        self._client = hvac.Client(url=address, token=token, timeout=TIMEOUT_SECONDS)
+        self._client = vault_kv.client(address, token)
 
     def __repr__(self) -> str:
         return f"PublishedTokenReader({self._where})"
 
     def __call__(self) -> str | None:
         try:
-            response = self._client.secrets.kv.v2.read_secret_version(
-                path=self._path, mount_point=self._mount, raise_on_deleted_version=True
-            )
-        except hvac_errors.InvalidPath:
-            return None
-        except (hvac_errors.Forbidden, hvac_errors.Unauthorized):
+            data = vault_kv.read_kv(self._client, self._mount, self._path)
+        except vault_kv.KvDeniedError:
             raise DependencyUnreachableError(
                 f"Vault denied reading {self._where}",
                 "Grant the reconciler's policy read on that path (VaultSecrets write_paths)",
             ) from None
-        except (requests.ConnectionError, requests.Timeout, hvac_errors.VaultDown):
+        except vault_kv.KvUnreachableError:
             raise DependencyUnreachableError(
                 f"Vault did not answer reading {self._where}", "Check Vault and rerun"
             ) from None
-        value = response["data"]["data"].get(PUBLISHED_TOKEN_KEY)
-        return str(value) if value else None
+        value = (data or {}).get(PUBLISHED_TOKEN_KEY)
+        return value or None

@@ -6,7 +6,7 @@ A metrics failure never changes a run's outcome; it becomes a note in the report
 Some families only some runs know (the last success, the token's expiry, what verify found in
 Coder). A run that does not know them leaves the last known value in place: the push is a POST
 (the Pushgateway replaces only the families pushed) and the textfile carries them over from the
-file it replaces. The alerts in ``coder_platform.alerts`` read them.
+file it replaces. The alerts in ``coder_platform.observability.alerts`` read them.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import httpx
 
 from automation.outcome import Outcome
 from automation.reporting.report import RunReport
+from coder_platform.contracts import RUN_JOB, RunMetric
 
-PREFIX = "coder_platform_run"
-JOB = "coder_platform_runner"
 # A run ending in one of these leaves the stack verified (or, for preview/up, done).
 SUCCESSES = frozenset(
     {
@@ -35,10 +34,10 @@ SUCCESSES = frozenset(
     }
 )
 LAST_KNOWN = (
-    "last_success_timestamp_seconds",
-    "token_expiry_timestamp_seconds",
-    "seeded_templates_found",
-    "seeded_users_found",
+    RunMetric.LAST_SUCCESS,
+    RunMetric.TOKEN_EXPIRY,
+    RunMetric.TEMPLATES_FOUND,
+    RunMetric.USERS_FOUND,
 )
 # Always pushed (zero when unused), so a POST never leaves an old run's count behind.
 OPERATIONS = ("create", "update", "replace", "delete")
@@ -47,49 +46,49 @@ OPERATIONS = ("create", "update", "replace", "delete")
 def render(report: RunReport) -> str:
     labels = f'stack="{report.stack}",command="{report.command}"'
     lines = [
-        f"# HELP {PREFIX}_last_timestamp_seconds When the last run finished.",
-        f"# TYPE {PREFIX}_last_timestamp_seconds gauge",
-        f"{PREFIX}_last_timestamp_seconds{{{labels}}} {report.finished_at.timestamp():.3f}",
-        f"# HELP {PREFIX}_exit_code The last run's exit code (docs/runner.md).",
-        f"# TYPE {PREFIX}_exit_code gauge",
-        f"{PREFIX}_exit_code{{{labels}}} {report.exit_code}",
-        f"# HELP {PREFIX}_duration_seconds How long the last run took.",
-        f"# TYPE {PREFIX}_duration_seconds gauge",
-        f"{PREFIX}_duration_seconds{{{labels}}} {report.duration_seconds}",
-        f"# HELP {PREFIX}_outcome 1 for the last run's outcome, 0 for the others.",
-        f"# TYPE {PREFIX}_outcome gauge",
+        f"# HELP {RunMetric.LAST_TIMESTAMP} When the last run finished.",
+        f"# TYPE {RunMetric.LAST_TIMESTAMP} gauge",
+        f"{RunMetric.LAST_TIMESTAMP}{{{labels}}} {report.finished_at.timestamp():.3f}",
+        f"# HELP {RunMetric.EXIT_CODE} The last run's exit code (docs/runner.md).",
+        f"# TYPE {RunMetric.EXIT_CODE} gauge",
+        f"{RunMetric.EXIT_CODE}{{{labels}}} {report.exit_code}",
+        f"# HELP {RunMetric.DURATION} How long the last run took.",
+        f"# TYPE {RunMetric.DURATION} gauge",
+        f"{RunMetric.DURATION}{{{labels}}} {report.duration_seconds}",
+        f"# HELP {RunMetric.OUTCOME} 1 for the last run's outcome, 0 for the others.",
+        f"# TYPE {RunMetric.OUTCOME} gauge",
     ]
     lines += [
-        f'{PREFIX}_outcome{{{labels},outcome="{o.value}"}} {int(o == report.outcome)}'
+        f'{RunMetric.OUTCOME}{{{labels},outcome="{o.value}"}} {int(o == report.outcome)}'
         for o in Outcome
     ]
     lines += [
-        f"# HELP {PREFIX}_resource_changes Resource changes of the last run, by operation.",
-        f"# TYPE {PREFIX}_resource_changes gauge",
+        f"# HELP {RunMetric.RESOURCE_CHANGES} Resource changes of the last run, by operation.",
+        f"# TYPE {RunMetric.RESOURCE_CHANGES} gauge",
     ]
     lines += [
-        f'{PREFIX}_resource_changes{{{labels},operation="{op}"}} {count}'
+        f'{RunMetric.RESOURCE_CHANGES}{{{labels},operation="{op}"}} {count}'
         for op, count in sorted({**dict.fromkeys(OPERATIONS, 0), **report.changes}.items())
     ]
     resets = int(report.coder is not None and report.coder.reset_detected)
     for name, value, help_text in (
-        ("drifted_resources", len(report.drifted), "Resources found drifted."),
-        ("pending_changes", len(report.pending), "Code or config changes waiting for a run."),
-        ("healed_resources", len(report.healed), "Resources changed to heal drift or a reset."),
-        ("policy_violations", len(report.policy_violations), "Policy findings."),
-        ("resets_detected", resets, "Coder database resets the run detected (and healed)."),
+        (RunMetric.DRIFTED, len(report.drifted), "Resources found drifted."),
+        (RunMetric.PENDING, len(report.pending), "Code or config changes waiting for a run."),
+        (RunMetric.HEALED, len(report.healed), "Resources changed to heal drift or a reset."),
+        (RunMetric.POLICY_VIOLATIONS, len(report.policy_violations), "Policy findings."),
+        (RunMetric.RESETS, resets, "Coder database resets the run detected (and healed)."),
         *_last_known(report),
     ):
         lines += [
-            f"# HELP {PREFIX}_{name} {help_text}",
-            f"# TYPE {PREFIX}_{name} gauge",
-            f"{PREFIX}_{name}{{{labels}}} {value}",
+            f"# HELP {name} {help_text}",
+            f"# TYPE {name} gauge",
+            f"{name}{{{labels}}} {value}",
         ]
     return "\n".join(lines) + "\n"
 
 
-def _last_known(report: RunReport) -> list[tuple[str, float, str]]:
-    known: list[tuple[str, float, str]] = []
+def _last_known(report: RunReport) -> list[tuple[RunMetric, float, str]]:
+    known: list[tuple[RunMetric, float, str]] = []
     if report.outcome in SUCCESSES:
         known.append(
             (LAST_KNOWN[0], round(report.finished_at.timestamp(), 3), "When a run last succeeded.")
@@ -135,11 +134,13 @@ def write_textfile(target: Path, report: RunReport) -> Path:
         if target.is_dir()
         else target
     )
-    replace_textfile(path, render(report), (f"{PREFIX}_{name}" for name in LAST_KNOWN))
+    replace_textfile(path, render(report), LAST_KNOWN)
     return path
 
 
 def push(gateway: str, report: RunReport, transport: httpx.BaseTransport | None = None) -> None:
-    url = f"{gateway.rstrip('/')}/metrics/job/{JOB}/stack/{report.stack}/command/{report.command}"
+    url = (
+        f"{gateway.rstrip('/')}/metrics/job/{RUN_JOB}/stack/{report.stack}/command/{report.command}"
+    )
     with httpx.Client(timeout=10.0, transport=transport) as client:
         client.post(url, content=render(report)).raise_for_status()

@@ -41,9 +41,9 @@ from coder_platform.coder_api.errors import (
 from coder_platform.coder_api.models import (
     ApiKey,
     BuildInfo,
-    CoderTemplate,
-    CoderTemplateVersion,
-    CoderUser,
+    Template,
+    TemplateVersion,
+    User,
 )
 from coder_platform.redaction import Redactor
 
@@ -193,10 +193,10 @@ class CoderClientCore:
 
     # -- users ----------------------------------------------------------------------------------
 
-    def me(self) -> CoderUser:
-        return self._model(CoderUser, "GET", "/users/me")
+    def me(self) -> User:
+        return self._model(User, "GET", "/users/me")
 
-    def get_user(self, user: str) -> CoderUser | None:
+    def get_user(self, user: str) -> User | None:
         """GET /users/{user}; None when Coder has no such user (404, or 400 for an unknown name)."""
         path = f"/users/{segment(user)}"
         response = self._send("GET", path)
@@ -204,7 +204,16 @@ class CoderClientCore:
             response.status_code == 400 and "existing uuid or username" in response.text
         ):
             return None
-        return self._parse(CoderUser, "GET", path, self._check(response, "GET"))
+        return self._parse(User, "GET", path, self._check(response, "GET"))
+
+    def list_users(self) -> list[User]:
+        """GET /users: every user the caller may see (Coder wraps the list as ``{"users": []}``)."""
+        data = self._check(self._send("GET", "/users"), "GET")
+        users = data.get("users") if isinstance(data, dict) else None
+        try:
+            return TypeAdapter(list[User]).validate_python(users)
+        except ValidationError:
+            raise CoderApiError("GET", "/users", 200, "response has no list of users") from None
 
     # -- API tokens -----------------------------------------------------------------------------
 
@@ -259,11 +268,11 @@ class CoderClientCore:
 
     # -- templates ------------------------------------------------------------------------------
 
-    def list_templates(self) -> list[CoderTemplate]:
-        return self._models(CoderTemplate, "/templates")
+    def list_templates(self) -> list[Template]:
+        return self._models(Template, "/templates")
 
-    def list_template_versions(self, template_id: str) -> list[CoderTemplateVersion]:
-        return self._models(CoderTemplateVersion, f"/templates/{segment(template_id)}/versions")
+    def list_template_versions(self, template_id: str) -> list[TemplateVersion]:
+        return self._models(TemplateVersion, f"/templates/{segment(template_id)}/versions")
 
     # -- transport ------------------------------------------------------------------------------
 

@@ -1,5 +1,8 @@
 """Typed views of the Coder API objects the platform reads (``codersdk`` shapes, extra ignored).
 
+Named as codersdk names them (``User``, ``Group``, ``Template``...), never like the resources
+that manage them (``components/providers/``' ``CoderUser``, ``CoderGroup``...).
+
 Only the fields the providers and the runner use are declared; unknown fields are ignored so a
 newer Coder does not break a reconcile. ``hide_input_in_errors`` keeps response content out of
 validation errors (contract C2: nothing a server sent is echoed into a message).
@@ -26,19 +29,19 @@ class BuildInfo(CoderModel):
     deployment_id: str = ""
 
 
-class CoderRole(CoderModel):
+class Role(CoderModel):
     name: str
     display_name: str = ""
 
 
-class CoderUser(CoderModel):
+class User(CoderModel):
     id: str
     username: str
     email: str
     name: str = ""
     status: str = ""
     login_type: str = ""
-    roles: list[CoderRole] = []
+    roles: list[Role] = []
 
     @property
     def is_owner(self) -> bool:
@@ -63,7 +66,7 @@ class ApiKey(CoderModel):
     lifetime_seconds: int
 
 
-class CoderTemplate(CoderModel):
+class Template(CoderModel):
     id: str
     name: str
     active_version_id: str
@@ -75,7 +78,7 @@ class CoderTemplate(CoderModel):
     activity_bump_ms: int = 0
 
 
-class CoderTemplateVersion(CoderModel):
+class TemplateVersion(CoderModel):
     id: str
     name: str
     template_id: str | None = None
@@ -110,21 +113,21 @@ class ProvisionerJobLog(CoderModel):
     output: str = ""
 
 
-class CoderGroupMember(CoderModel):
+class GroupMember(CoderModel):
     """A group member as ``GET /groups/{id}`` lists it (``codersdk.ReducedUser``)."""
 
     id: str
     username: str = ""
 
 
-class CoderGroup(CoderModel):
+class Group(CoderModel):
     id: str
     name: str
     display_name: str = ""
     organization_id: str = ""
     avatar_url: str = ""
     quota_allowance: int = 0
-    members: list[CoderGroupMember] = []
+    members: list[GroupMember] = []
 
     @property
     def member_usernames(self) -> list[str]:
@@ -152,7 +155,7 @@ class Entitlements(CoderModel):
         return found is not None and found.usable
 
 
-class CoderLicense(CoderModel):
+class License(CoderModel):
     """A license as ``GET /licenses`` lists it: its claims verbatim, never the JWT itself (a
     signed license is a bearer credential, so Coder does not return it)."""
 

@@ -33,13 +33,13 @@ from coder_platform.coder_api.errors import (
     CoderSelfTargetError,
     CoderUserInUseError,
 )
-from coder_platform.coder_api.models import CoderGroup, CoderLicense, CoderUser, Entitlements
+from coder_platform.coder_api.models import Entitlements, Group, License, User
+from coder_platform.contracts import GROUPS_FEATURE
 
 # The nil UUID in organization_ids places a new user in the default organization (coderd
 # postUser); it spares a lookup of the default organization's id.
 DEFAULT_ORGANIZATION_ID = "00000000-0000-0000-0000-000000000000"
 PREMIUM_MARKER = "a Premium feature"
-GROUPS_FEATURE = "template_rbac"
 SERVICE_ACCOUNTS_FEATURE = "service accounts"  # Premium; not a feature name of /entitlements
 SELF_MESSAGES = ("cannot delete yourself", "cannot suspend yourself", "cannot change your own")
 UNKNOWN_USER_MARKER = "existing uuid or username"
@@ -82,7 +82,7 @@ class PeopleEndpoints(CoderClientCore):
         name: str = "",
         login_type: str,
         password: str | None = None,
-    ) -> CoderUser:
+    ) -> User:
         """POST /users in the default organization. 409 raises CoderConflictError (the username
         or the email is taken); a ``none`` user is created as a service account."""
         body: dict[str, Any] = {
@@ -99,25 +99,25 @@ class PeopleEndpoints(CoderClientCore):
         secrets = [password] if password else []
         response = self._send("POST", "/users", json=body, secrets=secrets)
         self._raise_if_not_entitled(response, "POST", SERVICE_ACCOUNTS_FEATURE)
-        return self._parse(CoderUser, "POST", "/users", self._check(response, "POST", secrets))
+        return self._parse(User, "POST", "/users", self._check(response, "POST", secrets))
 
-    def update_roles(self, user: str, roles: Sequence[str], *, username: str = "") -> CoderUser:
+    def update_roles(self, user: str, roles: Sequence[str], *, username: str = "") -> User:
         """PUT /users/{user}/roles: the user's site roles become exactly these."""
         path = f"/users/{segment(user)}/roles"
         response = self._send("PUT", path, json={"roles": list(roles)})
         return self._user_answer(response, "PUT", path, username or user)
 
-    def suspend_user(self, user: str, *, username: str = "") -> CoderUser:
+    def suspend_user(self, user: str, *, username: str = "") -> User:
         """PUT /users/{user}/status/suspend (400 for an owner or for yourself)."""
         path = f"/users/{segment(user)}/status/suspend"
         return self._user_answer(self._send("PUT", path), "PUT", path, username or user)
 
-    def activate_user(self, user: str, *, username: str = "") -> CoderUser:
+    def activate_user(self, user: str, *, username: str = "") -> User:
         """PUT /users/{user}/status/activate."""
         path = f"/users/{segment(user)}/status/activate"
         return self._user_answer(self._send("PUT", path), "PUT", path, username or user)
 
-    def update_profile(self, user: str, username: str, name: str) -> CoderUser:
+    def update_profile(self, user: str, username: str, name: str) -> User:
         """PUT /users/{user}/profile: username and display name (Coder has no email change)."""
         path = f"/users/{segment(user)}/profile"
         response = self._send("PUT", path, json={"username": username, "name": name})
@@ -156,7 +156,7 @@ class PeopleEndpoints(CoderClientCore):
 
     def create_group(
         self, organization: str, name: str, *, display_name: str = "", quota_allowance: int = 0
-    ) -> CoderGroup:
+    ) -> Group:
         """POST /organizations/{org}/groups; 409 raises CoderConflictError (the name is taken)."""
         path = f"/organizations/{segment(organization)}/groups"
         body = {
@@ -167,14 +167,14 @@ class PeopleEndpoints(CoderClientCore):
         }
         response = self._send("POST", path, json=body)
         self._raise_if_not_entitled(response, "POST")
-        return self._parse(CoderGroup, "POST", path, self._check(response, "POST"))
+        return self._parse(Group, "POST", path, self._check(response, "POST"))
 
-    def get_group(self, group_id: str) -> CoderGroup | None:
+    def get_group(self, group_id: str) -> Group | None:
         """GET /groups/{id}; None when Coder has no such group (404)."""
         path = f"/groups/{segment(group_id)}"
         return self._group_or_none(self._send("GET", path), path)
 
-    def get_group_by_name(self, organization: str, name: str) -> CoderGroup | None:
+    def get_group_by_name(self, organization: str, name: str) -> Group | None:
         """GET /organizations/{org}/groups/{name}; None when no group has that name."""
         path = f"/organizations/{segment(organization)}/groups/{segment(name)}"
         return self._group_or_none(self._send("GET", path), path)
@@ -188,7 +188,7 @@ class PeopleEndpoints(CoderClientCore):
         quota_allowance: int | None = None,
         add_users: Iterable[str] = (),
         remove_users: Iterable[str] = (),
-    ) -> CoderGroup:
+    ) -> Group:
         """PATCH /groups/{id}: members by user id, and any setting given (None: unchanged)."""
         path = f"/groups/{segment(group_id)}"
         body: dict[str, Any] = {"add_users": list(add_users), "remove_users": list(remove_users)}
@@ -200,11 +200,11 @@ class PeopleEndpoints(CoderClientCore):
         body.update({key: value for key, value in settings.items() if value is not None})
         response = self._send("PATCH", path, json=body)
         self._raise_if_not_entitled(response, "PATCH")
-        return self._parse(CoderGroup, "PATCH", path, self._check(response, "PATCH"))
+        return self._parse(Group, "PATCH", path, self._check(response, "PATCH"))
 
     def patch_group_members(
         self, group_id: str, add_users: Iterable[str], remove_users: Iterable[str]
-    ) -> CoderGroup:
+    ) -> Group:
         """PATCH /groups/{id} with member changes only (user ids)."""
         return self.update_group(group_id, add_users=add_users, remove_users=remove_users)
 
@@ -220,15 +220,15 @@ class PeopleEndpoints(CoderClientCore):
 
     # -- licenses -------------------------------------------------------------------------------
 
-    def add_license(self, jwt: str) -> CoderLicense:
+    def add_license(self, jwt: str) -> License:
         """POST /licenses; the JWT travels in the body only and is masked in any error."""
         response = self._send("POST", "/licenses", json={"license": jwt}, secrets=[jwt])
         data = self._check(response, "POST", [jwt])
-        return self._parse(CoderLicense, "POST", "/licenses", data)
+        return self._parse(License, "POST", "/licenses", data)
 
-    def list_licenses(self) -> list[CoderLicense]:
+    def list_licenses(self) -> list[License]:
         """GET /licenses (claims only, never a JWT)."""
-        return self._models(CoderLicense, "/licenses")
+        return self._models(License, "/licenses")
 
     def delete_license(self, license_id: int) -> bool:
         """DELETE /licenses/{id}; False when it is already gone (404 "Unknown license ID")."""
@@ -247,11 +247,9 @@ class PeopleEndpoints(CoderClientCore):
             response.status_code == 400 and UNKNOWN_USER_MARKER in response.text
         )
 
-    def _user_answer(
-        self, response: httpx.Response, method: str, path: str, username: str
-    ) -> CoderUser:
+    def _user_answer(self, response: httpx.Response, method: str, path: str, username: str) -> User:
         self._raise_if_self_target(response, method, path, username)
-        return self._parse(CoderUser, method, path, self._check(response, method))
+        return self._parse(User, method, path, self._check(response, method))
 
     @staticmethod
     def _raise_if_self_target(
@@ -264,11 +262,11 @@ class PeopleEndpoints(CoderClientCore):
                 status = response.status_code
                 raise CoderSelfTargetError(method, path, status, message, username=username)
 
-    def _group_or_none(self, response: httpx.Response, path: str) -> CoderGroup | None:
+    def _group_or_none(self, response: httpx.Response, path: str) -> Group | None:
         if response.status_code == 404:
             return None
         self._raise_if_not_entitled(response, "GET")
-        return self._parse(CoderGroup, "GET", path, self._check(response, "GET"))
+        return self._parse(Group, "GET", path, self._check(response, "GET"))
 
     @staticmethod
     def _raise_if_not_entitled(

@@ -22,7 +22,7 @@ from coder_platform.coder_api.errors import (
     CoderNotFoundError,
     CoderTemplateInUseError,
 )
-from coder_platform.coder_api.models import CoderTemplate, CoderTemplateVersion, ProvisionerJobLog
+from coder_platform.coder_api.models import ProvisionerJobLog, Template, TemplateVersion
 
 TAR_CONTENT_TYPE = "application/x-tar"
 # Coder limits POST /files to 12 a minute per user; an Owner may skip the limit with this header
@@ -34,9 +34,10 @@ DEFAULT_LOG_LINES = 20
 
 
 @dataclass(frozen=True)
-class TemplateSettings:
-    """The template settings this project manages; named as in Coder's API (and coderd's
-    ``coderd_template``). ``PATCH /templates/{id}`` leaves fields it is not sent unchanged."""
+class TemplateMeta:
+    """The template settings this project manages, as codersdk's ``UpdateTemplateMeta`` names
+    the ``PATCH /templates/{id}`` body (fields not sent are left unchanged). The stack config's
+    side is ``coder_platform.config.seeded_state.TemplateSettings``."""
 
     display_name: str = ""
     description: str = ""
@@ -54,7 +55,7 @@ class TemplateSettings:
         }
 
     @classmethod
-    def of(cls, template: CoderTemplate) -> TemplateSettings:
+    def of(cls, template: Template) -> TemplateMeta:
         return cls(
             display_name=template.display_name,
             description=template.description,
@@ -89,7 +90,7 @@ class TemplateEndpoints(CoderClientCore):
         template_id: str | None = None,
         message: str = "",
         variables: Mapping[str, str] | None = None,
-    ) -> CoderTemplateVersion:
+    ) -> TemplateVersion:
         """POST /organizations/{org}/templateversions: starts the import job; returns at once.
 
         Without ``template_id`` the version waits to be attached by ``create_template``. Coder
@@ -109,15 +110,15 @@ class TemplateEndpoints(CoderClientCore):
         if template_id is not None:
             body["template_id"] = template_id
         data = self._check(self._send("POST", path, json=body), "POST")
-        return self._parse(CoderTemplateVersion, "POST", path, data)
+        return self._parse(TemplateVersion, "POST", path, data)
 
-    def get_template_version(self, version_id: str) -> CoderTemplateVersion | None:
+    def get_template_version(self, version_id: str) -> TemplateVersion | None:
         """GET /templateversions/{id} (with its job); None when Coder has no such version."""
         path = f"/templateversions/{segment(version_id)}"
         response = self._send("GET", path)
         if response.status_code == 404:
             return None
-        return self._parse(CoderTemplateVersion, "GET", path, self._check(response, "GET"))
+        return self._parse(TemplateVersion, "GET", path, self._check(response, "GET"))
 
     def template_version_logs(
         self, version_id: str, last: int = DEFAULT_LOG_LINES
@@ -129,7 +130,7 @@ class TemplateEndpoints(CoderClientCore):
 
     def wait_for_version_job(
         self, version_id: str, deadline_seconds: float, poll: float = 1.0
-    ) -> CoderTemplateVersion:
+    ) -> TemplateVersion:
         """Poll the version until its import job ends (P1: bounded, with a deadline).
 
         Returns the version with a finished job, succeeded or not: the caller decides what a
@@ -161,43 +162,41 @@ class TemplateEndpoints(CoderClientCore):
 
     # -- templates ------------------------------------------------------------------------------
 
-    def get_template(self, template_id: str) -> CoderTemplate | None:
+    def get_template(self, template_id: str) -> Template | None:
         """GET /templates/{id}; None when it does not exist (or was deleted: Coder answers 404
         for a soft-deleted template)."""
         path = f"/templates/{segment(template_id)}"
         response = self._send("GET", path)
         if response.status_code == 404:
             return None
-        return self._parse(CoderTemplate, "GET", path, self._check(response, "GET"))
+        return self._parse(Template, "GET", path, self._check(response, "GET"))
 
-    def get_template_by_name(self, organization: str, name: str) -> CoderTemplate | None:
+    def get_template_by_name(self, organization: str, name: str) -> Template | None:
         """GET /organizations/{org}/templates/{name}; None when no live template has the name."""
         path = f"/organizations/{segment(organization)}/templates/{segment(name)}"
         response = self._send("GET", path)
         if response.status_code == 404:
             return None
-        return self._parse(CoderTemplate, "GET", path, self._check(response, "GET"))
+        return self._parse(Template, "GET", path, self._check(response, "GET"))
 
     def create_template(
-        self, organization: str, name: str, version_id: str, settings: TemplateSettings
-    ) -> CoderTemplate:
+        self, organization: str, name: str, version_id: str, settings: TemplateMeta
+    ) -> Template:
         """POST /organizations/{org}/templates with a built version (it becomes active).
         409 (the name is taken) raises CoderConflictError."""
         path = f"/organizations/{segment(organization)}/templates"
         body = {"name": name, "template_version_id": version_id, **settings.as_json()}
         data = self._check(self._send("POST", path, json=body), "POST")
-        return self._parse(CoderTemplate, "POST", path, data)
+        return self._parse(Template, "POST", path, data)
 
-    def update_template_settings(
-        self, template_id: str, settings: TemplateSettings
-    ) -> CoderTemplate | None:
+    def update_template_settings(self, template_id: str, settings: TemplateMeta) -> Template | None:
         """PATCH /templates/{id} with the managed settings only. Coder answers 304 when nothing
         changed (None here); callers compare first, so that is rare."""
         path = f"/templates/{segment(template_id)}"
         response = self._send("PATCH", path, json=settings.as_json())
         if response.status_code == 304:
             return None
-        return self._parse(CoderTemplate, "PATCH", path, self._check(response, "PATCH"))
+        return self._parse(Template, "PATCH", path, self._check(response, "PATCH"))
 
     def activate_version(self, template_id: str, version_id: str) -> None:
         """PATCH /templates/{id}/versions: the version must belong to the template, be built,

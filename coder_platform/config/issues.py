@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROJECT = "coder-platform"
+from coder_platform.contracts import PROJECT
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
-from coder_platform.config.issues import PROJECT, ConfigError, ConfigIssue
+from coder_platform.config.issues import ConfigError, ConfigIssue
 from coder_platform.config.rules import semantic_issues
 from coder_platform.config.schema import PlatformConfig
+from coder_platform.contracts import PROJECT
 
 
 def load_config(raw: Mapping[str, Any]) -> PlatformConfig:
@@ -110,3 +113,41 @@ def read_stack_config() -> PlatformConfig:
 
     entries = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     return load_config(raw_stack_config(entries))
+
+
+class StackFileError(Exception):
+    """A stack file is missing or not valid YAML; the message names the file and the line."""
+
+
+def stack_file_document(path: Path) -> dict[str, Any]:
+    """The parsed ``stacks/Pulumi.<stack>.yaml`` (or ``Pulumi.yaml``): a mapping, ``{}`` if empty.
+
+    A YAML error names a position and a rule, never the file's content (it may hold secrets).
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StackFileError(f"{path}: no such stack file") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None)
+        raise StackFileError(
+            f"{where}: is not valid YAML" + (f" ({problem})" if problem else "")
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def stack_file_config(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A stack file's ``coder-platform:*`` config, keys without the project prefix."""
+    config = document.get("config") or {}
+    return raw_stack_config(config) if isinstance(config, dict) else {}
+
+
+def read_stack_file(path: Path) -> PlatformConfig:
+    """A stack file read and validated as the program validates its config.
+
+    For tools that read a stack outside a Pulumi run (the local platform's launcher, drill and
+    summary): they get the same defaults and the same errors, and no copy of either.
+    """
+    return load_config(stack_file_config(stack_file_document(path)))

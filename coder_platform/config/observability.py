@@ -10,18 +10,12 @@ description on every field that errors quote.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pydantic import Field, HttpUrl, field_validator
 
-from coder_platform.config.base import DNS_LABEL, QUANTITY, UUID, ConfigModel
-from coder_platform.config.issues import ConfigIssue
-from coder_platform.conventions import is_pinned_image
-from coder_platform.cron_gaps import ScheduleError, max_interval
-
-if TYPE_CHECKING:
-    from coder_platform.config.schema import PlatformConfig
+from coder_platform.config.base import QUANTITY, UUID, ConfigModel
+from coder_platform.contracts import DNS_LABEL, is_pinned_image
+from coder_platform.observability.cron_gaps import ScheduleError, max_interval
 
 _LABEL_KEY = r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 
@@ -125,7 +119,10 @@ class RestoreDrillConfig(ConfigModel):
         description="a scratch namespace of its own: the drill deletes what it creates there",
     )
     cluster_name: str = Field(
-        "coder-db-drill", pattern=DNS_LABEL, max_length=50, description="the scratch Cluster"
+        "coder-db-drill",
+        pattern=DNS_LABEL,
+        max_length=50,
+        description="the scratch Cluster",
     )
     image: str | None = Field(
         None,
@@ -174,34 +171,3 @@ class RestoreDrillConfig(ConfigModel):
         if value is not None and not is_pinned_image(value):
             raise ValueError("the image must be pinned by a version tag or digest, not latest")
         return value
-
-
-def observability_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
-    """Rules that span these sections and the rest of the stack; each names the key to change."""
-    drill = config.restore_drill
-    if not drill.enabled:
-        return
-    others = config.namespaces
-    if drill.namespace in (others.database, others.coder, others.operators):
-        yield ConfigIssue(
-            "restoreDrill.namespace",
-            "must be a scratch namespace of its own, not the database, Coder or operators "
-            "namespace: the drill deletes the cluster it creates there",
-        )
-    if drill.image is None and config.reconciler is None:
-        yield ConfigIssue(
-            "restoreDrill.image",
-            "is required when there is no reconciler section to take the runner image from",
-        )
-    if config.managed and config.observability.pushgateway_url is None:
-        yield ConfigIssue(
-            "observability.pushgatewayUrl",
-            "is required in dev/prod when restoreDrill.enabled is true: the drill's RTO and RPO "
-            "must reach Prometheus, or its alerts only ever say 'missing'",
-        )
-    if config.managed and not config.observability.enabled:
-        yield ConfigIssue(
-            "observability.enabled",
-            "must be true in dev/prod when restoreDrill.enabled is true: a drill nobody is "
-            "alerted about proves nothing",
-        )

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, HttpUrl, field_validator
 
-from coder_platform.config.base import DNS_LABEL, UUID, ConfigModel
-from coder_platform.conventions import is_pinned_image
+from coder_platform.config.base import UUID, ConfigModel
+from coder_platform.contracts import DNS_LABEL, is_pinned_image
 
 
 class SecretKeyRefConfig(ConfigModel):

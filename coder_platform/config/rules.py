@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pydantic.alias_generators import to_camel
 
 from coder_platform.config.issues import ConfigIssue
-from coder_platform.config.observability import observability_issues
+from coder_platform.config.observability_rules import observability_issues
 from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.schema import AzureConfig, PlatformConfig
 from coder_platform.config.seeded_state_rules import seeded_state_issues
-from coder_platform.conventions import looks_secret_env
+from coder_platform.contracts import looks_secret_env
 
 
 def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:

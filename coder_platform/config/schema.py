@@ -1,7 +1,7 @@
 """The typed stack configuration: one pydantic model per section of the stack YAML.
 
-Everything a stack sets is one pydantic model tree, validated once in ``__main__.py``
-before any resource is registered (seeding contract C1: failfast on required inputs).
+Everything a stack sets is one pydantic model tree, validated by ``wiring/load.py`` before
+any resource is registered (seeding contract C1: failfast on required inputs).
 Errors name the full Pulumi config key (``coder-platform:database.backup.retentionDays``),
 say what is allowed, are all reported at once, and never echo a value.
 """
@@ -18,7 +18,6 @@ from pydantic import (
 )
 
 from coder_platform.config.base import (
-    DNS_LABEL,
     GO_DURATION,
     KV_PATH,
     QUANTITY,
@@ -29,9 +28,13 @@ from coder_platform.config.base import (
 from coder_platform.config.observability import ObservabilityConfig, RestoreDrillConfig
 from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.seeding import SeedingConfig
+from coder_platform.contracts import DNS_LABEL
 from coder_platform.names import dns_label
 
 Environment = Literal["dev", "prod", "local", "e2e"]
+# Managed environments may not fall back to placeholders or disposable data (C1, C5); the runner
+# asks before any config is validated (which backend a stack may use), the program after.
+MANAGED_ENVIRONMENTS = frozenset({"dev", "prod"})
 DiskSku = Literal[
     "Premium_LRS", "Premium_ZRS", "StandardSSD_LRS", "StandardSSD_ZRS", "PremiumV2_LRS"
 ]
@@ -353,7 +356,7 @@ class PlatformConfig(ConfigModel):
     @property
     def managed(self) -> bool:
         """Managed environments may not fall back to placeholders or disposable data (C1, C5)."""
-        return self.environment in ("dev", "prod")
+        return self.environment in MANAGED_ENVIRONMENTS
 
     @property
     def reclaim_policy(self) -> Literal["Retain", "Delete"]:

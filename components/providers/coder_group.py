@@ -32,9 +32,9 @@ from coder_platform.coder_api import (
     CoderClient,
     CoderConflictError,
     CoderNotEntitledError,
+    Group,
 )
-from coder_platform.coder_api import CoderGroup as LiveGroup
-from coder_platform.coder_api.people import GROUPS_FEATURE
+from coder_platform.contracts import GROUPS_FEATURE, PROJECT
 from components.providers.common import (
     UNVERIFIED,
     USERNAME_MAX,
@@ -51,8 +51,8 @@ from components.providers.common import (
 )
 
 LOGGER_NAME = "coder_platform.coder_group"
-GROUPS_KEY = "coder-platform:seeding.groups"
-LICENSE_KEY = "coder-platform:seeding.license"
+GROUPS_KEY = f"{PROJECT}:seeding.groups"
+LICENSE_KEY = f"{PROJECT}:seeding.license"
 NAME_MAX = 32
 DISPLAY_NAME_MAX = 64
 # A group in another organization is another group.
@@ -289,8 +289,8 @@ def _resolve(client: CoderClient, group: str, usernames: Sequence[str]) -> dict[
 
 
 def _converge(
-    client: CoderClient, group: LiveGroup, props: Mapping[str, Any], member_ids: dict[str, str]
-) -> LiveGroup:
+    client: CoderClient, group: Group, props: Mapping[str, Any], member_ids: dict[str, str]
+) -> Group:
     """One PATCH with the settings and member changes that differ; none when nothing does."""
     wanted = set(members_of(props.get("members")))
     live = {member.username: member.id for member in group.members}
@@ -330,7 +330,7 @@ def _converge(
     )
 
 
-def _outs(props: Mapping[str, Any], group: LiveGroup) -> dict[str, Any]:
+def _outs(props: Mapping[str, Any], group: Group) -> dict[str, Any]:
     """The declared inputs with Coder's live view of the compared ones, and the group's ids."""
     return {
         **props,

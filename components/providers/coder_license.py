@@ -31,7 +31,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api import CoderLicense as LiveLicense
+from coder_platform.coder_api import License
 from coder_platform.coder_api.people import license_claims
 from components.providers.common import (
     TokenAuthenticatedProvider,
@@ -137,12 +137,12 @@ class CoderLicenseProvider(TokenAuthenticatedProvider):
         log.info("removed Coder license %s" if deleted else "license %s was already gone", id_)
 
 
-def _expiry(live: LiveLicense) -> str:
+def _expiry(live: License) -> str:
     expires = live.expires_at
     return expires.isoformat() if expires is not None else ""
 
 
-def _outs(props: Mapping[str, Any], live: LiveLicense) -> dict[str, Any]:
+def _outs(props: Mapping[str, Any], live: License) -> dict[str, Any]:
     return {**props, "license_id": live.id, "expires_at": _expiry(live)}
 
 

@@ -37,11 +37,11 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient
-from coder_platform.coder_api import CoderTemplate as LiveTemplate
+from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient, Template
 from coder_platform.coder_api.errors import CoderJobTimeoutError, CoderTemplateInUseError
-from coder_platform.coder_api.models import CoderTemplateVersion
-from coder_platform.coder_api.templates import TemplateSettings
+from coder_platform.coder_api.models import TemplateVersion
+from coder_platform.coder_api.templates import TemplateMeta
+from coder_platform.contracts import PROJECT
 from coder_platform.redaction import Redactor
 from coder_platform.template_archive import TemplateArchive, TemplateDirectoryError, build_archive
 from components.providers.coder_template_checks import (
@@ -54,9 +54,9 @@ from components.providers.coder_template_checks import (
 )
 from components.providers.common import (
     ClientFactory,
+    TokenAuthenticatedProvider,
     current_token,
     declared_changes,
-    default_client,
     gone,
     inputs_of,
     raise_on_failures,
@@ -86,7 +86,7 @@ def version_marker(props: Mapping[str, Any]) -> str:
     """The version message that says which content and variables a version was built from."""
     variables = json.dumps(variables_of(props), sort_keys=True).encode()
     return (
-        f"coder-platform: directory sha256:{props['directory_hash']}; "
+        f"{PROJECT}: directory sha256:{props['directory_hash']}; "
         f"variables sha256:{hashlib.sha256(variables).hexdigest()}"
     )
 
@@ -108,7 +108,7 @@ class CoderTemplateArgs:
     organization: pulumi.Input[str] = "default"
 
 
-class CoderTemplateProvider(dyn.ResourceProvider):
+class CoderTemplateProvider(TokenAuthenticatedProvider):
     """CRUD for one template; see the module docstring for the contract it keeps."""
 
     def __init__(
@@ -117,15 +117,9 @@ class CoderTemplateProvider(dyn.ResourceProvider):
         job_deadline_seconds: float = DEFAULT_JOB_DEADLINE_SECONDS,
         job_poll_seconds: float = DEFAULT_JOB_POLL_SECONDS,
     ) -> None:
-        super().__init__()
-        self._client_factory = client_factory
+        super().__init__(client_factory)
         self._job_deadline_seconds = job_deadline_seconds
         self._job_poll_seconds = job_poll_seconds
-
-    def _client(self, props: Mapping[str, Any]) -> CoderClient:
-        client = (self._client_factory or default_client)(props["url"])
-        client.authenticate(props["token"])
-        return client
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         return dyn.CheckResult(news, template_failures(news))
@@ -239,7 +233,7 @@ class CoderTemplateProvider(dyn.ResourceProvider):
         self,
         client: CoderClient,
         props: Mapping[str, Any],
-        template: LiveTemplate,
+        template: Template,
         archive: Callable[[], TemplateArchive],
     ) -> str:
         """The template's active version when it already runs this content; else a new one,
@@ -255,7 +249,7 @@ class CoderTemplateProvider(dyn.ResourceProvider):
         return version.id
 
     def _take_back(
-        self, client: CoderClient, props: Mapping[str, Any], template: LiveTemplate, ours: str
+        self, client: CoderClient, props: Mapping[str, Any], template: Template, ours: str
     ) -> str:
         """Re-activate our version after a hand push; rebuild it if it no longer exists."""
         version = client.get_template_version(ours)
@@ -271,7 +265,7 @@ class CoderTemplateProvider(dyn.ResourceProvider):
         props: Mapping[str, Any],
         archive: TemplateArchive,
         template_id: str | None,
-    ) -> CoderTemplateVersion:
+    ) -> TemplateVersion:
         """Upload, create the version, wait for its import job; fail with its last log lines."""
         file_id = client.upload_file(archive.data)
         version = client.create_template_version(
@@ -310,11 +304,11 @@ class CoderTemplateProvider(dyn.ResourceProvider):
         return TemplateImportError(Redactor([props.get("token")])(text))
 
     def _apply_settings(
-        self, client: CoderClient, template: LiveTemplate, props: Mapping[str, Any]
+        self, client: CoderClient, template: Template, props: Mapping[str, Any]
     ) -> None:
         """PATCH only when the live settings differ (Coder answers 304 to a no-op patch)."""
         wanted = settings_of(props)
-        if TemplateSettings.of(template) != wanted:
+        if TemplateMeta.of(template) != wanted:
             client.update_template_settings(template.id, wanted)
             logging.getLogger(LOGGER_NAME).info("template %s: settings updated", props["name"])
 
@@ -332,13 +326,13 @@ def _archive(props: Mapping[str, Any]) -> TemplateArchive:
     return archive
 
 
-def _is_ours(version: CoderTemplateVersion, props: Mapping[str, Any]) -> bool:
+def _is_ours(version: TemplateVersion, props: Mapping[str, Any]) -> bool:
     """Built from this content and these variables, successfully, and still usable."""
     job_ok = version.job is not None and version.job.succeeded
     return version.message == version_marker(props) and job_ok and not version.archived
 
 
-def _outs(props: Mapping[str, Any], template: LiveTemplate, version_id: str) -> dict[str, Any]:
+def _outs(props: Mapping[str, Any], template: Template, version_id: str) -> dict[str, Any]:
     return {
         **props,
         "template_id": template.id,
@@ -386,7 +380,7 @@ class CoderTemplate(dyn.Resource, module="coder", name="CoderTemplate"):
         )
 
 
-def _read_result(id_: str, props: dict[str, Any], template: LiveTemplate | None) -> dyn.ReadResult:
+def _read_result(id_: str, props: dict[str, Any], template: Template | None) -> dyn.ReadResult:
     """What ``read`` reports: gone, or the live settings and active version."""
     log = logging.getLogger(LOGGER_NAME)
     if template is None:
@@ -394,7 +388,7 @@ def _read_result(id_: str, props: dict[str, Any], template: LiveTemplate | None)
         return gone()
     if template.active_version_id != props.get("version_id"):
         log.warning("template %s: another version is active (pushed by hand?)", props["name"])
-    live = TemplateSettings.of(template)
+    live = TemplateMeta.of(template)
     outs = {
         **props,
         "name": template.name,

@@ -10,13 +10,13 @@ non-negative milliseconds. Messages name the field, never the value (a value may
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api.templates import TemplateSettings
+from coder_platform.coder_api.templates import TemplateMeta
 from components.providers.common import is_http_url, is_known, whole_number
 
 # A change of server, organization or name is another template.
@@ -40,8 +40,8 @@ def variables_of(props: Mapping[str, Any]) -> dict[str, str]:
     return dict(variables) if isinstance(variables, Mapping) else {}
 
 
-def settings_of(props: Mapping[str, Any]) -> TemplateSettings:
-    return TemplateSettings(
+def settings_of(props: Mapping[str, Any]) -> TemplateMeta:
+    return TemplateMeta(
         display_name=props.get("display_name") or "",
         description=props.get("description") or "",
         icon=props.get("icon") or "",
@@ -63,65 +63,65 @@ def _string_map(value: Any) -> bool:
     )
 
 
-def template_failures(props: Mapping[str, Any]) -> list[dyn.CheckFailure]:
-    """C1: every input's rule; a value unknown at preview is checked once it is known."""
-    failures: list[dyn.CheckFailure] = []
+def _nonempty(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
-    def require(field: str, ok: Any, reason: str) -> None:
-        if is_known(props.get(field)) and not ok(props.get(field)):
-            failures.append(dyn.CheckFailure(field, f"{field}: {reason}"))
 
-    require("url", is_http_url, "must be the Coder access URL, starting with http:// or https://")
-    require(
-        "token",
-        lambda v: isinstance(v, str) and bool(v),
-        "is required (the automation identity's API token)",
-    )
-    require(
-        "organization",
-        lambda v: isinstance(v, str) and bool(v),
-        "must name a Coder organization (default: default)",
-    )
-    require(
+def _milliseconds(value: Any) -> bool:
+    number = whole_number(value)
+    return number is not None and number >= 0
+
+
+# Each input's rule and what the message says to change (C1), in the order they are reported.
+TEMPLATE_RULES: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
+    ("url", is_http_url, "must be the Coder access URL, starting with http:// or https://"),
+    ("token", _nonempty, "is required (the automation identity's API token)"),
+    ("organization", _nonempty, "must name a Coder organization (default: default)"),
+    (
         "name",
         lambda v: isinstance(v, str) and len(v) <= NAME_MAX and NAME_PATTERN.fullmatch(v),
         f"must be 1-{NAME_MAX} lowercase letters, digits or inner hyphens",
-    )
-    require(
+    ),
+    (
         "display_name",
         lambda v: isinstance(v, str) and len(v) <= DISPLAY_NAME_MAX and v == v.strip(),
         f"must be at most {DISPLAY_NAME_MAX} characters, without leading or trailing spaces",
-    )
-    require(
+    ),
+    (
         "description",
         lambda v: isinstance(v, str) and len(v) <= DESCRIPTION_MAX,
         f"must be at most {DESCRIPTION_MAX} characters",
-    )
-    require("icon", lambda v: isinstance(v, str), "must be a string (a URL or /icon/ path)")
-    for field in ("default_ttl_ms", "activity_bump_ms"):
-        require(
-            field,
-            lambda v: (whole_number(v) or 0) >= 0 and whole_number(v) is not None,
-            "must be a whole, non-negative number of milliseconds",
-        )
-    require(
+    ),
+    ("icon", lambda v: isinstance(v, str), "must be a string (a URL or /icon/ path)"),
+    ("default_ttl_ms", _milliseconds, "must be a whole, non-negative number of milliseconds"),
+    ("activity_bump_ms", _milliseconds, "must be a whole, non-negative number of milliseconds"),
+    (
         "variables",
         lambda v: v is None or _string_map(v),
         "must map Terraform variable names to string values",
-    )
-    require(
+    ),
+    (
         "directory",
         _relative_directory,
         "must be a path inside the repository, e.g. templates/<name>",
-    )
-    require(
+    ),
+    (
         "source_root",
         lambda v: isinstance(v, str) and PurePosixPath(v).is_absolute(),
         "must be the absolute path of the repository checkout",
-    )
-    require(
+    ),
+    (
         "directory_hash",
         lambda v: isinstance(v, str) and HASH_PATTERN.fullmatch(v),
         "must be the sha256 (hex) of the directory from template_archive.directory_hash",
-    )
-    return failures
+    ),
+)
+
+
+def template_failures(props: Mapping[str, Any]) -> list[dyn.CheckFailure]:
+    """C1: every input's rule; a value unknown at preview is checked once it is known."""
+    return [
+        dyn.CheckFailure(field, f"{field}: {reason}")
+        for field, ok, reason in TEMPLATE_RULES
+        if is_known(props.get(field)) and not ok(props.get(field))
+    ]

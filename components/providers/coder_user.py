@@ -41,9 +41,7 @@ from coder_platform.coder_api import (
     CoderConflictError,
     CoderSelfTargetError,
     CoderUserInUseError,
-)
-from coder_platform.coder_api import (
-    CoderUser as LiveUser,
+    User,
 )
 from components.providers.coder_user_checks import (
     LOGIN_TYPE_REPLACED,
@@ -219,7 +217,7 @@ class CoderUserProvider(TokenAuthenticatedProvider):
 
     # -- create ---------------------------------------------------------------------------------
 
-    def _create_or_adopt(self, client: CoderClient, props: Mapping[str, Any]) -> LiveUser:
+    def _create_or_adopt(self, client: CoderClient, props: Mapping[str, Any]) -> User:
         username, wanted = props["username"], props["login_type"]
         log = logging.getLogger(LOGGER_NAME)
         try:
@@ -257,7 +255,7 @@ class CoderUserProvider(TokenAuthenticatedProvider):
         )
 
 
-def _post(client: CoderClient, props: Mapping[str, Any]) -> LiveUser:
+def _post(client: CoderClient, props: Mapping[str, Any]) -> User:
     """POST /users; a refusal other than 409 names the user and Coder's reason."""
     username, login_type = props["username"], props["login_type"]
     try:
@@ -293,8 +291,8 @@ def _delete(client: CoderClient, user_id: str, username: str) -> bool:
 
 
 def _converge(
-    client: CoderClient, user: LiveUser, props: Mapping[str, Any], *, password_changed: bool
-) -> LiveUser:
+    client: CoderClient, user: User, props: Mapping[str, Any], *, password_changed: bool
+) -> User:
     """Write only what differs: profile, roles, password (when the declared one changed),
     then status (roles first: Coder will not suspend an owner)."""
     username, name = props["username"], props.get("name") or ""
@@ -321,7 +319,7 @@ def _converge(
     return user
 
 
-def _outs(props: Mapping[str, Any], user: LiveUser) -> dict[str, Any]:
+def _outs(props: Mapping[str, Any], user: User) -> dict[str, Any]:
     """The declared inputs with Coder's live view of the compared ones, and the user's id."""
     kept = {key: value for key, value in props.items() if key != REPLACES_LOGIN_TYPE}
     return {

@@ -18,7 +18,7 @@ import pulumi.dynamic as dyn
 from pulumi.output import Unknown
 
 from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient
-from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
+from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
 from components.providers.sdk_internals import PROVIDER_KEY, UNKNOWN, unwrap_rpc_secret
 
 LOGGER_NAME = "coder_platform.providers"

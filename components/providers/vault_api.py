@@ -60,91 +60,99 @@ def _call(
     return response
 
 
-def _diff(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) -> dyn.DiffResult:
-    olds, news = inputs_of(olds), inputs_of(news)
-    changed = [key for key in keys if olds.get(key) != news.get(key)]
-    replaces = [key for key in changed if key != keys[-1]]
-    return dyn.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
+class VaultObjectProvider(dyn.ResourceProvider):
+    """One Vault object at one API path: written whole, read back, deleted; 404 means gone.
+
+    A subclass says where the object lives (``_api_path``), how it is written (``_write``) and
+    which of its state a read refreshes (``_observed``). ``KEYS`` are its inputs, the last one
+    updatable in place; a change to any other one replaces the object.
+    """
+
+    KEYS: tuple[str, ...] = ()
+
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        props = inputs_of(props)
+        self._write(props)
+        return dyn.CreateResult(self._id(props), props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        props = inputs_of(props)
+        response = _call(props["address"], "GET", self._api_path(props))
+        if response.status_code == 404:
+            return gone()
+        body = response.json().get("data") or {}
+        return dyn.ReadResult(id_, {**props, **self._observed(body)})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
+        olds, news = inputs_of(olds), inputs_of(news)
+        changed = [key for key in self.KEYS if olds.get(key) != news.get(key)]
+        replaces = [key for key in changed if key != self.KEYS[-1]]
+        return dyn.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
+        news = inputs_of(news)
+        self._write(news)
+        return dyn.UpdateResult(news)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        props = inputs_of(props)
+        _call(props["address"], "DELETE", self._delete_path(props))
+
+    def _id(self, props: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def _api_path(self, props: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def _delete_path(self, props: dict[str, Any]) -> str:
+        return self._api_path(props)
+
+    def _write(self, props: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _observed(self, body: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
 
 
-class VaultKvSecretProvider(dyn.ResourceProvider):
+class VaultKvSecretProvider(VaultObjectProvider):
     """A KV v2 secret at ``mount``/``path`` holding exactly ``data`` (string values)."""
 
     KEYS = ("address", "mount", "path", "data")
 
-    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
-        props = inputs_of(props)
-        self._write(props)
-        return dyn.CreateResult(f"{props['mount']}/{props['path']}", props)
+    def _id(self, props: dict[str, Any]) -> str:
+        return f"{props['mount']}/{props['path']}"
 
-    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        props = inputs_of(props)
-        response = _call(props["address"], "GET", f"{props['mount']}/data/{props['path']}")
-        if response.status_code == 404:
-            return gone()
-        data = (response.json().get("data") or {}).get("data") or {}
-        return dyn.ReadResult(id_, {**props, "data": {str(k): str(v) for k, v in data.items()}})
+    def _api_path(self, props: dict[str, Any]) -> str:
+        return f"{props['mount']}/data/{props['path']}"
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        return _diff(olds, news, self.KEYS)
+    def _delete_path(self, props: dict[str, Any]) -> str:
+        # Deleting the metadata removes every version, so a later read finds nothing.
+        return f"{props['mount']}/metadata/{props['path']}"
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
-        news = inputs_of(news)
-        self._write(news)
-        return dyn.UpdateResult(news)
+    def _write(self, props: dict[str, Any]) -> None:
+        _call(props["address"], "POST", self._api_path(props), {"data": dict(props["data"])})
 
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        props = inputs_of(props)
-        _call(props["address"], "DELETE", f"{props['mount']}/metadata/{props['path']}")
-
-    @staticmethod
-    def _write(props: dict[str, Any]) -> None:
-        _call(
-            props["address"],
-            "POST",
-            f"{props['mount']}/data/{props['path']}",
-            {"data": dict(props["data"])},
-        )
+    def _observed(self, body: dict[str, Any]) -> dict[str, Any]:
+        data = body.get("data") or {}
+        return {"data": {str(k): str(v) for k, v in data.items()}}
 
 
-class VaultPolicyProvider(dyn.ResourceProvider):
+class VaultPolicyProvider(VaultObjectProvider):
     """An ACL policy ``name`` with exactly the HCL ``policy``."""
 
     KEYS = ("address", "name", "policy")
 
-    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
-        props = inputs_of(props)
-        self._write(props)
-        return dyn.CreateResult(props["name"], props)
+    def _id(self, props: dict[str, Any]) -> str:
+        return str(props["name"])
 
-    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        props = inputs_of(props)
-        response = _call(props["address"], "GET", f"sys/policies/acl/{props['name']}")
-        if response.status_code == 404:
-            return gone()
-        policy = (response.json().get("data") or {}).get("policy", "")
-        return dyn.ReadResult(id_, {**props, "policy": policy})
+    def _api_path(self, props: dict[str, Any]) -> str:
+        return f"sys/policies/acl/{props['name']}"
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        return _diff(olds, news, self.KEYS)
+    def _write(self, props: dict[str, Any]) -> None:
+        _call(props["address"], "PUT", self._api_path(props), {"policy": props["policy"]})
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
-        news = inputs_of(news)
-        self._write(news)
-        return dyn.UpdateResult(news)
-
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        props = inputs_of(props)
-        _call(props["address"], "DELETE", f"sys/policies/acl/{props['name']}")
-
-    @staticmethod
-    def _write(props: dict[str, Any]) -> None:
-        _call(
-            props["address"],
-            "PUT",
-            f"sys/policies/acl/{props['name']}",
-            {"policy": props["policy"]},
-        )
+    def _observed(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"policy": body.get("policy", "")}
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from coder_platform.conventions import (
+from coder_platform.contracts import (
     DNS_LABEL,
     RECONCILER_SERVICE_ACCOUNT,
     STACK_NAME,
@@ -36,7 +37,7 @@ class OperatorSource:
 
 @dataclass(frozen=True)
 class ReconcilerScheduleArgs:
-    """Built by ``__main__.py`` from ``ReconcilerConfig``, the stack name and the Vault role."""
+    """Built by ``wiring/operations.py`` from ``ReconcilerConfig``, the stack and the Vault role."""
 
     stack: str
     namespace: str
@@ -84,12 +85,12 @@ def _problems(args: ReconcilerScheduleArgs) -> list[str]:
         ("namespace", args.namespace),
         ("service_account_name", args.service_account_name),
     ):
-        if not DNS_LABEL.fullmatch(value):
+        if not re.fullmatch(DNS_LABEL, value):
             problems.append(f"{label} {value!r} is not a DNS label")
     problems += [
         f"managed namespace {ns!r} is not a DNS label"
         for ns in (*args.managed_namespaces, *args.scratch_namespaces)
-        if not DNS_LABEL.fullmatch(ns)
+        if not re.fullmatch(DNS_LABEL, ns)
     ]
     if not 5 <= args.interval_minutes <= 1440:
         problems.append("interval_minutes must be from 5 to 1440")

@@ -14,7 +14,7 @@ Identity: one service account, annotated for Azure workload identity when a clie
 Vault Kubernetes auth role that ``VaultSecrets`` creates (the runner logs in with it). No secret
 is ever a literal in the pod spec: the only secret it may need (a passphrase) is a secretKeyRef.
 
-Least-privilege RBAC: ``coder_platform/reconciler_rbac.py`` says what is granted and why.
+Least-privilege RBAC: ``components/reconciler/rbac.py`` says what is granted and why.
 """
 
 from __future__ import annotations
@@ -24,28 +24,34 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.conventions import (
+from coder_platform.contracts import (
+    CODER_URL_ENV,
+    INTERVAL_ANNOTATION,
+    RECONCILER_COMPONENT,
+    REPORT_DIR_ENV,
+    SECRETS_PROVIDER_ENV,
+    STACK_KEY,
+    VAULT_ROLE_ANNOTATION,
+    VAULT_ROLE_ENV,
     WORKLOAD_IDENTITY_CLIENT_ID,
     WORKLOAD_IDENTITY_USE,
+    ComponentType,
+    labels,
 )
-from coder_platform.reconciler_rbac import (
+from coder_platform.specs import jobs
+from components.reconciler.args import (
+    ReconcilerScheduleArgs,
+)
+from components.reconciler.cron import schedule_for
+from components.reconciler.rbac import (
     CLUSTER_READ_RULES,
     NAMESPACED_RULES,
     SCRATCH_RULES,
     WORKSPACE_RULES,
     Rule,
 )
-from coder_platform.schedules import schedule_for
-from components.reconciler.args import (
-    ReconcilerScheduleArgs,
-)
 
-COMPONENT = "reconciler"
-INTERVAL_ANNOTATION = "coder-platform.io/reconcile-interval-seconds"
-VAULT_ROLE_ANNOTATION = "coder-platform.io/vault-role"
 DATA_DIR = "/var/lib/coder-platform"
-RUN_AS = 10001
-CRONJOB_NAME_MAX = 52
 
 
 def _rules(rules: Sequence[Rule]) -> list[k8s.rbac.v1.PolicyRuleArgs]:
@@ -75,16 +81,13 @@ class ReconcilerSchedule(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ReconcilerScheduleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("coder-platform:reconciler:ReconcilerSchedule", name, None, opts)
+        super().__init__(ComponentType.RECONCILER, name, None, opts)
         self._args = args
         self.schedule, minutes = schedule_for(args.interval_minutes, args.stack)
         self.interval_seconds = minutes * 60
         self._labels = {
-            "app.kubernetes.io/name": "coder-reconciler",
-            "app.kubernetes.io/component": COMPONENT,
-            "app.kubernetes.io/part-of": "coder-platform",
-            "app.kubernetes.io/managed-by": "pulumi",
-            "coder-platform.io/stack": args.stack,
+            **labels("coder-reconciler", RECONCILER_COMPONENT),
+            STACK_KEY: args.stack,
         }
         child = pulumi.ResourceOptions(parent=self)
         depends: list[pulumi.Resource] = []
@@ -138,6 +141,12 @@ class ReconcilerSchedule(pulumi.ComponentResource):
         )
 
     def _rbac(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        self._cluster_rbac(name, opts)
+        for namespace in self._args.namespaces:
+            self._namespace_rbac(name, namespace, opts)
+
+    def _cluster_rbac(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        """Cluster reads, creating namespaces and storage classes, and updating only its own."""
         args = self._args
         cluster_name = f"coder-reconciler-{args.stack.lower()}"
         cluster_rules = [
@@ -191,27 +200,30 @@ class ReconcilerSchedule(pulumi.ComponentResource):
                 subjects=[self._subject()],
                 opts=opts,
             )
-        for namespace in args.namespaces:
-            rules = [*NAMESPACED_RULES]
-            if namespace == args.workspace_namespace:
-                rules += WORKSPACE_RULES
-            if namespace in args.scratch_namespaces:
-                rules += SCRATCH_RULES
-            meta = k8s.meta.v1.ObjectMetaArgs(
-                name="coder-reconciler", namespace=namespace, labels=self._labels
-            )
-            ns_role = k8s.rbac.v1.Role(
-                f"{name}-role-{namespace}", metadata=meta, rules=_rules(rules), opts=opts
-            )
-            k8s.rbac.v1.RoleBinding(
-                f"{name}-role-binding-{namespace}",
-                metadata=meta,
-                role_ref=k8s.rbac.v1.RoleRefArgs(
-                    api_group="rbac.authorization.k8s.io", kind="Role", name=ns_role.metadata.name
-                ),
-                subjects=[self._subject()],
-                opts=opts,
-            )
+
+    def _namespace_rbac(self, name: str, namespace: str, opts: pulumi.ResourceOptions) -> None:
+        """What it manages in one namespace; workspaces and drill scratch space get more."""
+        args = self._args
+        rules = [*NAMESPACED_RULES]
+        if namespace == args.workspace_namespace:
+            rules += WORKSPACE_RULES
+        if namespace in args.scratch_namespaces:
+            rules += SCRATCH_RULES
+        meta = k8s.meta.v1.ObjectMetaArgs(
+            name="coder-reconciler", namespace=namespace, labels=self._labels
+        )
+        ns_role = k8s.rbac.v1.Role(
+            f"{name}-role-{namespace}", metadata=meta, rules=_rules(rules), opts=opts
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-role-binding-{namespace}",
+            metadata=meta,
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=ns_role.metadata.name
+            ),
+            subjects=[self._subject()],
+            opts=opts,
+        )
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -219,10 +231,10 @@ class ReconcilerSchedule(pulumi.ComponentResource):
         args = self._args
         plain = {
             "PULUMI_BACKEND_URL": args.backend_url,
-            "CODER_PLATFORM_SECRETS_PROVIDER": args.secrets_provider,
-            "CODER_PLATFORM_VAULT_ROLE": args.vault_role,
-            "CODER_PLATFORM_CODER_URL": args.coder_internal_url,
-            "CODER_PLATFORM_REPORT_DIR": f"{DATA_DIR}/reports",
+            SECRETS_PROVIDER_ENV: args.secrets_provider,
+            VAULT_ROLE_ENV: args.vault_role,
+            CODER_URL_ENV: args.coder_internal_url,
+            REPORT_DIR_ENV: f"{DATA_DIR}/reports",
             "PULUMI_HOME": f"{DATA_DIR}/pulumi-home",
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PYTHONDONTWRITEBYTECODE": "1",
@@ -247,48 +259,18 @@ class ReconcilerSchedule(pulumi.ComponentResource):
 
     def _pod_spec(self) -> k8s.core.v1.PodSpecArgs:
         args = self._args
-        return k8s.core.v1.PodSpecArgs(
-            service_account_name=args.service_account_name,
-            automount_service_account_token=True,
-            restart_policy="Never",
-            security_context=k8s.core.v1.PodSecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS,
-                run_as_group=RUN_AS,
-                fs_group=RUN_AS,
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        mounts = {"data": DATA_DIR, "tmp": "/tmp"}
+        reconcile = jobs.container(
+            "reconcile",
+            args.image,
+            ["python", "-m", "automation", "reconcile", "--stack", args.stack],
+            env=self._env(),
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": "250m", "memory": "1Gi"}, limits={"memory": "2Gi"}
             ),
-            containers=[
-                k8s.core.v1.ContainerArgs(
-                    name="reconcile",
-                    image=args.image,
-                    image_pull_policy="IfNotPresent",
-                    command=["python", "-m", "automation", "reconcile", "--stack", args.stack],
-                    env=self._env(),
-                    resources=k8s.core.v1.ResourceRequirementsArgs(
-                        requests={"cpu": "250m", "memory": "1Gi"}, limits={"memory": "2Gi"}
-                    ),
-                    security_context=k8s.core.v1.SecurityContextArgs(
-                        allow_privilege_escalation=False,
-                        read_only_root_filesystem=True,
-                        run_as_non_root=True,
-                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                    ),
-                    volume_mounts=[
-                        k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR),
-                        k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                    ],
-                )
-            ],
-            volumes=[
-                k8s.core.v1.VolumeArgs(
-                    name="data", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()
-                ),
-                k8s.core.v1.VolumeArgs(
-                    name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()
-                ),
-            ],
+            mounts=mounts,
         )
+        return jobs.pod(args.service_account_name, reconcile, list(mounts), owns_volumes=True)
 
     def _pod_labels(self) -> dict[str, str]:
         labels = dict(self._labels)
@@ -306,28 +288,16 @@ class ReconcilerSchedule(pulumi.ComponentResource):
 
     def _cron_job(self, name: str, opts: pulumi.ResourceOptions) -> k8s.batch.v1.CronJob:
         args = self._args
-        job_name = f"coder-reconciler-{args.stack.lower()}"[:CRONJOB_NAME_MAX].rstrip("-.")
         return k8s.batch.v1.CronJob(
             f"{name}-cron-job",
-            metadata=self._metadata(job_name),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=self.schedule,
-                time_zone="Etc/UTC",
-                concurrency_policy="Forbid",
-                successful_jobs_history_limit=1,
-                failed_jobs_history_limit=3,
+            metadata=self._metadata(jobs.cron_job_name(f"coder-reconciler-{args.stack.lower()}")),
+            spec=jobs.cron_job_spec(
+                self.schedule,
                 starting_deadline_seconds=min(300, self.interval_seconds),
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels),
-                    spec=k8s.batch.v1.JobSpecArgs(
-                        backoff_limit=0,
-                        active_deadline_seconds=args.active_deadline_seconds,
-                        template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._pod_labels()),
-                            spec=self._pod_spec(),
-                        ),
-                    ),
-                ),
+                active_deadline_seconds=args.active_deadline_seconds,
+                labels=self._labels,
+                pod_labels=self._pod_labels(),
+                spec=self._pod_spec(),
             ),
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=[self.service_account])

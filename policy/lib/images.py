@@ -1,7 +1,7 @@
 """Container image references: pinned means a version tag or a digest, never ``latest``.
 
-A deliberate copy of ``coder_platform.conventions.is_pinned_image``: the pack runs in its own
-virtualenv and cannot import the project. ``tests/policy/test_conventions_copy.py`` keeps the
+A deliberate copy of ``coder_platform.contracts.is_pinned_image``: the pack runs in its own
+virtualenv and cannot import the project. ``tests/policy/test_contracts_copy.py`` keeps the
 two in agreement.
 """
 

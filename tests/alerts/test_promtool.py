@@ -1,10 +1,10 @@
 """The alert rules under Prometheus' own rule engine: ``promtool test rules`` and ``check rules``.
 
-The rule file is rendered here from ``coder_platform.alerts``, the same definitions the
-PrometheusRule is built from, with the inputs ``rules_test.yaml`` states in its header.
-promtool comes from ``scripts/install-promtool`` (pinned in tools/platform-versions.env); the
-tests marked ``promtool`` fail when it is missing. ``scripts/test`` runs them in a tier of their
-own and prints NOT RUN when the machine cannot build promtool (no Go).
+The rule file is rendered here from ``coder_platform.observability.alerts``, the same
+definitions the PrometheusRule is built from, with the inputs ``rules_test.yaml`` states in its
+header. promtool comes from ``scripts/install-promtool`` (pinned in tools/platform-versions.env);
+the tests marked ``promtool`` fail when it is missing. ``scripts/test`` runs them in a tier of
+their own and prints NOT RUN when the machine cannot build promtool (no Go).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coder_platform.alerts import AlertInputs, alerts, inputs_from_config, rule_file
 from coder_platform.config import load_config
-from tests.harness import ROOT, load_stack_file
+from coder_platform.observability.alerts import AlertInputs, alerts, rule_file
+from testbed.harness import ROOT, load_stack_file
+from wiring.operations import inputs_from_config
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE / "rules_test.yaml"

@@ -32,9 +32,9 @@ from automation.reporting.events import Diagnostic, PolicyFinding, Stage, StepEv
 from automation.session import Session
 from coder_platform.coder_api import CoderClient
 from coder_platform.config import PlatformConfig
+from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
+from testbed.harness import FAKE_ADMIN_PASSWORD, as_pulumi_config, load_stack_file
 from tests.automation import state_fixture as fx
-from tests.coder_double import BASE_URL, CoderDouble, FakeClock
-from tests.harness import FAKE_ADMIN_PASSWORD, as_pulumi_config, load_stack_file
 
 TOKEN_PATH = "platform/coder/coder-cli-session-token"
 ADMIN_EMAIL = "coder-automation@corp.internal"

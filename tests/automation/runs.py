@@ -12,9 +12,10 @@ from automation.execute import OutputMode, RunSettings, Streams, execute
 from automation.outcome import Outcome
 from automation.reporting.report import RunReport
 from automation.session import Session
+from coder_platform.contracts import SECRETS_PROVIDER_ENV
 from coder_platform.redaction import Redactor
+from testbed.harness import ROOT
 from tests.automation.fakes import FakeEngine
-from tests.harness import ROOT
 
 FAKE_VAULT_TOKEN = "hvs.mockVaultToken0123456789abcdef"
 FAKE_PASSPHRASE = "mock-passphrase-d41f7c9b2e"
@@ -24,7 +25,7 @@ def managed_environ(tmp_path: Path) -> dict[str, str]:
     """A managed stack's runner environment (the dev stack file says environment: dev)."""
     return {
         "PULUMI_BACKEND_URL": (tmp_path / "state").as_uri(),
-        "CODER_PLATFORM_SECRETS_PROVIDER": "passphrase",
+        SECRETS_PROVIDER_ENV: "passphrase",
         "PULUMI_CONFIG_PASSPHRASE": FAKE_PASSPHRASE,
         "VAULT_TOKEN": FAKE_VAULT_TOKEN,
     }

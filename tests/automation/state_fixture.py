@@ -10,8 +10,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from coder_platform.contracts import (
+    CODER_API_TOKEN_TYPE,
+    CODER_FIRST_USER_TYPE,
+    CODER_TEMPLATE_TYPE,
+    CODER_USER_TYPE,
+    PROJECT,
+    VAULT_SECRET_V2_TYPE,
+    ComponentType,
+)
+
 STACK = "dev"
-PROJECT = "coder-platform"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 
@@ -29,47 +38,40 @@ K8S_PROVIDER = urn("pulumi:providers:kubernetes", "default_4_34_2")
 K8S_PROVIDER_REF = f"{K8S_PROVIDER}::6b1e8f0a-53c2-4c0e-9c1b-1f0b9a3f2d11"
 DYNAMIC_PROVIDER = urn("pulumi:providers:pulumi-python", "default")
 DYNAMIC_PROVIDER_REF = f"{DYNAMIC_PROVIDER}::0f3a52de-4c41-4c6e-8d44-7d1ce28b6a55"
-VAULT_COMPONENT = urn("coder-platform:vault:VaultSecrets", "vault")
-VAULT_PROVIDER = urn("coder-platform:vault:VaultSecrets$pulumi:providers:vault", "vault-provider")
+VAULT_COMPONENT = urn(ComponentType.VAULT, "vault")
+VAULT_PROVIDER = urn(f"{ComponentType.VAULT}$pulumi:providers:vault", "vault-provider")
 VAULT_PROVIDER_REF = f"{VAULT_PROVIDER}::c7f8e2d4-1a9b-4f3e-b6c2-9e0d8a7f6b54"
 STORAGE_CLASS = urn(
-    "coder-platform:storage:RetainStorageClass$kubernetes:storage.k8s.io/v1:StorageClass",
+    f"{ComponentType.STORAGE}$kubernetes:storage.k8s.io/v1:StorageClass",
     "database-storage",
 )
-DB_COMPONENT = urn("coder-platform:database:CnpgPostgres", "coder-db")
-DB_CLUSTER = urn(
-    "coder-platform:database:CnpgPostgres$kubernetes:postgresql.cnpg.io/v1:Cluster", "coder-db"
-)
-DB_SECRET = urn(
-    "coder-platform:database:CnpgPostgres$kubernetes:core/v1:Secret", "coder-db-app-secret"
-)
-CODER_RELEASE = urn(
-    "coder-platform:coder:CoderDeployment$kubernetes:helm.sh/v3:Release", "coder-release"
-)
-SEED = urn("coder-platform:seeding:CoderSeed", "coder-seed")
-SEED_CHAIN = "coder-platform:seeding:CoderSeed"
-FIRST_USER = urn(f"{SEED_CHAIN}$pulumi-python:dynamic/coder:CoderFirstUser", "coder-first-user")
-API_TOKEN = urn(f"{SEED_CHAIN}$pulumi-python:dynamic/coder:CoderApiToken", "coder-api-token")
-CODERD_PROVIDER = urn(f"{SEED_CHAIN}$pulumi:providers:coderd", "coderd")
-CODERD_PROVIDER_ID = "2d7c9b1e-8f4a-4e3b-a5d6-0c1b2a3f4e5d"
-CODERD_PROVIDER_REF = f"{CODERD_PROVIDER}::{CODERD_PROVIDER_ID}"
-TEMPLATE = urn(f"{SEED_CHAIN}$coderd:index/template:Template", "template-dev-workspace")
-CODERD_USER = urn(f"{SEED_CHAIN}$coderd:index/user:User", "admin-alice")
-PUBLISHED_TOKEN = urn(f"{SEED_CHAIN}$vault:kv/secretV2:SecretV2", "coder-cli-session-token")
-EXTRA_TEMPLATES = urn("coder-platform:templates:TemplateSet", "extra-templates")
-EXTRA_TEMPLATE = urn(
-    "coder-platform:templates:TemplateSet$coderd:index/template:Template",
-    "template-gpu-workspace",
-)
-TEMPLATE_NAMES = {TEMPLATE: "dev-workspace", EXTRA_TEMPLATE: "gpu-workspace"}
+DB_COMPONENT = urn(ComponentType.DATABASE, "coder-db")
+DB_CLUSTER = urn(f"{ComponentType.DATABASE}$kubernetes:postgresql.cnpg.io/v1:Cluster", "coder-db")
+DB_SECRET = urn(f"{ComponentType.DATABASE}$kubernetes:core/v1:Secret", "coder-db-app-secret")
+CODER_RELEASE = urn(f"{ComponentType.CODER}$kubernetes:helm.sh/v3:Release", "coder-release")
+SEED = urn(ComponentType.SEED, "coder-seed")
+SEED_CHAIN = ComponentType.SEED
+FIRST_USER = urn(f"{SEED_CHAIN}${CODER_FIRST_USER_TYPE}", "coder-first-user")
+API_TOKEN = urn(f"{SEED_CHAIN}${CODER_API_TOKEN_TYPE}", "coder-api-token")
+TEMPLATE = urn(f"{SEED_CHAIN}${CODER_TEMPLATE_TYPE}", "coder-seed-template-dev-workspace")
+GPU_TEMPLATE = urn(f"{SEED_CHAIN}${CODER_TEMPLATE_TYPE}", "coder-seed-template-gpu-workspace")
+CODER_USER = urn(f"{SEED_CHAIN}${CODER_USER_TYPE}", "coder-seed-user-alice")
+PUBLISHED_TOKEN = urn(f"{SEED_CHAIN}${VAULT_SECRET_V2_TYPE}", "coder-cli-session-token")
+# Outside the seed, depending on it only: a reset heal removes it with the seed (the closure).
+TOKEN_MIRROR = urn("kubernetes:core/v1:Secret", "coder-token-mirror")
+TEMPLATE_NAMES = {TEMPLATE: "dev-workspace", GPU_TEMPLATE: "gpu-workspace"}
 
-SEEDED_SUBTREE = (SEED, FIRST_USER, API_TOKEN, CODERD_PROVIDER, TEMPLATE, CODERD_USER)
-CLOSURE_REMOVED = (EXTRA_TEMPLATES, EXTRA_TEMPLATE)
+SEEDED_SUBTREE = (SEED, FIRST_USER, API_TOKEN, TEMPLATE, GPU_TEMPLATE, CODER_USER)
+CLOSURE_REMOVED = (TOKEN_MIRROR,)
 KEPT_SEEDED = (SEED, PUBLISHED_TOKEN)
 
 
 def platform_resources() -> list[dict[str, Any]]:
     """Everything outside the seed: what a reset heal must leave byte-for-byte alone."""
+    return [*_stack_and_providers(), *_vault_resources(), *_data_and_coder()]
+
+
+def _stack_and_providers() -> list[dict[str, Any]]:
     return [
         {
             "urn": STACK_URN,
@@ -95,10 +97,15 @@ def platform_resources() -> list[dict[str, Any]]:
             "inputs": {},
             "outputs": {},
         },
+    ]
+
+
+def _vault_resources() -> list[dict[str, Any]]:
+    return [
         {
             "urn": VAULT_COMPONENT,
             "custom": False,
-            "type": "coder-platform:vault:VaultSecrets",
+            "type": ComponentType.VAULT,
             "parent": STACK_URN,
         },
         {
@@ -110,6 +117,11 @@ def platform_resources() -> list[dict[str, Any]]:
             "inputs": {"address": "https://vault.platform.dev.corp.internal:8200"},
             "outputs": {"address": "https://vault.platform.dev.corp.internal:8200"},
         },
+    ]
+
+
+def _data_and_coder() -> list[dict[str, Any]]:
+    return [
         {
             "urn": STORAGE_CLASS,
             "custom": True,
@@ -122,7 +134,7 @@ def platform_resources() -> list[dict[str, Any]]:
         {
             "urn": DB_COMPONENT,
             "custom": False,
-            "type": "coder-platform:database:CnpgPostgres",
+            "type": ComponentType.DATABASE,
             "parent": STACK_URN,
         },
         {
@@ -166,42 +178,58 @@ def seed_resources(
 ) -> list[dict[str, Any]]:
     """The seeded subtree plus the closure resources, as an ``up`` writes them.
 
-    ``template_versions`` maps a template name to the active version id Coder reported.
+    ``template_versions`` maps a template name to the version id Coder reported.
     """
-
-    def template(template_urn: str, parent: str) -> dict[str, Any]:
-        name = TEMPLATE_NAMES[template_urn]
-        return {
-            "urn": template_urn,
-            "custom": True,
-            "id": f"tmpl-{name}",
-            "type": "coderd:index/template:Template",
-            "parent": parent,
-            "provider": CODERD_PROVIDER_REF,
-            "dependencies": [CODERD_PROVIDER] if parent == SEED else [],
-            "inputs": {"name": name},
-            "outputs": {
+    templates = [
+        _seeded(
+            template_urn,
+            CODER_TEMPLATE_TYPE,
+            {
                 "name": name,
-                "versions": [
-                    {"id": "old-version", "name": "v1", "active": False},
-                    {"id": template_versions.get(name, ""), "name": "v2", "active": True},
-                ],
+                "template_id": f"tmpl-{name}",
+                "version_id": template_versions.get(name, ""),
             },
-        }
-
+        )
+        for template_urn, name in TEMPLATE_NAMES.items()
+    ]
     return [
         {
             "urn": SEED,
             "custom": False,
-            "type": "coder-platform:seeding:CoderSeed",
+            "type": ComponentType.SEED,
             "parent": STACK_URN,
             "dependencies": [CODER_RELEASE],
         },
+        *_identity(token_tag),
+        *templates,
+        _seeded(CODER_USER, CODER_USER_TYPE, {"username": "alice", "user_id": "user-alice"}),
+        *_token_consumers(),
+    ]
+
+
+def _seeded(urn_: str, type_: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "urn": urn_,
+        "custom": True,
+        "id": str(outputs.get("template_id") or outputs.get("user_id")),
+        "type": type_,
+        "parent": SEED,
+        "provider": DYNAMIC_PROVIDER_REF,
+        "dependencies": [API_TOKEN],
+        "inputs": {"url": "https://coder.dev.corp.internal", "token": ciphertext("in")},
+        "outputs": {**outputs, "token": ciphertext("out")},
+        "additionalSecretOutputs": ["token"],
+    }
+
+
+def _identity(token_tag: str) -> list[dict[str, Any]]:
+    """The automation identity: Coder's first user and its API token."""
+    return [
         {
             "urn": FIRST_USER,
             "custom": True,
             "id": "b0d1c2e3-0000-4000-8000-000000000001",
-            "type": "pulumi-python:dynamic/coder:CoderFirstUser",
+            "type": CODER_FIRST_USER_TYPE,
             "parent": SEED,
             "provider": DYNAMIC_PROVIDER_REF,
             "inputs": {"url": "https://coder.dev.corp.internal", "password": ciphertext("pw")},
@@ -211,39 +239,24 @@ def seed_resources(
             "urn": API_TOKEN,
             "custom": True,
             "id": f"key-{token_tag}",
-            "type": "pulumi-python:dynamic/coder:CoderApiToken",
+            "type": CODER_API_TOKEN_TYPE,
             "parent": SEED,
             "provider": DYNAMIC_PROVIDER_REF,
             "dependencies": [FIRST_USER],
             "propertyDependencies": {"username": [FIRST_USER]},
             "outputs": {"token": ciphertext(f"token-{token_tag}"), "key_id": f"key-{token_tag}"},
         },
-        {
-            "urn": CODERD_PROVIDER,
-            "custom": True,
-            "id": CODERD_PROVIDER_ID,
-            "type": "pulumi:providers:coderd",
-            "parent": SEED,
-            "dependencies": [API_TOKEN],
-            "inputs": {"url": "https://coder.dev.corp.internal", "token": ciphertext("prov")},
-            "outputs": {"url": "https://coder.dev.corp.internal"},
-        },
-        template(TEMPLATE, SEED),
-        {
-            "urn": CODERD_USER,
-            "custom": True,
-            "id": "user-alice",
-            "type": "coderd:index/user:User",
-            "parent": SEED,
-            "provider": CODERD_PROVIDER_REF,
-            "inputs": {"username": "alice", "loginType": "oidc", "roles": ["owner"]},
-            "outputs": {"username": "alice", "loginType": "oidc"},
-        },
+    ]
+
+
+def _token_consumers() -> list[dict[str, Any]]:
+    """Where the token is published: Vault, and the Secret mirror in the cluster."""
+    return [
         {
             "urn": PUBLISHED_TOKEN,
             "custom": True,
             "id": "platform/data/coder/coder-cli-session-token",
-            "type": "vault:kv/secretV2:SecretV2",
+            "type": VAULT_SECRET_V2_TYPE,
             "parent": SEED,
             "provider": VAULT_PROVIDER_REF,
             "dependencies": [API_TOKEN],
@@ -252,13 +265,16 @@ def seed_resources(
             "outputs": {"mount": "platform", "dataJson": ciphertext("published-out")},
         },
         {
-            "urn": EXTRA_TEMPLATES,
-            "custom": False,
-            "type": "coder-platform:templates:TemplateSet",
+            "urn": TOKEN_MIRROR,
+            "custom": True,
+            "id": "coder/coder-token-mirror",
+            "type": "kubernetes:core/v1:Secret",
             "parent": STACK_URN,
+            "provider": K8S_PROVIDER_REF,
             "dependencies": [API_TOKEN],
+            "inputs": {"stringData": ciphertext("mirror")},
+            "outputs": {"data": ciphertext("mirror-out")},
         },
-        template(EXTRA_TEMPLATE, EXTRA_TEMPLATES),
     ]
 
 

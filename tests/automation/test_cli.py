@@ -13,13 +13,14 @@ from typer.testing import CliRunner
 
 from automation import cli
 from automation.engine.backend import BackendSettings
-from automation.outcome import MEANINGS, ExitCode, Outcome
+from automation.outcome import MEANINGS, Outcome
 from automation.reporting.report import ReportBuilder, ResourceReport, RunReport, write_report
+from coder_platform.contracts import ExitCode
 from coder_platform.redaction import Redactor
+from testbed.harness import ROOT
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import FakeDependencies, FakeEngine, converged_world
 from tests.automation.runs import managed_environ
-from tests.harness import ROOT
 
 COMMANDS = ("preview", "up", "drift", "reconcile", "destroy", "report")
 REPORT_COMMAND = (sys.executable, "-m", "automation", "report", "--stack", "dev")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from automation import commands
 from automation.engine.protocol import ConfigEntry, PolicySettings
-from automation.outcome import ExitCode, Outcome
+from automation.outcome import Outcome
+from coder_platform.contracts import ExitCode
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import converged_world
 from tests.automation.runs import run

@@ -13,10 +13,10 @@ from automation import commands
 from automation.engine.backend import stack_environment
 from automation.engine.protocol import ConfigEntry, PolicySettings
 from automation.errors import ConfigInvalidError
-from automation.outcome import ExitCode
+from coder_platform.contracts import ExitCode
+from testbed.harness import ROOT
 from tests.automation.fakes import converged_world
 from tests.automation.runs import run
-from tests.harness import ROOT
 
 POLICY = PolicySettings(Path("policy"))
 

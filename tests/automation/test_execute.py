@@ -25,13 +25,14 @@ from automation.engine.backend import BackendSettings
 from automation.engine.protocol import PolicySettings
 from automation.errors import LockHolder
 from automation.execute import RunSettings, Streams, execute
-from automation.outcome import ExitCode, Outcome
+from automation.outcome import Outcome
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.session import Session
+from coder_platform.contracts import ExitCode
 from coder_platform.redaction import Redactor
+from testbed.harness import ROOT
 from tests.automation.fakes import FakeDependencies, FakeEngine, converged_world
 from tests.automation.runs import managed_environ, run
-from tests.harness import ROOT
 
 OPTIONS = ReconcileOptions(policy=PolicySettings(Path("policy")), dependency_deadline_seconds=5)
 

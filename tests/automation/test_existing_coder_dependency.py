@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 
 from automation.engine.protocol import PolicySettings
-from automation.outcome import ExitCode
 from automation.reconcile import ReconcileOptions, reconcile
+from coder_platform.contracts import ExitCode
+from testbed.harness import load_stack_file
 from tests.automation.fakes import FakeDependencies, converged_world, dev_config
 from tests.automation.runs import run
-from tests.harness import load_stack_file
 
 POLICY = PolicySettings(Path("policy"), Path("policy/config/dev.json"))
 

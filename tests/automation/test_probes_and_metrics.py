@@ -19,8 +19,8 @@ from automation.observe.probes import (
 from automation.outcome import Outcome
 from automation.reporting import metrics
 from automation.reporting.report import ReportBuilder, read_latest, write_report
+from testbed.coder_double import CoderDouble, FakeClock
 from tests.automation.fakes import DoubleSite
-from tests.coder_double import CoderDouble, FakeClock
 
 
 def probe(statuses: list[int | None], verdict: object) -> tuple[HttpProbe, list[int]]:

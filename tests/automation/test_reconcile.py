@@ -15,11 +15,11 @@ from automation.engine.protocol import ConfigEntry, PolicySettings
 from automation.errors import LockHolder, StackLockedError, UpdateFailedError
 from automation.observe.dependencies import DependencyFactory
 from automation.observe.probes import ProbeStatus
-from automation.outcome import ExitCode, Outcome
+from automation.outcome import Outcome
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.reporting.events import PolicyFinding
 from automation.session import Session
-from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
+from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV, ExitCode
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import (
     FakeDependencies,

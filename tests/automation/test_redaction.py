@@ -14,14 +14,14 @@ import pytest
 from automation.engine.protocol import PolicySettings
 from automation.errors import UpdateFailedError
 from automation.execute import OutputMode
-from automation.outcome import ExitCode
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.reporting.events import PolicyFinding
+from coder_platform.contracts import ExitCode
 from coder_platform.redaction import REDACTED, Redactor
+from testbed.harness import FAKE_ADMIN_PASSWORD, FAKE_PASSWORD
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import SECRET_CONFIG_VALUE, FakeDependencies, converged_world
 from tests.automation.runs import FAKE_PASSPHRASE, FAKE_VAULT_TOKEN, Captured, run
-from tests.harness import FAKE_ADMIN_PASSWORD, FAKE_PASSWORD
 
 OPTIONS = ReconcileOptions(policy=PolicySettings(Path("policy")), dependency_deadline_seconds=5)
 

@@ -13,14 +13,15 @@ from pathlib import Path
 from rich.console import Console
 
 from automation.engine.protocol import PolicySettings
-from automation.outcome import ExitCode, Outcome
+from automation.outcome import Outcome
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.reporting.render import render
+from coder_platform.contracts import ExitCode
+from testbed.coder_double import CoderDouble
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import SECRET_CONFIG_VALUE, FakeDependencies, FakeEngine
 from tests.automation.fakes import converged_world as world
 from tests.automation.runs import Captured, run
-from tests.coder_double import CoderDouble
 
 OPTIONS = ReconcileOptions(policy=PolicySettings(Path("policy")), dependency_deadline_seconds=5)
 CRON_JOB = (

@@ -13,7 +13,7 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-from tests.harness import ROOT
+from testbed.harness import ROOT
 
 RECORDING_PYTHON = textwrap.dedent(
     """\

@@ -19,7 +19,7 @@ from coder_platform.coder_api import (
     CoderConflictError,
     CoderUnreachableError,
 )
-from tests.coder_double import BASE_URL, FIXED_NOW, CoderDouble, FakeClock
+from testbed.coder_double import BASE_URL, FIXED_NOW, CoderDouble, FakeClock
 
 EMAIL = "automation@coder-platform.test"
 USERNAME = "coder-automation"

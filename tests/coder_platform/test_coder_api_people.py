@@ -15,6 +15,7 @@ import pytest
 
 from coder_platform.coder_api import (
     CoderApiError,
+    CoderAuthError,
     CoderClient,
     CoderConflictError,
     CoderNotEntitledError,
@@ -22,8 +23,8 @@ from coder_platform.coder_api import (
     CoderUserInUseError,
 )
 from coder_platform.coder_api.people import license_claims
-from tests.coder_double import BASE_URL, CoderDouble, FakeClock
-from tests.coder_double.people import license_jwt
+from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
+from testbed.coder_double.people import license_jwt
 
 EMAIL = "automation@coder-platform.test"
 USERNAME = "coder-automation"
@@ -58,6 +59,20 @@ def test_create_user_makes_a_dormant_oidc_user_without_roles_when_oidc_is_config
         [],
     )
     assert double.count("POST", "/users") == 1
+
+
+def test_list_users_returns_every_user_with_its_login_type_when_authenticated(
+    owner: CoderClient,
+) -> None:
+    owner.create_user("alice", "alice@corp.test", name="Alice", login_type="oidc")
+    listed = {user.username: user.login_type for user in owner.list_users()}
+    assert listed == {USERNAME: "password", "alice": "oidc"}
+
+
+def test_list_users_is_refused_when_the_client_is_not_authenticated(double: CoderDouble) -> None:
+    anonymous = CoderClient(BASE_URL, transport=double.transport(), clock=FakeClock())
+    with pytest.raises(CoderAuthError):
+        anonymous.list_users()
 
 
 def test_create_user_surfaces_coders_message_when_oidc_is_not_configured(

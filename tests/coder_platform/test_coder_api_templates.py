@@ -13,8 +13,8 @@ import pytest
 
 from coder_platform.coder_api import CoderApiError, CoderClient, CoderConflictError
 from coder_platform.coder_api.errors import CoderJobTimeoutError, CoderTemplateInUseError
-from coder_platform.coder_api.templates import TemplateSettings
-from tests.coder_double import BASE_URL, CoderDouble, FakeClock
+from coder_platform.coder_api.templates import TemplateMeta
+from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
 
 EMAIL = "automation@coder-platform.test"
 USERNAME = "coder-automation"
@@ -110,16 +110,16 @@ def test_logs_are_the_last_lines_when_a_job_failed(owner: CoderClient, double: C
 
 
 def test_create_template_conflicts_when_the_name_is_taken(owner: CoderClient) -> None:
-    owner.create_template("default", "demo", built(owner), TemplateSettings())
+    owner.create_template("default", "demo", built(owner), TemplateMeta())
     with pytest.raises(CoderConflictError):
-        owner.create_template("default", "demo", built(owner), TemplateSettings())
+        owner.create_template("default", "demo", built(owner), TemplateMeta())
 
 
 def test_settings_patch_is_none_when_nothing_changed(owner: CoderClient) -> None:
-    settings = TemplateSettings(display_name="Demo", default_ttl_ms=3_600_000)
+    settings = TemplateMeta(display_name="Demo", default_ttl_ms=3_600_000)
     template = owner.create_template("default", "demo", built(owner), settings)
     assert owner.update_template_settings(template.id, settings) is None
-    changed = owner.update_template_settings(template.id, TemplateSettings(icon="/icon/a.svg"))
+    changed = owner.update_template_settings(template.id, TemplateMeta(icon="/icon/a.svg"))
     assert changed is not None and changed.icon == "/icon/a.svg"
     assert changed.display_name == ""
 
@@ -127,8 +127,8 @@ def test_settings_patch_is_none_when_nothing_changed(owner: CoderClient) -> None
 def test_activation_is_refused_when_the_version_belongs_to_another_template(
     owner: CoderClient,
 ) -> None:
-    first = owner.create_template("default", "first", built(owner), TemplateSettings())
-    second = owner.create_template("default", "second", built(owner), TemplateSettings())
+    first = owner.create_template("default", "first", built(owner), TemplateMeta())
+    second = owner.create_template("default", "second", built(owner), TemplateMeta())
     with pytest.raises(CoderApiError) as raised:
         owner.activate_version(first.id, second.active_version_id)
     assert raised.value.status == 400
@@ -137,7 +137,7 @@ def test_activation_is_refused_when_the_version_belongs_to_another_template(
 def test_delete_raises_in_use_with_the_count_when_workspaces_exist(
     owner: CoderClient, double: CoderDouble
 ) -> None:
-    template = owner.create_template("default", "demo", built(owner), TemplateSettings())
+    template = owner.create_template("default", "demo", built(owner), TemplateMeta())
     double.add_workspace("demo", "one")
     double.add_workspace("demo", "two")
     double.add_workspace("demo", "three")
@@ -151,10 +151,10 @@ def test_delete_raises_in_use_with_the_count_when_workspaces_exist(
 def test_a_deleted_template_is_gone_by_id_and_by_name_and_frees_the_name(
     owner: CoderClient,
 ) -> None:
-    template = owner.create_template("default", "demo", built(owner), TemplateSettings())
+    template = owner.create_template("default", "demo", built(owner), TemplateMeta())
     assert owner.delete_template(template.id, "demo") is True
     assert owner.get_template(template.id) is None
     assert owner.get_template_by_name("default", "demo") is None
     assert owner.delete_template(template.id, "demo") is False
-    again = owner.create_template("default", "demo", built(owner), TemplateSettings())
+    again = owner.create_template("default", "demo", built(owner), TemplateMeta())
     assert again.id != template.id

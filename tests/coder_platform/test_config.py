@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from coder_platform.config import ConfigError, load_config
-from tests.harness import load_stack_file, run_program
+from testbed.harness import load_stack_file, run_program
 
 
 def dev() -> dict[str, Any]:
@@ -182,7 +182,7 @@ def test_invalid_config_registers_no_resource() -> None:
 
 def test_invalid_config_run_really_records_nothing() -> None:
     """The mocks of a failed run saw zero registrations (not merely an exception)."""
-    from tests import harness
+    from testbed import harness
 
     recorded: list[harness.RecordingMocks] = []
     original = harness.RecordingMocks

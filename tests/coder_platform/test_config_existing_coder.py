@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from coder_platform.config import ConfigError, load_config
-from tests.harness import load_stack_file
+from testbed.harness import load_stack_file
 
 
 def dev() -> dict[str, Any]:

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from coder_platform.alerts import alerts, inputs_from_config
 from coder_platform.config import ConfigError, load_config
-from coder_platform.cron_gaps import ScheduleError, max_interval
-from coder_platform.dashboard import build_dashboard
-from tests.harness import load_stack_file
+from coder_platform.observability.alerts import alerts
+from coder_platform.observability.cron_gaps import ScheduleError, max_interval
+from coder_platform.observability.dashboard import build_dashboard
+from testbed.harness import load_stack_file
+from wiring.operations import inputs_from_config
 
 
 def dev() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from coder_platform.config import ConfigError, VaultConfig, load_config
 from coder_platform.config.seeded_state import LicenseConfig, TemplateSettings, UserConfig
 from coder_platform.template_sources import discover
 from coder_platform.vault_inputs import required_paths
-from tests.harness import load_stack_file
+from testbed.harness import load_stack_file
 
 ALICE = {"username": "alice", "email": "alice@corp.internal", "roles": ["owner"]}
 

@@ -19,7 +19,7 @@ from coder_platform.template_archive import (
     build_archive,
     directory_hash,
 )
-from tests.coder_double.templates import is_ustar
+from testbed.coder_double.templates import is_ustar
 
 REPO_TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "kubernetes-devcontainer"
 

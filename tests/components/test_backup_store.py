@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.backup_store import AzureBackupStore, AzureBackupStoreArgs
-from tests.harness import CapturedOptions, RecordingMocks, run_component
+from testbed.harness import CapturedOptions, RecordingMocks, run_component
 
 ARGS = AzureBackupStoreArgs(
     subscription_id="3f9c1a52-7d4e-4b8a-9e61-2c5d8f0b7a14",

@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from components.coder import CoderDeployment, CoderDeploymentArgs, CoderIngress
-from tests.harness import (
+from testbed.harness import (
     FAKE_OIDC_SECRET,
     SECRET_VALUES,
     CapturedOptions,
@@ -135,7 +135,7 @@ def test_missing_vault_key_fails_naming_path_and_key_and_registers_nothing() -> 
 
 
 def test_missing_vault_input_registers_no_resource(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests import harness
+    from testbed import harness
 
     created: list[RecordingMocks] = []
 

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 
 from components.database import CnpgPostgres, CnpgPostgresArgs, RecoverySource
-from tests.harness import (
+from testbed.harness import (
     FAKE_PASSWORD,
     CapturedOptions,
     RecordingMocks,

@@ -1,8 +1,8 @@
 """PlatformObservability under mocks, alone and as dev and prod register it (C4).
 
-The PrometheusRule carries the groups ``coder_platform.alerts`` renders from the stack's own
-thresholds, the PodMonitor scrapes exactly the source cluster's instances, and the dashboard
-ConfigMap is one the Grafana sidecar picks up.
+The PrometheusRule carries the groups ``coder_platform.observability.alerts`` renders from the
+stack's own thresholds, the PodMonitor scrapes exactly the source cluster's instances, and the
+dashboard ConfigMap is one the Grafana sidecar picks up.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from coder_platform.alerts import AlertInputs, rule_groups
-from coder_platform.dashboard import build_dashboard
+from coder_platform.observability.alerts import AlertInputs, rule_groups
+from coder_platform.observability.dashboard import build_dashboard
 from components.observability import PlatformObservability, PlatformObservabilityArgs
-from tests.harness import RecordingMocks, load_stack_file, run_component, run_program
+from testbed.harness import RecordingMocks, load_stack_file, run_component, run_program
 
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"

@@ -21,7 +21,7 @@ from components.restore_drill import (
     RestoreDrill,
     RestoreDrillArgs,
 )
-from tests.harness import RecordingMocks, load_stack_file, run_component, run_program
+from testbed.harness import RecordingMocks, load_stack_file, run_component, run_program
 
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"

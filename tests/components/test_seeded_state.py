@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.harness import (
+from testbed.harness import (
     FAKE_LICENSE,
     FAKE_TOKEN,
     CapturedOptions,
@@ -80,7 +80,7 @@ def test_seeded_secrets_are_secret_outputs_in_state() -> None:
 
 def test_prod_keeps_templates_on_delete_and_dev_does_not() -> None:
     from components.seeding import CoderSeed, CoderSeedArgs
-    from tests.harness import run_component
+    from testbed.harness import run_component
 
     options: dict[str, pulumi.ResourceOptions] = {}
     for retain in (True, False):
@@ -118,7 +118,7 @@ def test_seeded_state_is_created_in_contract_order() -> None:
     from coder_platform.config.seeded_state import GroupConfig, UserConfig
     from coder_platform.template_sources import discover
     from components.seeding import CoderSeed, CoderSeedArgs
-    from tests.harness import run_component
+    from testbed.harness import run_component
 
     capture = CapturedOptions()
 

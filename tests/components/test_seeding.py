@@ -8,7 +8,7 @@ import json
 import pytest
 
 from coder_platform.config import ConfigError, load_config
-from tests.harness import (
+from testbed.harness import (
     FAKE_ADMIN_PASSWORD,
     FAKE_TOKEN,
     is_secret,
@@ -118,7 +118,7 @@ def test_first_user_waits_for_the_coder_release() -> None:
     import pulumi
 
     from components.seeding import CoderSeed, CoderSeedArgs
-    from tests.harness import CapturedOptions, run_component
+    from testbed.harness import CapturedOptions, run_component
 
     capture = CapturedOptions()
     release: list[pulumi.Resource] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.storage import RetainStorageClass, RetainStorageClassArgs
-from tests.harness import CapturedOptions, run_component
+from testbed.harness import CapturedOptions, run_component
 
 
 def build(capture: CapturedOptions, **overrides: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from components.vault import reconciler_policy
-from tests.harness import load_stack_file, run_program
+from testbed.harness import load_stack_file, run_program
 
 
 def policy(owns_mount: bool = False) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Mission
+from coder_platform.contracts import ExitCode
+from testbed.mission import Mission
 
 pytestmark = pytest.mark.e2e
 
-CONVERGED, HEALED, DEPENDENCY_DOWN = 0, 10, 13
 TEMPLATE = "hello"
 USERS = ("platform-admin", "template-author")
 
@@ -20,7 +20,7 @@ USERS = ("platform-admin", "template-author")
 def test_a_fresh_coder_is_seeded_with_admin_token_template_and_users(mission: Mission) -> None:
     assert not mission.platform.coder.has_first_user()
     run = mission.reconcile()
-    assert run.exit_code == HEALED, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
     assert mission.platform.coder.has_first_user()
     me = mission.coder("GET", "/users/me")
     assert me.status_code == 200 and me.json()["username"] == "coder-automation"
@@ -36,7 +36,7 @@ def test_a_second_reconcile_makes_no_coder_write_and_no_new_version(mission: Mis
     before = mission.coder_fingerprint()
     versions = mission.template_versions(TEMPLATE)
     run = mission.reconcile()
-    assert run.exit_code == CONVERGED, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.OK, run.stderr[-3000:]
     assert mission.coder_fingerprint() == before
     assert mission.template_versions(TEMPLATE) == versions == 1
     assert run.report["coder"]["writes_by_runner"] == 0
@@ -46,7 +46,7 @@ def test_a_template_deleted_by_hand_is_recreated(mission: Mission) -> None:
     template = mission.coder("GET", f"/organizations/default/templates/{TEMPLATE}").json()
     assert mission.coder("DELETE", f"/templates/{template['id']}").status_code == 200
     run = mission.reconcile()
-    assert run.exit_code == HEALED, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
     again = mission.coder("GET", f"/organizations/default/templates/{TEMPLATE}")
     assert again.status_code == 200 and again.json()["id"] != template["id"]
 
@@ -55,7 +55,7 @@ def test_a_user_suspended_by_hand_is_reactivated(mission: Mission) -> None:
     suspended = mission.coder("PUT", "/users/template-author/status/suspend")
     assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
     run = mission.reconcile()
-    assert run.exit_code == HEALED, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
     assert mission.coder("GET", "/users/template-author").json()["status"] != "suspended"
 
 
@@ -64,9 +64,9 @@ def test_an_edited_template_gets_exactly_one_new_version(mission: Mission) -> No
     versions = mission.template_versions(TEMPLATE)
     main_tf.write_text(main_tf.read_text().replace('default     = "hello"', 'default     = "hi"'))
     run = mission.reconcile()
-    assert run.exit_code == HEALED, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
     assert mission.template_versions(TEMPLATE) == versions + 1
-    assert mission.reconcile().exit_code == CONVERGED
+    assert mission.reconcile().exit_code == ExitCode.OK
     assert mission.template_versions(TEMPLATE) == versions + 1
 
 
@@ -75,7 +75,7 @@ def test_a_revoked_token_is_replaced_and_republished(mission: Mission) -> None:
     key_id = old.split("-", 1)[0]
     assert mission.coder("DELETE", f"/users/me/keys/{key_id}").status_code == 204
     run = mission.reconcile()
-    assert run.exit_code == HEALED, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
     new = mission.token()
     assert new != old
     assert mission.coder("GET", "/users/me").status_code == 200
@@ -92,10 +92,10 @@ def test_a_dependency_down_exits_13_naming_it_and_the_next_run_heals(
         run = mission.reconcile()
     finally:
         mission.platform.start(part)
-    assert run.exit_code == DEPENDENCY_DOWN, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.DEPENDENCY_UNREACHABLE, run.stderr[-3000:]
     assert endpoint.removeprefix("http://") in run.stderr
     assert mission.coder_fingerprint() == before
-    assert mission.reconcile().exit_code == CONVERGED
+    assert mission.reconcile().exit_code == ExitCode.OK
 
 
 def test_a_missing_openbao_input_stops_the_run_naming_path_and_key_with_no_coder_write(
@@ -109,7 +109,7 @@ def test_a_missing_openbao_input_stops_the_run_naming_path_and_key_with_no_coder
         run = mission.reconcile()
     finally:
         mission.platform.openbao.write_kv("coder/bootstrap-admin", admin)
-    assert run.exit_code not in (CONVERGED, HEALED)
+    assert run.exit_code not in (ExitCode.OK, ExitCode.HEALED)
     assert "platform/coder/bootstrap-admin: key password is missing or empty" in run.stderr
     assert admin["password"] not in run.stderr
     assert mission.coder_fingerprint() == before
@@ -121,7 +121,7 @@ def test_a_database_reset_is_healed_by_one_reconcile_that_says_what_it_reseeded(
     mission.platform.reset_coder_database()
     assert not mission.platform.coder.has_first_user()
     run = mission.reconcile()
-    assert run.exit_code == HEALED, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
     assert run.report["coder"]["reset_detected"] is True
     assert run.report["state_edit"]["reason"] == "coder-reset"
     recreated = {h["urn"].rsplit("::", 1)[1] for h in run.report["healed"]}
@@ -129,4 +129,4 @@ def test_a_database_reset_is_healed_by_one_reconcile_that_says_what_it_reseeded(
     assert {f"coder-seed-user-{u}" for u in USERS} <= recreated
     assert f"coder-seed-template-{TEMPLATE}" in recreated
     assert mission.coder("GET", "/users/me").status_code == 200
-    assert mission.reconcile().exit_code == CONVERGED
+    assert mission.reconcile().exit_code == ExitCode.OK

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Mission
+from testbed.mission import ROOT, Mission
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ import pytest
 
 from coder_platform.names import dns_label
 from localkube.cluster import LocalCluster
-from tests.integration.runner import Project
+from testbed.project import Project
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,20 +13,15 @@ import time
 
 import pytest
 
+from coder_platform.contracts import ExitCode
 from localkube.cluster import LocalCluster
-from tests.integration.runner import Project
+from testbed.project import CRONJOB, SCHEDULED_BACKUP, Project
 
 pytestmark = pytest.mark.integration
 
-CRONJOB = "/apis/batch/v1/namespaces/coder-reconciler/cronjobs/coder-reconciler-local"
-SCHEDULED_BACKUP = (
-    "/apis/postgresql.cnpg.io/v1/namespaces/coder-db/scheduledbackups/coder-db-base-backup"
-)
 STORAGE_CLASS = "/apis/storage.k8s.io/v1/storageclasses/coder-premium-lrs-retain"
 CLUSTER = "/apis/postgresql.cnpg.io/v1/namespaces/coder-db/clusters/coder-db"
 OBJECT_STORE = "/apis/barmancloud.cnpg.io/v1/namespaces/coder-db/objectstores/coder-db-backups"
-
-EXIT_CONVERGED, EXIT_HEALED, EXIT_DRIFT, EXIT_POLICY, EXIT_LOCKED = 0, 10, 11, 12, 14
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +72,7 @@ def test_up_creates_the_kubernetes_parts_for_real(deployed: Project, cluster: Lo
 
 def test_reconcile_right_after_up_is_a_no_op(deployed: Project) -> None:
     run = deployed.run("reconcile")
-    assert run.exit_code == EXIT_CONVERGED, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.OK, run.stderr[-3000:]
     assert run.report["outcome"] == "converged"
     assert not run.report["changes"]
 
@@ -92,13 +87,13 @@ def test_policy_pack_fails_a_violating_preview_naming_the_policy(deployed: Proje
     violating.write_text(text)
 
     run = deployed.run("preview", "local-ephemeral")
-    assert run.exit_code == EXIT_POLICY, run.stderr[-3000:]
+    assert run.exit_code == ExitCode.POLICY_VIOLATION, run.stderr[-3000:]
     policies = {v["policy"] for v in run.report["policy_violations"]}
     assert "storage-class-retain" in policies
     assert any("[seeding contract C3]" in v["message"] for v in run.report["policy_violations"])
 
     compliant = deployed.run("preview")
-    assert compliant.exit_code == EXIT_CONVERGED, compliant.stderr[-3000:]
+    assert compliant.exit_code == ExitCode.OK, compliant.stderr[-3000:]
     assert not [v for v in compliant.report["policy_violations"] if v["enforcement"] == "mandatory"]
 
 
@@ -112,14 +107,14 @@ def test_drift_reports_and_reconcile_restores_out_of_band_changes(
     )
 
     drift = deployed.run("drift")
-    assert drift.exit_code == EXIT_DRIFT, drift.stderr[-3000:]
+    assert drift.exit_code == ExitCode.DRIFT, drift.stderr[-3000:]
     drifted = drift.drifted()
     assert {"reconciler-cron-job", "coder-db-scheduled-backup", "database-storage"} <= set(drifted)
     assert drifted["database-storage"] == ['metadata.labels["coder-platform.io/reclaim-policy"]']
     assert cluster.get(CRONJOB) is None  # drift changes nothing
 
     healed = deployed.run("reconcile")
-    assert healed.exit_code == EXIT_HEALED, healed.stderr[-3000:]
+    assert healed.exit_code == ExitCode.HEALED, healed.stderr[-3000:]
     assert healed.report["outcome"] == "healed"
     assert cluster.get(CRONJOB) is not None
     assert cluster.get(SCHEDULED_BACKUP) is not None
@@ -128,18 +123,18 @@ def test_drift_reports_and_reconcile_restores_out_of_band_changes(
     assert storage_class["metadata"]["labels"]["coder-platform.io/reclaim-policy"] == "retain"
 
     again = deployed.run("reconcile")
-    assert again.exit_code == EXIT_CONVERGED, again.stderr[-3000:]
+    assert again.exit_code == ExitCode.OK, again.stderr[-3000:]
     assert not again.report["changes"]
 
 
 def test_an_edited_field_is_taken_back(deployed: Project, cluster: LocalCluster) -> None:
     cluster.merge_patch(CRONJOB, {"spec": {"concurrencyPolicy": "Allow"}})
     drift = deployed.run("drift")
-    assert drift.exit_code == EXIT_DRIFT
+    assert drift.exit_code == ExitCode.DRIFT
     assert "spec.concurrencyPolicy" in drift.drifted()["reconciler-cron-job"]
 
     healed = deployed.run("reconcile")
-    assert healed.exit_code == EXIT_HEALED, healed.stderr[-3000:]
+    assert healed.exit_code == ExitCode.HEALED, healed.stderr[-3000:]
     cronjob = cluster.get(CRONJOB)
     assert cronjob is not None and cronjob["spec"]["concurrencyPolicy"] == "Forbid"
 
@@ -157,10 +152,10 @@ def test_second_concurrent_reconcile_exits_locked(deployed: Project) -> None:
         second = deployed.run("reconcile")
     finally:
         first_out, _ = first.communicate(timeout=300)
-    assert second.exit_code == EXIT_LOCKED, second.stderr[-3000:]
+    assert second.exit_code == ExitCode.LOCKED, second.stderr[-3000:]
     assert second.report["outcome"] == "locked"
     assert "lock" in json.dumps(second.report["error"]).lower()
-    assert first.returncode == EXIT_CONVERGED
+    assert first.returncode == ExitCode.OK
     assert json.loads(first_out)["outcome"] == "converged"
 
 

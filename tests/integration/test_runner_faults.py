@@ -13,18 +13,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import yaml
 
+from coder_platform.contracts import ExitCode
 from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions
-from tests.integration.runner import Project, Run
+from testbed.project import Project, Run
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +36,6 @@ SCHEDULED_BACKUP = (
     "/apis/postgresql.cnpg.io/v1/namespaces/coder-db/scheduledbackups/coder-db-base-backup"
 )
 VAP = "/apis/admissionregistration.k8s.io/v1"
-EXIT_CONVERGED, EXIT_HEALED, EXIT_DRIFT, EXIT_NOT_CONVERGED = 0, 10, 11, 16
-EXIT_LOCKED, EXIT_UPDATE_FAILED = 14, 17
 MARK = "CODER_PLATFORM_TEST_RUN"
 
 
@@ -55,12 +55,8 @@ def cluster(
 def deployed(project: Project) -> Project:
     """The local stack's Kubernetes parts as stack ``kube`` (same salt and passphrase)."""
     stacks = project.work_dir / "stacks"
-    document = yaml.safe_load((stacks / "Pulumi.local.yaml").read_text())
-    config = document["config"]
-    config["coder-platform:vault"] = {"enabled": False}
-    for key in ("coder-platform:coder", "coder-platform:seeding"):
-        config.pop(key, None)
-    (stacks / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    # The project copy's local stack is already Kubernetes-only (testbed.project.copy_project).
+    shutil.copy(stacks / "Pulumi.local.yaml", stacks / f"Pulumi.{STACK}.yaml")
     run = project.run("up", STACK)
     assert run.exit_code == 0, run.stderr[-3000:]
     return project
@@ -69,9 +65,9 @@ def deployed(project: Project) -> Project:
 def converge(project: Project) -> None:
     """Bring the stack back for the next test: heal, then a no-op."""
     healed = project.run("reconcile", STACK)
-    assert healed.exit_code in (EXIT_CONVERGED, EXIT_HEALED), healed.stderr[-3000:]
+    assert healed.exit_code in (ExitCode.OK, ExitCode.HEALED), healed.stderr[-3000:]
     again = project.run("reconcile", STACK)
-    assert again.exit_code == EXIT_CONVERGED, again.stderr[-3000:]
+    assert again.exit_code == ExitCode.OK, again.stderr[-3000:]
 
 
 def wait_for(predicate: Callable[[], bool], seconds: float) -> bool:
@@ -107,8 +103,8 @@ def marked(project: Project) -> tuple[Project, str]:
     return Project(project.work_dir, {**project.env, MARK: mark}), mark
 
 
-@pytest.fixture
-def no_cronjob_admission(cluster: LocalCluster) -> Iterator[None]:
+@contextmanager
+def cronjobs_refused(cluster: LocalCluster) -> Iterator[None]:
     """A ValidatingAdmissionPolicy that refuses CronJobs: the API server's own "no"."""
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -155,7 +151,7 @@ def test_drift_reports_a_scheduled_backup_deleted_in_the_cluster_as_deleted(
 
     drift = deployed.run("drift", STACK)
 
-    assert drift.exit_code == EXIT_DRIFT, drift.stderr[-3000:]
+    assert drift.exit_code == ExitCode.DRIFT, drift.stderr[-3000:]
     [backup] = [
         d for d in drift.report["drifted"] if d["urn"].endswith("::coder-db-scheduled-backup")
     ]
@@ -177,7 +173,7 @@ def test_a_config_only_change_is_pending_not_drift_when_nothing_changed_in_the_c
     finally:
         stack_file.write_text(original)
 
-    assert drift.exit_code == EXIT_CONVERGED, drift.stderr[-3000:]
+    assert drift.exit_code == ExitCode.OK, drift.stderr[-3000:]
     assert drift.report["outcome"] == "pending"
     assert drift.report["drifted"] == []
     pending = {p["urn"].rsplit("::", 1)[-1]: p["properties"] for p in drift.report["pending"]}
@@ -186,13 +182,14 @@ def test_a_config_only_change_is_pending_not_drift_when_nothing_changed_in_the_c
 
 
 def test_a_failed_run_report_names_the_failing_urn_and_the_api_servers_message(
-    deployed: Project, cluster: LocalCluster, no_cronjob_admission: None
+    deployed: Project, cluster: LocalCluster
 ) -> None:
-    cluster.delete(CRONJOB)
+    with cronjobs_refused(cluster):
+        cluster.delete(CRONJOB)
+        failed = deployed.run("reconcile", STACK)
 
-    failed = deployed.run("reconcile", STACK)
-
-    assert failed.exit_code == EXIT_UPDATE_FAILED, failed.stderr[-3000:]
+    converge(deployed)
+    assert failed.exit_code == ExitCode.UPDATE_FAILED, failed.stderr[-3000:]
     names = {f["urn"].rsplit("::", 1)[-1]: f for f in failed.report["failed"]}
     assert "reconciler-cron-job" in names, failed.report["failed"]
     cron = names["reconciler-cron-job"]
@@ -201,8 +198,21 @@ def test_a_failed_run_report_names_the_failing_urn_and_the_api_servers_message(
     assert "reconciler-cron-job" in failed.report["error"]["message"]
 
 
-def test_the_stack_heals_once_the_api_server_accepts_again(deployed: Project) -> None:
-    converge(deployed)
+def test_the_stack_heals_once_the_api_server_accepts_again(
+    deployed: Project, cluster: LocalCluster
+) -> None:
+    with cronjobs_refused(cluster):
+        cluster.delete(CRONJOB)
+        refused = deployed.run("reconcile", STACK)
+        assert refused.exit_code == ExitCode.UPDATE_FAILED, refused.stderr[-3000:]
+        assert cluster.get(CRONJOB) is None
+
+    healed = deployed.run("reconcile", STACK)
+
+    assert healed.exit_code == ExitCode.HEALED, healed.stderr[-3000:]
+    assert cluster.get(CRONJOB) is not None
+    again = deployed.run("reconcile", STACK)
+    assert again.exit_code == ExitCode.OK, again.stderr[-3000:]
 
 
 def test_verify_is_not_converged_while_an_object_the_stack_owns_is_terminating(
@@ -214,7 +224,7 @@ def test_verify_is_not_converged_while_an_object_the_stack_owns_is_terminating(
     cluster.delete(SCHEDULED_BACKUP)
     try:
         stuck = deployed.run("reconcile", STACK)
-        assert stuck.exit_code == EXIT_NOT_CONVERGED, stuck.stderr[-3000:]
+        assert stuck.exit_code == ExitCode.NOT_CONVERGED, stuck.stderr[-3000:]
         assert "coder-db-scheduled-backup" in stuck.report["error"]["message"]
         assert [t["urn"].rsplit("::", 1)[-1] for t in stuck.report["terminating"]] == [
             "coder-db-scheduled-backup"
@@ -224,7 +234,7 @@ def test_verify_is_not_converged_while_an_object_the_stack_owns_is_terminating(
     assert wait_for(lambda: cluster.get(SCHEDULED_BACKUP) is None, 30)
 
     healed = deployed.run("reconcile", STACK)
-    assert healed.exit_code == EXIT_HEALED, healed.stderr[-3000:]
+    assert healed.exit_code == ExitCode.HEALED, healed.stderr[-3000:]
     assert cluster.get(SCHEDULED_BACKUP) is not None
     converge(deployed)
 
@@ -233,7 +243,7 @@ def follow_printed_advice(project: Project, attempts: int = 3) -> Run:
     """Rerun reconcile, doing only what each locked run printed, until it stops saying so."""
     run = project.run("reconcile", STACK)
     for _ in range(attempts):
-        if run.exit_code != EXIT_LOCKED:
+        if run.exit_code != ExitCode.LOCKED:
             return run
         action = run.report["error"]["action"]
         commands = re.findall(r"`([^`]+)`", action)
@@ -282,9 +292,9 @@ def test_a_runner_killed_mid_act_leaves_nothing_running_and_the_next_run_converg
     left = wait_for(lambda: not marked_processes(mark), 90)
     assert left, f"processes outlived the killed run: {marked_processes(mark)}"
     final = follow_printed_advice(project)
-    assert final.exit_code in (EXIT_CONVERGED, EXIT_HEALED), final.stderr[-3000:]
+    assert final.exit_code in (ExitCode.OK, ExitCode.HEALED), final.stderr[-3000:]
     assert cluster.get(CRONJOB) is not None
-    assert project.run("reconcile", STACK).exit_code == EXIT_CONVERGED
+    assert project.run("reconcile", STACK).exit_code == ExitCode.OK
 
 
 def lock_files(project: Project) -> list[Path]:
@@ -306,10 +316,10 @@ def test_a_lock_left_by_a_cli_killed_hard_is_named_with_a_command_that_clears_it
 
     assert wait_for(lambda: not marked_processes(mark), 60), marked_processes(mark)
     locked = project.run("reconcile", STACK)
-    assert locked.exit_code == EXIT_LOCKED, locked.stderr[-3000:]
+    assert locked.exit_code == ExitCode.LOCKED, locked.stderr[-3000:]
     message = locked.report["error"]["message"]
     assert f"pid {holder['pid']} on this host, which is no longer running" in message
     final = follow_printed_advice(project)
-    assert final.exit_code in (EXIT_CONVERGED, EXIT_HEALED), final.stderr[-3000:]
+    assert final.exit_code in (ExitCode.OK, ExitCode.HEALED), final.stderr[-3000:]
     assert not lock_files(project)
     converge(project)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from localplatform.inputs import AUTOMATION_USERNAME, seed_missing_inputs, stack_vault_paths
+from localplatform.binaries import ROOT
+from localplatform.inputs import AUTOMATION_USERNAME, LicenseMissingError, seed_missing_inputs
 from localplatform.openbao import OidcClient
 
 
@@ -22,21 +24,34 @@ class FakeKv:
         self.data[path] = data
 
 
-def _stack(tmp_path: Path, config: dict[str, object]) -> Path:
+def _stack(tmp_path: Path, **config: object) -> Path:
+    """The local stack with these ``coder-platform:*`` sections replaced (a valid stack)."""
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())
+    document["config"].update({f"coder-platform:{key}": value for key, value in config.items()})
     path = tmp_path / "Pulumi.local.yaml"
-    path.write_text(yaml.safe_dump({"config": config}))
+    path.write_text(yaml.safe_dump(document))
     return path
 
 
-def test_every_input_is_written_when_the_store_is_empty(tmp_path: Path) -> None:
-    stack = _stack(
-        tmp_path,
+def _seeding(**extra: object) -> dict[str, object]:
+    users = [
         {
-            "coder-platform:seeding": {
-                "users": [{"username": "dev-pw", "passwordPath": "coder/users/dev-pw"}]
-            }
-        },
-    )
+            "username": "dev-pw",
+            "email": "dev-pw@coder-platform.local",
+            "loginType": "password",
+            "passwordPath": "coder/users/dev-pw",
+        }
+    ]
+    return {
+        "enabled": True,
+        "templatesDirectory": "localplatform/templates",
+        "users": users,
+        **extra,
+    }
+
+
+def test_every_input_is_written_when_the_store_is_empty(tmp_path: Path) -> None:
+    stack = _stack(tmp_path, seeding=_seeding())
     kv = FakeKv()
     oidc = OidcClient("http://127.0.0.1:1/v1/identity/oidc/provider/default", "cid", "csecret")
     written = seed_missing_inputs(kv, stack, oidc)
@@ -49,7 +64,7 @@ def test_every_input_is_written_when_the_store_is_empty(tmp_path: Path) -> None:
 
 
 def test_existing_inputs_are_never_overwritten_when_seeding_again(tmp_path: Path) -> None:
-    stack = _stack(tmp_path, {})
+    stack = _stack(tmp_path, seeding=_seeding(users=[]))
     kept = {"email": "a@b.c", "username": "someone", "password": "kept-as-is-123456"}
     kv = FakeKv({"coder/bootstrap-admin": kept})
     assert seed_missing_inputs(kv, stack, None) == ["coder/oidc"]
@@ -57,13 +72,35 @@ def test_existing_inputs_are_never_overwritten_when_seeding_again(tmp_path: Path
 
 
 def test_paths_follow_the_stack_config_when_it_moves_them(tmp_path: Path) -> None:
-    stack = _stack(
-        tmp_path,
-        {
-            "coder-platform:vault": {
-                "oidcClientSecretPath": "x/oidc",
-                "bootstrapAdminPath": "x/admin",
-            }
-        },
-    )
-    assert stack_vault_paths(stack) == {"oidc": "x/oidc", "admin": "x/admin"}
+    vault = {
+        "enabled": True,
+        "address": "http://127.0.0.1:18200",
+        "provider": "api",
+        "oidcClientSecretPath": "x/oidc",
+        "bootstrapAdminPath": "x/admin",
+    }
+    kv = FakeKv()
+    assert seed_missing_inputs(
+        kv, _stack(tmp_path, vault=vault, seeding=_seeding(users=[])), None
+    ) == [
+        "x/oidc",
+        "x/admin",
+    ]
+
+
+def test_the_license_path_is_named_and_nothing_is_invented_when_no_license_is_there(
+    tmp_path: Path,
+) -> None:
+    stack = _stack(tmp_path, seeding=_seeding(license={"vaultPath": "coder/license"}))
+    kv = FakeKv()
+    with pytest.raises(LicenseMissingError, match="coder/license: the stack seeds a Coder license"):
+        seed_missing_inputs(kv, stack, None)
+    assert "coder/license" not in kv.data
+
+
+def test_a_license_already_there_is_kept_when_the_stack_seeds_one(tmp_path: Path) -> None:
+    stack = _stack(tmp_path, seeding=_seeding(license={"vaultPath": "coder/license"}))
+    kv = FakeKv({"coder/license": {"license": "a-real-jwt"}})
+    written = seed_missing_inputs(kv, stack, None)
+    assert "coder/license" not in written
+    assert kv.data["coder/license"] == {"license": "a-real-jwt"}

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from localplatform.binaries import ROOT
+from localplatform.daemon import PartError
 from localplatform.reset_drill import DrillRefusedError, expected_from
 
 
@@ -18,14 +19,26 @@ def test_the_drill_is_refused_when_the_stack_is_managed() -> None:
 
 
 def test_the_drill_is_refused_when_the_stack_deploys_its_own_coder(tmp_path: Path) -> None:
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())
+    document["config"]["coder-platform:environment"] = "e2e"
+    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    document["config"]["coder-platform:coder"] = dev["config"]["coder-platform:coder"]
     stack = tmp_path / "Pulumi.e2e.yaml"
-    config = {"coder-platform:environment": "e2e", "coder-platform:coder": {"deploy": True}}
-    stack.write_text(yaml.safe_dump({"config": config}))
+    stack.write_text(yaml.safe_dump(document))
     with pytest.raises(DrillRefusedError, match=r"coder\.deploy: false"):
+        expected_from(stack)
+
+
+def test_the_drill_names_the_key_when_the_stack_is_invalid(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.e2e.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"coder-platform:environment": "e2e"}}))
+    with pytest.raises(PartError, match="coder-platform:database: is required"):
         expected_from(stack)
 
 
 def test_the_local_stack_expects_its_users_and_template_back() -> None:
     expected = expected_from(ROOT / "stacks" / "Pulumi.local.yaml")
     assert sorted(expected.users) == ["platform-admin", "template-author"]
+    assert expected.users["template-author"].login_type == "password"
     assert expected.templates == ["hello"]
+    assert expected.token_path == "coder/coder-cli-session-token"

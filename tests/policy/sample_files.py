@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tests.policy.engine import Resource
+from testbed.policy_engine import Resource
 
 RULES = Path(__file__).resolve().parents[2] / "policy" / "rules"
 

@@ -17,7 +17,7 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, Policy, StackValidationPolicy
 
 from policy.pack import PACK_NAME, POLICIES
-from tests.policy.engine import CONFIG_DIR, ROOT
+from testbed.policy_engine import CONFIG_DIR, ROOT
 from tests.policy.spec import RULES
 
 JSON_TYPES: dict[str, tuple[type, ...]] = {

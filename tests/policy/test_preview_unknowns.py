@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from tests.policy.engine import Resource, policy_named, run_policy
+from testbed.policy_engine import Resource, policy_named, run_policy
 
 UNKNOWN_CLASS = [
     Resource(

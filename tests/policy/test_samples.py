@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from policy.pack import POLICIES
-from tests.policy.engine import policy_named, run_policy
+from testbed.policy_engine import policy_named, run_policy
 from tests.policy.sample_files import Sample, all_samples
 from tests.policy.spec import RULES
 

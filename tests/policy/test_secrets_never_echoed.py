@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.harness import SECRET_VALUES
-from tests.policy.engine import Resource, engine_props, load_pack_config, run_pack
-from tests.policy.stacks import stack_resources
+from testbed.harness import SECRET_VALUES
+from testbed.policy_engine import Resource, engine_props, load_pack_config, run_pack
+from testbed.policy_stacks import stack_resources
 
 SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"

@@ -13,9 +13,9 @@ import copy
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from tests.harness import load_stack_file
-from tests.policy.engine import load_pack_config, run_pack
-from tests.policy.stacks import stack_resources
+from testbed.harness import load_stack_file
+from testbed.policy_engine import load_pack_config, run_pack
+from testbed.policy_stacks import stack_resources
 
 CHECKED_TODAY = {
     "kubernetes:storage.k8s.io/v1:StorageClass",

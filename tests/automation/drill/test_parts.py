@@ -19,7 +19,7 @@ from automation.drill.coder_tables import PsycopgTables, read_snapshot
 from automation.drill.identity import sidecar_identity
 from automation.drill.kube import DrillError, InClusterKubeApi, KubeApiError
 from automation.drill.manifests import UnsafeDrillSpecError, assert_never_archives, scratch_cluster
-from automation.drill.run import DrillResult, DrillStep
+from automation.drill.run import DrillStep, RestoreDrillResult
 from coder_platform.drill_settings import DrillSettings, DrillSettingsError
 from localkube.pki import generate
 from tests.automation.drill.doubles import STARTED, coder_database, settings, sidecar_pod
@@ -205,8 +205,8 @@ def test_client_refuses_to_start_when_not_in_a_cluster(tmp_path: Path) -> None:
 # --- metrics -------------------------------------------------------------------------------
 
 
-def result(success: bool) -> DrillResult:
-    return DrillResult(
+def result(success: bool) -> RestoreDrillResult:
+    return RestoreDrillResult(
         stack="dev",
         started_at=STARTED,
         finished_at=datetime(2026, 11, 30, 4, 30, tzinfo=UTC),

@@ -7,8 +7,8 @@ from __future__ import annotations
 import copy
 
 from automation.drill.manifests import scratch_cluster
+from testbed.policy_engine import Resource, policy_named, run_policy
 from tests.automation.drill.doubles import settings
-from tests.policy.engine import Resource, policy_named, run_policy
 
 RULE = policy_named("cnpg-recovery-archive-isolation")
 STORE = Resource(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from automation.drill.kube import cluster_path, secret_path
-from automation.drill.run import DrillResult, run_drill
+from automation.drill.run import RestoreDrillResult, run_restore_drill
 from coder_platform.drill_settings import CLEANUP_SECONDS
 from tests.automation.drill.doubles import (
     SCRATCH_PASSWORD,
@@ -30,9 +30,9 @@ SECRET = secret_path("coder-db-drill", "coder-db-drill-app")
 
 def drill(
     kube: FakeKube, connect: FakeConnect | None = None, **overrides: object
-) -> tuple[DrillResult, FakeClock]:
+) -> tuple[RestoreDrillResult, FakeClock]:
     clock = FakeClock()
-    result = run_drill(
+    result = run_restore_drill(
         settings(**overrides),
         kube,
         connect or FakeConnect(coder_database()),
@@ -43,7 +43,7 @@ def drill(
     return result, clock
 
 
-def step(result: DrillResult, name: str) -> tuple[bool, str]:
+def step(result: RestoreDrillResult, name: str) -> tuple[bool, str]:
     [found] = [s for s in result.steps if s.name == name]
     return found.ok, found.detail
 

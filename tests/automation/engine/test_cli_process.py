@@ -18,7 +18,7 @@ import pytest
 from pulumi.automation import errors as auto_errors
 
 from automation.engine.cli_process import SupervisedPulumiCommand, is_engine_operation, supervise
-from tests.harness import ROOT
+from testbed.harness import ROOT
 
 FAKE_CLI = textwrap.dedent(
     """\

@@ -14,7 +14,7 @@ from automation.errors import (
     StackLockedError,
     UpdateFailedError,
 )
-from automation.outcome import ExitCode
+from coder_platform.contracts import ExitCode
 from coder_platform.redaction import Redactor
 
 LOCKED = (

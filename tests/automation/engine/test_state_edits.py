@@ -23,7 +23,7 @@ def by_urn(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["urn"]: r for r in state["deployment"]["resources"]}
 
 
-def test_removal_takes_only_the_seed_provider_and_dependents_when_coder_was_reset() -> None:
+def test_removal_takes_the_seed_and_what_depends_only_on_it_when_coder_was_reset() -> None:
     state = fx.seeded_state(VERSIONS)
 
     removal = plan_seed_removal(state)
@@ -31,11 +31,10 @@ def test_removal_takes_only_the_seed_provider_and_dependents_when_coder_was_rese
     assert set(removal.removed) == {
         fx.FIRST_USER,
         fx.API_TOKEN,
-        fx.CODERD_PROVIDER,
         fx.TEMPLATE,
-        fx.CODERD_USER,
-        fx.EXTRA_TEMPLATES,
-        fx.EXTRA_TEMPLATE,
+        fx.GPU_TEMPLATE,
+        fx.CODER_USER,
+        fx.TOKEN_MIRROR,
     }
     assert set(removal.kept) == {fx.SEED, fx.PUBLISHED_TOKEN}
     assert removal.pruned == {fx.PUBLISHED_TOKEN: (fx.API_TOKEN,)}
@@ -117,11 +116,11 @@ def test_nothing_counts_as_seeded_when_a_heal_already_removed_it() -> None:
 
 def test_refused_when_an_outside_resource_depends_on_the_seed_and_on_other_resources() -> None:
     resources = [*fx.platform_resources(), *fx.seed_resources(VERSIONS)]
-    mirror = fx.urn("kubernetes:core/v1:Secret", "coder-token-mirror")
+    mirror = fx.urn("kubernetes:core/v1:Secret", "coder-token-and-url")
     mixed: dict[str, Any] = {
         "urn": mirror,
         "custom": True,
-        "id": "coder/coder-token-mirror",
+        "id": "coder/coder-token-and-url",
         "type": "kubernetes:core/v1:Secret",
         "provider": fx.K8S_PROVIDER_REF,
         "dependencies": [fx.API_TOKEN, fx.CODER_RELEASE],

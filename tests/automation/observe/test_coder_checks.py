@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from automation.observe.coder_checks import (
-    CODER_TEMPLATE_TYPE,
-    ExpectedTemplate,
-    expected_templates,
-)
+from automation.observe.coder_checks import ExpectedTemplate, expected_templates
+from coder_platform.contracts import CODER_TEMPLATE_TYPE
 
 
 def state_of(*resources: dict[str, object]) -> dict[str, object]:

@@ -20,7 +20,7 @@ from automation.reporting.report import (
     ResourceReport,
     RunReport,
 )
-from tests.harness import FAKE_TOKEN
+from testbed.harness import FAKE_TOKEN
 
 EXPIRY = datetime(2026, 12, 7, tzinfo=UTC)
 LABELS = '{stack="dev",command="reconcile"}'
@@ -65,7 +65,7 @@ def test_metrics_carry_success_reset_token_and_seeded_counts_when_a_run_verified
 def test_last_known_families_are_left_out_when_a_run_failed_before_verify() -> None:
     text = metrics.render(ReportBuilder("reconcile", "dev").finish(Outcome.UPDATE_FAILED))
     for family in metrics.LAST_KNOWN:
-        assert f"coder_platform_run_{family}" not in text
+        assert family not in text
     assert value(text, "coder_platform_run_resets_detected") == 0
     # Every operation is written, zero included, so a POST replaces an older run's counts.
     delete = (
@@ -117,14 +117,15 @@ def test_push_posts_so_the_gateway_keeps_families_a_failed_run_did_not_know() ->
 
 
 def test_token_expiry_is_read_from_the_token_resource_when_the_state_holds_one() -> None:
-    from automation.observe.coder_checks import TOKEN_TYPE, token_expiry
+    from automation.observe.coder_checks import token_expiry
+    from coder_platform.contracts import CODER_API_TOKEN_TYPE
 
     def state(*resources: dict[str, object]) -> dict[str, object]:
         return {"deployment": {"resources": list(resources)}}
 
     token: dict[str, object] = {
         "urn": "urn:t",
-        "type": TOKEN_TYPE,
+        "type": CODER_API_TOKEN_TYPE,
         "outputs": {"expires_at": EXPIRY.isoformat()},
     }
     assert token_expiry(state({"urn": "urn:x", "type": "kubernetes:core/v1:Secret"}, token)) == (

@@ -9,7 +9,7 @@ import pulumi.dynamic as dyn
 
 from coder_platform.coder_api import CoderClient
 from components.providers.common import ClientFactory
-from tests.coder_double import BASE_URL, CoderDouble, FakeClock
+from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
 
 EMAIL = "automation@coder-platform.test"
 USERNAME = "coder-automation"

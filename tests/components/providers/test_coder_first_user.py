@@ -17,8 +17,8 @@ from components.providers.coder_first_user import (
     CoderFirstUserArgs,
     CoderFirstUserProvider,
 )
-from tests.coder_double import BASE_URL, CoderDouble, FakeClock
-from tests.harness import CapturedOptions, is_secret, reveal, run_component
+from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
+from testbed.harness import CapturedOptions, is_secret, reveal, run_component
 
 PASSWORD = "double-Pw-5c1e0d9a7b3f4e62"
 TYPE = "pulumi-python:dynamic/coder:CoderFirstUser"

@@ -31,8 +31,9 @@ from components.providers.coder_group import (
 )
 from components.providers.common import UNVERIFIED
 from components.providers.sdk_internals import UNKNOWN
-from tests.coder_double import BASE_URL, CoderDouble
-from tests.coder_double.people import license_jwt
+from testbed.coder_double import BASE_URL, CoderDouble
+from testbed.coder_double.people import license_jwt
+from testbed.harness import CapturedOptions, is_secret, run_component
 from tests.components.providers.seeded_coder import (
     client_factory,
     created,
@@ -42,7 +43,6 @@ from tests.components.providers.seeded_coder import (
     seeded_double,
     writes_since,
 )
-from tests.harness import CapturedOptions, is_secret, run_component
 
 TYPE = "pulumi-python:dynamic/coder:CoderGroup"
 

@@ -25,8 +25,9 @@ from components.providers.coder_license import (
     CoderLicenseProvider,
 )
 from components.providers.sdk_internals import UNKNOWN
-from tests.coder_double import BASE_URL, CoderDouble
-from tests.coder_double.people import license_jwt
+from testbed.coder_double import BASE_URL, CoderDouble
+from testbed.coder_double.people import license_jwt
+from testbed.harness import CapturedOptions, is_secret, run_component
 from tests.components.providers.seeded_coder import (
     client_factory,
     create_first_user,
@@ -35,7 +36,6 @@ from tests.components.providers.seeded_coder import (
     seeded_double,
     writes_since,
 )
-from tests.harness import CapturedOptions, is_secret, run_component
 
 TYPE = "pulumi-python:dynamic/coder:CoderLicense"
 JWT = license_jwt(features={"template_rbac": 1})

@@ -20,17 +20,20 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from coder_platform.coder_api import CoderClient
-from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
+from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
 from coder_platform.template_archive import TemplateDirectoryError, build_archive, directory_hash
 from components.providers.coder_template import (
+    DEFAULT_JOB_DEADLINE_SECONDS,
     CoderTemplate,
     CoderTemplateArgs,
     CoderTemplateProvider,
     TemplateImportError,
     TemplateInUseError,
 )
+from components.providers.common import TokenAuthenticatedProvider
 from components.providers.sdk_internals import UNKNOWN
-from tests.coder_double import BASE_URL, ORG_ID, CoderDouble, FakeClock
+from testbed.coder_double import BASE_URL, ORG_ID, CoderDouble, FakeClock
+from testbed.harness import CapturedOptions, is_secret, run_component
 from tests.components.providers.seeded_coder import (
     EMAIL,
     PASSWORD,
@@ -40,7 +43,6 @@ from tests.components.providers.seeded_coder import (
     read_outs,
     writes_since,
 )
-from tests.harness import CapturedOptions, is_secret, run_component
 
 TYPE = "pulumi-python:dynamic/coder:CoderTemplate"
 DIRECTORY = "templates/demo"
@@ -564,3 +566,32 @@ def test_the_provider_pickles_by_reference_without_a_client_when_serialized_into
     loaded = dill.loads(raw)
     assert isinstance(loaded, CoderTemplateProvider)
     assert "name" in [f.property for f in loaded.check({}, {"name": "Bad Name"}).failures]
+
+
+# serialize_provider(CoderTemplateProvider()) when it kept its own copy of ``_client``, before it
+# became a TokenAuthenticatedProvider: the same module, class and attributes.
+PICKLED_BEFORE_THE_SHARED_CLIENT = (
+    "gASVmgAAAAAAAACMI2NvbXBvbmVudHMucHJvdmlkZXJzLmNvZGVyX3RlbXBsYXRllIwVQ29kZXJUZW1wbGF0ZVByb3Zp"
+    "ZGVylJOUKYGUfZQojA9fY2xpZW50X2ZhY3RvcnmUTowVX2pvYl9kZWFkbGluZV9zZWNvbmRzlEdAjCAAAAAAAIwRX2pv"
+    "Yl9wb2xsX3NlY29uZHOURz/wAAAAAAAAdWIu"
+)
+
+
+def test_old_state_builds_an_authenticated_client_when_loaded_after_the_shared_client() -> None:
+    loaded = dill.loads(base64.b64decode(PICKLED_BEFORE_THE_SHARED_CLIENT))
+    assert isinstance(loaded, CoderTemplateProvider)
+    assert isinstance(loaded, TokenAuthenticatedProvider)
+    seen: list[str] = []
+
+    class Client:
+        def authenticate(self, token: str) -> None:
+            seen.append(token)
+
+    def factory(url: str) -> Any:
+        seen.append(url)
+        return Client()
+
+    loaded._client_factory = factory
+    loaded._client({"url": "http://coder.test", "token": "tok"})
+    assert seen == ["http://coder.test", "tok"]
+    assert loaded._job_deadline_seconds == DEFAULT_JOB_DEADLINE_SECONDS

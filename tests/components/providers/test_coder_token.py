@@ -16,8 +16,8 @@ import pytest
 
 from coder_platform.coder_api import CoderApiError, CoderClient, CoderUnreachableError
 from components.providers.coder_token import CoderApiToken, CoderApiTokenArgs, CoderApiTokenProvider
-from tests.coder_double import BASE_URL, FIXED_NOW, CoderDouble, FakeClock
-from tests.harness import CapturedOptions, is_secret, run_component
+from testbed.coder_double import BASE_URL, FIXED_NOW, CoderDouble, FakeClock
+from testbed.harness import CapturedOptions, is_secret, run_component
 
 EMAIL = "automation@coder-platform.test"
 USERNAME = "coder-automation"

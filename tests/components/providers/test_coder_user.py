@@ -18,7 +18,7 @@ import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from coder_platform.conventions import CURRENT_CODER_TOKEN_ENV
+from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
 from components.providers.coder_user import (
     CoderUser,
     CoderUserArgs,
@@ -29,7 +29,8 @@ from components.providers.coder_user import (
 from components.providers.coder_user_checks import LOGIN_TYPE_REPLACED, REPLACES_LOGIN_TYPE
 from components.providers.common import UNVERIFIED
 from components.providers.sdk_internals import UNKNOWN
-from tests.coder_double import BASE_URL, CoderDouble
+from testbed.coder_double import BASE_URL, CoderDouble
+from testbed.harness import CapturedOptions, is_secret, run_component
 from tests.components.providers.seeded_coder import (
     USERNAME,
     client_factory,
@@ -40,7 +41,6 @@ from tests.components.providers.seeded_coder import (
     seeded_double,
     writes_since,
 )
-from tests.harness import CapturedOptions, is_secret, run_component
 
 TYPE = "pulumi-python:dynamic/coder:CoderUser"
 USER_PASSWORD = "user-Pw-3b9e07c1d5"

@@ -19,7 +19,7 @@ from coder_platform.coder_api import CoderClient
 from components.providers.coder_first_user import CoderFirstUserProvider
 from components.providers.coder_token import CoderApiTokenProvider
 from components.providers.generated_password import GeneratedPasswordProvider
-from tests.coder_double import BASE_URL, CoderDouble, FakeClock
+from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
 
 # serialize_provider(<Provider>()) at commit c809555, before the move.
 PICKLED_BEFORE_THE_MOVE = {

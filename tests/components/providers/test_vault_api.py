@@ -4,15 +4,18 @@ names the address and path, never a value."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+import dill
 import httpx
 import pytest
 
 from components.providers.vault_api import (
     VaultApiError,
     VaultKvSecretProvider,
+    VaultObjectProvider,
     VaultPolicyProvider,
 )
 
@@ -153,3 +156,50 @@ def test_a_denied_write_names_the_path_and_the_token_policy(
     monkeypatch.setattr(httpx, "request", deny)
     with pytest.raises(VaultApiError, match=r"denied POST platform/data/coder/coder-cli"):
         VaultKvSecretProvider().create(secret_props())
+
+
+# serialize_provider(<Provider>()) before both providers shared VaultObjectProvider (the classes
+# kept their module and names, so state written then names the same classes).
+PICKLED_BEFORE_THE_SHARED_BASE = {
+    VaultKvSecretProvider: (
+        "gASVPwAAAAAAAACMHmNvbXBvbmVudHMucHJvdmlkZXJzLnZhdWx0X2FwaZSMFVZhdWx0S3ZTZWNyZXRQcm92aWRlcpST"
+        "lCmBlC4="
+    ),
+    VaultPolicyProvider: (
+        "gASVPQAAAAAAAACMHmNvbXBvbmVudHMucHJvdmlkZXJzLnZhdWx0X2FwaZSME1ZhdWx0UG9saWN5UHJvdmlkZXKUk5Qp"
+        "gZQu"
+    ),
+}
+
+
+def old_provider(provider_class: type[VaultObjectProvider]) -> Any:
+    return dill.loads(base64.b64decode(PICKLED_BEFORE_THE_SHARED_BASE[provider_class]))
+
+
+def test_old_secret_state_reads_and_deletes_when_loaded_after_the_shared_base(
+    vault: FakeVault,
+) -> None:
+    VaultKvSecretProvider().create(secret_props())
+    provider = old_provider(VaultKvSecretProvider)
+    assert type(provider) is VaultKvSecretProvider
+
+    read = provider.read("platform/coder/coder-cli-session-token", secret_props())
+    assert read.outs is not None
+    assert read.outs["data"] == {"token": SECRET}
+    provider.delete("platform/coder/coder-cli-session-token", secret_props())
+    assert vault.kv == {}
+
+
+def test_old_policy_state_reads_and_deletes_when_loaded_after_the_shared_base(
+    vault: FakeVault,
+) -> None:
+    props = {"address": ADDRESS, "name": "coder-reconciler", "policy": 'path "x" {}'}
+    VaultPolicyProvider().create(props)
+    provider = old_provider(VaultPolicyProvider)
+    assert type(provider) is VaultPolicyProvider
+
+    read = provider.read("coder-reconciler", props)
+    assert read.outs is not None
+    assert read.outs["policy"] == 'path "x" {}'
+    provider.delete("coder-reconciler", props)
+    assert vault.policies == {}

@@ -13,15 +13,15 @@ from typing import Any
 import pulumi
 import pytest
 
-from coder_platform.schedules import schedule_for
+from coder_platform.contracts import INTERVAL_ANNOTATION
 from components.reconciler import (
     OperatorSource,
     ReconcilerSchedule,
     ReconcilerScheduleArgs,
     SecretKeyRef,
 )
-from components.reconciler.schedule import INTERVAL_ANNOTATION
-from tests.harness import CapturedOptions, RecordingMocks, run_component
+from components.reconciler.cron import schedule_for
+from testbed.harness import CapturedOptions, RecordingMocks, run_component
 
 CLIENT_ID = "0b7e4d2a-9f1c-4e6b-8a3d-5c2f1e9d7b60"
 ARGS = ReconcilerScheduleArgs(

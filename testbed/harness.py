@@ -17,9 +17,18 @@ from typing import Any
 import pulumi
 import yaml
 
+from coder_platform import contracts
+from coder_platform.contracts import (
+    ADMIN_EMAIL_KEY,
+    ADMIN_USERNAME_KEY,
+    LICENSE_KEY,
+    OIDC_CLIENT_SECRET_KEY,
+    PASSWORD_KEY,
+    PROJECT,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "__main__.py"
-PROJECT = "coder-platform"
 
 # Values no test may ever see in a rendered manifest, log or message.
 FAKE_PASSWORD = "mock-Pw-9f3b2c71e8a64d05"
@@ -50,19 +59,19 @@ def vault_data(config: dict[str, Any] | None = None) -> dict[str, dict[str, str]
     mount = vault.get("kvMount", "platform")
     seeded: dict[str, dict[str, str]] = {}
     if seeding.get("license"):
-        seeded[f"{mount}/{seeding['license']['vaultPath']}"] = {"license": FAKE_LICENSE}
+        seeded[f"{mount}/{seeding['license']['vaultPath']}"] = {LICENSE_KEY: FAKE_LICENSE}
     for user in seeding.get("users", []):
         if user.get("passwordPath"):
-            seeded[f"{mount}/{user['passwordPath']}"] = {"password": FAKE_USER_PASSWORD}
+            seeded[f"{mount}/{user['passwordPath']}"] = {PASSWORD_KEY: FAKE_USER_PASSWORD}
     return {
         **seeded,
         f"{mount}/{vault.get('oidcClientSecretPath', 'coder/oidc')}": {
-            "client_secret": FAKE_OIDC_SECRET
+            OIDC_CLIENT_SECRET_KEY: FAKE_OIDC_SECRET
         },
         f"{mount}/{vault.get('bootstrapAdminPath', 'coder/bootstrap-admin')}": {
-            "email": "coder-automation@corp.internal",
-            "username": "coder-automation",
-            "password": FAKE_ADMIN_PASSWORD,
+            ADMIN_EMAIL_KEY: "coder-automation@corp.internal",
+            ADMIN_USERNAME_KEY: "coder-automation",
+            PASSWORD_KEY: FAKE_ADMIN_PASSWORD,
         },
     }
 
@@ -153,11 +162,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 state.update(
                     name=args.inputs["resourceName"], clientId=guid, principalId=guid[::-1]
                 )
-            case "pulumi-python:dynamic/secrets:GeneratedPassword":
+            case contracts.GENERATED_PASSWORD_TYPE:
                 state["result"] = FAKE_PASSWORD
-            case "pulumi-python:dynamic/coder:CoderFirstUser":
+            case contracts.CODER_FIRST_USER_TYPE:
                 state["user_id"] = guid
-            case "pulumi-python:dynamic/coder:CoderApiToken":
+            case contracts.CODER_API_TOKEN_TYPE:
                 state.update(token=FAKE_TOKEN, key_id="mock-key", expires_at="2026-12-07T00:00:00Z")
         return resource_id, state
 

@@ -3,8 +3,8 @@ for Grafana 11.6's dashboard model), not hand-written JSON.
 
 One dashboard per stack answers "can it come back?" at a glance: runs and outcomes over time,
 drift and heals, WAL and base-backup freshness, the automation token's remaining life, and the
-restore drill's RTO and RPO. It reads the same series as the alerts (``coder_platform.alerts``)
-and draws their thresholds, so a red panel and a firing alert mean the same thing.
+restore drill's RTO and RPO. It reads the same series as the alerts (``alerts.py`` here) and
+draws their thresholds, so a red panel and a firing alert mean the same thing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as model
 
-from coder_platform.alerts import BACKUP_TIMESTAMP, DRILL, RUN, AlertInputs
+from coder_platform.contracts import PROJECT, DrillMetric, RunMetric
+from coder_platform.observability.alerts import BACKUP_TIMESTAMP, AlertInputs
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 GREEN, ORANGE, RED = "green", "orange", "red"
@@ -69,21 +70,21 @@ def _runner_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
         _series(
             "Reconcile outcome",
             "1 while the last reconcile ended with this outcome (exit codes in docs/runner.md).",
-            [_query(f"max by (outcome) ({RUN}_outcome{run}) == 1", "{{outcome}}")],
+            [_query(f"max by (outcome) ({RunMetric.OUTCOME}{run}) == 1", "{{outcome}}")],
         ),
         _series(
             "Drift and heals",
             "Resources the last reconcile found drifted and changed, and Coder resets healed.",
             [
-                _query(f"max({RUN}_drifted_resources{run})", "drifted"),
-                _query(f"max({RUN}_healed_resources{run})", "healed"),
-                _query(f"max({RUN}_resets_detected{run})", "resets"),
+                _query(f"max({RunMetric.DRIFTED}{run})", "drifted"),
+                _query(f"max({RunMetric.HEALED}{run})", "healed"),
+                _query(f"max({RunMetric.RESETS}{run})", "resets"),
             ],
         ),
         _series(
             "Reconcile duration",
             "How long the last reconcile took.",
-            [_query(f"max({RUN}_duration_seconds{run})", "duration")],
+            [_query(f"max({RunMetric.DURATION}{run})", "duration")],
             unit="s",
         ),
     ]
@@ -94,7 +95,7 @@ def _runner_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
                 "Since the last successful reconcile",
                 f"Red after {inputs.thresholds.reconcile_missed_intervals} intervals "
                 "(CoderPlatformReconcileFailing).",
-                _query(f"time() - max({RUN}_last_success_timestamp_seconds{run})", "age"),
+                _query(f"time() - max({RunMetric.LAST_SUCCESS}{run})", "age"),
                 "s",
                 _steps((None, GREEN), (limit * 60, RED)),
             )
@@ -148,7 +149,7 @@ def _token_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
             "Red inside the rotation window: rotation should have replaced it "
             "(CoderPlatformTokenInsideRotationWindow).",
             _query(
-                f'min({RUN}_token_expiry_timestamp_seconds{{stack="{inputs.stack}"}}) - time()',
+                f'min({RunMetric.TOKEN_EXPIRY}{{stack="{inputs.stack}"}}) - time()',
                 "expires in",
             ),
             "s",
@@ -170,15 +171,15 @@ def _drill_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
             "RTO: scratch cluster created to restored database answering. RPO: drill start "
             "minus the newest row in Coder's tables (an upper bound on the data a loss costs).",
             [
-                _query(f"max({DRILL}_rto_seconds{selector})", "RTO"),
-                _query(f"max({DRILL}_rpo_seconds{selector})", "RPO"),
+                _query(f"max({DrillMetric.RTO}{selector})", "RTO"),
+                _query(f"max({DrillMetric.RPO}{selector})", "RPO"),
             ],
             unit="s",
         ),
         _stat(
             "Last restore drill",
             "1: restored, queried and cleaned up; 0: failed (CoderPlatformRestoreDrillFailed).",
-            _query(f"max({DRILL}_success{selector})", "success"),
+            _query(f"max({DrillMetric.SUCCESS}{selector})", "success"),
             "short",
             _steps((None, RED), (1, GREEN)),
         ),
@@ -186,7 +187,7 @@ def _drill_panels(inputs: AlertInputs) -> list[timeseries.Panel | stat.Panel]:
             "Since the last successful drill",
             "Red past the drill schedule's longest gap plus the margin "
             "(CoderPlatformRestoreDrillStale).",
-            _query(f"time() - max({DRILL}_last_success_timestamp_seconds{selector})", "age"),
+            _query(f"time() - max({DrillMetric.LAST_SUCCESS}{selector})", "age"),
             "s",
             _steps((None, GREEN), (limit, RED)),
         ),
@@ -197,9 +198,9 @@ def build_dashboard(inputs: AlertInputs) -> dict[str, Any]:
     """The dashboard's JSON model, ready for a Grafana sidecar ConfigMap."""
     board = (
         gd.Dashboard(f"Coder platform ({inputs.stack})")
-        .uid(f"coder-platform-{inputs.stack}"[:40])
+        .uid(f"{PROJECT}-{inputs.stack}"[:40])
         .description("Runs, drift, backups, the automation token and the restore drill.")
-        .tags(["coder-platform", inputs.stack])
+        .tags([PROJECT, inputs.stack])
         .time("now-7d", "now")
         .refresh("1m")
         .timezone("utc")

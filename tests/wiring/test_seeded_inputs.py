@@ -11,9 +11,10 @@ import pytest
 from pydantic import SecretStr
 
 from coder_platform.config import ConfigError, load_config
-from coder_platform.seeded_inputs import check_seeded_inputs
+from coder_platform.contracts import CODER_GROUP_TYPE
 from coder_platform.vault_inputs import BootstrapInputs
-from tests.harness import FAKE_LICENSE, load_stack_file, run_program
+from testbed.harness import FAKE_LICENSE, load_stack_file, run_program, vault_data
+from wiring.seeded_inputs import check_seeded_inputs
 
 
 def jwt(claims: dict[str, object]) -> str:
@@ -31,8 +32,22 @@ def inputs(license_: str | None = FAKE_LICENSE) -> BootstrapInputs:
     )
 
 
-def test_prod_passes_when_its_license_grants_groups() -> None:
-    check_seeded_inputs(load_config(load_stack_file("prod")), inputs())
+def seeded_groups(license_: str) -> list[str]:
+    """The groups the prod program registers when Vault holds this license."""
+    config = load_stack_file("prod")
+    vault = vault_data(config)
+    license_path = f"{config['vault']['kvMount']}/{config['seeding']['license']['vaultPath']}"
+    vault[license_path] = {"license": license_}
+    mocks = run_program(config, stack="prod", vault=vault)
+    return sorted(r.inputs["name"] for r in mocks.of_type(CODER_GROUP_TYPE))
+
+
+def test_prod_registers_its_groups_when_its_license_grants_template_rbac() -> None:
+    config = load_config(load_stack_file("prod"))
+    assert config.seeding is not None and config.seeding.groups
+    want = sorted(group.name for group in config.seeding.groups)
+
+    assert seeded_groups(FAKE_LICENSE) == want
 
 
 def test_a_license_without_template_rbac_is_named_and_never_shown_when_groups_are_seeded() -> None:
@@ -45,9 +60,12 @@ def test_a_license_without_template_rbac_is_named_and_never_shown_when_groups_ar
     assert basic not in str(caught.value)
 
 
-def test_an_all_features_license_grants_groups() -> None:
+def test_prod_registers_its_groups_when_the_license_grants_all_features() -> None:
     everything = jwt({"all_features": True})
-    check_seeded_inputs(load_config(load_stack_file("prod")), inputs(everything))
+    config = load_config(load_stack_file("prod"))
+    assert config.seeding is not None
+
+    assert seeded_groups(everything) == sorted(group.name for group in config.seeding.groups)
 
 
 def test_groups_without_a_configured_license_are_a_config_error() -> None:

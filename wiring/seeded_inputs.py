@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from coder_platform.coder_api.people import license_grants
 from coder_platform.config import ConfigError, ConfigIssue, PlatformConfig
+from coder_platform.contracts import GROUPS_FEATURE
 from coder_platform.vault_inputs import BootstrapInputs
-
-GROUPS_FEATURE = "template_rbac"
 
 
 def check_seeded_inputs(config: PlatformConfig, inputs: BootstrapInputs) -> None:

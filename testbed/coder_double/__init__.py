@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.coder_double.core import (
+from testbed.coder_double.core import (
     BASE_URL,
     FIXED_NOW,
     NS,
@@ -22,8 +22,8 @@ from tests.coder_double.core import (
     message,
     reply,
 )
-from tests.coder_double.people import PeopleDouble
-from tests.coder_double.templates import TemplatesDouble
+from testbed.coder_double.people import PeopleDouble
+from testbed.coder_double.templates import TemplatesDouble
 
 
 @dataclass

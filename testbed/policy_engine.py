@@ -31,11 +31,11 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from coder_platform.contracts import PROJECT
 from policy.pack import POLICIES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / "policy" / "config"
-PROJECT = "coder-platform"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tests.coder_double.core import ORG_ID, CoderDoubleCore, DoubleUser, Handler, message, reply
+from testbed.coder_double.core import ORG_ID, CoderDoubleCore, DoubleUser, Handler, message, reply
 
 ORG_NAME = "coder"
 ORG_REFS = frozenset({"default", ORG_ID, ORG_NAME})

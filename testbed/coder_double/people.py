@@ -23,13 +23,14 @@ from typing import Any
 
 import httpx
 
-from tests.coder_double.core import ORG_ID, CoderDoubleCore, DoubleUser, Handler, message, reply
+from coder_platform.contracts import GROUPS_FEATURE
+from testbed.coder_double.core import ORG_ID, CoderDoubleCore, DoubleUser, Handler, message, reply
 
 ORG_REFS = frozenset({"default", ORG_ID, "coder"})
 SITE_ROLES = frozenset({"owner", "template-admin", "user-admin", "auditor"})
 USER_ADMINS = frozenset({"owner", "user-admin"})
 LOGIN_TYPES = frozenset({"password", "oidc", "github", "none"})
-PREMIUM_FEATURES = ("template_rbac", "audit_log", "user_limit", "high_availability")
+PREMIUM_FEATURES = (GROUPS_FEATURE, "audit_log", "user_limit", "high_availability")
 NOT_FOUND = "Resource not found or you do not have access to this resource"
 NOT_LOGGED_IN = "You must be logged in to access this resource."
 RBAC_UPSELL = "Template RBAC is a Premium feature. Contact sales!"
@@ -126,6 +127,7 @@ class PeopleDouble(CoderDoubleCore):
         org = r"/organizations/([^/]+)"
         return [
             ("POST", r"/users", self._post_user),
+            ("GET", r"/users", self._list_users),
             ("PUT", rf"{user}/roles", self._put_user_roles),
             ("PUT", rf"{user}/status/suspend", self._suspend_user),
             ("PUT", rf"{user}/status/activate", self._activate_user),
@@ -233,7 +235,7 @@ class PeopleDouble(CoderDoubleCore):
         caller = self._caller(request)
         if caller is None:
             return message(401, NOT_LOGGED_IN)
-        if not self.allows("template_rbac"):
+        if not self.allows(GROUPS_FEATURE):
             return message(403, RBAC_UPSELL)
         if "owner" not in caller.roles:
             return message(403, "Forbidden.")
@@ -501,6 +503,12 @@ class PeopleDouble(CoderDoubleCore):
         license_ = DoubleLicense(self._license_ids, str(uuid.uuid4()), jwt, claims)
         self.licenses[license_.id] = license_
         return reply(201, license_.as_json())
+
+    def _list_users(self, request: httpx.Request, body: Any) -> httpx.Response:
+        if self._caller(request) is None:
+            return message(401, NOT_LOGGED_IN)
+        users = [user.as_json() for user in self.users.values()]
+        return reply(200, {"users": users, "count": len(users)})
 
     def _list_licenses(self, request: httpx.Request, body: Any) -> httpx.Response:
         if self._caller(request) is None:

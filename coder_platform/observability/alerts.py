@@ -21,36 +21,18 @@ selectors pin both: the scratch cluster of the restore drill never matches.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import yaml
 
-from coder_platform.cron_gaps import max_interval
-
-if TYPE_CHECKING:
-    from coder_platform.config import PlatformConfig
+from coder_platform.config.observability import AlertThresholds
+from coder_platform.contracts import PROJECT, DrillMetric, RunMetric
 
 Severity = Literal["critical", "warning", "info"]
-RUN = "coder_platform_run"
-DRILL = "coder_platform_restore_drill"
 BACKUP_TIMESTAMP = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
-GROUP = "coder-platform"
-
-
-@dataclass(frozen=True)
-class AlertThresholds:
-    """The config's ``observability.alerts`` in the units the rules use."""
-
-    reconcile_missed_intervals: int = 2
-    reconcile_locked_minutes: int = 60
-    drift_persistent_runs: int = 3
-    wal_archive_max_age_minutes: int = 10
-    wal_archive_failing_minutes: int = 5
-    base_backup_margin_hours: int = 6
-    cluster_not_ready_minutes: int = 10
-    restore_drill_margin_hours: int = 24
+GROUP = PROJECT
 
 
 @dataclass(frozen=True)
@@ -65,7 +47,7 @@ class AlertInputs:
     reconcile_interval_minutes: int | None
     token_rotation_window_hours: int | None
     drill_period: timedelta | None
-    thresholds: AlertThresholds = AlertThresholds()
+    thresholds: AlertThresholds = field(default_factory=AlertThresholds)
     runbook_url: str = "docs/runbook.md"
 
 
@@ -102,13 +84,19 @@ def duration(seconds: float) -> str:
 def _runner(inputs: AlertInputs) -> list[Alert]:
     if inputs.reconcile_interval_minutes is None:
         return []
-    t, interval = inputs.thresholds, inputs.reconcile_interval_minutes * 60
+    interval = inputs.reconcile_interval_minutes * 60
     run = f'{{stack="{inputs.stack}",command="reconcile"}}'
+    return [*_runner_silent(inputs, run, interval), *_runner_stuck(inputs, run, interval)]
+
+
+def _runner_silent(inputs: AlertInputs, run: str, interval: int) -> list[Alert]:
+    """The scheduled reconcile does not succeed, or does not report at all."""
+    t = inputs.thresholds
     stale = t.reconcile_missed_intervals * interval
     return [
         Alert(
             "CoderPlatformReconcileFailing",
-            f"time() - max by (stack) ({RUN}_last_success_timestamp_seconds{run}) > {stale}",
+            f"time() - max by (stack) ({RunMetric.LAST_SUCCESS}{run}) > {stale}",
             "5m",
             "critical",
             f"No successful reconcile of {inputs.stack} for {t.reconcile_missed_intervals} "
@@ -119,7 +107,7 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformReconcileMetricsAbsent",
-            f"absent({RUN}_last_timestamp_seconds{run})",
+            f"absent({RunMetric.LAST_TIMESTAMP}{run})",
             duration(stale),
             "warning",
             f"No reconcile of {inputs.stack} has reported metrics",
@@ -127,9 +115,16 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
             "Pushgateway/textfile path is broken, so the other reconcile alerts are blind.",
             "coderplatformreconcilemetricsabsent",
         ),
+    ]
+
+
+def _runner_stuck(inputs: AlertInputs, run: str, interval: int) -> list[Alert]:
+    """It runs, but cannot get the lock, keeps finding drift, or had to re-seed a reset Coder."""
+    t = inputs.thresholds
+    return [
         Alert(
             "CoderPlatformReconcileLocked",
-            f'max by (stack) ({RUN}_outcome{{stack="{inputs.stack}",command="reconcile",'
+            f'max by (stack) ({RunMetric.OUTCOME}{{stack="{inputs.stack}",command="reconcile",'
             'outcome="locked"}) == 1',
             f"{t.reconcile_locked_minutes}m",
             "warning",
@@ -141,7 +136,7 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformDriftPersists",
-            f"min by (stack) ({RUN}_drifted_resources{run}) > 0",
+            f"min by (stack) ({RunMetric.DRIFTED}{run}) > 0",
             duration(t.drift_persistent_runs * interval),
             "warning",
             f"{inputs.stack} drifts again after every heal",
@@ -152,8 +147,8 @@ def _runner(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformCoderResetHealed",
-            f"max by (stack) ({RUN}_resets_detected{run}) > 0 and on (stack) "
-            f'max by (stack) ({RUN}_outcome{{stack="{inputs.stack}",command="reconcile",'
+            f"max by (stack) ({RunMetric.RESETS}{run}) > 0 and on (stack) "
+            f'max by (stack) ({RunMetric.OUTCOME}{{stack="{inputs.stack}",command="reconcile",'
             'outcome="healed"}) == 1',
             "0m",
             "info",
@@ -173,8 +168,8 @@ def _token(inputs: AlertInputs) -> list[Alert]:
     return [
         Alert(
             "CoderPlatformTokenInsideRotationWindow",
-            f'min by (stack) ({RUN}_token_expiry_timestamp_seconds{{stack="{inputs.stack}"}}) '
-            f"- time() < {window}",
+            f"min by (stack) ({RunMetric.TOKEN_EXPIRY}"
+            f'{{stack="{inputs.stack}"}}) - time() < {window}',
             # A working rotation replaces the token at the first run inside the window.
             duration(2 * inputs.reconcile_interval_minutes * 60),
             "critical",
@@ -255,7 +250,7 @@ def _drill(inputs: AlertInputs) -> list[Alert]:
     return [
         Alert(
             "CoderPlatformRestoreDrillFailed",
-            f"max by (stack) ({DRILL}_success{selector}) == 0",
+            f"max by (stack) ({DrillMetric.SUCCESS}{selector}) == 0",
             "0m",
             "critical",
             f"The last restore drill of {inputs.stack} failed",
@@ -265,8 +260,7 @@ def _drill(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformRestoreDrillStale",
-            f"time() - max by (stack) ({DRILL}_last_success_timestamp_seconds{selector}) > "
-            f"{int(stale)}",
+            f"time() - max by (stack) ({DrillMetric.LAST_SUCCESS}{selector}) > {int(stale)}",
             "10m",
             "warning",
             f"No successful restore drill of {inputs.stack} within its schedule",
@@ -276,7 +270,7 @@ def _drill(inputs: AlertInputs) -> list[Alert]:
         ),
         Alert(
             "CoderPlatformRestoreDrillMissing",
-            f"absent({DRILL}_last_run_timestamp_seconds{selector})",
+            f"absent({DrillMetric.LAST_RUN}{selector})",
             duration(stale),
             "warning",
             f"No restore drill of {inputs.stack} has ever reported",
@@ -311,29 +305,3 @@ def rule_file(inputs: AlertInputs) -> str:
 def anchors(inputs: AlertInputs) -> Mapping[str, str]:
     """Alert name -> runbook anchor, for the docs test."""
     return {alert.name: alert.anchor for alert in alerts(inputs)}
-
-
-def inputs_from_config(config: PlatformConfig, stack: str) -> AlertInputs:
-    """The alert inputs a validated stack config implies.
-
-    Reconcile alerts exist only for the CronJob reconciler (the runner pushes the metrics; the
-    operator mode does not run it), the token alert only where seeding mints the token, the
-    drill alerts only where the drill runs.
-    """
-    reconciler, seeding, drill = config.reconciler, config.seeding, config.restore_drill
-    runs = reconciler is not None and reconciler.enabled and reconciler.mode == "cronjob"
-    observability = config.observability
-    return AlertInputs(
-        stack=stack,
-        database_namespace=config.namespaces.database,
-        cluster_name=config.database.cluster_name,
-        instances=config.database.instances,
-        backup_period=max_interval(config.database.backup.schedule),
-        reconcile_interval_minutes=reconciler.interval_minutes if runs and reconciler else None,
-        token_rotation_window_hours=(
-            seeding.token_rotation_window_hours if seeding is not None and seeding.enabled else None
-        ),
-        drill_period=max_interval(drill.schedule) if drill.enabled else None,
-        thresholds=AlertThresholds(**observability.alerts.model_dump()),
-        runbook_url=observability.runbook_url,
-    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.harness import load_stack_file, run_program
-from tests.policy.engine import Resource
+from testbed.harness import load_stack_file, run_program
+from testbed.policy_engine import Resource
 
 
 def stack_resources(stack: str, config: dict[str, Any] | None = None) -> list[Resource]:

@@ -1,0 +1,127 @@
+"""The mission: the runner against the local platform (a real Coder, OpenBao, PostgreSQL and
+Kubernetes API server on loopback), from a project copy with an ``e2e`` stack of its own.
+
+The platform here is a separate instance (its own state dir and free ports), so a developer's
+running ``local`` platform is never touched. The e2e tier and the bench's local-platform rows
+both start one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from coder_platform.contracts import CODER_URL_ENV, PROJECT, PUBLISHED_TOKEN_KEY
+from localplatform.daemon import PartError
+from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
+from localplatform.postgres import free_port
+from testbed import project
+from testbed.project import Run
+
+ROOT = Path(__file__).resolve().parents[1]
+# The program's files, and the template the local Coder imports offline.
+PROJECT_FILES = (*project.PROJECT_FILES, "localplatform/templates")
+STACK = "e2e"
+
+
+@dataclass
+class Mission:
+    """A project copy, its e2e stack, and the platform it runs against."""
+
+    work_dir: Path
+    platform: LocalPlatform
+    env: dict[str, str]
+
+    def reconcile(self, *extra: str) -> Run:
+        return self.run("reconcile", *extra)
+
+    def run(self, command: str, *extra: str) -> Run:
+        """``python -m automation <command>`` on the e2e stack, as the CronJob runs it."""
+        return project.Project(self.work_dir, self.env).run(command, STACK, *extra, timeout=900)
+
+    @property
+    def coder_url(self) -> str:
+        return self.platform.coder.url
+
+    def token(self) -> str:
+        data = self.platform.openbao.read_kv("coder/coder-cli-session-token")
+        assert data and data.get(PUBLISHED_TOKEN_KEY), "no automation token published to OpenBao"
+        return data[PUBLISHED_TOKEN_KEY]
+
+    def coder(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Coder-Session-Token": self.token(), "X-Coder-Bypass-Ratelimit": "true"}
+        return httpx.request(
+            method, f"{self.coder_url}/api/v2{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def sql(self, statement: str) -> str:
+        return self.platform.postgres.query(statement, database="coder")
+
+    def coder_fingerprint(self) -> str:
+        """Every row a seeding write would create or change, and none Coder changes by itself
+        (a request updates last_seen_at and a token's last_used, which are left out)."""
+        return self.sql(
+            "select md5(concat_ws('|',"
+            " (select string_agg(concat_ws(',', username, status, rbac_roles::text, login_type,"
+            "   deleted), ';' order by username) from users),"
+            " (select string_agg(concat_ws(',', name, active_version_id, deleted, display_name,"
+            "   description), ';' order by name) from templates),"
+            " (select count(*) from template_versions),"
+            " (select count(*) from files),"
+            " (select count(*) from api_keys where login_type = 'token')))"
+        )
+
+    def template_versions(self, template: str) -> int:
+        return int(
+            self.sql(
+                "select count(*) from template_versions v join templates t"
+                f" on v.template_id = t.id where t.name = '{template}' and not t.deleted"
+            )
+        )
+
+
+def _write_e2e_stack(work_dir: Path, platform: LocalPlatform) -> Path:
+    local = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())
+    config = local["config"]
+    config[f"{PROJECT}:environment"] = STACK
+    config[f"{PROJECT}:coder"]["url"] = platform.coder.url
+    config[f"{PROJECT}:vault"]["address"] = platform.openbao.address
+    stack_file = work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
+    stack_file.write_text(yaml.safe_dump(local, sort_keys=False))
+    shutil.copy(
+        work_dir / "policy" / "config" / "local.json", work_dir / "policy" / "config" / "e2e.json"
+    )
+    return stack_file
+
+
+def _free_port_pair() -> int:
+    """A free port whose successor is free too: OpenBao binds its cluster port there."""
+    while not port_is_free((port := free_port()) + 1):
+        pass
+    return port
+
+
+def start_mission(base: Path) -> Mission:
+    """A project copy with an e2e stack, and a platform of its own started for it."""
+    work_dir = base / "project"
+    project.copy_files(work_dir, PROJECT_FILES)
+    platform = LocalPlatform(
+        directory=base / "platform",
+        kube_dir=base / "kube",
+        coder_port=free_port(),
+        openbao_port=_free_port_pair(),
+    )
+    try:
+        env = toolchain_env()
+        endpoints = platform.up(_write_e2e_stack(work_dir, platform))
+    except PartError:
+        platform.down()
+        raise
+    env |= {"KUBECONFIG": endpoints.kubeconfig, "VAULT_TOKEN": platform.openbao.root_token()}
+    env.pop(CODER_URL_ENV, None)
+    return Mission(work_dir, platform, env)

@@ -1,0 +1,63 @@
+"""The policy pack's copies of project contracts agree with the originals.
+
+The pack runs in its own virtualenv and keeps a copy of what it needs; a copy that drifts would
+let the pack pass an image the program refuses, or the other way round.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from coder_platform import contracts
+from coder_platform.contracts import is_pinned_image
+from coder_platform.specs.cnpg import BARMAN_PLUGIN
+from policy.lib import resources
+from policy.lib.images import is_pinned
+from policy.rules.cnpg_recovery_archive_isolation import rule as archive_isolation
+from policy.rules.token_rotation import rule as token_rotation
+
+IMAGES = [
+    "ghcr.io/coder/coder:v2.36.1",
+    "ghcr.io/coder/coder",
+    "ghcr.io/coder/coder:latest",
+    "ghcr.io/coder/coder:LATEST",
+    "registry.local:5000/runner",
+    "registry.local:5000/runner:1.2.3",
+    "runner@sha256:" + "a" * 64,
+    "runner@sha256:abc",
+    "runner:",
+]
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_pack_and_program_agree_on_pinned_images_when_given_the_same_reference(image: str) -> None:
+    assert is_pinned(image) == is_pinned_image(image)
+
+
+def test_pack_reads_the_type_tokens_the_program_registers_when_checking_seeded_resources() -> None:
+    assert (
+        resources.CODER_FIRST_USER,
+        resources.CODER_API_TOKEN,
+        resources.CODER_USER,
+        resources.CODER_GROUP,
+        resources.CODER_LICENSE,
+        resources.CODER_TEMPLATE,
+    ) == (
+        contracts.CODER_FIRST_USER_TYPE,
+        contracts.CODER_API_TOKEN_TYPE,
+        contracts.CODER_USER_TYPE,
+        contracts.CODER_GROUP_TYPE,
+        contracts.CODER_LICENSE_TYPE,
+        contracts.CODER_TEMPLATE_TYPE,
+    )
+    assert contracts.CODER_TEMPLATE_TYPE.startswith(resources.CODER_DYNAMIC_PREFIX)
+
+
+def test_pack_finds_the_reconciler_cronjob_by_the_labels_the_program_sets() -> None:
+    assert token_rotation.COMPONENT_LABEL == contracts.COMPONENT_LABEL
+    assert token_rotation.RECONCILER == contracts.RECONCILER_COMPONENT
+    assert token_rotation.INTERVAL_ANNOTATION == contracts.INTERVAL_ANNOTATION
+
+
+def test_pack_and_program_name_the_same_barman_plugin_when_checking_archivers() -> None:
+    assert archive_isolation.BARMAN_PLUGIN == BARMAN_PLUGIN
