@@ -9,6 +9,7 @@ import pulumi
 import pytest
 
 from coder_platform.config import ConfigError, load_config
+from coder_platform.run_limits import TEMPLATE_IMPORT_DEADLINE_SECONDS
 from testbed.harness import load_stack_file, run_program
 
 
@@ -248,3 +249,14 @@ def test_managed_stack_cannot_take_secrets_from_pulumi_config() -> None:
     raw["vault"] = {"enabled": False}
     [problem] = problems(raw)
     assert problem.startswith("coder-platform:vault.enabled: must be true in dev/prod")
+
+
+def test_a_job_deadline_shorter_than_a_template_import_is_refused_by_key() -> None:
+    raw = dev()
+    raw["reconciler"]["activeDeadlineSeconds"] = 840
+
+    [problem] = problems(raw)
+
+    assert problem.startswith("coder-platform:reconciler.activeDeadlineSeconds: must be at least")
+    assert f"{TEMPLATE_IMPORT_DEADLINE_SECONDS} seconds" in problem
+    assert "840" not in problem

@@ -13,7 +13,11 @@ from typing import Any
 import pulumi
 import pytest
 
+from automation.engine.cli_process import CANCEL_GRACE_SECONDS
+from automation.engine.locks import parse_duration
+from automation.engine.supervisor import ORPHAN_GRACE_SECONDS
 from coder_platform.contracts import INTERVAL_ANNOTATION
+from coder_platform.run_limits import CI_RUN_LIMIT_SECONDS, TERMINATION_GRACE_SECONDS
 from components.reconciler import (
     OperatorSource,
     ReconcilerSchedule,
@@ -71,7 +75,7 @@ def test_cron_job_has_the_p1_shape_when_mode_is_cronjob() -> None:
     assert job["activeDeadlineSeconds"] == 1500
     assert "ttlSecondsAfterFinished" not in job  # C4: the evidence is not deleted early
     assert job["template"]["spec"]["restartPolicy"] == "Never"
-    assert container(mocks)["command"] == [
+    assert container(mocks)["command"][:6] == [
         "python",
         "-m",
         "automation",
@@ -81,6 +85,28 @@ def test_cron_job_has_the_p1_shape_when_mode_is_cronjob() -> None:
     ]
     assert container(mocks)["image"] == ARGS.image
     assert mocks.of_type("kubernetes:pulumi.com/v1:Stack") == []
+
+
+def test_the_pod_outlasts_the_engine_cancel_when_it_is_terminated() -> None:
+    """SIGTERM -> the runner closes the supervisor's pipe -> the CLI gets SIGINT and up to
+    CANCEL_GRACE_SECONDS to release the lock: SIGKILL must not come before."""
+    mocks, _ = build()
+    pod = cron_job(mocks)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+    assert pod["terminationGracePeriodSeconds"] > CANCEL_GRACE_SECONDS + ORPHAN_GRACE_SECONDS
+
+
+def test_the_run_breaks_only_a_lock_no_live_run_can_hold_when_scheduled() -> None:
+    """Forbid + the Job deadline + the grace period bound an in-cluster run, the workflows'
+    timeout-minutes a CI run: a lock older than both was left by a killed run."""
+    mocks, _ = build()
+    command = container(mocks)["command"]
+    flag = command.index("--break-stale-lock-after")
+    stale = parse_duration(command[flag + 1]).total_seconds()
+
+    assert cron_job(mocks)["spec"]["concurrencyPolicy"] == "Forbid"
+    assert stale >= ARGS.active_deadline_seconds + TERMINATION_GRACE_SECONDS
+    assert stale > CI_RUN_LIMIT_SECONDS
 
 
 def test_cron_job_carries_label_and_interval_annotation_when_deployed() -> None:
