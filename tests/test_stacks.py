@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from coder_platform.run_limits import stale_lock_after_seconds
 from testbed.harness import load_stack_file, run_program
 
 DATA_SURVIVAL_TYPES = {
@@ -129,7 +130,10 @@ def test_stack_deploys_its_reconciler_on_the_configured_interval(stack: str, int
     assert spec["jobTemplate"]["spec"]["backoffLimit"] == 0
     [container] = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "crcoderplatform.azurecr.io/coder-platform-runner:0.1.0"
-    assert container["command"] == ["python", "-m", "automation", "reconcile", "--stack", stack]
+    assert container["command"][:6] == ["python", "-m", "automation", "reconcile", "--stack", stack]
+    deadline = spec["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+    stale = f"{stale_lock_after_seconds(deadline)}s"
+    assert container["command"][6:] == ["--break-stale-lock-after", stale]
 
 
 def test_local_stack_is_kubernetes_only() -> None:
