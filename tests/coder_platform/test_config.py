@@ -260,3 +260,28 @@ def test_a_job_deadline_shorter_than_a_template_import_is_refused_by_key() -> No
     assert problem.startswith("coder-platform:reconciler.activeDeadlineSeconds: must be at least")
     assert f"{TEMPLATE_IMPORT_DEADLINE_SECONDS} seconds" in problem
     assert "840" not in problem
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("cliTokenPath", "coder/../../../sys/policies/acl/x"),
+        ("bootstrapAdminPath", "coder/./bootstrap-admin"),
+        ("pathPrefix", "../other"),
+    ],
+)
+def test_a_vault_path_with_a_dot_segment_is_refused_by_key(key: str, path: str) -> None:
+    raw = dev()
+    raw["vault"][key] = path
+
+    [problem] = problems(raw)
+
+    assert problem.startswith(f"coder-platform:vault.{key}: has a '.' or '..' segment")
+    assert path not in problem
+
+
+def test_a_dotted_name_that_is_not_a_dot_segment_is_a_valid_vault_path() -> None:
+    raw = dev()
+    raw["vault"]["cliTokenPath"] = "coder/cli.token/v1..2"
+
+    assert load_config(raw).vault.cli_token_path == "coder/cli.token/v1..2"
