@@ -285,3 +285,45 @@ def test_a_dotted_name_that_is_not_a_dot_segment_is_a_valid_vault_path() -> None
     raw["vault"]["cliTokenPath"] = "coder/cli.token/v1..2"
 
     assert load_config(raw).vault.cli_token_path == "coder/cli.token/v1..2"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "url"),
+    [
+        ("vault", "address", "http://vault.platform.dev.corp.internal:8200"),
+        ("coder", "accessUrl", "http://coder.dev.corp.internal"),
+        ("reconciler", "coderInternalUrl", "http://coder.coder.svc.cluster.local"),
+        ("vault", "address", "http://127.0.0.1:8200"),  # not even to this machine
+    ],
+)
+def test_a_cleartext_url_is_refused_by_key_in_a_managed_stack(
+    section: str, key: str, url: str
+) -> None:
+    raw = dev()
+    raw[section][key] = url
+
+    [problem] = problems(raw)
+
+    assert (
+        problem
+        == f"coder-platform:{section}.{key}: must be an https:// URL in dev/prod: it carries tokens"
+    )
+
+
+def local() -> dict[str, Any]:
+    return copy.deepcopy(load_stack_file("local"))
+
+
+def test_plain_http_to_this_machine_is_allowed_when_the_stack_is_not_managed() -> None:
+    config = load_config(local())
+
+    assert config.vault.address is not None and config.vault.address.scheme == "http"
+
+
+def test_plain_http_to_another_host_is_refused_when_the_stack_is_not_managed() -> None:
+    raw = local()
+    raw["vault"]["address"] = "http://vault.example.internal:8200"
+
+    [problem] = problems(raw)
+
+    assert problem.startswith("coder-platform:vault.address: must be an https:// URL")
