@@ -22,7 +22,7 @@ import pytest
 
 from localkube.__main__ import DEFAULT_DIR as LOCALKUBE_DIR
 from localplatform.platform import DEFAULT_DIR as LOCALPLATFORM_DIR
-from tests.harness import ROOT
+from testbed.harness import ROOT
 
 # Files the local stack, the test tiers and a developer write beside the code; each one either
 # holds a secret or could (a Pulumi state file holds ciphertext next to its salt).

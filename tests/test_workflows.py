@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from coder_platform.run_limits import CI_RUN_LIMIT_SECONDS
-from tests.harness import ROOT
+from testbed.harness import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yaml"))
 PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")

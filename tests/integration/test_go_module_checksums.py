@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import ROOT
+from testbed.harness import ROOT
 
 pytestmark = pytest.mark.integration
 
