@@ -25,7 +25,13 @@ from components.reconciler import (
     SecretKeyRef,
 )
 from components.reconciler.cron import schedule_for
-from testbed.harness import CapturedOptions, RecordingMocks, run_component
+from testbed.harness import (
+    CapturedOptions,
+    RecordingMocks,
+    load_stack_file,
+    run_component,
+    run_program,
+)
 
 CLIENT_ID = "0b7e4d2a-9f1c-4e6b-8a3d-5c2f1e9d7b60"
 ARGS = ReconcilerScheduleArgs(
@@ -303,3 +309,23 @@ def test_args_fail_fast_before_any_resource_when_invalid(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         replace(ARGS, **change)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_no_role_grants_a_workload_kind_the_stack_never_creates(stack: str) -> None:
+    """Granted kinds follow what the stack registers (and its charts create): no StatefulSet
+    or DaemonSet anywhere, so none can be created under the reconciler's identity."""
+    mocks = run_program(load_stack_file(stack), stack=stack)
+    registered = {
+        r.type.rsplit(":", 1)[-1] for r in mocks.resources if r.type.startswith("kubernetes:")
+    }
+    granted = {
+        (group, resource)
+        for role in mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+        if role.inputs["metadata"]["labels"].get("app.kubernetes.io/component") == "reconciler"
+        for group, resource, _verb, _names in rules_of(role.inputs)
+    }
+
+    assert not registered & {"StatefulSet", "DaemonSet"}
+    assert not granted & {("apps", "statefulsets"), ("apps", "daemonsets")}
+    assert ("apps", "deployments") in granted  # the charts' Deployments
