@@ -162,3 +162,23 @@ def test_every_kubernetes_object_is_force_applied_so_drift_heals(stack: str) -> 
     for obj in objects:
         annotations = obj.inputs["metadata"].get("annotations", {})
         assert annotations.get("pulumi.com/patchForce") == "true", obj.name
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_namespace_the_stack_creates_enforces_a_pod_security_level(stack: str) -> None:
+    """Without the labels a namespace is 'privileged': whatever may create a pod there may create
+    a privileged one (Pod Security admission reads pod-security.kubernetes.io/enforce)."""
+    mocks = run_program(load_stack_file(stack), stack=stack)
+    levels = {
+        ns.inputs["metadata"]["name"]: ns.inputs["metadata"]["labels"].get(
+            "pod-security.kubernetes.io/enforce"
+        )
+        for ns in mocks.of_type("kubernetes:core/v1:Namespace")
+    }
+
+    assert levels == {
+        "coder-db": "baseline",
+        "coder-db-drill": "baseline",
+        "coder": "baseline",
+        "coder-reconciler": "restricted",
+    }

@@ -40,6 +40,7 @@ from coder_platform.contracts import (
 )
 from coder_platform.run_limits import TERMINATION_GRACE_SECONDS, stale_lock_after_seconds
 from coder_platform.specs import jobs
+from coder_platform.specs.pod_security import pod_security
 from components.reconciler.args import (
     ReconcilerScheduleArgs,
 )
@@ -97,7 +98,7 @@ class ReconcilerSchedule(pulumi.ComponentResource):
                 f"{name}-namespace",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=args.namespace,
-                    labels={**self._labels, "pod-security.kubernetes.io/enforce": "restricted"},
+                    labels={**self._labels, **pod_security("restricted")},
                 ),
                 opts=child,
             )
