@@ -30,6 +30,7 @@ from automation.reporting.render import console_for, render
 from automation.reporting.report import read_latest
 from automation.reporting.streams import write_safely
 from automation.session import Session
+from automation.termination import stop_on_sigterm
 from coder_platform.contracts import (
     METRICS_TEXTFILE_ENV,
     PUSHGATEWAY_ENV,
@@ -387,6 +388,7 @@ def report(
 
 
 def main() -> None:
+    stop_on_sigterm()
     app()
 
 

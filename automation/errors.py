@@ -104,5 +104,12 @@ class RefusedError(RunnerError):
     outcome = Outcome.REFUSED
 
 
+class InterruptedRunError(RunnerError):
+    """SIGTERM or ^C stopped the run: the engine was cancelled gracefully (in-flight steps
+    finished, the checkpoint written, the stack lock released), so nothing is left to clear."""
+
+    outcome = Outcome.NOT_CONVERGED
+
+
 class InternalError(RunnerError):
     outcome = Outcome.INTERNAL_ERROR

@@ -29,7 +29,13 @@ from automation.engine.backend import (
 )
 from automation.engine.locks import HostRunLock, cancel_command, with_recovery
 from automation.engine.protocol import StackEngine
-from automation.errors import InternalError, RunnerError, StackLockedError, UnknownStackError
+from automation.errors import (
+    InternalError,
+    InterruptedRunError,
+    RunnerError,
+    StackLockedError,
+    UnknownStackError,
+)
 from automation.outcome import Outcome
 from automation.reporting import metrics
 from automation.reporting.progress import JsonLinesProgress, ProgressSink, RichProgress
@@ -106,6 +112,16 @@ def execute(
         report = builder.finish(error.outcome, error)
     except RunnerError as error:
         report = builder.finish(error.outcome, error)
+    except KeyboardInterrupt as interrupt:  # SIGTERM (automation/termination.py) or ^C
+        report = builder.finish(
+            Outcome.NOT_CONVERGED,
+            InterruptedRunError(
+                f"the run was stopped ({interrupt or 'SIGINT'}) before it converged; an engine "
+                "operation in flight was cancelled the graceful way, which releases the stack lock",
+                "Nothing to clear: the next run continues from the saved state (if a lock was "
+                "left all the same, that run names it and the command that clears it)",
+            ),
+        )
     except Exception as error:  # the run boundary: a bug still leaves evidence (C4)
         report = builder.finish(
             Outcome.INTERNAL_ERROR,

@@ -36,13 +36,17 @@ def sink_for(session: Session, collector: EventCollector) -> EventSink:
     return sink
 
 
-def break_locks(session: Session, locks: tuple[LockHolder, ...]) -> None:
+def break_locks(session: Session, locks: tuple[LockHolder, ...], stale_after: timedelta) -> None:
+    """Clear locks every one of which is older than ``stale_after``; the report says which,
+    whose, how old, and the bound that made it safe (the CronJob derives it from its deadline)."""
     now = session.now()
+    bound = int(stale_after.total_seconds())
     for lock in locks:
         note = (
             f"removing stale lock {lock.path} held by {lock.holder}"
             + (f" pid {lock.pid}" if lock.pid else "")
-            + f" ({age_text(lock, now)}) with `pulumi cancel`"
+            + f" ({age_text(lock, now)}, older than --break-stale-lock-after {bound}s: no live "
+            "run holds it) with `pulumi cancel`"
         )
         session.report.notes.append(note)
         session.progress.note(note)
@@ -55,7 +59,7 @@ def check_visible_locks(session: Session, stale_after: timedelta | None) -> None
     if not held:
         return
     if stale_after is not None and all_stale(held, stale_after, session.now()):
-        break_locks(session, held)
+        break_locks(session, held, stale_after)
         return
     raise locked_error(session.stack, held, session.now())
 
@@ -66,7 +70,7 @@ def with_lock_policy(session: Session, stale_after: timedelta | None, call: Call
     except StackLockedError as error:
         if stale_after is None or not all_stale(error.locks, stale_after, session.now()):
             raise locked_error(session.stack, error.locks, session.now()) from None
-        break_locks(session, error.locks)
+        break_locks(session, error.locks, stale_after)
         return call()
 
 

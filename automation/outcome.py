@@ -69,7 +69,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.LOCKED: "another run holds the stack lock (or a stale lock needs clearing)",
     ExitCode.CONFIG_INVALID: "stack config, backend or toolchain invalid; nothing was deployed",
     ExitCode.NOT_CONVERGED: "after acting, a preview still shows changes, an object the stack "
-    "owns is being deleted, or a Coder check fails",
+    "owns is being deleted, or a Coder check fails; or SIGTERM stopped the run",
     ExitCode.UPDATE_FAILED: "the engine failed a resource operation (the report's failed list "
     "names it, with the engine's message)",
     ExitCode.REFUSED: "refused: protected stack, missing confirmation, or an unsafe state edit",

@@ -30,6 +30,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + REDACTED,
     ),
     (re.compile(r"\b(?:hvs|hvb|hvr)\.[A-Za-z0-9_-]{20,}"), REDACTED),
+    # A bare JWT (a Coder license, a service account token, an OIDC token): base64url header
+    # that opens with '{"' (eyJ), payload and signature, without any "token=" around it.
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), REDACTED),
     (re.compile(r"\b[0-9A-Za-z]{10}-[0-9A-Za-z]{22}\b"), REDACTED),
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/\s@]+:)[^@\s/]+(@)"), r"\1" + REDACTED + r"\2"),
     (re.compile(r'("plaintext"\s*:\s*)"(?:[^"\\]|\\.)*"'), r'\1"' + REDACTED + '"'),

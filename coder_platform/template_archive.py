@@ -13,6 +13,11 @@ left out except ``.terraform.lock.hcl``, and so are ``.terraform/``, any path co
 Coder reads ustar, and Python's default (pax) adds extended headers it does not expect. Coder
 caps uploads at 100 MiB and needs at least one top-level ``.tf`` or ``.tf.json`` file.
 
+Bad input is refused before anything is read: a template directory, or the folder holding it
+(``templates/``), that is a symlink (it would archive files from outside the repository), a
+symlink inside it, and a file, or a total, over the upload cap (sizes come from ``lstat``, so a
+huge file never reaches memory: the run would be OOM-killed holding the stack lock).
+
 Pure: no Pulumi, no network; the program hashes at preview, the provider archives at apply.
 """
 
@@ -75,13 +80,33 @@ def _collect(directory: Path, path: Path, entries: list[TemplateEntry]) -> bool:
     if path.is_dir():
         entries.append(TemplateEntry(relative.as_posix(), DIRECTORY_MODE, None))
     elif path.is_file():
-        mode = EXECUTABLE_MODE if path.stat().st_mode & 0o100 else FILE_MODE
+        status = path.lstat()
+        total = status.st_size + sum(len(e.content) for e in entries if e.content is not None)
+        if total > MAX_ARCHIVE_BYTES:
+            raise TemplateDirectoryError(
+                f"template directory {directory}: {relative} ({status.st_size} bytes) takes the "
+                f"template past Coder's {MAX_ARCHIVE_BYTES}-byte upload cap: move large files "
+                "out of the template"
+            )
+        mode = EXECUTABLE_MODE if status.st_mode & 0o100 else FILE_MODE
         entries.append(TemplateEntry(relative.as_posix(), mode, path.read_bytes()))
     return True
 
 
+def _refuse_links(directory: Path) -> None:
+    """The template directory and the folder holding it must be real folders: through a link,
+    the archive would carry whatever the link points at (another repository, /etc)."""
+    for folder in (directory, directory.parent):
+        if folder.is_symlink():
+            raise TemplateDirectoryError(
+                f"template directory {directory}: {folder} is a symlink; templates are archived "
+                "from real folders inside the repository only: replace the link with the folder"
+            )
+
+
 def template_entries(directory: Path) -> list[TemplateEntry]:
     """Every archived folder and file, sorted by path (the archive's and the hash's order)."""
+    _refuse_links(directory)
     if not directory.is_dir():
         raise TemplateDirectoryError(
             f"template directory {directory} does not exist or is not a directory: "

@@ -36,6 +36,16 @@ def discover(
     """Every template directory under ``folder``, in name order; raises ``ConfigError`` naming
     each bad key."""
     root = project_root / folder
+    if root.is_symlink():
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    "seeding.templates",
+                    f"{folder}/ is a symlink; templates are archived from a real folder inside "
+                    "the repository only: replace the link with the folder",
+                )
+            ]
+        )
     directories = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     names = {path.name for path in directories}
     issues = [

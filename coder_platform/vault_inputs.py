@@ -28,6 +28,8 @@ OIDC_KEYS = (OIDC_CLIENT_SECRET_KEY,)
 ADMIN_KEYS = (ADMIN_EMAIL_KEY, ADMIN_USERNAME_KEY, PASSWORD_KEY)
 LICENSE_KEYS = (LICENSE_KEY,)
 PASSWORD_KEYS = (PASSWORD_KEY,)
+# The keys above whose values are secrets (an email or a username is not).
+SECRET_KEYS = frozenset({OIDC_CLIENT_SECRET_KEY, PASSWORD_KEY, LICENSE_KEY})
 
 
 class VaultInputError(Exception):
@@ -100,6 +102,20 @@ def required_paths(
             paths.append((seeding.license.vault_path, LICENSE_KEYS))
         paths += [(u.password_path, PASSWORD_KEYS) for u in seeding.users if u.password_path]
     return list(dict.fromkeys(paths))
+
+
+def secret_values(
+    config: VaultConfig, seeding: SeedingConfig | None, reader: KvReader
+) -> list[str]:
+    """Every secret value the program reads from Vault, for the runner's redactor: the program
+    runs in the engine's process, and whatever it or a provider prints (an error that echoes a
+    request body) reaches the runner's output unmasked unless the runner knows the value too.
+    Missing paths are skipped: the program names them itself."""
+    values: list[str] = []
+    for path, keys in required_paths(config, seeding):
+        data = reader.read(config.kv_mount, path) or {}
+        values += [data[key] for key in keys if key in SECRET_KEYS and data.get(key)]
+    return values
 
 
 def read_from_vault(config: VaultConfig, seeding: SeedingConfig | None = None) -> BootstrapInputs:

@@ -12,7 +12,7 @@ import hvac
 import requests
 from hvac import exceptions as hvac_errors
 
-TIMEOUT_SECONDS = 10
+from coder_platform.vault_http import vault_client
 
 
 class KvReadError(Exception):
@@ -32,7 +32,8 @@ class KvUnreachableError(KvReadError):
 
 
 def client(address: str, token: str) -> hvac.Client:
-    return hvac.Client(url=address, token=token, timeout=TIMEOUT_SECONDS)
+    """Redirects refused, retries bounded: see ``coder_platform/vault_http.py``."""
+    return vault_client(address, token)
 
 
 def read_kv(vault: hvac.Client, mount: str, path: str) -> dict[str, str] | None:

@@ -127,7 +127,11 @@ class AzureBackupStore(pulumi.ComponentResource):
 
     def _identity(self, name: str, args: AzureBackupStoreArgs) -> None:
         """The identity CNPG's pods use: federated to their service account, contributor on
-        the account (WAL archiving and retention write and delete blobs)."""
+        the backup container only (WAL archiving and retention write and delete blobs there).
+
+        Scoped to the container (Azure RBAC scope
+        ``<account id>/blobServices/default/containers/<name>``), not the account: a stolen
+        database pod token then reaches these backups, not every container of the account."""
         child = pulumi.ResourceOptions(parent=self)
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
@@ -156,6 +160,8 @@ class AzureBackupStore(pulumi.ComponentResource):
                 f"/subscriptions/{args.subscription_id}/providers/"
                 f"Microsoft.Authorization/roleDefinitions/{STORAGE_BLOB_DATA_CONTRIBUTOR}"
             ),
-            scope=self.account.id,
+            scope=pulumi.Output.concat(
+                self.account.id, "/blobServices/default/containers/", self.container.name
+            ),
             opts=child,
         )

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from coder_platform.contracts import PART_OF, ComponentType
+from coder_platform.specs.pod_security import pod_security
 from components.resource_options import prerequisites
 
 OIDC_SECRET = "coder-oidc"
@@ -139,7 +140,9 @@ class CoderDeployment(pulumi.ComponentResource):
         super().__init__(ComponentType.CODER, name, None, opts)
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=PART_OF),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.namespace, labels={**PART_OF, **pod_security("baseline")}
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])

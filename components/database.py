@@ -23,6 +23,7 @@ from coder_platform.specs.cnpg import (
     wal_archiver,
     workload_identity,
 )
+from coder_platform.specs.pod_security import pod_security
 from components.providers.generated_password import GeneratedPassword
 from components.resource_options import prerequisites, protected
 
@@ -105,7 +106,9 @@ class CnpgPostgres(pulumi.ComponentResource):
     def _namespace(self, name: str) -> k8s.core.v1.Namespace:
         return k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=self._args.namespace, labels=PART_OF),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=self._args.namespace, labels={**PART_OF, **pod_security("baseline")}
+            ),
             opts=pulumi.ResourceOptions(parent=self, protect=False, retain_on_delete=self._protect),
         )
 

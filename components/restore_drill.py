@@ -39,6 +39,7 @@ from coder_platform.contracts import (
 )
 from coder_platform.drill_settings import CLEANUP_SECONDS, DrillSettings
 from coder_platform.specs import jobs
+from coder_platform.specs.pod_security import pod_security
 from components.backup_store import TOKEN_EXCHANGE_AUDIENCE, federated_subject
 
 # Built-in role "Storage Blob Data Reader": read and list blobs, nothing else.
@@ -107,7 +108,9 @@ class RestoreDrill(pulumi.ComponentResource):
         }
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=s.namespace, labels=self._labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=s.namespace, labels={**self._labels, **pod_security("baseline")}
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])

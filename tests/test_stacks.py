@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from coder_platform.run_limits import stale_lock_after_seconds
 from testbed.harness import load_stack_file, run_program
 
 DATA_SURVIVAL_TYPES = {
@@ -129,7 +130,10 @@ def test_stack_deploys_its_reconciler_on_the_configured_interval(stack: str, int
     assert spec["jobTemplate"]["spec"]["backoffLimit"] == 0
     [container] = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "crcoderplatform.azurecr.io/coder-platform-runner:0.1.0"
-    assert container["command"] == ["python", "-m", "automation", "reconcile", "--stack", stack]
+    assert container["command"][:6] == ["python", "-m", "automation", "reconcile", "--stack", stack]
+    deadline = spec["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+    stale = f"{stale_lock_after_seconds(deadline)}s"
+    assert container["command"][6:] == ["--break-stale-lock-after", stale]
 
 
 def test_local_stack_is_kubernetes_only() -> None:
@@ -158,3 +162,23 @@ def test_every_kubernetes_object_is_force_applied_so_drift_heals(stack: str) -> 
     for obj in objects:
         annotations = obj.inputs["metadata"].get("annotations", {})
         assert annotations.get("pulumi.com/patchForce") == "true", obj.name
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_namespace_the_stack_creates_enforces_a_pod_security_level(stack: str) -> None:
+    """Without the labels a namespace is 'privileged': whatever may create a pod there may create
+    a privileged one (Pod Security admission reads pod-security.kubernetes.io/enforce)."""
+    mocks = run_program(load_stack_file(stack), stack=stack)
+    levels = {
+        ns.inputs["metadata"]["name"]: ns.inputs["metadata"]["labels"].get(
+            "pod-security.kubernetes.io/enforce"
+        )
+        for ns in mocks.of_type("kubernetes:core/v1:Namespace")
+    }
+
+    assert levels == {
+        "coder-db": "baseline",
+        "coder-db-drill": "baseline",
+        "coder": "baseline",
+        "coder-reconciler": "restricted",
+    }

@@ -11,6 +11,7 @@ release that renames one narrows the measurement instead of failing the drill.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,9 @@ class DbTarget:
     database: str
     user: str
     password: str = field(repr=False)
+    # The cluster's server CA (PEM): CloudNativePG keeps it in the ``<cluster>-ca`` Secret under
+    # ``ca.crt``, "used as sslrootcert in clients' connection strings" (CNPG docs, Certificates).
+    ca_cert: str = ""
 
 
 class CoderTables(Protocol):
@@ -141,20 +145,27 @@ class PsycopgTables:
 
 @contextlib.contextmanager
 def psycopg_tables(target: DbTarget) -> Iterator[CoderTables]:
-    """A read-only session on the restored database (TLS required; CNPG serves its own CA)."""
+    """A read-only session on the restored database, over TLS verified against the cluster's
+    own CA and host name (``verify-full``): ``require`` would encrypt to whoever answers."""
     try:
-        with psycopg.connect(
-            host=target.host,
-            port=target.port,
-            dbname=target.database,
-            user=target.user,
-            password=target.password,
-            sslmode="require",
-            connect_timeout=10,
-            application_name="coder-platform-restore-drill",
-        ) as connection:
-            connection.read_only = True
-            yield PsycopgTables(connection)
+        with (
+            tempfile.NamedTemporaryFile("w", suffix=".crt", encoding="ascii") as ca_file,
+        ):
+            ca_file.write(target.ca_cert)
+            ca_file.flush()
+            with psycopg.connect(
+                host=target.host,
+                port=target.port,
+                dbname=target.database,
+                user=target.user,
+                password=target.password,
+                sslmode="verify-full",
+                sslrootcert=ca_file.name,
+                connect_timeout=10,
+                application_name="coder-platform-restore-drill",
+            ) as connection:
+                connection.read_only = True
+                yield PsycopgTables(connection)
     except psycopg.Error as error:
         # libpq's messages name host, port and user, never the password; the drill's
         # redactor still scrubs it from every recorded detail.

@@ -17,6 +17,7 @@ The drill succeeds only if every step does; its result becomes metrics and one J
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import secrets
 from collections.abc import Callable, Iterator
@@ -126,14 +127,15 @@ def run_restore_drill(
         deadline = created + settings.deadline_seconds
         with steps.step("ready") as detail:
             detail.append(_wait_ready(kube, settings, clock, deadline))
-        target = DbTarget(
-            host=f"{settings.cluster_name}-rw.{settings.namespace}.svc",
-            port=5432,
-            database=settings.database,
-            user=settings.owner,
-            password=secret,
-        )
         with steps.step("query") as detail:
+            target = DbTarget(
+                host=f"{settings.cluster_name}-rw.{settings.namespace}.svc",
+                port=5432,
+                database=settings.database,
+                user=settings.owner,
+                password=secret,
+                ca_cert=_server_ca(kube, settings),
+            )
             snapshot = _query(connect, target, clock, deadline)
             result.rto_seconds = round(clock.monotonic() - created, 3)
             _measure(result, snapshot)
@@ -241,6 +243,20 @@ def _query(connect: Connect, target: DbTarget, clock: Clock, deadline: float) ->
             if clock.monotonic() >= deadline:
                 raise
             clock.sleep(POLL_SECONDS)
+
+
+def _server_ca(kube: KubeApi, settings: DrillSettings) -> str:
+    """The scratch cluster's server CA, from the ``<cluster>-ca`` Secret CloudNativePG creates
+    with the cluster (key ``ca.crt``), to verify the server the drill connects to."""
+    name = f"{settings.cluster_name}-ca"
+    found = kube.get(secret_path(settings.namespace, name)) or {}
+    encoded = (found.get("data") or {}).get("ca.crt")
+    if not isinstance(encoded, str) or not encoded:
+        raise DrillError(
+            f"the scratch cluster's CA Secret {settings.namespace}/{name} has no ca.crt: the "
+            "drill verifies the server it queries (sslmode verify-full)"
+        )
+    return base64.b64decode(encoded).decode("ascii")
 
 
 def _delete_and_wait(kube: KubeApi, settings: DrillSettings, clock: Clock) -> bool:

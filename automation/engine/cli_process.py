@@ -33,10 +33,13 @@ from typing import IO
 from pulumi.automation import CommandResult, OnOutput, PulumiCommand
 from pulumi.automation.errors import create_command_error
 
+from coder_platform.run_limits import ENGINE_CANCEL_GRACE_SECONDS
+
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
 ENGINE_OPERATIONS = frozenset({"up", "preview", "refresh", "destroy"})
-# How long the CLI may take to cancel (finish in-flight steps, save, unlock) before SIGKILL.
-CANCEL_GRACE_SECONDS = 60.0
+# How long the CLI may take to cancel (finish in-flight steps, save, unlock) before SIGKILL;
+# the pod's terminationGracePeriodSeconds is derived from it (coder_platform/run_limits.py).
+CANCEL_GRACE_SECONDS = float(ENGINE_CANCEL_GRACE_SECONDS)
 
 
 def is_engine_operation(args: list[str]) -> bool:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from automation.observe.vault_access import PublishedTokenReader, kubernetes_log
 from automation.session import Session
 from coder_platform.config import PlatformConfig
 from coder_platform.contracts import CODER_URL_ENV, VAULT_ROLE_ENV
+from coder_platform.redaction import Redactor
+from coder_platform.vault_inputs import HvacKvReader, KvReader, VaultInputError, secret_values
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,19 @@ def real_dependencies(
             "vault", f"{address}/v1/sys/health?standbyok=true&perfstandbyok=true", vault_verdict
         )
         vault_token = _vault_token(session, config, address, env)
+        remember_vault_inputs(session.redactor, config, HvacKvReader(address, vault_token))
     else:
         vault = SkippedProbe("vault", "vault.enabled is false for this stack")
     coder, reason = _coder_site(session, config, env, vault_token)
     return Dependencies(probes=(kubernetes, vault), coder=coder, coder_skip_reason=reason)
+
+
+def remember_vault_inputs(redactor: Redactor, config: PlatformConfig, reader: KvReader) -> None:
+    """Register every secret the program will read from Vault (the bootstrap password, the
+    OIDC client secret, the license, user passwords) with the run's redactor (C2)."""
+    # Unreachable or denied: the probe and the program report it, naming the path.
+    with contextlib.suppress(VaultInputError):
+        redactor.add(*secret_values(config.vault, config.seeding, reader))
 
 
 def _vault_token(

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hvac
 import requests
 from hvac import exceptions as hvac_errors
 
 from automation.errors import DependencyUnreachableError
 from coder_platform import vault_kv
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY
+from coder_platform.vault_http import vault_client
 
 
 def kubernetes_login(address: str, role: str, auth_path: str, jwt_file: Path) -> str:
     """``auth/<path>/login`` with the service account JWT; returns the client token."""
-    client = hvac.Client(url=address, timeout=vault_kv.TIMEOUT_SECONDS)
+    client = vault_client(address)
     try:
         response = client.auth.kubernetes.login(
             role=role, jwt=jwt_file.read_text(encoding="utf-8").strip(), mount_point=auth_path

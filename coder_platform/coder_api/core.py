@@ -9,6 +9,13 @@ decided once. Why each rule:
 
 - Bounded retry with exponential backoff, only for connection errors and 502/503/504 (contract
   P1: bounded internal retry for dependency readiness); a 4xx is an answer, never retried.
+- A POST is not idempotent (RFC 9110 9.2.2): sent twice, it can create two template versions or
+  mint two tokens. It is retried only when Coder provably did not process it (no connection was
+  made, or 503), or when its caller declares it safe to replay (``replayable=True``: a
+  content-addressed upload, a login). Any other failure after the request left (a read timeout,
+  a dropped connection, 502/504 from a gateway that forwarded it) raises
+  ``CoderUnreachableError`` with ``maybe_applied`` set, and the caller checks before sending it
+  again (``create_template_version`` does).
 - Typed errors (``errors.py``) so callers branch on meaning: 404 "gone", 409 "already exists is
   success" (C2), 401/403 "credentials dead" (a DB reset).
 - Redaction (C2, C4): the token travels only in the ``Coder-Session-Token`` header of each
@@ -50,6 +57,10 @@ from coder_platform.redaction import Redactor
 LOGGER_NAME = "coder_platform.coder_api"
 SESSION_HEADER = "Coder-Session-Token"
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
+# Failures that prove the server never processed the request: no connection, or 503 (RFC 9110
+# 15.6.4: "currently unable to handle the request").
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+NOT_PROCESSED_STATUSES = frozenset({503})
 NANOSECONDS_PER_SECOND = 1_000_000_000
 MAX_READY_POLL_SECONDS = 5.0
 MIN_READY_POLL_SECONDS = 0.05
@@ -182,13 +193,15 @@ class CoderClientCore:
     def login(self, email: str, password: str) -> str:
         """POST /users/login; returns a session token (the caller decides to ``authenticate``)."""
         body = {"email": email, "password": password}
-        response = self._send("POST", "/users/login", json=body, auth=False, secrets=[password])
+        response = self._send(
+            "POST", "/users/login", json=body, auth=False, secrets=[password], replayable=True
+        )  # a repeat only opens a second session
         data = self._check(response, "POST", secrets=[password])
         return self._field(data, "session_token", "POST", "/users/login")
 
     def logout(self) -> None:
         """POST /users/logout: end the session this client holds, so none lingers in Coder."""
-        self._check(self._send("POST", "/users/logout"), "POST")
+        self._check(self._send("POST", "/users/logout", replayable=True), "POST")
         self._token = None
 
     # -- users ----------------------------------------------------------------------------------
@@ -288,9 +301,12 @@ class CoderClientCore:
         auth: bool = True,
         secrets: Iterable[str] = (),
         attempts: int | None = None,
+        replayable: bool | None = None,
     ) -> httpx.Response:
         """One request with the retry rules above. ``content`` sends raw bytes (an archive) with
-        the ``Content-Type`` given in ``extra_headers``; ``params`` is the query string."""
+        the ``Content-Type`` given in ``extra_headers``; ``params`` is the query string;
+        ``replayable`` (default: every method but POST) says a repeat cannot do harm."""
+        replay = method != "POST" if replayable is None else replayable
         headers = {"Accept": "application/json", **(extra_headers or {})}
         if auth:
             if self._token is None:
@@ -309,6 +325,8 @@ class CoderClientCore:
             except httpx.TransportError as error:
                 status, last = None, type(error).__name__
                 _log.warning("%s %s -> %s (attempt %d/%d)", method, path, last, attempt, budget)
+                if not replay and not isinstance(error, NOT_SENT_ERRORS):
+                    raise self._maybe_applied(method, path, status, last, secrets) from None
             else:
                 status = response.status_code
                 if status not in RETRYABLE_STATUSES:
@@ -316,6 +334,8 @@ class CoderClientCore:
                     return response
                 last = f"HTTP {status}"
                 _log.warning("%s %s -> %d (attempt %d/%d)", method, path, status, attempt, budget)
+                if not replay and status not in NOT_PROCESSED_STATUSES:
+                    raise self._maybe_applied(method, path, status, last, secrets)
             if attempt < budget:
                 self._clock.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         message = redact(
@@ -324,6 +344,16 @@ class CoderClientCore:
             [self._token, *secrets],
         )
         raise CoderUnreachableError(method, path, status, message)
+
+    def _maybe_applied(
+        self, method: str, path: str, status: int | None, last: str, secrets: Iterable[str]
+    ) -> CoderUnreachableError:
+        message = redact(
+            f"the request left but no answer came back ({last}); it may have been applied, so "
+            "it is not sent again blindly: the next run finds what it did",
+            [self._token, *secrets],
+        )
+        return CoderUnreachableError(method, path, status, message, maybe_applied=True)
 
     def _check(self, response: httpx.Response, method: str, secrets: Iterable[str] = ()) -> Any:
         """Return the decoded JSON body of a 2xx response, or raise the typed error."""

@@ -43,7 +43,24 @@ class CoderCheckError(CoderApiError):
 
 
 class CoderUnreachableError(CoderApiError):
-    """Coder did not answer (connection error, timeout or 502/503/504) within the retry budget."""
+    """Coder did not answer (connection error, timeout or 502/503/504) within the retry budget.
+
+    ``maybe_applied``: a POST left and its answer was lost, so Coder may have applied it; it was
+    not retried (see ``core.py``), and a caller that can check whether it landed may do so.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        message: str,
+        *,
+        detail: str = "",
+        maybe_applied: bool = False,
+    ) -> None:
+        self.maybe_applied = maybe_applied
+        super().__init__(method, path, status, message, detail=detail)
 
 
 class CoderAuthError(CoderApiError):

@@ -94,6 +94,7 @@ class ProvisionerJob(CoderModel):
     id: str = ""
     status: str  # pending, running, succeeded, canceling, canceled, failed, unknown
     error: str = ""
+    file_id: str = ""  # the uploaded archive the job imports
 
     @property
     def active(self) -> bool:

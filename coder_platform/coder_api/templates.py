@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from coder_platform.coder_api.core import CoderClientCore, segment
@@ -21,6 +22,7 @@ from coder_platform.coder_api.errors import (
     CoderJobTimeoutError,
     CoderNotFoundError,
     CoderTemplateInUseError,
+    CoderUnreachableError,
 )
 from coder_platform.coder_api.models import ProvisionerJobLog, Template, TemplateVersion
 
@@ -77,7 +79,10 @@ class TemplateEndpoints(CoderClientCore):
         The bypass header keeps a run that publishes many templates under the 12/minute limit.
         """
         headers = {"Content-Type": TAR_CONTENT_TYPE, BYPASS_RATELIMIT_HEADER: "true"}
-        response = self._send("POST", "/files", content=data, extra_headers=headers)
+        # Content-addressed: a repeat answers 200 with the same id.
+        response = self._send(
+            "POST", "/files", content=data, extra_headers=headers, replayable=True
+        )
         return self._field(self._check(response, "POST"), "hash", "POST", "/files")
 
     # -- template versions ----------------------------------------------------------------------
@@ -109,8 +114,32 @@ class TemplateEndpoints(CoderClientCore):
         }
         if template_id is not None:
             body["template_id"] = template_id
-        data = self._check(self._send("POST", path, json=body), "POST")
+        try:
+            response = self._send("POST", path, json=body)
+        except CoderUnreachableError as lost:
+            # Each POST makes a new version: send it again only once it is known not to have
+            # landed. A version without a template is not listed anywhere; the next run makes one.
+            if not lost.maybe_applied or template_id is None:
+                raise
+            landed = self._version_from(template_id, file_id, message)
+            if landed is not None:
+                return landed
+            response = self._send("POST", path, json=body)
+        data = self._check(response, "POST")
         return self._parse(TemplateVersion, "POST", path, data)
+
+    def _version_from(self, template_id: str, file_id: str, message: str) -> TemplateVersion | None:
+        """The newest version of the template built from this upload with this message."""
+        found = [
+            version
+            for version in self.list_template_versions(template_id)
+            if version.job is not None
+            and version.job.file_id == file_id
+            and version.message == message
+        ]
+        return max(
+            found, key=lambda v: v.created_at or datetime.min.replace(tzinfo=UTC), default=None
+        )
 
     def get_template_version(self, version_id: str) -> TemplateVersion | None:
         """GET /templateversions/{id} (with its job); None when Coder has no such version."""

@@ -8,6 +8,7 @@ from pydantic import Field, HttpUrl, field_validator
 
 from coder_platform.config.base import UUID, ConfigModel
 from coder_platform.contracts import DNS_LABEL, is_pinned_image
+from coder_platform.run_limits import TEMPLATE_IMPORT_DEADLINE_SECONDS
 
 
 class SecretKeyRefConfig(ConfigModel):
@@ -42,7 +43,10 @@ class ReconcilerConfig(ConfigModel):
         pattern=r"^[^\s@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
     )
     active_deadline_seconds: int = Field(
-        1500, ge=60, le=86400, description="seconds a run may take before Kubernetes stops it"
+        1500,
+        le=86400,
+        description="seconds a run may take before Kubernetes stops it: at least the longest "
+        f"deadline inside a run (a template import may take {TEMPLATE_IMPORT_DEADLINE_SECONDS} s)",
     )
     backend_url: str | None = Field(
         None,
@@ -70,6 +74,17 @@ class ReconcilerConfig(ConfigModel):
         default_factory=dict,
         description="non-secret environment for the run, e.g. ARM_USE_OIDC=true",
     )
+
+    @field_validator("active_deadline_seconds")
+    @classmethod
+    def _outlasts_every_internal_deadline(cls, value: int) -> int:
+        if value < TEMPLATE_IMPORT_DEADLINE_SECONDS:
+            raise ValueError(
+                f"must be at least {TEMPLATE_IMPORT_DEADLINE_SECONDS} seconds, the longest "
+                "deadline inside a run (waiting for a template import): a shorter Job deadline "
+                "kills runs that are working as designed"
+            )
+        return value
 
     @field_validator("image")
     @classmethod

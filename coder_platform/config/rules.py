@@ -42,6 +42,7 @@ def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "database.ephemeral", "cannot be true in prod: production data is never disposable"
         )
     yield from _secrets_pipeline_issues(config)
+    yield from _cleartext_issues(config)
     yield from _coder_issues(config)
     yield from observability_issues(config)
     if config.reconciler is not None and config.reconciler.enabled:
@@ -98,6 +99,35 @@ def _secrets_pipeline_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "is required when vault.enabled is false and Coder is on "
             "(pulumi config set --secret --path 'coder-platform:localSecrets.oidcClientSecret')",
         )
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def _cleartext_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """The URLs that carry a token (Vault's X-Vault-Token, Coder's Owner and session tokens,
+    passwords at login) are https. Plain http only reaches this machine, and only in stacks
+    that are not managed (the local platform, the e2e tier)."""
+    coder, reconciler = config.coder, config.reconciler
+    urls = {
+        "vault.address": config.vault.address,
+        "coder.url": coder.url if coder is not None else None,
+        "coder.accessUrl": coder.access_url if coder is not None else None,
+        "reconciler.coderInternalUrl": (
+            reconciler.coder_internal_url if reconciler is not None else None
+        ),
+    }
+    for key, url in urls.items():
+        if url is None or url.scheme == "https":
+            continue
+        if config.managed:
+            yield ConfigIssue(key, "must be an https:// URL in dev/prod: it carries tokens")
+        elif (url.host or "") not in LOOPBACK_HOSTS:
+            yield ConfigIssue(
+                key,
+                "must be an https:// URL: plain http is allowed only to this machine "
+                "(127.0.0.1, ::1, localhost) in stacks that are not managed",
+            )
 
 
 def _coder_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:

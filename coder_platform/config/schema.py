@@ -19,11 +19,11 @@ from pydantic import (
 
 from coder_platform.config.base import (
     GO_DURATION,
-    KV_PATH,
     QUANTITY,
     SEMVER,
     UUID,
     ConfigModel,
+    KvPath,
 )
 from coder_platform.config.observability import ObservabilityConfig, RestoreDrillConfig
 from coder_platform.config.reconciler import ReconcilerConfig
@@ -222,24 +222,20 @@ class VaultConfig(ConfigModel):
         "own resources on Vault's HTTP API, for engines without the plugin; no Kubernetes auth "
         "role or mount is managed then)",
     )
-    path_prefix: str = Field(
-        "coder", pattern=KV_PATH, description="the folder under the mount this stack owns"
+    path_prefix: KvPath = Field("coder", description="the folder under the mount this stack owns")
+    oidc_client_secret_path: KvPath = Field(
+        "coder/oidc", description="KV path holding key client_secret"
     )
-    oidc_client_secret_path: str = Field(
-        "coder/oidc", pattern=KV_PATH, description="KV path holding key client_secret"
-    )
-    bootstrap_admin_path: str = Field(
+    bootstrap_admin_path: KvPath = Field(
         "coder/bootstrap-admin",
-        pattern=KV_PATH,
         description="KV path holding keys email, username, password",
     )
-    cli_token_path: str = Field(
+    cli_token_path: KvPath = Field(
         "coder/coder-cli-session-token",
-        pattern=KV_PATH,
         description="KV path the automation token is published to",
     )
-    kubernetes_auth_path: str = Field(
-        "kubernetes", pattern=KV_PATH, description="an enabled Kubernetes auth backend"
+    kubernetes_auth_path: KvPath = Field(
+        "kubernetes", description="an enabled Kubernetes auth backend"
     )
     reconciler_role: str = Field("coder-reconciler", pattern=r"^[A-Za-z0-9_-]+$")
 

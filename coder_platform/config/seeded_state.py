@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from coder_platform.config.base import KV_PATH, ConfigModel
+from coder_platform.config.base import ConfigModel, KvPath
 
 # Coder's own rules: usernames are 1-32 letters, digits or inner hyphens; template and group
 # names are lowercase-ish identifiers of up to 32 characters.
@@ -61,8 +61,8 @@ class UserConfig(ConfigModel):
         default_factory=list, description="site roles: owner, template-admin, user-admin, auditor"
     )
     suspended: bool = False
-    password_path: str | None = Field(
-        None, pattern=KV_PATH, description="KV path holding key password (password users only)"
+    password_path: KvPath | None = Field(
+        None, description="KV path holding key password (password users only)"
     )
 
 
@@ -82,4 +82,4 @@ class GroupConfig(ConfigModel):
 class LicenseConfig(ConfigModel):
     """Where the license JWT lives in Vault (a database reset drops licenses with everything)."""
 
-    vault_path: str = Field(..., pattern=KV_PATH, description="KV path holding key license")
+    vault_path: KvPath = Field(..., description="KV path holding key license")

@@ -24,8 +24,9 @@ class SeedingConfig(ConfigModel):
     automation_full_name: str = Field("Coder Platform Automation", min_length=1)
     token_name: str = Field(
         "coder-platform-automation",
-        pattern=r"^[a-z0-9][a-z0-9-]{0,63}$",
-        description="a lowercase name of up to 64 characters",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,57}$",
+        description="a lowercase name of up to 58 characters (each minted token adds a "
+        "6-character suffix, so the next one can be minted before the old one is revoked)",
     )
     token_lifetime_hours: int = Field(
         336, ge=1, le=8760, description="hours the automation token lives, 1 to 8760"

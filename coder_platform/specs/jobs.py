@@ -63,15 +63,19 @@ def pod(
     volumes: Sequence[str],
     *,
     owns_volumes: bool,
+    termination_grace_seconds: int | None = None,
 ) -> k8s.core.v1.PodSpecArgs:
     """A pod that runs ``main`` once; each of ``volumes`` is an emptyDir (the root is read-only).
 
-    ``owns_volumes`` sets ``fsGroup`` so files the run keeps on its volumes belong to its group.
+    ``owns_volumes`` sets ``fsGroup`` so files the run keeps on its volumes belong to its group;
+    ``termination_grace_seconds`` is how long a stopped pod may take before SIGKILL (Kubernetes'
+    default is 30 s).
     """
     return k8s.core.v1.PodSpecArgs(
         service_account_name=service_account,
         automount_service_account_token=True,
         restart_policy="Never",
+        termination_grace_period_seconds=termination_grace_seconds,
         security_context=k8s.core.v1.PodSecurityContextArgs(
             run_as_non_root=True,
             run_as_user=RUN_AS,

@@ -43,6 +43,7 @@ from coder_platform.coder_api.models import TemplateVersion
 from coder_platform.coder_api.templates import TemplateMeta
 from coder_platform.contracts import PROJECT
 from coder_platform.redaction import Redactor
+from coder_platform.run_limits import TEMPLATE_IMPORT_DEADLINE_SECONDS
 from coder_platform.template_archive import TemplateArchive, TemplateDirectoryError, build_archive
 from components.providers.coder_template_checks import (
     REPLACING_INPUTS,
@@ -63,7 +64,7 @@ from components.providers.common import (
 )
 
 LOGGER_NAME = "coder_platform.coder_template"
-DEFAULT_JOB_DEADLINE_SECONDS = 900.0
+DEFAULT_JOB_DEADLINE_SECONDS = float(TEMPLATE_IMPORT_DEADLINE_SECONDS)
 DEFAULT_JOB_POLL_SECONDS = 1.0
 LOG_LINES = 20
 UNVERIFIED = ""  # active_version_id when the credentials in state could not read the template

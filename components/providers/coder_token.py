@@ -13,6 +13,12 @@ deterministically: the stale token, whose value is unknowable, is deleted and mi
 missing token on delete is success; ``read`` writes nothing), C3 (gone after a reset), and secrets
 never appear in a message or a log line.
 
+Rotation is make-before-break: a replacement is created before the old token is deleted
+(``delete_before_replace`` is off), so the engine mints the new token, updates what depends on it
+(the Vault secret that publishes it, the coderd provider), and only then revokes the old one. A
+run killed in between leaves two valid tokens, never none. Token names are unique per user, so
+each minted token's name carries a suffix (``minted_name``: ``<token_name>-<minute, base 36>``).
+
 Like every dynamic provider it is pickled into state: it holds no client, logger or clock; each
 method builds its ``CoderClient`` through ``client_factory`` (tests inject the in-process double).
 """
@@ -48,7 +54,9 @@ from components.providers.common import (
 
 LOGGER_NAME = "coder_platform.coder_token"
 SECONDS_PER_HOUR = 3600
-TOKEN_NAME_MAX = 64
+# The minted name adds "-" and the minute it was minted in base 36 (5 digits until 2084).
+MINTED_SUFFIX_LENGTH = 6
+TOKEN_NAME_MAX = 64 - MINTED_SUFFIX_LENGTH
 REPLACING_INPUTS = ("url", "username", "token_name", "lifetime_hours")
 UPDATING_INPUTS = ("email", "password", "rotation_window_hours")
 
@@ -84,6 +92,23 @@ def token_failures(props: dict[str, Any]) -> list[dyn.CheckFailure]:
             )
         )
     return failures
+
+
+def minted_name(token_name: str, now: datetime) -> str:
+    """The name a token is minted under: unique per minute, so the next one can coexist."""
+    minute = int(now.timestamp()) // 60
+    digits = ""
+    while minute:
+        minute, digit = divmod(minute, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+    return f"{token_name}-{digits or '0'}"
+
+
+def name_in_coder(props: dict[str, Any]) -> str:
+    """What Coder calls this token: ``minted_name``, or ``token_name`` for state written before
+    rotation became make-before-break."""
+    minted = props.get("minted_name")
+    return minted if isinstance(minted, str) and minted else str(props["token_name"])
 
 
 def expires_at_of(props: dict[str, Any]) -> datetime | None:
@@ -129,7 +154,8 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         props = inputs_of(props)
         raise_on_failures("CoderApiToken", token_failures(props))
-        username, token_name = props["username"], props["token_name"]
+        username = props["username"]
+        token_name = minted_name(props["token_name"], self._now())
         lifetime = timedelta(hours=whole_hours(props["lifetime_hours"]) or 0)
         with self._client(props["url"]) as client:
             client.authenticate(client.login(props["email"], props["password"]))
@@ -149,6 +175,7 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
         outs = {
             **props,
             "token": token,
+            "minted_name": token_name,
             "key_id": key.id,
             "expires_at": key.expires_at.astimezone(UTC).isoformat(),
         }
@@ -164,7 +191,7 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
         with self._client(props["url"]) as client:
             client.authenticate(token)
             try:
-                key = client.get_token(props["username"], props["token_name"])
+                key = client.get_token(props["username"], name_in_coder(props))
             except CoderAuthError:
                 key = None
             except CoderApiError as error:
@@ -183,7 +210,8 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
         """Replace on a new server, identity, name or lifetime, and once the token is inside its
-        rotation window. Names are unique per user, so the old token goes first."""
+        rotation window. The new token is minted first and the old one deleted last (see the
+        module docstring)."""
         olds, news = inputs_of(olds), inputs_of(news)
         replaces = [key for key in REPLACING_INPUTS if olds.get(key) != news.get(key)]
         expires_at = expires_at_of(olds)
@@ -194,14 +222,14 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
             replaces.append("expires_at")
         updates = [key for key in UPDATING_INPUTS if olds.get(key) != news.get(key)]
         return dyn.DiffResult(
-            changes=bool(replaces or updates), replaces=replaces, delete_before_replace=True
+            changes=bool(replaces or updates), replaces=replaces, delete_before_replace=False
         )
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         """Only inputs that do not touch the token changed: record them, write nothing."""
         olds, news = inputs_of(olds), inputs_of(news)
         raise_on_failures("CoderApiToken", token_failures(news))
-        kept = {key: olds.get(key) for key in ("token", "key_id", "expires_at")}
+        kept = {key: olds.get(key) for key in ("token", "minted_name", "key_id", "expires_at")}
         return dyn.UpdateResult({**news, **kept})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -259,9 +287,10 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
 
 class CoderApiToken(dyn.Resource, module="coder", name="CoderApiToken"):
     """Type token ``pulumi-python:dynamic/coder:CoderApiToken``; outputs ``token`` (secret),
-    ``key_id`` and ``expires_at`` (ISO 8601, UTC)."""
+    ``minted_name`` (its name in Coder), ``key_id`` and ``expires_at`` (ISO 8601, UTC)."""
 
     token: pulumi.Output[str]
+    minted_name: pulumi.Output[str]
     key_id: pulumi.Output[str]
     expires_at: pulumi.Output[str]
 
@@ -277,6 +306,7 @@ class CoderApiToken(dyn.Resource, module="coder", name="CoderApiToken"):
             "lifetime_hours": args.lifetime_hours,
             "rotation_window_hours": args.rotation_window_hours,
             "token": None,
+            "minted_name": None,
             "key_id": None,
             "expires_at": None,
         }

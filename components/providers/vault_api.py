@@ -15,6 +15,7 @@ never a value. Providers are pickled into state: they hold no client.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,12 @@ import pulumi.dynamic as dyn
 from components.providers.common import gone, inputs_of
 
 TOKEN_ENV = "VAULT_TOKEN"
+# Every call here is idempotent (a KV write replaces the whole version's data, a policy PUT the
+# whole policy), so a transport error or 5xx (a sealed or standby node answers 503) is retried,
+# within a bound: 3 attempts, 0.5 s then 1 s apart.
+ATTEMPTS = 3
+BACKOFF_SECONDS = 0.5
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 
 class VaultApiError(RuntimeError):
@@ -39,18 +46,38 @@ def _call(
         raise VaultApiError(
             f"{TOKEN_ENV} is not set: the run needs a token that can write {path} at {address}"
         )
-    try:
-        response = httpx.request(
-            method,
-            f"{address.rstrip('/')}/v1/{path}",
-            json=body,
-            headers={"X-Vault-Token": token},
-            timeout=10,
-        )
-    except httpx.HTTPError as error:
+    last = ""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            # httpx follows no redirect unless asked: a standby's 307 names another host, and
+            # following it would hand that host the token. It is answered as an error below.
+            response = httpx.request(
+                method,
+                f"{address.rstrip('/')}/v1/{path}",
+                json=body,
+                headers={"X-Vault-Token": token},
+                timeout=10,
+                follow_redirects=False,
+            )
+        except httpx.HTTPError as error:
+            last = type(error).__name__
+        else:
+            if response.status_code not in RETRYABLE_STATUSES:
+                break
+            last = f"HTTP {response.status_code}"
+        if attempt < ATTEMPTS:
+            time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+    else:
         raise VaultApiError(
-            f"Vault at {address} is unreachable ({type(error).__name__}): check vault.address"
-        ) from None
+            f"Vault at {address} did not answer {method} {path} after {ATTEMPTS} attempts "
+            f"(last: {last}): check vault.address and that Vault is unsealed"
+        )
+    if response.is_redirect:
+        raise VaultApiError(
+            f"Vault at {address} answered {method} {path} with a redirect "
+            f"({response.status_code}) and it was not followed (it would carry the token to "
+            "another host): point vault.address at the active node or its load balancer"
+        )
     if response.status_code in (401, 403):
         raise VaultApiError(
             f"Vault at {address} denied {method} {path}: check the policy of {TOKEN_ENV}"

@@ -11,7 +11,7 @@ Kubernetes objects this stack owns, through the Kubernetes provider and Helm):
   delete: a deleted namespace was the incident), and the runner's own ClusterRole/Binding.
 - in each namespace the stack owns (database, Coder, operators, the reconciler's own): the
   namespaced kinds the program and its charts create (ConfigMaps, Secrets, Services, service
-  accounts, Deployments/StatefulSets, Jobs/CronJobs, Ingresses, NetworkPolicies, PDBs,
+  accounts, Deployments, Jobs/CronJobs, Ingresses, NetworkPolicies, PDBs,
   Roles/RoleBindings, CNPG Clusters/ScheduledBackups/Poolers, Barman ObjectStores, cert-manager
   Certificates/Issuers, the Prometheus operator's PrometheusRules/PodMonitors), Helm's release
   Secrets included; pods, events and PVCs read-only.
@@ -40,7 +40,9 @@ Rule = tuple[str, tuple[str, ...], tuple[str, ...]]
 NAMESPACED_RULES: tuple[Rule, ...] = (
     ("", ("configmaps", "secrets", "services", "serviceaccounts"), CRUD),
     ("", ("pods", "pods/log", "events", "endpoints", "persistentvolumeclaims"), READ),
-    ("apps", ("deployments", "statefulsets", "daemonsets"), CRUD),
+    # Deployments only: neither the program nor its charts (Coder, the CNPG operator) create a
+    # StatefulSet or a DaemonSet, and a DaemonSet would put a pod of its choosing on every node.
+    ("apps", ("deployments",), CRUD),
     ("apps", ("replicasets",), READ),
     ("batch", ("jobs", "cronjobs"), CRUD),
     ("networking.k8s.io", ("ingresses", "networkpolicies"), CRUD),

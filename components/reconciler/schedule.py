@@ -38,7 +38,9 @@ from coder_platform.contracts import (
     ComponentType,
     labels,
 )
+from coder_platform.run_limits import TERMINATION_GRACE_SECONDS, stale_lock_after_seconds
 from coder_platform.specs import jobs
+from coder_platform.specs.pod_security import pod_security
 from components.reconciler.args import (
     ReconcilerScheduleArgs,
 )
@@ -96,7 +98,7 @@ class ReconcilerSchedule(pulumi.ComponentResource):
                 f"{name}-namespace",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=args.namespace,
-                    labels={**self._labels, "pod-security.kubernetes.io/enforce": "restricted"},
+                    labels={**self._labels, **pod_security("restricted")},
                 ),
                 opts=child,
             )
@@ -263,14 +265,31 @@ class ReconcilerSchedule(pulumi.ComponentResource):
         reconcile = jobs.container(
             "reconcile",
             args.image,
-            ["python", "-m", "automation", "reconcile", "--stack", args.stack],
+            self._command(),
             env=self._env(),
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={"cpu": "250m", "memory": "1Gi"}, limits={"memory": "2Gi"}
             ),
             mounts=mounts,
         )
-        return jobs.pod(args.service_account_name, reconcile, list(mounts), owns_volumes=True)
+        # SIGTERM (deadline, drain, eviction) makes the runner cancel the engine, which then
+        # releases the stack lock: the grace period covers that cancel (run_limits.py).
+        return jobs.pod(
+            args.service_account_name,
+            reconcile,
+            list(mounts),
+            owns_volumes=True,
+            termination_grace_seconds=TERMINATION_GRACE_SECONDS,
+        )
+
+    def _command(self) -> list[str]:
+        """``reconcile``, breaking a lock that no live run can hold: one left by a run that was
+        killed (OOM, node drain) would otherwise fail every later run with exit 14."""
+        stale = stale_lock_after_seconds(self._args.active_deadline_seconds)
+        return [
+            *("python", "-m", "automation", "reconcile", "--stack", self._args.stack),
+            *("--break-stale-lock-after", f"{stale}s"),
+        ]
 
     def _pod_labels(self) -> dict[str, str]:
         labels = dict(self._labels)

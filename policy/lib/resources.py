@@ -17,7 +17,9 @@ KUBERNETES_PREFIX = "kubernetes:"
 VAULT_KV_V2 = "vault:kv/secretV2:SecretV2"
 VAULT_KV_V1 = "vault:kv/secret:Secret"
 VAULT_GENERIC = "vault:generic/secret:Secret"
-VAULT_SECRET_TYPES = (VAULT_KV_V2, VAULT_KV_V1, VAULT_GENERIC)
+# The program's own KV v2 secret on Vault's HTTP API (vault.provider: api): mount + path.
+VAULT_API_KV = "pulumi-python:dynamic/vault:VaultKvSecret"
+VAULT_SECRET_TYPES = (VAULT_KV_V2, VAULT_KV_V1, VAULT_GENERIC, VAULT_API_KV)
 
 CODERD_PREFIX = "coderd:"
 CODERD_USER = "coderd:index/user:User"

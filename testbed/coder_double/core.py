@@ -126,6 +126,7 @@ class CoderDoubleCore:
     tokens_sent: list[str | None] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)
     _faults: deque[int | None] = field(default_factory=deque)
+    _lose_answers: int = 0
 
     # -- test controls ------------------------------------------------------------------------
 
@@ -145,6 +146,11 @@ class CoderDoubleCore:
     def drop_next(self, times: int = 1) -> None:
         """Refuse the next ``times`` connections (coderd down)."""
         self._faults.extend([None] * times)
+
+    def lose_next_answer(self) -> None:
+        """Process the next request, then lose its answer (a read timeout): the request landed
+        but the caller cannot know."""
+        self._lose_answers += 1
 
     def wipe(self) -> None:
         """A Coder database reset: every user, session and key is gone (and, through
@@ -184,7 +190,11 @@ class CoderDoubleCore:
         for method, pattern, handler in self._routes():
             match = re.fullmatch(pattern, path)
             if match and request.method == method:
-                return handler(request, body, *match.groups())
+                response = handler(request, body, *match.groups())
+                if self._lose_answers:
+                    self._lose_answers -= 1
+                    raise httpx.ReadTimeout("the answer was lost", request=request)
+                return response
         return message(404, "Route not found.")
 
     def _routes(self) -> list[tuple[str, str, Handler]]:

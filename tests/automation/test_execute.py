@@ -28,6 +28,7 @@ from automation.execute import RunSettings, Streams, execute
 from automation.outcome import Outcome
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.session import Session
+from automation.termination import Terminated
 from coder_platform.contracts import ExitCode
 from coder_platform.redaction import Redactor
 from testbed.harness import ROOT
@@ -195,3 +196,26 @@ def test_a_failed_phase_shows_its_reason_in_the_live_view_when_output_is_human(
 
 def body_never_runs(session: Session) -> Outcome:
     raise AssertionError("the body must not run")
+
+
+def test_a_run_stopped_by_sigterm_still_reports_and_frees_the_host_lock(tmp_path: Path) -> None:
+    engine, _ = converged_world()
+    stdout, stderr = io.StringIO(), io.StringIO()
+    environ = managed_environ(tmp_path)
+
+    def stopped(session: Session) -> Outcome:
+        raise Terminated("SIGTERM")
+
+    report = execute(
+        settings(tmp_path), stopped, factory_of(engine), environ, Streams(stdout, stderr)
+    )
+
+    assert report.outcome is Outcome.NOT_CONVERGED and report.exit_code == ExitCode.NOT_CONVERGED
+    assert report.error is not None and "stopped (SIGTERM)" in report.error.message
+    assert json.loads(stdout.getvalue())["exit_code"] == ExitCode.NOT_CONVERGED
+    assert (tmp_path / "reports" / "dev" / "latest.json").exists()
+    again = execute(
+        settings(tmp_path), lambda s: Outcome.CONVERGED, factory_of(engine), environ,
+        Streams(io.StringIO(), io.StringIO()),
+    )  # fmt: skip
+    assert again.exit_code == ExitCode.OK  # the host lock was released on the way out

@@ -266,6 +266,7 @@ def test_stale_lock_is_cleared_and_logged_when_older_than_break_stale_lock_after
     assert engine.cancelled == 1
     [note] = [n for n in captured.report.notes if "stale lock" in n]
     assert "9a.json" in note and "runner@killed-pod" in note and "5h00m old" in note
+    assert "older than --break-stale-lock-after 7200s: no live run holds it" in note
 
 
 def test_stale_lock_is_kept_when_break_stale_lock_after_is_not_given(tmp_path: Path) -> None:

@@ -14,11 +14,22 @@ import pytest
 from automation.engine.protocol import PolicySettings
 from automation.errors import UpdateFailedError
 from automation.execute import OutputMode
+from automation.observe.dependencies import remember_vault_inputs
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.reporting.events import PolicyFinding
+from coder_platform.config import load_config
 from coder_platform.contracts import ExitCode
 from coder_platform.redaction import REDACTED, Redactor
-from testbed.harness import FAKE_ADMIN_PASSWORD, FAKE_PASSWORD
+from testbed.harness import (
+    FAKE_ADMIN_PASSWORD,
+    FAKE_LICENSE,
+    FAKE_OIDC_SECRET,
+    FAKE_PASSWORD,
+    FAKE_USER_PASSWORD,
+    InMemoryKv,
+    load_stack_file,
+    vault_data,
+)
 from tests.automation import state_fixture as fx
 from tests.automation.fakes import SECRET_CONFIG_VALUE, FakeDependencies, converged_world
 from tests.automation.runs import FAKE_PASSPHRASE, FAKE_VAULT_TOKEN, Captured, run
@@ -145,3 +156,38 @@ def test_redactor_knows_values_when_environment_names_look_secret() -> None:
     assert redact("tok-from-env-1 azure-secret-2 azblob://state /home/runner") == (
         f"{REDACTED} {REDACTED} azblob://state /home/runner"
     )
+
+
+def test_every_secret_the_program_reads_from_vault_is_redacted_when_the_runner_observes() -> None:
+    raw = load_stack_file("dev")
+    raw["seeding"]["license"] = {"vaultPath": "coder/license"}
+    raw["seeding"]["users"] = [
+        {
+            "username": "bob",
+            "email": "b@corp.internal",
+            "loginType": "password",
+            "passwordPath": "coder/bob",
+        }
+    ]
+    config = load_config(raw)
+    redactor = Redactor()
+    text = (
+        f"oidc {FAKE_OIDC_SECRET} admin {FAKE_ADMIN_PASSWORD} user {FAKE_USER_PASSWORD} "
+        f"license {FAKE_LICENSE} by coder-automation@corp.internal"
+    )
+
+    remember_vault_inputs(redactor, config, InMemoryKv(vault_data(raw)))
+
+    assert redactor(text) == (
+        f"oidc {REDACTED} admin {REDACTED} user {REDACTED} license {REDACTED} "
+        "by coder-automation@corp.internal"
+    )
+
+
+def test_a_bare_jwt_is_redacted_when_nothing_names_it_a_token() -> None:
+    service_account = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEyMyJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJl"
+
+    assert Redactor()(f"login failed for {service_account} (403)") == (
+        f"login failed for {REDACTED} (403)"
+    )
+    assert Redactor()(f"license {FAKE_LICENSE}") == f"license {REDACTED}"

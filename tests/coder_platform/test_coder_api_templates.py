@@ -12,7 +12,11 @@ import tarfile
 import pytest
 
 from coder_platform.coder_api import CoderApiError, CoderClient, CoderConflictError
-from coder_platform.coder_api.errors import CoderJobTimeoutError, CoderTemplateInUseError
+from coder_platform.coder_api.errors import (
+    CoderJobTimeoutError,
+    CoderTemplateInUseError,
+    CoderUnreachableError,
+)
 from coder_platform.coder_api.templates import TemplateMeta
 from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
 
@@ -158,3 +162,64 @@ def test_a_deleted_template_is_gone_by_id_and_by_name_and_frees_the_name(
     assert owner.delete_template(template.id, "demo") is False
     again = owner.create_template("default", "demo", built(owner), TemplateMeta())
     assert again.id != template.id
+
+
+def test_a_template_version_post_whose_answer_was_lost_is_not_sent_again_when_it_landed(
+    owner: CoderClient, double: CoderDouble
+) -> None:
+    template = owner.create_template("default", "docker", built(owner), TemplateMeta())
+    file_id = owner.upload_file(tar(tarfile.USTAR_FORMAT, body=b"# v2\n"))
+    before = len(owner.list_template_versions(template.id))
+    double.lose_next_answer()
+
+    version = owner.create_template_version(
+        "default", file_id, template_id=template.id, message="v2"
+    )
+
+    versions = owner.list_template_versions(template.id)
+    assert len(versions) == before + 1  # one version, not two
+    assert version.id in {v.id for v in versions}
+    assert double.count("POST", "/organizations/default/templateversions") == 2  # v1 and v2 once
+
+
+def test_a_template_version_post_whose_answer_was_lost_is_sent_again_when_it_did_not_land(
+    owner: CoderClient, double: CoderDouble
+) -> None:
+    template = owner.create_template("default", "docker", built(owner), TemplateMeta())
+    file_id = owner.upload_file(tar(tarfile.USTAR_FORMAT, body=b"# v2\n"))
+    before = len(owner.list_template_versions(template.id))
+    double.fail_next(504)  # a gateway timed out: whether coderd saw it is unknown, and it did not
+
+    version = owner.create_template_version(
+        "default", file_id, template_id=template.id, message="v2"
+    )
+
+    versions = owner.list_template_versions(template.id)
+    assert len(versions) == before + 1
+    assert version.id in {v.id for v in versions}
+
+
+def test_a_post_whose_answer_was_lost_is_not_retried_blindly_when_nothing_can_check_it(
+    owner: CoderClient, double: CoderDouble
+) -> None:
+    file_id = owner.upload_file(tar(tarfile.USTAR_FORMAT, body=b"# new\n"))
+    posts = double.count("POST", "/organizations/default/templateversions")
+    double.lose_next_answer()
+
+    with pytest.raises(CoderUnreachableError) as lost:
+        owner.create_template_version("default", file_id)  # no template: nothing lists it
+
+    assert lost.value.maybe_applied
+    assert "may have been applied" in str(lost.value)
+    assert double.count("POST", "/organizations/default/templateversions") == posts + 1
+
+
+def test_a_post_that_never_reached_coder_is_retried_when_the_connection_was_refused(
+    owner: CoderClient, double: CoderDouble
+) -> None:
+    file_id = owner.upload_file(tar(tarfile.USTAR_FORMAT, body=b"# new\n"))
+    double.drop_next()
+
+    version = owner.create_template_version("default", file_id)
+
+    assert version.id

@@ -9,6 +9,7 @@ import pulumi
 import pytest
 
 from coder_platform.config import ConfigError, load_config
+from coder_platform.run_limits import TEMPLATE_IMPORT_DEADLINE_SECONDS
 from testbed.harness import load_stack_file, run_program
 
 
@@ -248,3 +249,81 @@ def test_managed_stack_cannot_take_secrets_from_pulumi_config() -> None:
     raw["vault"] = {"enabled": False}
     [problem] = problems(raw)
     assert problem.startswith("coder-platform:vault.enabled: must be true in dev/prod")
+
+
+def test_a_job_deadline_shorter_than_a_template_import_is_refused_by_key() -> None:
+    raw = dev()
+    raw["reconciler"]["activeDeadlineSeconds"] = 840
+
+    [problem] = problems(raw)
+
+    assert problem.startswith("coder-platform:reconciler.activeDeadlineSeconds: must be at least")
+    assert f"{TEMPLATE_IMPORT_DEADLINE_SECONDS} seconds" in problem
+    assert "840" not in problem
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("cliTokenPath", "coder/../../../sys/policies/acl/x"),
+        ("bootstrapAdminPath", "coder/./bootstrap-admin"),
+        ("pathPrefix", "../other"),
+    ],
+)
+def test_a_vault_path_with_a_dot_segment_is_refused_by_key(key: str, path: str) -> None:
+    raw = dev()
+    raw["vault"][key] = path
+
+    [problem] = problems(raw)
+
+    assert problem.startswith(f"coder-platform:vault.{key}: has a '.' or '..' segment")
+    assert path not in problem
+
+
+def test_a_dotted_name_that_is_not_a_dot_segment_is_a_valid_vault_path() -> None:
+    raw = dev()
+    raw["vault"]["cliTokenPath"] = "coder/cli.token/v1..2"
+
+    assert load_config(raw).vault.cli_token_path == "coder/cli.token/v1..2"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "url"),
+    [
+        ("vault", "address", "http://vault.platform.dev.corp.internal:8200"),
+        ("coder", "accessUrl", "http://coder.dev.corp.internal"),
+        ("reconciler", "coderInternalUrl", "http://coder.coder.svc.cluster.local"),
+        ("vault", "address", "http://127.0.0.1:8200"),  # not even to this machine
+    ],
+)
+def test_a_cleartext_url_is_refused_by_key_in_a_managed_stack(
+    section: str, key: str, url: str
+) -> None:
+    raw = dev()
+    raw[section][key] = url
+
+    [problem] = problems(raw)
+
+    assert (
+        problem
+        == f"coder-platform:{section}.{key}: must be an https:// URL in dev/prod: it carries tokens"
+    )
+
+
+def local() -> dict[str, Any]:
+    return copy.deepcopy(load_stack_file("local"))
+
+
+def test_plain_http_to_this_machine_is_allowed_when_the_stack_is_not_managed() -> None:
+    config = load_config(local())
+
+    assert config.vault.address is not None and config.vault.address.scheme == "http"
+
+
+def test_plain_http_to_another_host_is_refused_when_the_stack_is_not_managed() -> None:
+    raw = local()
+    raw["vault"]["address"] = "http://vault.example.internal:8200"
+
+    [problem] = problems(raw)
+
+    assert problem.startswith("coder-platform:vault.address: must be an https:// URL")

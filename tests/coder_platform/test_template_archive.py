@@ -14,11 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from coder_platform.config import ConfigError
 from coder_platform.template_archive import (
+    MAX_ARCHIVE_BYTES,
     TemplateDirectoryError,
     build_archive,
     directory_hash,
 )
+from coder_platform.template_sources import discover
 from testbed.coder_double.templates import is_ustar
 
 REPO_TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "kubernetes-devcontainer"
@@ -158,3 +161,65 @@ def test_the_repository_template_archives_when_read(tmp_path: Path) -> None:
     archive = build_archive(REPO_TEMPLATE)
     assert is_ustar(archive.data)
     assert "main.tf" in [m.name for m in members(archive.data)]
+
+
+def outside(tmp_path: Path) -> Path:
+    """A folder outside the repository with a Terraform file and a secret beside it."""
+    elsewhere = tmp_path / "elsewhere"
+    write(elsewhere, "main.tf", 'resource "null_resource" "a" {}\n')
+    write(elsewhere, "id_rsa", "PRIVATE KEY")
+    return elsewhere
+
+
+def test_a_template_directory_that_is_a_symlink_is_refused_when_archived_or_hashed(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    (project / "templates").mkdir(parents=True)
+    (project / "templates" / "escape").symlink_to(outside(tmp_path), target_is_directory=True)
+
+    with pytest.raises(TemplateDirectoryError, match=r"templates/escape is a symlink"):
+        build_archive(project / "templates" / "escape")
+    with pytest.raises(ConfigError) as refused:
+        discover(project, {})
+    [issue] = refused.value.issues
+    assert issue.key == "seeding.templates.escape"
+    assert "is a symlink" in issue.message
+
+
+def test_a_templates_root_that_is_a_symlink_is_refused_by_key_when_discovered(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    elsewhere = tmp_path / "other-templates"
+    write(elsewhere, "docker/main.tf", "# tf\n")
+    (project / "templates").symlink_to(elsewhere, target_is_directory=True)
+
+    with pytest.raises(ConfigError) as refused:
+        discover(project, {})
+    [issue] = refused.value.issues
+    assert issue.key == "seeding.templates"
+    assert "templates/ is a symlink" in issue.message
+    with pytest.raises(TemplateDirectoryError, match="is a symlink"):
+        directory_hash(project / "templates" / "docker")  # the provider's path too
+
+
+def test_a_file_over_the_upload_cap_is_refused_from_its_size_before_it_is_read(
+    template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    huge = template / "disk.img"
+    with huge.open("wb") as sparse:  # a sparse file: its size, without the disk or the memory
+        sparse.truncate(MAX_ARCHIVE_BYTES + 1)
+    read: list[Path] = []
+    real_read = Path.read_bytes
+
+    def recording_read(self: Path) -> bytes:
+        read.append(self)
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", recording_read)
+
+    with pytest.raises(TemplateDirectoryError, match=r"disk\.img \(104857601 bytes\)"):
+        directory_hash(template)  # what a preview computes
+    assert huge not in read

@@ -63,12 +63,15 @@ def test_federated_credential_trusts_the_cnpg_service_account() -> None:
     assert fic["audiences"] == ["api://AzureADTokenExchange"]
 
 
-def test_identity_gets_blob_data_contributor_on_the_account_only() -> None:
+def test_identity_gets_blob_data_contributor_on_the_backup_container_only() -> None:
     mocks, _ = build()
     role = mocks.one("azure-native:authorization:RoleAssignment").inputs
     assert role["roleDefinitionId"].endswith("/ba92f5b4-2d11-453d-a403-e96b0029c9fe")
     assert role["roleDefinitionId"].startswith(f"/subscriptions/{ARGS.subscription_id}/")
-    assert role["scope"].endswith("/storageAccounts/stcoderbackups")
+    assert role["scope"] == (
+        "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/"
+        "stcoderbackups/blobServices/default/containers/cnpg-backups"
+    )
     assert role["principalType"] == "ServicePrincipal"
     identity_name = mocks.one("azure-native:managedidentity:UserAssignedIdentity").name
     assert role["principalId"]  # wired from the identity's principal id output

@@ -67,7 +67,8 @@ def test_up_creates_the_kubernetes_parts_for_real(deployed: Project, cluster: Lo
     assert spec["failedJobsHistoryLimit"] == 3
     [container] = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "coder-platform-runner:0.1.0"
-    assert container["command"][-2:] == ["--stack", "local"]
+    assert container["command"][3:6] == ["reconcile", "--stack", "local"]
+    assert container["command"][6] == "--break-stale-lock-after"  # a killed run's lock clears
 
 
 def test_reconcile_right_after_up_is_a_no_op(deployed: Project) -> None:

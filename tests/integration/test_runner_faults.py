@@ -5,7 +5,11 @@
 - a failed run's report names the failing URN with the API server's message;
 - verify does not call the stack converged while an object it owns is terminating;
 - a run killed mid-act leaves no process behind, and the next run converges following only what
-  the runner printed; a lock left by a CLI killed hard is named with a command that works.
+  the runner printed; a lock left by a CLI killed hard is named with a command that works;
+- in a "pod" (the runner as PID 1 of its own PID namespace, as in a Job's container): SIGTERM
+  mid-act (the kubelet at a deadline or a drain) releases the lock within the grace period and the
+  next run converges; a pod killed outright (SIGKILL, OOM) leaves its lock, and the next
+  in-cluster run, with the CronJob's own command, breaks it and converges with no human step.
 """
 
 from __future__ import annotations
@@ -13,20 +17,25 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from automation.engine.locks import parse_duration
 from coder_platform.contracts import ExitCode
+from coder_platform.run_limits import TERMINATION_GRACE_SECONDS
 from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions
-from testbed.project import Project, Run
+from testbed.project import ROOT, Project, Run
 
 pytestmark = pytest.mark.integration
 
@@ -260,9 +269,11 @@ def follow_printed_advice(project: Project, attempts: int = 3) -> Run:
     return run
 
 
-def start_acting(project: Project) -> subprocess.Popen[str]:
+def start_acting(
+    project: Project, runner: subprocess.Popen[str] | None = None
+) -> subprocess.Popen[str]:
     """A reconcile with work to do, returned once its update is under way."""
-    runner = project.start("reconcile", STACK)
+    runner = runner or project.start("reconcile", STACK)
     assert runner.stderr is not None
     acting = False
     deadline = time.monotonic() + 300
@@ -322,4 +333,95 @@ def test_a_lock_left_by_a_cli_killed_hard_is_named_with_a_command_that_clears_it
     final = follow_printed_advice(project)
     assert final.exit_code in (ExitCode.OK, ExitCode.HEALED), final.stderr[-3000:]
     assert not lock_files(project)
+    converge(project)
+
+
+def in_a_pod(project: Project, command: list[str], hostname: str) -> subprocess.Popen[str]:
+    """``command`` as a Job's container runs it: PID 1 of a PID namespace of its own (with its
+    own /proc), under a hostname of its own (every Job pod has a new one)."""
+    script = f"hostname {shlex.quote(hostname)} && exec {shlex.join(command)}"
+    return subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--mount-proc", "--uts", "bash", "-c", script],
+        cwd=ROOT,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def pid_one(pod: subprocess.Popen[str]) -> int:
+    """The host PID of the pod's PID 1 (unshare --fork's only child)."""
+    children = Path(f"/proc/{pod.pid}/task/{pod.pid}/children").read_text().split()
+    [child] = children
+    status = Path(f"/proc/{child}/status").read_text()
+    [nspid] = [line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")]
+    assert nspid[-1] == "1", f"the runner is not PID 1 in its namespace: {nspid}"
+    return int(child)
+
+
+def cronjob_command(cluster: LocalCluster, project: Project) -> list[str]:
+    """The live CronJob's command, runnable here (this interpreter, this project copy)."""
+    cron = cluster.get(CRONJOB)
+    assert cron is not None, "the stack's CronJob is not deployed"
+    [container] = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    command = list(container["command"])
+    assert command[:3] == ["python", "-m", "automation"]
+    return [sys.executable, *command[1:], "--work-dir", str(project.work_dir), "--output", "json"]
+
+
+def test_sigterm_to_the_runner_as_pid_1_releases_the_lock_within_the_grace_period(
+    deployed: Project, cluster: LocalCluster
+) -> None:
+    project, mark = marked(deployed)
+    command = project.command("reconcile", STACK)
+    cluster.delete(CRONJOB)
+    pod = start_acting(project, in_a_pod(project, command, "reconciler-pod-term"))
+    assert wait_for(lambda: bool(lock_files(project)), 60), "the update never took its lock"
+    runner = pid_one(pod)
+
+    os.kill(runner, signal.SIGTERM)  # what the kubelet sends first
+    started = time.monotonic()
+    stdout, _ = pod.communicate(timeout=TERMINATION_GRACE_SECONDS)
+
+    assert time.monotonic() - started < TERMINATION_GRACE_SECONDS
+    assert pod.returncode == ExitCode.NOT_CONVERGED
+    report = json.loads(stdout)
+    assert "stopped (SIGTERM)" in report["error"]["message"]
+    assert lock_files(project) == [], "the stack lock outlived the stopped run"
+    assert not marked_processes(mark), marked_processes(mark)
+    after = project.run("reconcile", STACK)  # no flag, no human step
+    assert after.exit_code in (ExitCode.OK, ExitCode.HEALED), after.stderr[-3000:]
+    assert cluster.get(CRONJOB) is not None
+    converge(project)
+
+
+def test_a_pod_killed_mid_run_is_recovered_by_the_next_in_cluster_run_with_no_human_step(
+    deployed: Project, cluster: LocalCluster
+) -> None:
+    project, mark = marked(deployed)
+    scheduled = cronjob_command(cluster, project)
+    stale_after = parse_duration(scheduled[scheduled.index("--break-stale-lock-after") + 1])
+    cluster.delete(CRONJOB)
+    pod = start_acting(project, in_a_pod(project, project.command("reconcile", STACK), "pod-a"))
+    assert wait_for(lambda: bool(lock_files(project)), 60), "the update never took its lock"
+
+    os.kill(pid_one(pod), signal.SIGKILL)  # OOM kill: the kernel ends the whole namespace
+    pod.communicate(timeout=60)
+
+    assert wait_for(lambda: not marked_processes(mark), 30), marked_processes(mark)
+    [lock] = lock_files(project)
+    held = json.loads(lock.read_text())
+    assert held["hostname"] == "pod-a"
+    # The next scheduled run comes once the lock is older than the CronJob's bound.
+    held["timestamp"] = (datetime.now(UTC) - stale_after - timedelta(minutes=1)).isoformat()
+    lock.write_text(json.dumps(held))
+    next_pod = in_a_pod(project, scheduled, "pod-b")
+    stdout, stderr = next_pod.communicate(timeout=600)
+
+    assert next_pod.returncode in (ExitCode.OK, ExitCode.HEALED), stderr[-3000:]
+    notes = json.loads(stdout)["notes"]
+    assert any("removing stale lock" in n and "pod-a" in n for n in notes), notes
+    assert lock_files(project) == []
+    assert cluster.get(CRONJOB) is not None
     converge(project)

@@ -61,3 +61,7 @@ def test_pack_finds_the_reconciler_cronjob_by_the_labels_the_program_sets() -> N
 
 def test_pack_and_program_name_the_same_barman_plugin_when_checking_archivers() -> None:
     assert archive_isolation.BARMAN_PLUGIN == BARMAN_PLUGIN
+
+
+def test_pack_reads_the_type_token_of_the_programs_own_vault_secret() -> None:
+    assert resources.VAULT_API_KV == contracts.VAULT_KV_SECRET_TYPE

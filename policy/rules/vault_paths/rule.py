@@ -3,7 +3,11 @@
 C5 (clean wiring): the reconciler's Vault policy grants exactly the paths under one mount and
 prefix; a secret written anywhere else either fails at run time or needs a wider grant. KV v2
 secrets name their mount and path separately; KV v1 and generic secrets carry ``<mount>/<path>``
-(generic writes to a KV v2 mount go through ``<mount>/data/<path>``).
+(generic writes to a KV v2 mount go through ``<mount>/data/<path>``); the program's own
+HTTP-API secret (``vault.provider: api``) carries ``mount`` and ``path``.
+
+A ``.`` or ``..`` segment is a violation wherever it is: Vault cleans request paths, so
+``coder/../../../sys/policies/acl/x`` is under the prefix as text and reaches ``sys/`` in fact.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from pulumi_policy import (
 
 from ...lib.messages import subject, violation
 from ...lib.props import as_text
-from ...lib.resources import VAULT_GENERIC, VAULT_KV_V2, VAULT_SECRET_TYPES
+from ...lib.resources import VAULT_API_KV, VAULT_GENERIC, VAULT_KV_V2, VAULT_SECRET_TYPES
 from ...lib.settings import read_text
 
 NAME = "vault-paths"
 CLAUSES = "C5"
+DOT_SEGMENTS = frozenset({".", ".."})
 
 SCHEMA = PolicyConfigSchema(
     properties={
@@ -45,9 +50,10 @@ SCHEMA = PolicyConfigSchema(
 
 
 def mount_and_path(resource_type: str, props: Mapping[str, Any]) -> tuple[str, str]:
-    if resource_type == VAULT_KV_V2:
+    if resource_type in (VAULT_KV_V2, VAULT_API_KV):
         mount = (as_text(props.get("mount")) or "").strip("/")
-        return mount, (as_text(props.get("name")) or "").strip("/")
+        field = "name" if resource_type == VAULT_KV_V2 else "path"
+        return mount, (as_text(props.get(field)) or "").strip("/")
     mount, _, path = (as_text(props.get("path")) or "").strip("/").partition("/")
     if resource_type == VAULT_GENERIC and path.startswith("data/"):
         path = path.removeprefix("data/")
@@ -63,6 +69,8 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
     prefix = prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
     actual_mount, path = mount_and_path(args.resource_type, args.props)
     problems = []
+    if any(segment in DOT_SEGMENTS for segment in f"{actual_mount}/{path}".split("/")):
+        problems.append("its path has a '.' or '..' segment (Vault resolves it elsewhere)")
     if actual_mount != mount:
         problems.append(f"its mount is not {mount}")
     if not path.startswith(prefix) or path == prefix:

@@ -8,6 +8,7 @@ three questions from a dict of tables. Nothing here sleeps: ``FakeClock`` moves 
 
 from __future__ import annotations
 
+import base64
 import builtins
 import contextlib
 import copy
@@ -84,6 +85,9 @@ def sidecar_pod(name: str, *, token_file: bool = True) -> dict[str, Any]:
     }
 
 
+FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+
+
 @dataclass
 class FakeKube:
     polls_until_ready: int | None = 2
@@ -131,6 +135,10 @@ class FakeKube:
             raise KubeApiError("POST", path, 409, "AlreadyExists")
         self.objects[target] = copy.deepcopy(dict(body))
         self._reads.pop(target, None)
+        if body.get("kind") == "Cluster":  # CloudNativePG creates the cluster's server CA
+            namespace = path.split("/namespaces/", 1)[1].split("/", 1)[0]
+            ca = f"/api/v1/namespaces/{namespace}/secrets/{body['metadata']['name']}-ca"
+            self.objects[ca] = {"data": {"ca.crt": base64.b64encode(FAKE_CA.encode()).decode()}}
 
     def delete(self, path: str) -> bool:
         self._check("DELETE", path)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
-from automation.drill.kube import cluster_path, secret_path
+from automation.drill.coder_tables import DbTarget, psycopg_tables
+from automation.drill.kube import DrillError, cluster_path, secret_path
 from automation.drill.run import RestoreDrillResult, run_restore_drill
 from coder_platform.drill_settings import CLEANUP_SECONDS
 from tests.automation.drill.doubles import (
+    FAKE_CA,
     SCRATCH_PASSWORD,
     STARTED,
     FakeClock,
@@ -74,6 +78,7 @@ def test_drill_restores_measures_and_cleans_up_when_the_archive_is_good() -> Non
         "coder",
     )
     assert SCRATCH_PASSWORD not in repr(target)
+    assert target.ca_cert == FAKE_CA  # the cluster's own CA, to verify the server
     assert clock.slept < 100
 
 
@@ -221,3 +226,42 @@ def test_min_users_zero_accepts_an_empty_user_table_when_configured(users: int) 
     database.tables["users"] = database.tables["users"][:users]
     result, _ = drill(FakeKube(), FakeConnect(database), min_users=0)
     assert result.success
+
+
+def test_drill_fails_naming_the_secret_when_the_clusters_ca_is_missing() -> None:
+    kube = FakeKube(polls_until_ready=1)
+    connect = FakeConnect(coder_database())
+    original = kube.create
+
+    def without_ca(path: str, body: Mapping[str, Any]) -> None:
+        original(path, body)
+        kube.objects.pop(secret_path("coder-db-drill", "coder-db-drill-ca"), None)
+
+    kube.create = without_ca  # type: ignore[method-assign]
+
+    result, _ = drill(kube, connect)
+
+    ok, detail = step(result, "query")
+    assert not ok
+    assert "coder-db-drill/coder-db-drill-ca has no ca.crt" in detail
+    assert connect.targets == []  # never connected without a way to verify the server
+    assert kube.clusters() == []
+
+
+def test_the_connection_verifies_the_server_against_the_clusters_ca(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def connect(**kwargs: Any) -> Any:
+        seen.update(kwargs, ca=Path(kwargs["sslrootcert"]).read_text())
+        raise psycopg.OperationalError("stop here")
+
+    monkeypatch.setattr(psycopg, "connect", connect)
+    target = DbTarget("db-rw.ns.svc", 5432, "coder", "coder", "pw", ca_cert=FAKE_CA)
+
+    with pytest.raises(DrillError), psycopg_tables(target):
+        pass
+
+    assert seen["sslmode"] == "verify-full"
+    assert seen["ca"] == FAKE_CA

@@ -32,6 +32,7 @@ FAKE_CLI = textwrap.dedent(
     (marks / "plugin.pid").write_text(str(plugin.pid))
     (marks / "cli.pid").write_text(str(os.getpid()))
     def cancel(signum, frame):
+        time.sleep(float(os.environ.get("CANCEL_SECONDS", "0")))  # saving the checkpoint...
         (marks / "cancelled").write_text(str(signum))
         sys.exit(0)
     signal.signal(signal.SIGINT, cancel)
@@ -103,6 +104,44 @@ def test_the_cli_cancels_and_its_plugin_ends_when_the_runner_is_killed(
     assert wait_for((marks / "cancelled").exists), "the CLI was not asked to cancel"
     assert (marks / "cancelled").read_text() == str(int(signal.SIGINT))
     assert wait_for(lambda: not alive(cli) and not alive(plugin)), "a process outlived the run"
+
+
+def test_sigterm_to_the_runner_cancels_the_cli_and_waits_for_its_cancel_to_finish(
+    tmp_path: Path, fake_cli: Path
+) -> None:
+    """What the kubelet does at a Job's deadline or a drain: SIGTERM, then SIGKILL after the
+    grace period. The runner must return only once the CLI has cancelled (released its lock)."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, tempfile\n"
+            "from pathlib import Path\n"
+            "from automation.engine.cli_process import supervise\n"
+            "from automation.termination import Terminated, stop_on_sigterm\n"
+            "stop_on_sigterm()\n"
+            "out = tempfile.TemporaryFile('w+')\n"
+            "try:\n"
+            f"    supervise([{str(fake_cli)!r}, 'up'], '.', dict(os.environ), out, out)\n"
+            "except Terminated:\n"
+            f"    Path({str(marks)!r}, 'runner-done').write_text('terminated')\n",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "MARKS": str(marks), "CANCEL_SECONDS": "1"},
+    )
+    assert wait_for(lambda: (marks / "plugin.pid").exists() and (marks / "cli.pid").exists())
+    cli, plugin = (int((marks / name).read_text()) for name in ("cli.pid", "plugin.pid"))
+
+    runner.send_signal(signal.SIGTERM)
+    runner.send_signal(signal.SIGTERM)  # a second one must not cut the cancel short
+    runner.wait(timeout=30)
+
+    assert (marks / "runner-done").read_text() == "terminated"
+    assert (marks / "cancelled").read_text() == str(int(signal.SIGINT))
+    assert not alive(cli), "the runner returned before the CLI finished cancelling"
+    assert wait_for(lambda: not alive(plugin), 10), "the plugin outlived the run"
 
 
 def test_no_plugin_outlives_a_cli_that_exits_without_closing_it(

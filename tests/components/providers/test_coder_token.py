@@ -113,8 +113,8 @@ def test_create_mints_when_the_cap_was_raised_for_a_long_lived_token(
 def test_create_replaces_the_stale_token_deterministically_when_the_name_is_taken(
     provider: CoderApiTokenProvider, double: CoderDouble
 ) -> None:
-    stale_id, stale = created(provider)
-    fresh_id, fresh = created(provider)
+    stale_id, stale = created(provider)  # e.g. minted by a run killed before it saved state
+    fresh_id, fresh = created(provider)  # the same minute: the same minted name
     assert fresh_id != stale_id
     assert list(double.keys) == [fresh_id]
     assert fresh["token"] != stale["token"]
@@ -139,7 +139,7 @@ def test_diff_replaces_the_token_when_inside_the_rotation_window(
     result = provider.diff(key_id, outs, inputs())
     assert result.changes is True
     assert result.replaces == ["expires_at"]
-    assert result.delete_before_replace is True
+    assert result.delete_before_replace is False  # mint (and publish) first, revoke last
 
 
 @pytest.mark.parametrize(
@@ -176,14 +176,21 @@ def test_update_keeps_the_token_and_writes_nothing_when_only_the_password_change
     assert double.writes() == writes
 
 
-def test_rotation_mints_a_new_token_and_revokes_the_old_when_the_window_is_reached(
+def test_rotation_mints_the_new_token_while_the_old_one_still_works_then_revokes_it(
     provider: CoderApiTokenProvider, double: CoderDouble, now: Now
 ) -> None:
     old_id, old = created(provider)
     now.value = double.now = FIXED_NOW + timedelta(hours=150)
     assert provider.diff(old_id, old, inputs()).replaces == ["expires_at"]
-    provider.delete(old_id, old)  # delete_before_replace: the engine deletes first
-    new_id, new = created(provider)
+
+    new_id, new = created(provider)  # create-before-delete: the engine creates first
+    both = set(double.keys)
+    with CoderClient(BASE_URL, old["token"], transport=double.transport()) as client:
+        assert client.me().username == USERNAME  # what Vault still publishes keeps working
+    provider.delete(old_id, old)  # ... until dependents have the new token: then it goes
+
+    assert both == {old_id, new_id}
+    assert new["minted_name"] != old["minted_name"]
     assert list(double.keys) == [new_id]
     assert datetime.fromisoformat(new["expires_at"]) == now.value + timedelta(hours=168)
     assert provider.read(old_id, old).id == ""
@@ -349,3 +356,17 @@ def test_resource_registers_its_type_token_and_secret_outputs_when_declared() ->
         "token",
         "password",
     }
+
+
+def test_read_finds_a_token_minted_before_names_carried_a_suffix(
+    provider: CoderApiTokenProvider, double: CoderDouble
+) -> None:
+    """State written before make-before-break rotation has no ``minted_name``."""
+    with CoderClient(BASE_URL, transport=double.transport()) as client:
+        client.authenticate(client.login(EMAIL, PASSWORD))
+        token = client.create_token(USERNAME, "coder-platform-runner", 3600)
+        key = client.get_token(USERNAME, "coder-platform-runner")
+    assert key is not None
+    old_state = {**inputs(), "token": token, "key_id": key.id, "expires_at": "x"}
+
+    assert provider.read(key.id, old_state).id == key.id

@@ -12,6 +12,7 @@ import dill
 import httpx
 import pytest
 
+from components.providers import vault_api
 from components.providers.vault_api import (
     VaultApiError,
     VaultKvSecretProvider,
@@ -136,6 +137,7 @@ def test_an_unreachable_vault_is_named_by_address_and_no_value_leaks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("VAULT_TOKEN", "root-of-the-test")
+    monkeypatch.setattr("components.providers.vault_api.time.sleep", lambda _s: None)
 
     def refuse(*_a: Any, **_k: Any) -> httpx.Response:
         raise httpx.ConnectError("connection refused")
@@ -203,3 +205,59 @@ def test_old_policy_state_reads_and_deletes_when_loaded_after_the_shared_base(
     assert read.outs["policy"] == 'path "x" {}'
     provider.delete("coder-reconciler", props)
     assert vault.policies == {}
+
+
+def test_a_redirect_is_an_error_and_the_token_never_reaches_the_other_host(
+    vault: FakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A standby answers 307 with the active node's address: before, that counted as a
+    successful write that wrote nothing."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def standby(method: str, url: str, **kw: Any) -> httpx.Response:
+        sent.append((url, kw))
+        return httpx.Response(307, headers={"Location": "https://elsewhere.example/v1/x"})
+
+    monkeypatch.setattr(httpx, "request", standby)
+
+    with pytest.raises(VaultApiError) as caught:
+        VaultKvSecretProvider().create(secret_props())
+
+    assert "redirect (307)" in str(caught.value) and ADDRESS in str(caught.value)
+    assert [url for url, _ in sent] == [f"{ADDRESS}/v1/platform/data/coder/coder-cli-session-token"]
+    assert all(kw["follow_redirects"] is False for _, kw in sent)
+    assert vault.kv == {}
+    assert "root-of-the-test" not in str(caught.value)
+
+
+def test_a_sealed_vault_is_retried_within_a_bound_then_named(
+    vault: FakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr("components.providers.vault_api.time.sleep", lambda _s: None)
+
+    def sealed(method: str, url: str, **_k: Any) -> httpx.Response:
+        calls.append(url)
+        return httpx.Response(503, json={"errors": ["Vault is sealed"]})
+
+    monkeypatch.setattr(httpx, "request", sealed)
+
+    with pytest.raises(VaultApiError, match=r"after 3 attempts \(last: HTTP 503\)"):
+        VaultKvSecretProvider().create(secret_props())
+    assert len(calls) == vault_api.ATTEMPTS
+
+
+def test_a_vault_that_answers_on_the_second_attempt_gets_the_write(
+    vault: FakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("components.providers.vault_api.time.sleep", lambda _s: None)
+    answers = iter([httpx.Response(503)])
+
+    def flaky(method: str, url: str, **kw: Any) -> httpx.Response:
+        return next(answers, None) or vault.request(method, url, **kw)
+
+    monkeypatch.setattr(httpx, "request", flaky)
+
+    VaultKvSecretProvider().create(secret_props())
+
+    assert vault.kv["platform/coder/coder-cli-session-token"] == {"token": SECRET}

@@ -13,7 +13,11 @@ from typing import Any
 import pulumi
 import pytest
 
+from automation.engine.cli_process import CANCEL_GRACE_SECONDS
+from automation.engine.locks import parse_duration
+from automation.engine.supervisor import ORPHAN_GRACE_SECONDS
 from coder_platform.contracts import INTERVAL_ANNOTATION
+from coder_platform.run_limits import CI_RUN_LIMIT_SECONDS, TERMINATION_GRACE_SECONDS
 from components.reconciler import (
     OperatorSource,
     ReconcilerSchedule,
@@ -21,7 +25,13 @@ from components.reconciler import (
     SecretKeyRef,
 )
 from components.reconciler.cron import schedule_for
-from testbed.harness import CapturedOptions, RecordingMocks, run_component
+from testbed.harness import (
+    CapturedOptions,
+    RecordingMocks,
+    load_stack_file,
+    run_component,
+    run_program,
+)
 
 CLIENT_ID = "0b7e4d2a-9f1c-4e6b-8a3d-5c2f1e9d7b60"
 ARGS = ReconcilerScheduleArgs(
@@ -71,7 +81,7 @@ def test_cron_job_has_the_p1_shape_when_mode_is_cronjob() -> None:
     assert job["activeDeadlineSeconds"] == 1500
     assert "ttlSecondsAfterFinished" not in job  # C4: the evidence is not deleted early
     assert job["template"]["spec"]["restartPolicy"] == "Never"
-    assert container(mocks)["command"] == [
+    assert container(mocks)["command"][:6] == [
         "python",
         "-m",
         "automation",
@@ -81,6 +91,28 @@ def test_cron_job_has_the_p1_shape_when_mode_is_cronjob() -> None:
     ]
     assert container(mocks)["image"] == ARGS.image
     assert mocks.of_type("kubernetes:pulumi.com/v1:Stack") == []
+
+
+def test_the_pod_outlasts_the_engine_cancel_when_it_is_terminated() -> None:
+    """SIGTERM -> the runner closes the supervisor's pipe -> the CLI gets SIGINT and up to
+    CANCEL_GRACE_SECONDS to release the lock: SIGKILL must not come before."""
+    mocks, _ = build()
+    pod = cron_job(mocks)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+    assert pod["terminationGracePeriodSeconds"] > CANCEL_GRACE_SECONDS + ORPHAN_GRACE_SECONDS
+
+
+def test_the_run_breaks_only_a_lock_no_live_run_can_hold_when_scheduled() -> None:
+    """Forbid + the Job deadline + the grace period bound an in-cluster run, the workflows'
+    timeout-minutes a CI run: a lock older than both was left by a killed run."""
+    mocks, _ = build()
+    command = container(mocks)["command"]
+    flag = command.index("--break-stale-lock-after")
+    stale = parse_duration(command[flag + 1]).total_seconds()
+
+    assert cron_job(mocks)["spec"]["concurrencyPolicy"] == "Forbid"
+    assert stale >= ARGS.active_deadline_seconds + TERMINATION_GRACE_SECONDS
+    assert stale > CI_RUN_LIMIT_SECONDS
 
 
 def test_cron_job_carries_label_and_interval_annotation_when_deployed() -> None:
@@ -277,3 +309,23 @@ def test_args_fail_fast_before_any_resource_when_invalid(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         replace(ARGS, **change)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_no_role_grants_a_workload_kind_the_stack_never_creates(stack: str) -> None:
+    """Granted kinds follow what the stack registers (and its charts create): no StatefulSet
+    or DaemonSet anywhere, so none can be created under the reconciler's identity."""
+    mocks = run_program(load_stack_file(stack), stack=stack)
+    registered = {
+        r.type.rsplit(":", 1)[-1] for r in mocks.resources if r.type.startswith("kubernetes:")
+    }
+    granted = {
+        (group, resource)
+        for role in mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+        if role.inputs["metadata"]["labels"].get("app.kubernetes.io/component") == "reconciler"
+        for group, resource, _verb, _names in rules_of(role.inputs)
+    }
+
+    assert not registered & {"StatefulSet", "DaemonSet"}
+    assert not granted & {("apps", "statefulsets"), ("apps", "daemonsets")}
+    assert ("apps", "deployments") in granted  # the charts' Deployments
