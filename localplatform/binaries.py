@@ -16,6 +16,21 @@ from localplatform.daemon import PartError
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def installed_paths(root: Path, script: str, missing: str, builds: str) -> dict[str, str]:
+    """What ``scripts/<script> --print-json`` says is installed; a PartError naming what is not."""
+    out = subprocess.run(
+        [str(root / "scripts" / script), "--print-json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise PartError(
+            f"{missing}: {out.stderr.strip()} (scripts/{script} {builds}; cold, about 20 minutes)"
+        )
+    return dict(json.loads(out.stdout))
+
+
 @dataclass(frozen=True)
 class PlatformBinaries:
     coder: Path
@@ -27,18 +42,9 @@ class PlatformBinaries:
 
     @classmethod
     def installed(cls, root: Path = ROOT) -> PlatformBinaries:
-        out = subprocess.run(
-            [str(root / "scripts" / "install-platform"), "--print-json"],
-            capture_output=True,
-            text=True,
-            check=False,
+        paths = installed_paths(
+            root, "install-platform", "the platform's servers are not installed", "builds them"
         )
-        if out.returncode != 0:
-            raise PartError(
-                f"the platform's servers are not installed: {out.stderr.strip()} "
-                "(scripts/install-platform builds them; cold, about 20 minutes)"
-            )
-        paths = json.loads(out.stdout)
         return cls(
             coder=Path(paths["coder"]),
             coder_version=paths["coder_version"],

@@ -39,7 +39,7 @@ import yaml
 
 from localkube.cluster import NODE_NAME
 from localplatform import node_addons
-from localplatform.binaries import ROOT
+from localplatform.binaries import ROOT, installed_paths
 from localplatform.daemon import Daemon, PartError
 from localplatform.images import catalog
 from localplatform.images.archive import ImageSpec, write_archive
@@ -61,18 +61,7 @@ class NodeBinaries:
 
     @classmethod
     def installed(cls, root: Path = ROOT) -> NodeBinaries:
-        out = subprocess.run(
-            [str(root / "scripts" / "install-node"), "--print-json"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode != 0:
-            raise PartError(
-                f"node: not installed: {out.stderr.strip()} (scripts/install-node builds it; "
-                "cold, about 20 minutes)"
-            )
-        return cls(dict(json.loads(out.stdout)))
+        return cls(installed_paths(root, "install-node", "node: not installed", "builds it"))
 
     def __getitem__(self, name: str) -> Path:
         return Path(self.paths[name])
