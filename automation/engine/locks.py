@@ -79,6 +79,29 @@ def file_backend_locks(backend_url: str, project: str, stack: str) -> list[LockH
     return holders
 
 
+def remove_torn_checkpoint_attributes(backend_url: str, project: str, stack: str) -> list[Path]:
+    """Remove an empty ``<stack>.json.attrs`` that a CLI killed mid-checkpoint leaves behind.
+
+    The DIY file backend (gocloud's fileblob) writes each checkpoint to a temporary file that it
+    renames into place, but writes the ``.attrs`` sidecar (content type, metadata) in place: a
+    SIGKILL at that moment leaves it empty, and every later ``pulumi stack select`` fails with
+    "failed to load checkpoint: EOF" although the checkpoint itself is whole. fileblob treats a
+    missing sidecar as "no attributes", so removing an empty one is lossless. Returns the paths
+    removed; non-file backends are never touched.
+    """
+    parsed = urlparse(backend_url)
+    if parsed.scheme != "file":
+        return []
+    stacks = Path(unquote(parsed.path)) / ".pulumi" / "stacks"
+    candidates = [stacks / project / f"{stack}.json.attrs", stacks / f"{stack}.json.attrs"]
+    removed = []
+    for path in candidates:
+        if path.is_file() and path.stat().st_size == 0:
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def parse_duration(text: str) -> timedelta:
     """``2h``, ``90m``, ``1h30m``, ``1d``: the grammar of ``--break-stale-lock-after``."""
     match = _DURATION.fullmatch(text.strip())

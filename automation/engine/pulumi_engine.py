@@ -36,7 +36,7 @@ from semver import VersionInfo
 from automation.engine.backend import BackendSettings
 from automation.engine.cli_process import SupervisedPulumiCommand
 from automation.engine.errors import classify
-from automation.engine.locks import file_backend_locks
+from automation.engine.locks import file_backend_locks, remove_torn_checkpoint_attributes
 from automation.engine.protocol import (
     ConfigEntry,
     EventSink,
@@ -123,6 +123,7 @@ class PulumiStackEngine:
             secrets_provider=backend.secrets_provider,
             pulumi_command=command,
         )
+        remove_torn_checkpoint_attributes(backend.url, PROJECT, stack_name)
         select = auto.create_or_select_stack if backend.embedded else auto.select_stack
         try:
             stack = select(

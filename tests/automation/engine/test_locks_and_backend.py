@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from automation.engine.backend import LOCAL_ONLY_PASSPHRASE, LOCAL_STATE_DIR, resolve_backend
-from automation.engine.locks import HostRunLock, all_stale, file_backend_locks, parse_duration
+from automation.engine.locks import (
+    HostRunLock,
+    all_stale,
+    file_backend_locks,
+    parse_duration,
+    remove_torn_checkpoint_attributes,
+)
 from automation.errors import ConfigInvalidError, LockHolder, StackLockedError
 
 NOW = datetime(2026, 1, 21, 12, 0, tzinfo=UTC)
@@ -110,3 +116,28 @@ def test_known_stack_environment_is_read_from_its_file() -> None:
 
     root = Path(__file__).resolve().parents[3]
     assert stack_environment(root, "prod") == "prod"
+
+
+def _checkpoint(root: Path, attrs: bytes) -> tuple[Path, Path]:
+    stacks = root / ".pulumi" / "stacks" / "coder-platform"
+    stacks.mkdir(parents=True)
+    checkpoint = stacks / "local.json"
+    checkpoint.write_text('{"version": 3}')
+    sidecar = stacks / "local.json.attrs"
+    sidecar.write_bytes(attrs)
+    return checkpoint, sidecar
+
+
+def test_an_empty_attributes_sidecar_is_removed_when_a_killed_cli_left_it(tmp_path: Path) -> None:
+    checkpoint, sidecar = _checkpoint(tmp_path, b"")
+    removed = remove_torn_checkpoint_attributes(f"file://{tmp_path}", "coder-platform", "local")
+    assert removed == [sidecar]
+    assert not sidecar.exists()
+    assert checkpoint.read_text() == '{"version": 3}'
+
+
+def test_a_whole_attributes_sidecar_is_kept_when_it_has_content(tmp_path: Path) -> None:
+    _, sidecar = _checkpoint(tmp_path, b'{"user.content-type": "application/json"}')
+    assert remove_torn_checkpoint_attributes(f"file://{tmp_path}", "coder-platform", "local") == []
+    assert sidecar.exists()
+    assert remove_torn_checkpoint_attributes("azblob://state", "coder-platform", "local") == []
