@@ -34,6 +34,17 @@ DNS_LABEL: Final = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # The reconciler's Kubernetes service account: the Vault role binds to it by name.
 RECONCILER_SERVICE_ACCOUNT: Final = "coder-reconciler"
 RECONCILER_NAMESPACE: Final = "coder-reconciler"
+# Coder's Helm chart runs its Deployment as this account (the chart's coder.serviceAccount.name
+# default); the reconciler's admission policy lets it deploy Coder as no other.
+CODER_SERVICE_ACCOUNT: Final = "coder"
+
+
+def service_account_user(namespace: str, service_account: str) -> str:
+    """The user name Kubernetes authenticates a service account's token as (Kubernetes docs,
+    "Service account tokens": ``system:serviceaccount:<namespace>:<name>``); also the subject of
+    the token AKS issues for workload identity."""
+    return f"system:serviceaccount:{namespace}:{service_account}"
+
 
 # -- environment: the CronJob (components/reconciler) sets these, the runner (automation) reads ---
 

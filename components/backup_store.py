@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, resources, storage
 
-from coder_platform.contracts import PROJECT, ComponentType
+from coder_platform.contracts import PROJECT, ComponentType, service_account_user
 
 # Built-in role "Storage Blob Data Contributor": read, write, list and delete blobs, which
 # WAL archiving and retention need.
@@ -37,7 +37,7 @@ class AzureBackupStoreArgs:
 
 def federated_subject(namespace: str, service_account: str) -> str:
     """The token subject AKS issues for a pod running as this service account."""
-    return f"system:serviceaccount:{namespace}:{service_account}"
+    return service_account_user(namespace, service_account)
 
 
 def blob_destination(account: str, container: str) -> str:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import pulumi
 
 from coder_platform.config import PlatformConfig, ReconcilerConfig
-from coder_platform.contracts import PUSHGATEWAY_ENV, RECONCILER_SERVICE_ACCOUNT
+from coder_platform.contracts import (
+    CODER_SERVICE_ACCOUNT,
+    PUSHGATEWAY_ENV,
+    RECONCILER_SERVICE_ACCOUNT,
+)
 from coder_platform.drill_settings import DrillSettings
 from coder_platform.names import archive_server_name
 from coder_platform.observability.alerts import AlertInputs, rule_groups
@@ -21,6 +25,7 @@ from components.reconciler import (
     ReconcilerScheduleArgs,
     SecretKeyRef,
 )
+from components.restore_drill import SERVICE_ACCOUNT as DRILL_SERVICE_ACCOUNT
 from components.restore_drill import DrillAzure, RestoreDrill, RestoreDrillArgs
 
 
@@ -51,6 +56,8 @@ def build_reconciler(
             ),
             storage_class_names=(config.storage_class_name,),
             workspace_namespace=namespaces.coder if owns_coder else None,
+            workload_service_accounts=_workload_service_accounts(config, owns_coder),
+            operator_namespace=None if config.operators.install else namespaces.operators,
             coder_internal_url=(
                 str(reconciler.coder_internal_url) if reconciler.coder_internal_url else None
             ),
@@ -76,6 +83,16 @@ def _managed_namespaces(config: PlatformConfig, owns_coder: bool) -> tuple[str, 
         (namespaces.operators, config.operators.install),
     )
     return tuple(namespace for namespace, owns in owned if owns)
+
+
+def _workload_service_accounts(config: PlatformConfig, owns_coder: bool) -> tuple[str, ...]:
+    """What the stack's workloads run as (the reconciler's own is always allowed)."""
+    accounts = []
+    if owns_coder:
+        accounts.append(f"{config.namespaces.coder}/{CODER_SERVICE_ACCOUNT}")
+    if config.restore_drill.enabled:
+        accounts.append(f"{config.restore_drill.namespace}/{DRILL_SERVICE_ACCOUNT}")
+    return tuple(accounts)
 
 
 def _passphrase(reconciler: ReconcilerConfig) -> SecretKeyRef | None:

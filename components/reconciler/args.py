@@ -57,6 +57,12 @@ class ReconcilerScheduleArgs:
     # Namespaces of disposable data the stack owns (the restore drill's): there the runner may
     # also delete CNPG Clusters, because it must hold every right of a Role it (re)creates.
     scratch_namespaces: Sequence[str] = ()
+    # ``namespace/name`` of every service account the stack's workloads run as, besides the
+    # reconciler's own: the admission policy refuses a workload the reconciler writes as any other.
+    workload_service_accounts: Sequence[str] = ()
+    # The operators' namespace when this stack does not install them: the reconciler may write
+    # nothing there (admission.py).
+    operator_namespace: str | None = None
     coder_internal_url: str | None = None
     operator_source: OperatorSource | None = None
     create_namespace: bool = True
@@ -68,6 +74,12 @@ class ReconcilerScheduleArgs:
             raise ValueError(
                 "invalid ReconcilerScheduleArgs: " + "; ".join(problems) + " (contract C1)"
             )
+
+    @property
+    def allowed_service_accounts(self) -> tuple[str, ...]:
+        """``namespace/name`` of every account a workload the reconciler writes may run as."""
+        own = f"{self.namespace}/{self.service_account_name}"
+        return tuple(dict.fromkeys([own, *self.workload_service_accounts]))
 
     @property
     def namespaces(self) -> tuple[str, ...]:
@@ -92,6 +104,15 @@ def _problems(args: ReconcilerScheduleArgs) -> list[str]:
         for ns in (*args.managed_namespaces, *args.scratch_namespaces)
         if not re.fullmatch(DNS_LABEL, ns)
     ]
+    problems += [
+        f"workload service account {account!r} is not namespace/name"
+        for account in args.workload_service_accounts
+        if not re.fullmatch(f"{DNS_LABEL[:-1]}/{DNS_LABEL[1:]}", account)
+    ]
+    if args.operator_namespace is not None and args.operator_namespace in args.namespaces:
+        problems.append(
+            f"operator_namespace {args.operator_namespace!r} is one the reconciler manages"
+        )
     if not 5 <= args.interval_minutes <= 1440:
         problems.append("interval_minutes must be from 5 to 1440")
     if not 60 <= args.active_deadline_seconds <= 86400:

@@ -41,6 +41,7 @@ from coder_platform.contracts import (
 from coder_platform.run_limits import TERMINATION_GRACE_SECONDS, stale_lock_after_seconds
 from coder_platform.specs import jobs
 from coder_platform.specs.pod_security import pod_security
+from components.reconciler.admission import operator_namespace_spec, workload_identity_spec
 from components.reconciler.args import (
     ReconcilerScheduleArgs,
 )
@@ -106,6 +107,7 @@ class ReconcilerSchedule(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=depends)
         self.service_account = self._service_account(name, in_ns)
         self._rbac(name, in_ns)
+        self._admission(name, child)
         self.cron_job = self._cron_job(name, in_ns) if args.mode == "cronjob" else None
         self.operator_stack = self._operator_stack(name, in_ns) if args.mode == "operator" else None
         self.register_outputs(
@@ -226,6 +228,33 @@ class ReconcilerSchedule(pulumi.ComponentResource):
             subjects=[self._subject()],
             opts=opts,
         )
+
+    def _admission(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        """The API server's own refusals of the reconciler (``admission.py``)."""
+        args = self._args
+        specs = {
+            "workload-identity": workload_identity_spec(
+                args.namespace, args.service_account_name, args.allowed_service_accounts
+            )
+        }
+        if args.operator_namespace is not None:
+            specs["operator-namespace"] = operator_namespace_spec(
+                args.namespace, args.service_account_name, args.operator_namespace
+            )
+        for purpose, spec in specs.items():
+            policy_name = f"coder-reconciler-{args.stack.lower()}-{purpose}"
+            meta = k8s.meta.v1.ObjectMetaArgs(name=policy_name, labels=self._labels)
+            policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+                f"{name}-{purpose}-policy", metadata=meta, spec=spec, opts=opts
+            )
+            k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+                f"{name}-{purpose}-policy-binding",
+                metadata=meta,
+                spec=k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpecArgs(
+                    policy_name=policy.metadata.name, validation_actions=["Deny"]
+                ),
+                opts=opts,
+            )
 
     # -- the run ------------------------------------------------------------------------------
 

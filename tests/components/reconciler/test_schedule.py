@@ -329,3 +329,69 @@ def test_no_role_grants_a_workload_kind_the_stack_never_creates(stack: str) -> N
     assert not registered & {"StatefulSet", "DaemonSet"}
     assert not granted & {("apps", "statefulsets"), ("apps", "daemonsets")}
     assert ("apps", "deployments") in granted  # the charts' Deployments
+
+
+# -- admission: what the API server refuses the reconciler (components/reconciler/admission.py)
+
+POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+
+
+def policies(mocks: RecordingMocks) -> dict[str, dict[str, Any]]:
+    return {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in mocks.of_type(POLICY)}
+
+
+def test_workload_policy_allows_only_declared_accounts_when_the_reconciler_writes() -> None:
+    args = replace(ARGS, workload_service_accounts=("coder/coder",))
+    mocks, _ = build(args)
+    spec = policies(mocks)["coder-reconciler-dev-workload-identity"]
+    [condition] = spec["matchConditions"]
+    assert condition["expression"] == (
+        'request.userInfo.username == "system:serviceaccount:coder-reconciler:coder-reconciler"'
+    )
+    [validation] = spec["validations"]
+    assert '["coder-reconciler/coder-reconciler", "coder/coder"]' in validation["expression"]
+    kinds = {r for rule in spec["matchConstraints"]["resourceRules"] for r in rule["resources"]}
+    assert kinds >= {"pods", "deployments", "jobs", "cronjobs", "daemonsets", "statefulsets"}
+    bindings = {b.inputs["spec"]["policyName"]: b.inputs["spec"] for b in mocks.of_type(BINDING)}
+    assert bindings["coder-reconciler-dev-workload-identity"]["validationActions"] == ["Deny"]
+
+
+def test_operator_namespace_policy_is_rendered_only_when_the_stack_does_not_install_them() -> None:
+    assert "coder-reconciler-dev-operator-namespace" not in policies(build()[0])
+    args = replace(ARGS, managed_namespaces=("coder-db", "coder"), operator_namespace="cnpg-system")
+    spec = policies(build(args)[0])["coder-reconciler-dev-operator-namespace"]
+    [validation] = spec["validations"]
+    assert validation["expression"] == 'request.namespace != "cnpg-system"'
+    [rule] = spec["matchConstraints"]["resourceRules"]
+    assert rule["scope"] == "Namespaced" and rule["resources"] == ["*/*"]
+
+
+def test_the_reconciler_may_read_but_never_write_the_policies_that_guard_it() -> None:
+    mocks, _ = build()
+    cluster = rules_of(mocks.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").inputs)
+    admission = {r for r in cluster if r[1].startswith("validatingadmissionpolic")}
+    assert {verb for _, _, verb, _ in admission} == {"get", "list", "watch"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"workload_service_accounts": ("coder",)}, "not namespace/name"),
+        ({"operator_namespace": "cnpg-system"}, "one the reconciler manages"),
+    ],
+)
+def test_admission_args_fail_fast_when_invalid(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        replace(ARGS, **change)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_declares_coder_and_the_drill_as_its_workload_accounts(stack: str) -> None:
+    mocks = run_program(load_stack_file(stack), stack=stack)
+    spec = policies(mocks)[f"coder-reconciler-{stack}-workload-identity"]
+    [validation] = spec["validations"]
+    assert (
+        '["coder-reconciler/coder-reconciler", "coder/coder", "coder-db-drill/coder-restore-drill"]'
+        in validation["expression"]
+    )
