@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from coder_platform.contracts import PART_OF, ComponentType
+from coder_platform.managed_kinds import CODER_CHART
 from coder_platform.specs.pod_security import pod_security
 from components.resource_options import prerequisites
 
@@ -165,7 +166,7 @@ class CoderDeployment(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name="coder",
-            chart="coder",
+            chart=CODER_CHART,
             version=args.chart_version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
             namespace=args.namespace,

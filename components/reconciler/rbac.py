@@ -9,12 +9,13 @@ Kubernetes objects this stack owns, through the Kubernetes provider and Helm):
 - cluster-scoped **writes by name only**: the stack's StorageClass(es) (update, and delete so a
   reclaim-policy change can replace the class), the stack's namespaces (create and update, never
   delete: a deleted namespace was the incident), and the runner's own ClusterRole/Binding.
-- in each namespace the stack owns (database, Coder, operators, the reconciler's own): the
-  namespaced kinds the program and its charts create (ConfigMaps, Secrets, Services, service
-  accounts, Deployments, Jobs/CronJobs, Ingresses, NetworkPolicies, PDBs,
-  Roles/RoleBindings, CNPG Clusters/ScheduledBackups/Poolers, Barman ObjectStores, cert-manager
-  Certificates/Issuers, the Prometheus operator's PrometheusRules/PodMonitors), Helm's release
-  Secrets included; pods, events and PVCs read-only.
+- in each namespace the stack owns (database, Coder, operators, the reconciler's own): exactly
+  the namespaced kinds the program and its charts write, from the one list in
+  ``coder_platform/managed_kinds.py`` (a unit test fails when a component adds a kind it lacks
+  or it names a kind nothing writes), Helm's release Secrets included; pods, events and PVCs
+  read-only.
+- no rights on the admission policies that guard it beyond reading them (``admission.py``):
+  which service accounts its workloads may run as is decided by an admin, not by itself.
 - things it can never do: delete a PersistentVolumeClaim outside the Coder namespace, delete a
   CNPG Cluster outside the restore drill's scratch namespace, delete a namespace, or touch
   Secrets in any other namespace. A program change that needs one of these fails with Forbidden
@@ -31,29 +32,26 @@ Kubernetes objects this stack owns, through the Kubernetes provider and Helm):
 
 from __future__ import annotations
 
-READ = ("get", "list", "watch")
-WRITE_NO_DELETE = (*READ, "create", "update", "patch")
-CRUD = (*WRITE_NO_DELETE, "delete")
+from coder_platform.managed_kinds import CRUD, MANAGED_KINDS, READ, ManagedKind
 
 Rule = tuple[str, tuple[str, ...], tuple[str, ...]]
 
+
+def rules_for(kinds: tuple[ManagedKind, ...]) -> tuple[Rule, ...]:
+    """One rule per (API group, verbs), kinds in the order the list names them."""
+    grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for kind in kinds:
+        grouped.setdefault((kind.group, kind.verbs), []).append(kind.resource)
+    return tuple((group, tuple(resources), verbs) for (group, verbs), resources in grouped.items())
+
+
+# What the stack writes (``coder_platform/managed_kinds.py``), then what refresh and the drill's
+# checks only read.
 NAMESPACED_RULES: tuple[Rule, ...] = (
-    ("", ("configmaps", "secrets", "services", "serviceaccounts"), CRUD),
+    *rules_for(MANAGED_KINDS),
     ("", ("pods", "pods/log", "events", "endpoints", "persistentvolumeclaims"), READ),
-    # Deployments only: neither the program nor its charts (Coder, the CNPG operator) create a
-    # StatefulSet or a DaemonSet, and a DaemonSet would put a pod of its choosing on every node.
-    ("apps", ("deployments",), CRUD),
     ("apps", ("replicasets",), READ),
-    ("batch", ("jobs", "cronjobs"), CRUD),
-    ("networking.k8s.io", ("ingresses", "networkpolicies"), CRUD),
-    ("policy", ("poddisruptionbudgets",), CRUD),
-    ("rbac.authorization.k8s.io", ("roles", "rolebindings"), CRUD),
-    ("postgresql.cnpg.io", ("clusters",), WRITE_NO_DELETE),
-    ("postgresql.cnpg.io", ("scheduledbackups", "poolers"), CRUD),
     ("postgresql.cnpg.io", ("backups",), READ),
-    ("barmancloud.cnpg.io", ("objectstores",), CRUD),
-    ("cert-manager.io", ("certificates", "issuers"), CRUD),
-    ("monitoring.coreos.com", ("prometheusrules", "podmonitors"), CRUD),
     ("events.k8s.io", ("events",), READ),
 )
 # The restore drill's scratch namespace: the drill deletes its scratch Cluster, and Kubernetes
@@ -70,7 +68,12 @@ CLUSTER_READ_RULES: tuple[Rule, ...] = (
     ("rbac.authorization.k8s.io", ("clusterroles", "clusterrolebindings"), READ),
     (
         "admissionregistration.k8s.io",
-        ("mutatingwebhookconfigurations", "validatingwebhookconfigurations"),
+        (
+            "mutatingwebhookconfigurations",
+            "validatingwebhookconfigurations",
+            "validatingadmissionpolicies",
+            "validatingadmissionpolicybindings",
+        ),
         READ,
     ),
 )
