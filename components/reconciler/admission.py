@@ -36,7 +36,8 @@ WORKLOAD_MESSAGE = "the reconciler may run workloads only as service accounts it
 OPERATOR_NAMESPACE_MESSAGE = "the reconciler may not change anything in the operators' namespace"
 
 # The pod spec of every workload kind above, and the account it runs as (``default`` when none
-# is named; the deprecated ``serviceAccount`` field must agree with it).
+# is named). The deprecated ``serviceAccount`` field needs no check of its own: the API server
+# converts it into ``serviceAccountName`` (and back) before admission sees the object.
 _POD_SPEC = (
     "object.kind == 'Pod' ? object.spec : "
     "object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : "
@@ -44,13 +45,7 @@ _POD_SPEC = (
 )
 _SERVICE_ACCOUNT = (
     "has(variables.podSpec.serviceAccountName) && variables.podSpec.serviceAccountName != '' ? "
-    "variables.podSpec.serviceAccountName : "
-    "has(variables.podSpec.serviceAccount) && variables.podSpec.serviceAccount != '' ? "
-    "variables.podSpec.serviceAccount : 'default'"
-)
-_DEPRECATED_FIELD_AGREES = (
-    "!has(variables.podSpec.serviceAccount) || variables.podSpec.serviceAccount == '' || "
-    "variables.podSpec.serviceAccount == variables.serviceAccount"
+    "variables.podSpec.serviceAccountName : 'default'"
 )
 
 
@@ -94,7 +89,6 @@ def workload_identity_spec(
             k8s.admissionregistration.v1.ValidationArgs(
                 expression=(
                     f"(request.namespace + '/' + variables.serviceAccount) in {_cel_list(allowed)}"
-                    f" && ({_DEPRECATED_FIELD_AGREES})"
                 ),
                 message=f"{WORKLOAD_MESSAGE}: {', '.join(allowed)}",
                 reason="Forbidden",

@@ -341,13 +341,22 @@ def test_a_cron_job_the_reconciler_creates_as_its_own_account_is_admitted(
     assert response.status_code == 201, response.text[:500]
 
 
-@pytest.mark.parametrize("service_account", ["coder-db", None], ids=["database-account", "default"])
+@pytest.mark.parametrize(
+    ("service_account", "deprecated_field"),
+    [("coder-db", False), (None, False), ("coder-db", True)],
+    ids=["database-account", "default", "database-account-in-the-deprecated-field"],
+)
 def test_the_reconciler_cannot_create_a_cron_job_as_an_account_the_stack_does_not_declare(
-    deployed: Deployed, service_account: str | None
+    deployed: Deployed, service_account: str | None, deprecated_field: bool
 ) -> None:
-    """RBAC lets it create CronJobs here; admission refuses the identity they would run as."""
+    """RBAC lets it create CronJobs here; admission refuses the identity they would run as,
+    also when named only by the deprecated ``serviceAccount`` field."""
+    cron_job = _cron_job(service_account)
+    if deprecated_field:
+        pod_spec = cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        pod_spec["serviceAccount"] = pod_spec.pop("serviceAccountName")
     path = f"/apis/batch/v1/namespaces/{DATABASE}/cronjobs"
-    message = _refused(_post(deployed.reconciler, path, _cron_job(service_account)))
+    message = _refused(_post(deployed.reconciler, path, cron_job))
     assert "coder-reconciler-local-workload-identity" in message
     assert WORKLOAD_MESSAGE in message
 
