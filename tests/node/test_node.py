@@ -1,6 +1,6 @@
 """The node tier: a real node on this host (``localplatform``'s kube and node parts), pods
-running on it, CloudNativePG running PostgreSQL on the Retain class, and the host as it was
-after the node stops.
+running on it, CloudNativePG running PostgreSQL on the Retain class, WAL and a base backup
+through the Barman Cloud plugin into Azurite, and the host as it was after the node stops.
 
 Needs root and ``scripts/install-node`` (and the toolchain's API server). It runs a platform
 instance of its own (its own directories), but the node's bridge, pod range and DNS address are
@@ -9,6 +9,7 @@ per host: no other node may run meanwhile. A missing build fails loudly, never s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -20,6 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
+from coder_platform.specs.cnpg import BARMAN_PLUGIN, plugin_backup, wal_archiver
+from localplatform import azurite
+from localplatform.binaries import ROOT, installed_paths
 from localplatform.images import catalog
 from localplatform.node import BRIDGE, DAEMONS, kube_client
 from localplatform.node_addons import LOCAL_PATH_PROVISIONER
@@ -161,6 +165,161 @@ def test_cnpg_runs_postgresql_on_the_retain_class(node: Node) -> None:
         assert pvc["spec"]["storageClassName"] == RETAIN_CLASS
         volume = client.get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}").json()
         assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+
+
+BACKED_UP = "pgb"
+STORE = "node-tier-store"
+STORE_SECRET = "node-tier-azurite"
+
+
+def _venv() -> Path:
+    """The venv the sidecar image is made of (barman-cloud and the Azure SDK), on the host."""
+    paths = installed_paths(ROOT, "install-node", "node: not installed", "builds it")
+    return Path(paths["barman_venv"])
+
+
+def _blobs(connection_string: str, prefix: str) -> list[str]:
+    script = (
+        "import os, sys\n"
+        "from azure.storage.blob import ContainerClient\n"
+        "c = ContainerClient.from_connection_string(\n"
+        "    os.environ['AZURE_STORAGE_CONNECTION_STRING'], sys.argv[1])\n"
+        "print('\\n'.join(b.name for b in c.list_blobs(name_starts_with=sys.argv[2])))\n"
+    )
+    out = subprocess.run(
+        [str(_venv() / "bin" / "python"), "-c", script, azurite.CONTAINER, prefix],
+        env={**os.environ, "AZURE_STORAGE_CONNECTION_STRING": connection_string},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.split()
+
+
+def _backup_list(destination: str, connection_string: str) -> list[dict[str, Any]]:
+    """``barman-cloud-backup-list``, as an operator would read the store."""
+    venv = _venv()
+    out = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            str(venv / "bin" / "barman-cloud-backup-list"),
+            "--cloud-provider",
+            "azure-blob-storage",
+            "--format",
+            "json",
+            destination,
+            BACKED_UP,
+        ],
+        env={**os.environ, "AZURE_STORAGE_CONNECTION_STRING": connection_string},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    backups: list[dict[str, Any]] = json.loads(out.stdout)["backups_list"]
+    return backups
+
+
+def test_cnpg_archives_wal_and_a_scheduled_base_backup_into_azurite_through_the_plugin(
+    node: Node,
+) -> None:
+    local_node = node.platform.local_node
+    destination = azurite.destination_path(local_node.node_ip)
+    connection_string = local_node.backup_store_connection_string
+    namespaced = f"/namespaces/{NAMESPACE}"
+    with node.client() as client:
+        _apply(client, "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
+        _apply(
+            client,
+            f"/api/v1{namespaced}/secrets",
+            {
+                "metadata": {"name": STORE_SECRET},
+                "stringData": {"connectionString": connection_string},
+            },
+        )
+        store_path = f"/apis/barmancloud.cnpg.io/v1{namespaced}/objectstores"
+        _apply(
+            client,
+            store_path,
+            {
+                "apiVersion": "barmancloud.cnpg.io/v1",
+                "kind": "ObjectStore",
+                "metadata": {"name": STORE},
+                "spec": {
+                    "configuration": {
+                        "destinationPath": destination,
+                        "azureCredentials": {
+                            "connectionString": {"name": STORE_SECRET, "key": "connectionString"}
+                        },
+                        "wal": {"compression": "gzip"},
+                        "data": {"compression": "gzip"},
+                    }
+                },
+            },
+        )
+        clusters = f"/apis/postgresql.cnpg.io/v1{namespaced}/clusters"
+        _apply(
+            client,
+            clusters,
+            {
+                "apiVersion": "postgresql.cnpg.io/v1",
+                "kind": "Cluster",
+                "metadata": {"name": BACKED_UP},
+                "spec": {
+                    "instances": 1,
+                    "imageName": catalog.POSTGRES_IMAGE,
+                    "imagePullPolicy": "Never",
+                    "storage": {"size": "1Gi", "storageClass": RETAIN_CLASS},
+                    # The same plugins[] entry the program renders for dev and prod.
+                    "plugins": [wal_archiver(STORE, BACKED_UP)],
+                },
+            },
+        )
+
+        def archiving() -> bool:
+            conditions = client.get(f"{clusters}/{BACKED_UP}").json().get("status", {})
+            return any(
+                c["type"] == "ContinuousArchiving" and c["status"] == "True"
+                for c in conditions.get("conditions") or []
+            )
+
+        _wait(archiving, "WAL archiving through the plugin (ContinuousArchiving True)", 300)
+        pod = client.get(f"/api/v1{namespaced}/pods/{BACKED_UP}-1").json()
+        sidecars = [c["image"] for c in pod["spec"].get("initContainers") or []]
+        assert any(image.startswith(catalog.BARMAN_CLOUD_SIDECAR_REPOSITORY) for image in sidecars)
+        pvc = client.get(f"/api/v1{namespaced}/persistentvolumeclaims/{BACKED_UP}-1").json()
+        assert pvc["spec"]["storageClassName"] == RETAIN_CLASS
+        # The ScheduledBackup the program renders (immediate: one backup now).
+        _apply(
+            client,
+            f"/apis/postgresql.cnpg.io/v1{namespaced}/scheduledbackups",
+            {
+                "apiVersion": "postgresql.cnpg.io/v1",
+                "kind": "ScheduledBackup",
+                "metadata": {"name": f"{BACKED_UP}-base-backup"},
+                "spec": plugin_backup("0 0 3 * * *", BACKED_UP, immediate=True),
+            },
+        )
+
+        def completed() -> list[dict[str, Any]]:
+            items = client.get(f"/apis/postgresql.cnpg.io/v1{namespaced}/backups").json()["items"]
+            return [
+                b
+                for b in items
+                if b["spec"]["cluster"]["name"] == BACKED_UP
+                and b.get("status", {}).get("phase") == "completed"
+            ]
+
+        [backup] = _wait(completed, "a completed base backup", 300)
+        assert backup["spec"]["method"] == "plugin"
+        assert backup["spec"]["pluginConfiguration"]["name"] == BARMAN_PLUGIN
+    listed = _backup_list(destination, connection_string)
+    assert [b["status"] for b in listed] == ["DONE"], listed
+    assert listed[0]["backup_id"] == backup["status"]["backupId"]
+    # WAL segments archived by the sidecar, the backup's end WAL among them.
+    wals = _blobs(connection_string, f"{BACKED_UP}/wals/")
+    assert any(listed[0]["end_wal"] in name for name in wals), wals
 
 
 def test_stopping_the_node_leaves_the_host_as_it_was(node: Node) -> None:
