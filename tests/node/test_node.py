@@ -1,6 +1,7 @@
 """The node tier: a real node on this host (``localplatform``'s kube and node parts), pods
 running on it, CloudNativePG running PostgreSQL on the Retain class, WAL and a base backup
-through the Barman Cloud plugin into Azurite, and the host as it was after the node stops.
+through the Barman Cloud plugin into Azurite, a new cluster recovered from that archive, and
+the host as it was after the node stops.
 
 Needs root and ``scripts/install-node`` (and the toolchain's API server). It runs a platform
 instance of its own (its own directories), but the node's bridge, pod range and DNS address are
@@ -21,7 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_platform.specs.cnpg import BARMAN_PLUGIN, plugin_backup, wal_archiver
+from coder_platform.specs.cnpg import (
+    BARMAN_PLUGIN,
+    archive_source,
+    plugin_backup,
+    recovery_bootstrap,
+    wal_archiver,
+)
 from localplatform import azurite
 from localplatform.binaries import ROOT, installed_paths
 from localplatform.images import catalog
@@ -168,6 +175,50 @@ def test_cnpg_runs_postgresql_on_the_retain_class(node: Node) -> None:
 
 
 BACKED_UP = "pgb"
+RECOVERED = "pgr"
+ROW = "written before the backup"
+WRITE_ROW = f"CREATE TABLE kept (note text); INSERT INTO kept VALUES ('{ROW}');"
+READ_ROW = "SELECT note FROM kept;"
+
+
+def _psql(client: httpx.Client, name: str, host: str, sql: str) -> str:
+    """Run ``sql`` as the app owner (its password from the backed-up cluster's app Secret)
+    against ``host`` in a pod of the PostgreSQL image; return the pod's log."""
+    pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
+    pod = {
+        "metadata": {"name": f"psql-{name}"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "psql",
+                    "image": catalog.POSTGRES_IMAGE,
+                    "imagePullPolicy": "Never",
+                    "command": ["psql", "-h", host, "-U", "app", "-d", "app", "-tA", "-c", sql],
+                    "env": [
+                        {
+                            "name": "PGPASSWORD",
+                            "valueFrom": {
+                                "secretKeyRef": {"name": f"{BACKED_UP}-app", "key": "password"}
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+    _apply(client, pods, pod)
+
+    def finished() -> str | None:
+        phase = client.get(f"{pods}/psql-{name}").json().get("status", {}).get("phase")
+        return phase if phase in ("Succeeded", "Failed") else None
+
+    phase = _wait(finished, f"psql ({name}) to finish", 120)
+    log = client.get(f"{pods}/psql-{name}/log").text
+    assert phase == "Succeeded", log
+    return log
+
+
 STORE = "node-tier-store"
 STORE_SECRET = "node-tier-azurite"
 
@@ -290,6 +341,9 @@ def test_cnpg_archives_wal_and_a_scheduled_base_backup_into_azurite_through_the_
         assert any(image.startswith(catalog.BARMAN_CLOUD_SIDECAR_REPOSITORY) for image in sidecars)
         pvc = client.get(f"/api/v1{namespaced}/persistentvolumeclaims/{BACKED_UP}-1").json()
         assert pvc["spec"]["storageClassName"] == RETAIN_CLASS
+        # A row the backup must carry to the recovered cluster (the next test).
+        log = _psql(client, "write", f"{BACKED_UP}-rw", WRITE_ROW)
+        assert "INSERT 0 1" in log, log
         # The ScheduledBackup the program renders (immediate: one backup now).
         _apply(
             client,
@@ -320,6 +374,39 @@ def test_cnpg_archives_wal_and_a_scheduled_base_backup_into_azurite_through_the_
     # WAL segments archived by the sidecar, the backup's end WAL among them.
     wals = _blobs(connection_string, f"{BACKED_UP}/wals/")
     assert any(listed[0]["end_wal"] in name for name in wals), wals
+
+
+def test_a_new_cluster_recovers_the_backed_up_data_from_azurite(node: Node) -> None:
+    clusters = f"/apis/postgresql.cnpg.io/v1/namespaces/{NAMESPACE}/clusters"
+    with node.client() as client:
+        _apply(
+            client,
+            clusters,
+            {
+                "apiVersion": "postgresql.cnpg.io/v1",
+                "kind": "Cluster",
+                "metadata": {"name": RECOVERED},
+                "spec": {
+                    "instances": 1,
+                    "imageName": catalog.POSTGRES_IMAGE,
+                    "imagePullPolicy": "Never",
+                    "storage": {"size": "1Gi", "storageClass": RETAIN_CLASS},
+                    # The bootstrap and source the program renders for a next generation.
+                    "bootstrap": recovery_bootstrap("origin", "app", "app", f"{BACKED_UP}-app"),
+                    "externalClusters": [archive_source("origin", STORE, BACKED_UP)],
+                },
+            },
+        )
+        _wait(
+            lambda: (
+                client.get(f"{clusters}/{RECOVERED}").json().get("status", {}).get("phase")
+                == "Cluster in healthy state"
+            ),
+            "the recovered cluster healthy",
+            400,
+        )
+        log = _psql(client, "read", f"{RECOVERED}-rw", READ_ROW)
+    assert log.split() == ROW.split(), log
 
 
 def test_stopping_the_node_leaves_the_host_as_it_was(node: Node) -> None:
