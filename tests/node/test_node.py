@@ -22,12 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_platform.specs.cnpg import (
-    BARMAN_PLUGIN,
-    archive_source,
-    plugin_backup,
-    recovery_bootstrap,
-    wal_archiver,
+from coder_platform.names import app_secret_name, archive_server_name, object_store_name
+from coder_platform.specs.cnpg import BARMAN_PLUGIN, plugin_backup
+from components.database import (
+    CnpgPostgresArgs,
+    RecoverySource,
+    cluster_spec,
+    object_store_spec,
 )
 from localplatform import azurite
 from localplatform.binaries import ROOT, installed_paths
@@ -174,17 +175,114 @@ def test_cnpg_runs_postgresql_on_the_retain_class(node: Node) -> None:
         assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
 
 
-BACKED_UP = "pgb"
-RECOVERED = "pgr"
+# The program's database, as components/database.py renders it: generation 1 in one namespace;
+# generation 2 recovers from generation 1's archive in another (two Clusters of one name cannot
+# share a namespace; the program replaces one with the other, the restore drill does this).
+CLUSTER = "coder-db"
+GENERATION_NAMESPACES = {1: NAMESPACE, 2: f"{NAMESPACE}-g2"}
+OWNER = "coder"
+DATABASE = "coder"
 ROW = "written before the backup"
 WRITE_ROW = f"CREATE TABLE kept (note text); INSERT INTO kept VALUES ('{ROW}');"
 READ_ROW = "SELECT note FROM kept;"
+# The app Secret the program owns (backups carry no Secrets): one password for both generations.
+PASSWORD = "node-tier-" + os.urandom(8).hex()
+STORE_SECRET = "node-tier-azurite"
 
 
-def _psql(client: httpx.Client, name: str, host: str, sql: str) -> str:
-    """Run ``sql`` as the app owner (its password from the backed-up cluster's app Secret)
-    against ``host`` in a pod of the PostgreSQL image; return the pod's log."""
-    pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
+def _args(node: Node, generation: int) -> CnpgPostgresArgs:
+    return CnpgPostgresArgs(
+        namespace=GENERATION_NAMESPACES[generation],
+        cluster_name=CLUSTER,
+        database=DATABASE,
+        owner=OWNER,
+        instances=1,
+        storage_size="1Gi",
+        storage_class_name=RETAIN_CLASS,
+        image=catalog.POSTGRES_IMAGE,
+        generation=generation,
+        destination_path=azurite.destination_path(node.platform.local_node.node_ip),
+        retention_days=7,
+        backup_schedule="0 0 3 * * *",
+        backup_immediate=True,
+        wal_compression="gzip",
+        resources={
+            "requests": {"cpu": "100m", "memory": "256Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        },
+        recovery=RecoverySource(generation=generation - 1) if generation > 1 else None,
+    )
+
+
+def _object_store(args: CnpgPostgresArgs) -> dict[str, Any]:
+    """The program's ObjectStore spec with the node's credential: a connection string in a
+    Secret instead of the workload identity (the one field dev/prod set differently)."""
+    spec = object_store_spec(args)
+    spec["configuration"]["azureCredentials"] = {
+        "connectionString": {"name": STORE_SECRET, "key": "connectionString"}
+    }
+    return spec
+
+
+def _deploy_generation(client: httpx.Client, node: Node, generation: int) -> CnpgPostgresArgs:
+    """What the program creates for one generation, in its order: namespace, app Secret,
+    ObjectStore (and here the store's Secret), Cluster."""
+    args = _args(node, generation)
+    namespace = args.namespace
+    _apply(client, "/api/v1/namespaces", {"metadata": {"name": namespace}})
+    secrets = f"/api/v1/namespaces/{namespace}/secrets"
+    _apply(
+        client,
+        secrets,
+        {
+            "metadata": {"name": app_secret_name(CLUSTER)},
+            "type": "kubernetes.io/basic-auth",
+            "stringData": {"username": OWNER, "password": PASSWORD},
+        },
+    )
+    _apply(
+        client,
+        secrets,
+        {
+            "metadata": {"name": STORE_SECRET},
+            "stringData": {
+                "connectionString": node.platform.local_node.backup_store_connection_string
+            },
+        },
+    )
+    _apply(
+        client,
+        f"/apis/barmancloud.cnpg.io/v1/namespaces/{namespace}/objectstores",
+        {
+            "apiVersion": "barmancloud.cnpg.io/v1",
+            "kind": "ObjectStore",
+            "metadata": {"name": object_store_name(CLUSTER)},
+            "spec": _object_store(args),
+        },
+    )
+    _apply(
+        client,
+        f"/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/clusters",
+        {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "Cluster",
+            "metadata": {"name": CLUSTER},
+            "spec": cluster_spec(args),
+        },
+    )
+    return args
+
+
+def _cluster_status(client: httpx.Client, namespace: str) -> dict[str, Any]:
+    path = f"/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/clusters/{CLUSTER}"
+    status: dict[str, Any] = client.get(path).json().get("status", {})
+    return status
+
+
+def _psql(client: httpx.Client, namespace: str, name: str, sql: str) -> str:
+    """Run ``sql`` as the owner against the cluster's read-write Service, in a pod of the
+    PostgreSQL image (the password from the app Secret); return the pod's log."""
+    pods = f"/api/v1/namespaces/{namespace}/pods"
     pod = {
         "metadata": {"name": f"psql-{name}"},
         "spec": {
@@ -194,12 +292,18 @@ def _psql(client: httpx.Client, name: str, host: str, sql: str) -> str:
                     "name": "psql",
                     "image": catalog.POSTGRES_IMAGE,
                     "imagePullPolicy": "Never",
-                    "command": ["psql", "-h", host, "-U", "app", "-d", "app", "-tA", "-c", sql],
+                    "command": [
+                        *("psql", "-h", f"{CLUSTER}-rw", "-U", OWNER, "-d", DATABASE),
+                        *("-tA", "-c", sql),
+                    ],
                     "env": [
                         {
                             "name": "PGPASSWORD",
                             "valueFrom": {
-                                "secretKeyRef": {"name": f"{BACKED_UP}-app", "key": "password"}
+                                "secretKeyRef": {
+                                    "name": app_secret_name(CLUSTER),
+                                    "key": "password",
+                                }
                             },
                         }
                     ],
@@ -217,10 +321,6 @@ def _psql(client: httpx.Client, name: str, host: str, sql: str) -> str:
     log = client.get(f"{pods}/psql-{name}/log").text
     assert phase == "Succeeded", log
     return log
-
-
-STORE = "node-tier-store"
-STORE_SECRET = "node-tier-azurite"
 
 
 def _venv() -> Path:
@@ -248,19 +348,16 @@ def _blobs(connection_string: str, prefix: str) -> list[str]:
     return out.stdout.split()
 
 
-def _backup_list(destination: str, connection_string: str) -> list[dict[str, Any]]:
+def _backup_list(destination: str, server: str, connection_string: str) -> list[dict[str, Any]]:
     """``barman-cloud-backup-list``, as an operator would read the store."""
     venv = _venv()
     out = subprocess.run(
         [
             str(venv / "bin" / "python"),
             str(venv / "bin" / "barman-cloud-backup-list"),
-            "--cloud-provider",
-            "azure-blob-storage",
-            "--format",
-            "json",
+            *("--cloud-provider", "azure-blob-storage", "--format", "json"),
             destination,
-            BACKED_UP,
+            server,
         ],
         env={**os.environ, "AZURE_STORAGE_CONNECTION_STRING": connection_string},
         capture_output=True,
@@ -272,140 +369,78 @@ def _backup_list(destination: str, connection_string: str) -> list[dict[str, Any
     return backups
 
 
-def test_cnpg_archives_wal_and_a_scheduled_base_backup_into_azurite_through_the_plugin(
+def test_the_programs_cluster_archives_wal_and_its_scheduled_base_backup_into_azurite(
     node: Node,
 ) -> None:
-    local_node = node.platform.local_node
-    destination = azurite.destination_path(local_node.node_ip)
-    connection_string = local_node.backup_store_connection_string
-    namespaced = f"/namespaces/{NAMESPACE}"
     with node.client() as client:
-        _apply(client, "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
-        _apply(
-            client,
-            f"/api/v1{namespaced}/secrets",
-            {
-                "metadata": {"name": STORE_SECRET},
-                "stringData": {"connectionString": connection_string},
-            },
-        )
-        store_path = f"/apis/barmancloud.cnpg.io/v1{namespaced}/objectstores"
-        _apply(
-            client,
-            store_path,
-            {
-                "apiVersion": "barmancloud.cnpg.io/v1",
-                "kind": "ObjectStore",
-                "metadata": {"name": STORE},
-                "spec": {
-                    "configuration": {
-                        "destinationPath": destination,
-                        "azureCredentials": {
-                            "connectionString": {"name": STORE_SECRET, "key": "connectionString"}
-                        },
-                        "wal": {"compression": "gzip"},
-                        "data": {"compression": "gzip"},
-                    }
-                },
-            },
-        )
-        clusters = f"/apis/postgresql.cnpg.io/v1{namespaced}/clusters"
-        _apply(
-            client,
-            clusters,
-            {
-                "apiVersion": "postgresql.cnpg.io/v1",
-                "kind": "Cluster",
-                "metadata": {"name": BACKED_UP},
-                "spec": {
-                    "instances": 1,
-                    "imageName": catalog.POSTGRES_IMAGE,
-                    "imagePullPolicy": "Never",
-                    "storage": {"size": "1Gi", "storageClass": RETAIN_CLASS},
-                    # The same plugins[] entry the program renders for dev and prod.
-                    "plugins": [wal_archiver(STORE, BACKED_UP)],
-                },
-            },
-        )
+        args = _deploy_generation(client, node, 1)
+        namespace = args.namespace
 
         def archiving() -> bool:
-            conditions = client.get(f"{clusters}/{BACKED_UP}").json().get("status", {})
+            conditions = _cluster_status(client, namespace).get("conditions") or []
             return any(
-                c["type"] == "ContinuousArchiving" and c["status"] == "True"
-                for c in conditions.get("conditions") or []
+                c["type"] == "ContinuousArchiving" and c["status"] == "True" for c in conditions
             )
 
         _wait(archiving, "WAL archiving through the plugin (ContinuousArchiving True)", 300)
-        pod = client.get(f"/api/v1{namespaced}/pods/{BACKED_UP}-1").json()
+        pod = client.get(f"/api/v1/namespaces/{namespace}/pods/{CLUSTER}-1").json()
+        assert pod["status"]["phase"] == "Running"
         sidecars = [c["image"] for c in pod["spec"].get("initContainers") or []]
         assert any(image.startswith(catalog.BARMAN_CLOUD_SIDECAR_REPOSITORY) for image in sidecars)
-        pvc = client.get(f"/api/v1{namespaced}/persistentvolumeclaims/{BACKED_UP}-1").json()
+        pvc = client.get(
+            f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{CLUSTER}-1"
+        ).json()
         assert pvc["spec"]["storageClassName"] == RETAIN_CLASS
-        # A row the backup must carry to the recovered cluster (the next test).
-        log = _psql(client, "write", f"{BACKED_UP}-rw", WRITE_ROW)
+        volume = client.get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}").json()
+        assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+        # A row the backup must carry to the next generation (the next test).
+        log = _psql(client, namespace, "write", WRITE_ROW)
         assert "INSERT 0 1" in log, log
         # The ScheduledBackup the program renders (immediate: one backup now).
         _apply(
             client,
-            f"/apis/postgresql.cnpg.io/v1{namespaced}/scheduledbackups",
+            f"/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/scheduledbackups",
             {
                 "apiVersion": "postgresql.cnpg.io/v1",
                 "kind": "ScheduledBackup",
-                "metadata": {"name": f"{BACKED_UP}-base-backup"},
-                "spec": plugin_backup("0 0 3 * * *", BACKED_UP, immediate=True),
+                "metadata": {"name": f"{CLUSTER}-base-backup"},
+                "spec": plugin_backup(args.backup_schedule, CLUSTER, immediate=True),
             },
         )
 
         def completed() -> list[dict[str, Any]]:
-            items = client.get(f"/apis/postgresql.cnpg.io/v1{namespaced}/backups").json()["items"]
+            path = f"/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/backups"
             return [
                 b
-                for b in items
-                if b["spec"]["cluster"]["name"] == BACKED_UP
-                and b.get("status", {}).get("phase") == "completed"
+                for b in client.get(path).json()["items"]
+                if b.get("status", {}).get("phase") == "completed"
             ]
 
         [backup] = _wait(completed, "a completed base backup", 300)
         assert backup["spec"]["method"] == "plugin"
         assert backup["spec"]["pluginConfiguration"]["name"] == BARMAN_PLUGIN
-    listed = _backup_list(destination, connection_string)
+    server = archive_server_name(CLUSTER, 1)
+    connection_string = node.platform.local_node.backup_store_connection_string
+    listed = _backup_list(str(args.destination_path), server, connection_string)
     assert [b["status"] for b in listed] == ["DONE"], listed
     assert listed[0]["backup_id"] == backup["status"]["backupId"]
-    # WAL segments archived by the sidecar, the backup's end WAL among them.
-    wals = _blobs(connection_string, f"{BACKED_UP}/wals/")
+    # WAL segments archived by the sidecar under this generation's server name.
+    wals = _blobs(connection_string, f"{server}/wals/")
     assert any(listed[0]["end_wal"] in name for name in wals), wals
 
 
-def test_a_new_cluster_recovers_the_backed_up_data_from_azurite(node: Node) -> None:
-    clusters = f"/apis/postgresql.cnpg.io/v1/namespaces/{NAMESPACE}/clusters"
+def test_the_next_generation_recovers_the_backed_up_data_from_azurite(node: Node) -> None:
     with node.client() as client:
-        _apply(
-            client,
-            clusters,
-            {
-                "apiVersion": "postgresql.cnpg.io/v1",
-                "kind": "Cluster",
-                "metadata": {"name": RECOVERED},
-                "spec": {
-                    "instances": 1,
-                    "imageName": catalog.POSTGRES_IMAGE,
-                    "imagePullPolicy": "Never",
-                    "storage": {"size": "1Gi", "storageClass": RETAIN_CLASS},
-                    # The bootstrap and source the program renders for a next generation.
-                    "bootstrap": recovery_bootstrap("origin", "app", "app", f"{BACKED_UP}-app"),
-                    "externalClusters": [archive_source("origin", STORE, BACKED_UP)],
-                },
-            },
-        )
+        args = _deploy_generation(client, node, 2)
+        assert args.recovery is not None
         _wait(
             lambda: (
-                client.get(f"{clusters}/{RECOVERED}").json().get("status", {}).get("phase")
-                == "Cluster in healthy state"
+                _cluster_status(client, args.namespace).get("phase") == "Cluster in healthy state"
             ),
-            "the recovered cluster healthy",
+            "generation 2 recovered and healthy",
             400,
         )
-        log = _psql(client, "read", f"{RECOVERED}-rw", READ_ROW)
+        log = _psql(client, args.namespace, "read", READ_ROW)
     assert log.split() == ROW.split(), log
 
 
