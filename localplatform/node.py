@@ -13,7 +13,8 @@ took on a VM like this one (no CAP_SYS_RESOURCE, cgroup v1):
 - the API server bound on the host's address (``localkube --node-ip``), which pods reach through
   the ``kubernetes`` Service (10.0.0.1, in its certificate) and kube-proxy's rules.
 
-CoreDNS runs on the host, bound to the node address, which is the kubelet's ``clusterDNS``.
+CoreDNS runs on the host, bound to the node address, which is the kubelet's ``clusterDNS``;
+so does Azurite, the backups' Azure Blob store (``localplatform.azurite``).
 One node per host: the CNI bridge, the pod range and DNS on the node address are fixed. Stopping
 deletes every pod through the API first (the kubelet tears down each sandbox and its network),
 then stops the processes, removes what they left (kube-proxy's rules, the bridge, the pods'
