@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -53,12 +54,15 @@ def _listening(host: str) -> bool:
 def start(daemon: Daemon, main_js: Path, host: str, key: str) -> None:
     if daemon.pid() is not None:
         return
+    node = shutil.which("node")
+    if node is None:
+        raise PartError("azurite: `node` is not on PATH (Azurite runs on Node.js)")
     data = daemon.directory / "azurite"
     data.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "AZURITE_ACCOUNTS": f"{ACCOUNT}:{key}"}
     daemon.start(
         [
-            "node",
+            node,
             str(main_js),
             "--blobHost",
             host,

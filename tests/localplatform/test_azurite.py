@@ -6,7 +6,10 @@ import base64
 import stat
 from pathlib import Path
 
+import pytest
+
 from localplatform import azurite
+from localplatform.daemon import Daemon, PartError
 
 
 def test_the_destination_is_barmans_emulated_storage_form_when_on_the_node_address() -> None:
@@ -25,3 +28,12 @@ def test_the_account_key_is_made_once_and_only_its_owner_reads_it(tmp_path: Path
     assert azurite.account_key(tmp_path) == key
     mode = stat.S_IMODE((tmp_path / "azurite-account-key").stat().st_mode)
     assert mode == 0o600
+
+
+def test_starting_without_node_on_path_fails_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(PartError, match="`node` is not on PATH"):
+        azurite.start(Daemon("azurite", tmp_path), tmp_path / "main.js", "127.0.0.1", "a2V5")
+    assert not (tmp_path / "azurite.pid").exists()
