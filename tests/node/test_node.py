@@ -279,12 +279,9 @@ def _cluster_status(client: httpx.Client, namespace: str) -> dict[str, Any]:
     return status
 
 
-def _psql(client: httpx.Client, namespace: str, name: str, sql: str) -> str:
-    """Run ``sql`` as the owner against the cluster's read-write Service, in a pod of the
-    PostgreSQL image (the password from the app Secret); return the pod's log."""
-    pods = f"/api/v1/namespaces/{namespace}/pods"
-    pod = {
-        "metadata": {"name": f"psql-{name}"},
+def _psql_pod(name: str, sql: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
         "spec": {
             "restartPolicy": "Never",
             "containers": [
@@ -311,16 +308,30 @@ def _psql(client: httpx.Client, namespace: str, name: str, sql: str) -> str:
             ],
         },
     }
-    _apply(client, pods, pod)
 
-    def finished() -> str | None:
-        phase = client.get(f"{pods}/psql-{name}").json().get("status", {}).get("phase")
-        return phase if phase in ("Succeeded", "Failed") else None
 
-    phase = _wait(finished, f"psql ({name}) to finish", 120)
-    log = client.get(f"{pods}/psql-{name}/log").text
-    assert phase == "Succeeded", log
-    return log
+def _psql(client: httpx.Client, namespace: str, name: str, sql: str) -> str:
+    """Run ``sql`` as the owner against the cluster's read-write Service, in a pod of the
+    PostgreSQL image (the password from the app Secret); return the pod's log. A refused
+    connection (the Service's endpoint or kube-proxy's rule a moment behind a primary that is
+    already up) is tried again in a new pod: nothing ran, so nothing is written twice."""
+    pods = f"/api/v1/namespaces/{namespace}/pods"
+    log = ""
+    for attempt in range(10):
+        pod_name = f"psql-{name}-{attempt}"
+        _apply(client, pods, _psql_pod(pod_name, sql))
+
+        def finished(pod_name: str = pod_name) -> str | None:
+            phase = client.get(f"{pods}/{pod_name}").json().get("status", {}).get("phase")
+            return phase if phase in ("Succeeded", "Failed") else None
+
+        phase = _wait(finished, f"psql ({pod_name}) to finish", 120)
+        log = client.get(f"{pods}/{pod_name}/log").text
+        if phase == "Succeeded":
+            return log
+        assert "Connection refused" in log, log
+        time.sleep(3)
+    pytest.fail(f"psql ({name}) never connected: {log}")
 
 
 def _venv() -> Path:
@@ -383,6 +394,11 @@ def test_the_programs_cluster_archives_wal_and_its_scheduled_base_backup_into_az
             )
 
         _wait(archiving, "WAL archiving through the plugin (ContinuousArchiving True)", 300)
+        _wait(
+            lambda: _cluster_status(client, namespace).get("phase") == "Cluster in healthy state",
+            "generation 1 healthy",
+            300,
+        )
         pod = client.get(f"/api/v1/namespaces/{namespace}/pods/{CLUSTER}-1").json()
         assert pod["status"]["phase"] == "Running"
         sidecars = [c["image"] for c in pod["spec"].get("initContainers") or []]
