@@ -43,8 +43,9 @@ WithNode = Annotated[
     bool,
     typer.Option(
         "--node",
-        help="Also run a node (containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS; root, "
-        "scripts/install-node), kept until `down`.",
+        help="Also run a node (containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS, "
+        "Azurite; CNPG and its Barman Cloud plugin; root, scripts/install-node), kept until "
+        "`down`.",
     ),
 ]
 
@@ -119,7 +120,7 @@ def status(
     endpoints = platform.endpoints()
     where = {
         "kube": f"KUBECONFIG={endpoints.kubeconfig}",
-        "node": "containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS "
+        "node": "containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS, Azurite "
         f"({platform.directory / 'node'})",
         "postgres": f"127.0.0.1:{endpoints.postgres_port}",
         "openbao": f"{endpoints.vault_address} (token file {endpoints.vault_token_file})",

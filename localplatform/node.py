@@ -13,7 +13,8 @@ took on a VM like this one (no CAP_SYS_RESOURCE, cgroup v1):
 - the API server bound on the host's address (``localkube --node-ip``), which pods reach through
   the ``kubernetes`` Service (10.0.0.1, in its certificate) and kube-proxy's rules.
 
-CoreDNS runs on the host, bound to the node address, which is the kubelet's ``clusterDNS``.
+CoreDNS runs on the host, bound to the node address, which is the kubelet's ``clusterDNS``;
+so does Azurite, the backups' Azure Blob store (``localplatform.azurite``).
 One node per host: the CNI bridge, the pod range and DNS on the node address are fixed. Stopping
 deletes every pod through the API first (the kubelet tears down each sandbox and its network),
 then stops the processes, removes what they left (kube-proxy's rules, the bridge, the pods'
@@ -38,7 +39,7 @@ import httpx
 import yaml
 
 from localkube.cluster import NODE_NAME
-from localplatform import node_addons
+from localplatform import azurite, node_addons
 from localplatform.binaries import ROOT, installed_paths
 from localplatform.daemon import Daemon, PartError
 from localplatform.images import catalog
@@ -50,7 +51,7 @@ BRIDGE = "lpnode0"
 POD_CIDR = "10.88.0.0/16"
 CLUSTER_DOMAIN = "cluster.local"
 # Started in this order, stopped in reverse.
-DAEMONS = ("containerd", "kubelet", "kube-proxy", "kube-scheduler", "coredns")
+DAEMONS = ("containerd", "kubelet", "kube-proxy", "kube-scheduler", "coredns", "azurite")
 
 
 @dataclass(frozen=True)
@@ -166,15 +167,24 @@ class LocalNode:
         self._start_kube_proxy(binaries)
         self._start_scheduler(binaries)
         self._start_coredns(binaries)
+        key = azurite.account_key(self.directory)
+        azurite.start(self.daemon("azurite"), binaries["azurite_blob"], self.node_ip, key)
+        azurite.create_container(binaries["barman_venv"], self.node_ip, key)
         with kube_client(self.admin_kubeconfig) as client:
             node_addons.install(
                 client,
                 {
                     "cnpg": binaries.paths["cnpg_version"],
                     "local_path": binaries.paths["local_path_provisioner_version"],
+                    "barman_cloud_plugin": binaries.paths["barman_cloud_plugin_version"],
                 },
                 self.directory / "volumes",
             )
+
+    @property
+    def backup_store_connection_string(self) -> str:
+        """How a client reaches the node's Azurite account (a secret: never log it)."""
+        return azurite.connection_string(self.node_ip, azurite.account_key(self.directory))
 
     def _start_containerd(self, binaries: NodeBinaries) -> None:
         daemon = self.daemon("containerd")
@@ -252,6 +262,14 @@ state = "{base / "state"}"
                 binaries.paths["local_path_provisioner_version"],
             ),
             catalog.local_path_helper,
+            lambda: catalog.barman_cloud_plugin(
+                binaries["barman_cloud_plugin"], binaries.paths["barman_cloud_plugin_version"]
+            ),
+            lambda: catalog.barman_cloud_sidecar(
+                binaries["barman_cloud_plugin"],
+                binaries.paths["barman_cloud_plugin_version"],
+                binaries["barman_venv"],
+            ),
         ]
         for make in specs:
             spec = make()
@@ -392,7 +410,7 @@ state = "{base / "state"}"
         self.daemon("kube-scheduler").stop()
         if self.daemon("kubelet").pid() is not None and self.daemon("containerd").pid():
             self._delete_all_pods()
-        for name in ("coredns", "kube-proxy", "kubelet"):
+        for name in ("azurite", "coredns", "kube-proxy", "kubelet"):
             self.daemon(name).stop()
         self._kill_leftover_tasks()
         self.daemon("containerd").stop()

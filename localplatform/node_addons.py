@@ -1,6 +1,7 @@
 """What a cluster's platform team runs before the stack deploys, installed on the local node:
-the local-path provisioner (the storage driver, as a cloud ships its disk CSI driver) and the
-CloudNativePG operator (the local stack says ``operators.install: false``: already there).
+the local-path provisioner (the storage driver, as a cloud ships its disk CSI driver), the
+CloudNativePG operator and its Barman Cloud plugin (the local stack says
+``operators.install: false``: already there; the plugin: ``localplatform.barman_plugin``).
 
 Both come from their pinned modules' own manifests in the Go module cache (the local-path
 provisioner's ``deploy/local-path-storage.yaml``, CNPG's ``releases/cnpg-<version>.yaml``),
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 
 from localkube.cluster import module_dir
+from localplatform import barman_plugin
 from localplatform.daemon import PartError
 from localplatform.images import catalog
 from localplatform.kubeapply import ApplyError, apply, documents
@@ -101,12 +103,22 @@ def install(
             ),
         )
         apply(client, cnpg_objects((cnpg / "releases" / f"cnpg-{cnpg_version}.yaml").read_text()))
+        # After CNPG's manifest: it creates the cnpg-system namespace the plugin runs in.
+        plugin = module_dir(barman_plugin.MODULE, versions["barman_cloud_plugin"], env)
+        barman_plugin.create_missing_tls_secrets(client)
+        apply(
+            client,
+            barman_plugin.plugin_objects(
+                (plugin / "manifest.yaml").read_text(), versions["barman_cloud_plugin"]
+            ),
+        )
     except (ApplyError, httpx.HTTPError) as error:
         raise PartError(f"node: installing the add-ons failed: {error}") from None
     deadline = time.monotonic() + seconds
     waiting = {
         (LOCAL_PATH_NAMESPACE, "local-path-provisioner"),
         (CNPG_NAMESPACE, "cnpg-controller-manager"),
+        (barman_plugin.NAMESPACE, barman_plugin.SERVICE),
     }
     while waiting and time.monotonic() < deadline:
         waiting = {d for d in waiting if not _available(client, *d)}

@@ -119,3 +119,70 @@ def local_path_helper() -> ImageSpec:
         cmd=["/bin/sh"],
         env={"PATH": "/usr/bin:/bin"},
     )
+
+
+# The Barman Cloud plugin's release images (upstream's names), both the same static binary:
+# the plugin runs `manager operator`, the sidecar CNPG injects into instance pods runs
+# `manager instance` and calls barman-cloud-* from its PATH.
+BARMAN_CLOUD_PLUGIN_REPOSITORY = "ghcr.io/cloudnative-pg/plugin-barman-cloud"
+BARMAN_CLOUD_SIDECAR_REPOSITORY = "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar"
+# Where the sidecar image keeps barman's venv (upstream's image: /venv, first on PATH).
+SIDECAR_VENV = "venv"
+SIDECAR_PYTHON_PACKAGES = ("python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib")
+
+
+def barman_cloud_plugin_name(version: str) -> str:
+    return f"{BARMAN_CLOUD_PLUGIN_REPOSITORY}:{version}"
+
+
+def barman_cloud_sidecar_name(version: str) -> str:
+    return f"{BARMAN_CLOUD_SIDECAR_REPOSITORY}:{version}"
+
+
+def barman_cloud_plugin(manager: Path, version: str) -> ImageSpec:
+    return ImageSpec(
+        name=barman_cloud_plugin_name(version),
+        entries=[Entry("manager", source=manager)],
+        entrypoint=["/manager"],
+        user="65532:65532",
+    )
+
+
+def venv_entries(venv: Path, inside: str = SIDECAR_VENV) -> list[Entry]:
+    """``venv`` laid at ``/<inside>``: its scripts' ``#!<venv>/bin/python`` lines name the new
+    place; its ``python`` links (to Debian's ``/usr/bin/python3``) are kept as they are."""
+    old = f"#!{venv}/bin/".encode()
+    new = f"#!/{inside}/bin/".encode()
+    entries = []
+    for path in sorted(venv.rglob("*")):
+        target = f"{inside}/{path.relative_to(venv).as_posix()}"
+        if path.is_symlink():
+            entries.append(Entry(target, link=str(path.readlink())))
+        elif path.is_dir():
+            entries.append(Entry(target, directory=True, mode=0o755))
+        else:
+            data = path.read_bytes()
+            if data.startswith(old):
+                data = new + data[len(old) :]
+            entries.append(Entry(target, data=data, mode=path.stat().st_mode & 0o7777))
+    return entries
+
+
+def barman_cloud_sidecar(manager: Path, version: str, venv: Path) -> ImageSpec:
+    """The plugin's binary, Debian's python3 with its standard library, barman's venv at /venv
+    and every library the interpreter and the venv's extension modules load."""
+    python = [*package_files(SIDECAR_PYTHON_PACKAGES), Path("/usr/bin/python3")]
+    extensions = [p for p in venv.rglob("*.so*") if p.is_file() and not p.is_symlink()]
+    libraries = sorted(shared_libraries([*python, *extensions]))
+    return ImageSpec(
+        name=barman_cloud_sidecar_name(version),
+        entries=[
+            *rootfs([*python, *libraries]),
+            *venv_entries(venv),
+            *_passwd(),
+            Entry("manager", source=manager),
+        ],
+        entrypoint=["/manager"],
+        env={"PATH": f"/{SIDECAR_VENV}/bin:/usr/bin:/bin", "HOME": "/tmp"},
+        user=f"{POSTGRES_UID}:{POSTGRES_UID}",
+    )
