@@ -37,7 +37,7 @@ class Role(CoderModel):
 class User(CoderModel):
     id: str
     username: str
-    email: str
+    email: str = ""  # empty for a service account
     name: str = ""
     status: str = ""
     login_type: str = ""

@@ -218,11 +218,15 @@ class TemplateEndpoints(CoderClientCore):
         data = self._check(self._send("POST", path, json=body), "POST")
         return self._parse(Template, "POST", path, data)
 
-    def update_template_settings(self, template_id: str, settings: TemplateMeta) -> Template | None:
-        """PATCH /templates/{id} with the managed settings only. Coder answers 304 when nothing
+    def update_template_settings(
+        self, template_id: str, settings: TemplateMeta, *, name: str | None = None
+    ) -> Template | None:
+        """PATCH /templates/{id} with the managed settings only, and ``name`` when given (a
+        rename in place: coderd's ``UpdateTemplateMeta.name``). Coder answers 304 when nothing
         changed (None here); callers compare first, so that is rare."""
         path = f"/templates/{segment(template_id)}"
-        response = self._send("PATCH", path, json=settings.as_json())
+        body = settings.as_json() | ({"name": name} if name is not None else {})
+        response = self._send("PATCH", path, json=body)
         if response.status_code == 304:
             return None
         return self._parse(Template, "PATCH", path, self._check(response, "PATCH"))
