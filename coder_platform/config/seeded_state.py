@@ -20,13 +20,20 @@ USERNAME = r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$"
 TEMPLATE_OR_GROUP_NAME = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TERRAFORM_VARIABLE = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 
-LoginType = Literal["oidc", "password", "none"]
+LoginType = Literal["oidc", "github", "password", "none"]
 SiteRole = Literal["owner", "template-admin", "user-admin", "auditor"]
 
 
 class TemplateSettings(ConfigModel):
     """Settings for one directory under ``templates/`` (the key is the directory name)."""
 
+    name: str = Field(
+        "",
+        pattern=r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*)?$",
+        max_length=32,
+        description="Coder's template name, the directory's when empty; a change renames the "
+        "template in place (PATCH /templates/{id}), as coderd does",
+    )
     display_name: str = Field("", max_length=64, description="up to 64 characters")
     description: str = Field("", max_length=127, description="up to 127 characters")
     icon: str = Field("", description="an icon path or URL, such as /icon/k8s.png")
@@ -54,11 +61,18 @@ class UserConfig(ConfigModel):
     username: str = Field(
         ..., pattern=USERNAME, max_length=32, description="1-32 letters, digits, inner hyphens"
     )
-    email: str = Field(..., pattern=r"^[^@\s]+@[^@\s]+$", description="an email address")
+    email: str | None = Field(
+        None,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="an email address; required, except for a service account (loginType "
+        "none), which Coder creates without one",
+    )
     name: str = Field("", max_length=128, description="the display name")
-    login_type: LoginType = Field("oidc", description="one of oidc, password, none")
-    roles: list[SiteRole] = Field(
-        default_factory=list, description="site roles: owner, template-admin, user-admin, auditor"
+    login_type: LoginType = Field("oidc", description="one of oidc, github, password, none")
+    roles: list[SiteRole] | None = Field(
+        None,
+        description="site roles: owner, template-admin, user-admin, auditor; unset leaves them "
+        "to Coder (an IdP's role sync owns them), [] means none",
     )
     suspended: bool = False
     password_path: KvPath | None = Field(

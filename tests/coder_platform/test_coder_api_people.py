@@ -108,9 +108,11 @@ def test_service_accounts_are_premium_when_no_license_is_present(
     owner: CoderClient, double: CoderDouble
 ) -> None:
     with pytest.raises(CoderNotEntitledError):
-        owner.create_user("ci-bot", "ci@corp.test", login_type="none")
+        owner.create_user("ci-bot", None, login_type="none")
     owner.add_license(license_jwt(all_features=True))
-    assert owner.create_user("ci-bot", "ci@corp.test", login_type="none").login_type == "none"
+    assert owner.create_user("ci-bot", None, login_type="none").login_type == "none"
+    with pytest.raises(CoderApiError, match="Email cannot be set for service accounts"):
+        owner.create_user("ci-bot-2", "ci@corp.test", login_type="none")
 
 
 def test_roles_status_and_profile_change_when_an_owner_asks(owner: CoderClient) -> None:

@@ -87,8 +87,19 @@ def test_duplicates_and_unknown_members_are_each_named_when_declared() -> None:
 
 
 def test_service_account_cannot_be_an_owner_when_declared() -> None:
-    [found] = problems(dev(users=[{**ALICE, "loginType": "none"}]))
+    alice = {key: value for key, value in ALICE.items() if key != "email"}
+    [found] = problems(dev(users=[{**alice, "loginType": "none"}]))
     assert found.startswith("coder-platform:seeding.users[0].roles: ")
+
+
+def test_a_service_account_has_no_email_and_every_other_user_one_when_declared() -> None:
+    [with_email] = problems(dev(users=[{**ALICE, "loginType": "none", "roles": []}]))
+    assert with_email.startswith("coder-platform:seeding.users[0].email: a service account")
+    no_email = {key: value for key, value in ALICE.items() if key != "email"}
+    [missing] = problems(dev(users=[no_email]))
+    assert missing == "coder-platform:seeding.users[0].email: is required for loginType oidc"
+    config = load_config(dev(users=[{**no_email, "loginType": "none", "roles": []}]))
+    assert config.seeding is not None and config.seeding.users[0].email is None
 
 
 def test_license_and_passwords_need_vault_when_vault_is_off() -> None:
