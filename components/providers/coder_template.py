@@ -46,6 +46,7 @@ from coder_platform.redaction import Redactor
 from coder_platform.run_limits import TEMPLATE_IMPORT_DEADLINE_SECONDS
 from coder_platform.template_archive import TemplateArchive, TemplateDirectoryError, build_archive
 from components.providers.coder_template_checks import (
+    RENAMING_INPUTS,
     REPLACING_INPUTS,
     SETTINGS_INPUTS,
     VERSIONING_INPUTS,
@@ -77,6 +78,10 @@ class TemplateImportError(RuntimeError):
 
 class TemplateInUseError(RuntimeError):
     """Coder refuses to delete a template that workspaces use; nothing was changed."""
+
+
+class TemplateRefusedError(RuntimeError):
+    """Coder refused a change of the template (a rename to a taken name); nothing changed."""
 
 
 class TemplateGoneError(RuntimeError):
@@ -169,22 +174,25 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
         return _read_result(id_, props, template)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        """Only declared properties count: name, organization or url replace; content or
-        variables update with a new version; settings update in place; an active version that
-        is not ours (seen by ``read``) is drift. No API call."""
+        """Only declared properties count: organization or url replace; content or variables
+        update with a new version; the name and settings update in place; an active version
+        that is not ours (seen by ``read``) is drift. No API call."""
         olds, news = inputs_of(olds), inputs_of(news)
         olds = {**olds, "variables": variables_of(olds)}
         news = {**news, "variables": variables_of(news)}
         replaces = declared_changes(olds, news, REPLACING_INPUTS)
-        updates = declared_changes(olds, news, (*VERSIONING_INPUTS, *SETTINGS_INPUTS))
+        updates = declared_changes(
+            olds, news, (*RENAMING_INPUTS, *VERSIONING_INPUTS, *SETTINGS_INPUTS)
+        )
         if olds.get("active_version_id") != olds.get("version_id"):
             updates.append("active_version_id")
         return dyn.DiffResult(changes=bool(replaces or updates), replaces=replaces)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         """A new version only when the content hash or the variables changed; an active version
-        that is not ours is taken back (ours re-activated, or rebuilt if it is gone); settings
-        are patched only where the live template differs."""
+        that is not ours is taken back (ours re-activated, or rebuilt if it is gone); the name
+        and settings are patched only where the live template differs (a rename is in place,
+        so the template keeps its id, versions and workspaces)."""
         olds, news = inputs_of(olds), inputs_of(news)
         raise_on_failures("CoderTemplate", template_failures(news))
         content_changed = declared_changes(
@@ -307,11 +315,27 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
     def _apply_settings(
         self, client: CoderClient, template: Template, props: Mapping[str, Any]
     ) -> None:
-        """PATCH only when the live settings differ (Coder answers 304 to a no-op patch)."""
-        wanted = settings_of(props)
-        if TemplateMeta.of(template) != wanted:
-            client.update_template_settings(template.id, wanted)
-            logging.getLogger(LOGGER_NAME).info("template %s: settings updated", props["name"])
+        """PATCH only when the live name or settings differ (Coder answers 304 to a no-op
+        patch). A name another template holds is refused by Coder; the error names both."""
+        wanted, name = settings_of(props), props["name"]
+        renamed = template.name != name
+        if TemplateMeta.of(template) == wanted and not renamed:
+            return
+        try:
+            client.update_template_settings(template.id, wanted, name=name if renamed else None)
+        except CoderApiError as error:
+            if not renamed or error.status not in (400, 409):
+                raise
+            raise TemplateRefusedError(
+                f"template {template.name!r} cannot be renamed to {name!r}: {error.message}. "
+                "Another template may hold that name: rename or delete it in Coder, or keep "
+                "the old name in seeding.templates.<dir>.name. Nothing was changed."
+            ) from None
+        log = logging.getLogger(LOGGER_NAME)
+        if renamed:
+            log.info("template %s: renamed in place from %s", name, template.name)
+        else:
+            log.info("template %s: settings updated", name)
 
 
 def _archive(props: Mapping[str, Any]) -> TemplateArchive:

@@ -3,8 +3,9 @@
 The rules follow Coder's own validation, so a bad value fails at preview, naming the field,
 instead of half way through an ``up``: template names are 1-32 characters of letters, digits
 and inner hyphens (here lowercase only, so a name is one spelling), display names at most 64
-characters without surrounding spaces, descriptions at most 128 characters, durations whole,
-non-negative milliseconds. Messages name the field, never the value (a value may be a secret).
+characters without surrounding spaces, descriptions at most 127 characters (codersdk's
+``CreateTemplateRequest`` validates ``lt=128``), durations whole, non-negative milliseconds.
+Messages name the field, never the value (a value may be a secret).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ import pulumi.dynamic as dyn
 from coder_platform.coder_api.templates import TemplateMeta
 from components.providers.common import is_http_url, is_known, whole_number
 
-# A change of server, organization or name is another template.
-REPLACING_INPUTS = ("url", "organization", "name")
+# A change of server or organization is another template; a new name is a rename in place
+# (``PATCH /templates/{id}`` with ``name``, as coderd does: a replace would fail as soon as the
+# old template has workspaces).
+REPLACING_INPUTS = ("url", "organization")
+RENAMING_INPUTS = ("name",)
 # A change of content or Terraform variables needs a new template version.
 VERSIONING_INPUTS = ("directory_hash", "variables")
 # Settings are patched in place, with no new version.
@@ -30,7 +34,7 @@ SETTINGS_INPUTS = ("display_name", "description", "icon", "default_ttl_ms", "act
 NAME_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 NAME_MAX = 32
 DISPLAY_NAME_MAX = 64
-DESCRIPTION_MAX = 128
+DESCRIPTION_MAX = 127
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 

@@ -29,6 +29,7 @@ from components.providers.coder_template import (
     CoderTemplateProvider,
     TemplateImportError,
     TemplateInUseError,
+    TemplateRefusedError,
 )
 from components.providers.common import TokenAuthenticatedProvider
 from components.providers.sdk_internals import UNKNOWN
@@ -227,7 +228,7 @@ def test_diff_shows_no_change_when_only_the_token_or_the_checkout_moved(
 @pytest.mark.parametrize(
     ("field", "value", "replaces"),
     [
-        ("name", "renamed", ["name"]),
+        ("name", "renamed", []),
         ("organization", "other-org", ["organization"]),
         ("url", "https://coder.elsewhere.test", ["url"]),
         ("description", "new words", []),
@@ -292,6 +293,44 @@ def test_a_settings_change_makes_no_new_version_when_updated(
     assert len(double.versions_of(template_id)) == 1
     assert double.template_records[template_id].display_name == "Demo 2"
     assert result.outs is not None and result.outs["version_id"] == outs["version_id"]
+
+
+def test_a_rename_is_one_patch_keeping_id_and_versions_when_the_name_changes(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    template_id, outs = created(provider, inputs())
+    assert provider.diff(template_id, outs, inputs(name="demo-2")).replaces == []
+    start = len(double.requests)
+    result = provider.update(template_id, outs, inputs(name="demo-2"))
+    assert writes_since(double, start) == [("PATCH", f"/templates/{template_id}")]
+    assert double.template_records[template_id].name == "demo-2"
+    assert len(double.versions_of(template_id)) == 1
+    assert result.outs is not None and result.outs["version_id"] == outs["version_id"]
+    refreshed = read_outs(provider, template_id, result.outs)
+    assert provider.diff(template_id, refreshed, inputs(name="demo-2")).changes is False
+
+
+def test_a_rename_to_a_taken_name_fails_naming_both_and_changes_nothing(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    template_id, outs = created(provider, inputs())
+    double.add_template("taken", ["v1"])
+    with pytest.raises(TemplateRefusedError) as raised:
+        provider.update(template_id, outs, inputs(name="taken"))
+    assert "'demo'" in str(raised.value) and "'taken'" in str(raised.value)
+    assert double.template_records[template_id].name == "demo"
+
+
+def test_a_hand_rename_reads_as_a_change_and_is_renamed_back(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    template_id, outs = created(provider, inputs())
+    double.template_records[template_id].name = "renamed-by-hand"
+    refreshed = read_outs(provider, template_id, outs)
+    diff = provider.diff(template_id, refreshed, inputs())
+    assert (diff.changes, diff.replaces) == (True, [])
+    provider.update(template_id, refreshed, inputs())
+    assert double.template_records[template_id].name == "demo"
 
 
 def test_a_hand_edit_of_settings_reads_as_a_change_and_is_patched_back(
@@ -519,7 +558,7 @@ def test_check_passes_when_inputs_are_valid_or_unknown_at_preview(
     assert provider.check({}, inputs()).failures == []
     unknown = {key: UNKNOWN for key in ("url", "token", "name", "directory_hash")}
     assert provider.check({}, inputs(**unknown)).failures == []
-    assert provider.check({}, inputs(description="d" * 128, variables={})).failures == []
+    assert provider.check({}, inputs(description="d" * 127, variables={})).failures == []
 
 
 def test_create_refuses_to_call_coder_when_an_input_is_invalid(
