@@ -64,10 +64,26 @@ def license_claims(jwt: str) -> dict[str, Any] | None:
     return decoded if isinstance(decoded, dict) else None
 
 
+# Features of codersdk's catalogue that its Enterprise feature set leaves out
+# (``FeatureName.Enterprise()`` is false for them); the Premium set holds every feature.
+NOT_IN_ENTERPRISE_SET = frozenset({"multiple_organizations", "custom_roles", "service_accounts"})
+
+
 def license_grants(jwt: str, feature: str) -> bool:
-    """Whether a license's claims entitle ``feature`` (``all_features`` or a positive count)."""
-    claims = license_claims(jwt) or {}
-    if claims.get("all_features") is True:
+    """Whether a license's claims entitle ``feature``."""
+    return claims_grant(license_claims(jwt) or {}, feature)
+
+
+def claims_grant(claims: dict[str, Any], feature: str) -> bool:
+    """Whether license claims entitle ``feature``, as coderd's ``LicensesEntitlements`` reads
+    them: the ``feature_set`` (``premium``: every feature; ``enterprise``, or the legacy
+    ``all_features``: all but the few above), or a positive count in ``features``."""
+    feature_set = str(claims.get("feature_set") or "").lower()
+    if not feature_set and claims.get("all_features") is True:
+        feature_set = "enterprise"
+    if feature_set == "premium":
+        return True
+    if feature_set == "enterprise" and feature not in NOT_IN_ENTERPRISE_SET:
         return True
     features = claims.get("features")
     count = features.get(feature) if isinstance(features, dict) else None

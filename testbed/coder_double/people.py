@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from coder_platform.coder_api.people import claims_grant
 from coder_platform.contracts import GROUPS_FEATURE, SERVICE_ACCOUNTS_FEATURE
 from testbed.coder_double.core import (
     ORG_ID,
@@ -104,10 +105,7 @@ class DoubleLicense:
         }
 
     def grants(self, feature: str) -> bool:
-        if self.claims.get("all_features") is True:
-            return True
-        features = self.claims.get("features")
-        return isinstance(features, dict) and (features.get(feature) or 0) > 0
+        return claims_grant(self.claims, feature)
 
 
 @dataclass

@@ -24,6 +24,7 @@ import pytest
 
 from coder_platform.coder_api import CoderApiError, CoderClient
 from coder_platform.coder_api.templates import TemplateMeta
+from coder_platform.contracts import SERVICE_ACCOUNTS_FEATURE
 from components.providers.coder_template_checks import template_failures
 from components.providers.coder_user import (
     CoderUserProvider,
@@ -68,6 +69,10 @@ class CoderUnderTest:
             "on_delete": "suspend",
         }
         return props | overrides
+
+    def entitled(self, feature: str) -> bool:
+        with self.admin() as client:
+            return client.entitlements().allows(feature)
 
     def name(self, stem: str) -> str:
         return f"{stem}-{self.suffix}"
@@ -163,15 +168,24 @@ def a_user_with_the_username_and_the_email_is_adopted(coder: CoderUnderTest) -> 
     assert live is not None and live.site_roles == ["auditor"]
 
 
-def a_service_account_without_the_entitlement_is_refused_before_any_write(
+def a_service_account_is_created_without_email_only_when_entitled(
     coder: CoderUnderTest,
 ) -> None:
+    """Without the entitlement: refused before any write. With it (a license): created with
+    neither email nor password, and converged."""
     provider, username = coder.users(), coder.name("robot")
     inputs = coder.user_inputs(username, login_type="none", email=None, password=None)
     assert provider.check({}, inputs).failures == []
-    with unchanged(coder), pytest.raises(ServiceAccountsNotEntitledError) as raised:
-        provider.create(inputs)
-    assert "service_accounts" in str(raised.value) and username in str(raised.value)
+    if not coder.entitled(SERVICE_ACCOUNTS_FEATURE):
+        with unchanged(coder), pytest.raises(ServiceAccountsNotEntitledError) as raised:
+            provider.create(inputs)
+        assert "service_accounts" in str(raised.value) and username in str(raised.value)
+        return
+    created = provider.create(inputs)
+    assert created.outs is not None
+    assert (created.outs["login_type"], created.outs["email"]) == ("none", "")
+    read = provider.read(created.id, created.outs)
+    assert read.outs is not None and not provider.diff(created.id, read.outs, inputs).changes
 
 
 def a_github_user_is_created_with_that_login_type(coder: CoderUnderTest) -> None:
@@ -204,7 +218,7 @@ SCENARIOS: list[Callable[[CoderUnderTest], None]] = [
     a_user_deleted_by_hand_is_gone_for_update_and_delete,
     a_user_with_the_username_but_another_email_is_not_adopted,
     a_user_with_the_username_and_the_email_is_adopted,
-    a_service_account_without_the_entitlement_is_refused_before_any_write,
+    a_service_account_is_created_without_email_only_when_entitled,
     a_github_user_is_created_with_that_login_type,
     unset_roles_are_never_compared_or_written,
 ]
