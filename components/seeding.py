@@ -229,6 +229,7 @@ class CoderSeed(pulumi.ComponentResource):
                     default_ttl_ms=source.settings.default_ttl_ms,
                     activity_bump_ms=source.settings.activity_bump_ms,
                     variables=dict(source.settings.variables),
+                    lifecycle=source.settings.lifecycle(),
                 ),
                 opts=opts,
             )

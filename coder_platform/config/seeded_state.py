@@ -19,6 +19,19 @@ from coder_platform.config.base import ConfigModel, KvPath
 USERNAME = r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$"
 TEMPLATE_OR_GROUP_NAME = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TERRAFORM_VARIABLE = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+MINUTE_MS = 60_000
+# The names are coderd's (UpdateTemplateMeta); coder_api.templates.LIFECYCLE_SETTINGS says
+# which Premium feature each needs (a test keeps the two lists equal).
+LIFECYCLE_FIELDS = (
+    "allow_user_cancel_workspace_jobs",
+    "require_active_version",
+    "deprecation_message",
+    "allow_user_autostart",
+    "allow_user_autostop",
+    "failure_ttl_ms",
+    "time_til_dormant_ms",
+    "time_til_dormant_autodelete_ms",
+)
 
 LoginType = Literal["oidc", "github", "password", "none"]
 SiteRole = Literal["owner", "template-admin", "user-admin", "auditor"]
@@ -44,6 +57,41 @@ class TemplateSettings(ConfigModel):
     variables: dict[str, str] = Field(
         default_factory=dict, description="Terraform variables by name (strings)"
     )
+    # Lifecycle and security settings, coderd's names and meanings; unset: not managed (Coder's
+    # value stands). Premium ones need access_control or advanced_template_scheduling.
+    allow_user_cancel_workspace_jobs: bool | None = None
+    require_active_version: bool | None = Field(None, description="Premium: access_control")
+    deprecation_message: str | None = Field(
+        None, description="Premium: access_control; non-empty deprecates the template"
+    )
+    allow_user_autostart: bool | None = Field(
+        None, description="Premium: advanced_template_scheduling"
+    )
+    allow_user_autostop: bool | None = Field(
+        None, description="Premium: advanced_template_scheduling"
+    )
+    failure_ttl_ms: int | None = Field(
+        None, ge=0, description="Premium: advanced_template_scheduling; 0 or at least 60000"
+    )
+    time_til_dormant_ms: int | None = Field(
+        None, ge=0, description="Premium: advanced_template_scheduling; 0 or at least 60000"
+    )
+    time_til_dormant_autodelete_ms: int | None = Field(
+        None, ge=0, description="Premium: advanced_template_scheduling; 0 or at least 60000"
+    )
+
+    @field_validator("failure_ttl_ms", "time_til_dormant_ms", "time_til_dormant_autodelete_ms")
+    @classmethod
+    def _at_least_a_minute(cls, value: int | None) -> int | None:
+        if value is not None and 0 < value < MINUTE_MS:
+            raise ValueError("must be 0 (off) or at least one minute (60000), as coderd checks")
+        return value
+
+    def lifecycle(self) -> dict[str, bool | int | str]:
+        """The declared lifecycle settings by coderd's JSON name (unset ones left out)."""
+        return {
+            name: value for name in LIFECYCLE_FIELDS if (value := getattr(self, name)) is not None
+        }
 
     @field_validator("variables")
     @classmethod

@@ -191,6 +191,10 @@ class CoderDoubleCore:
     def wipe_extra(self) -> None:
         """What an endpoint group adds to a reset; each extension clears its own state."""
 
+    def allows(self, feature: str) -> bool:
+        """Whether a Premium feature is entitled (the people endpoints hold the licenses)."""
+        return False
+
     def extra_routes(self) -> list[tuple[str, str, Handler]]:
         """Routes an endpoint group adds; each extension prepends its own to ``super()``'s."""
         return []

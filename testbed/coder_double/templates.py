@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from coder_platform.coder_api.templates import LIFECYCLE_SETTINGS
 from testbed.coder_double.core import (
     ORG_ID,
     CoderDoubleCore,
@@ -105,6 +106,20 @@ class DoubleVersion:
         }
 
 
+# coderd's defaults for a new template (codersdk.Template): users may cancel jobs and schedule
+# their workspaces, nothing is required, deprecated or cleaned up.
+LIFECYCLE_DEFAULTS: dict[str, Any] = {
+    "allow_user_cancel_workspace_jobs": True,
+    "require_active_version": False,
+    "deprecation_message": "",
+    "allow_user_autostart": True,
+    "allow_user_autostop": True,
+    "failure_ttl_ms": 0,
+    "time_til_dormant_ms": 0,
+    "time_til_dormant_autodelete_ms": 0,
+}
+
+
 @dataclass
 class DoubleTemplate:
     id: str
@@ -116,9 +131,12 @@ class DoubleTemplate:
     default_ttl_ms: int = 0
     activity_bump_ms: int = 3_600_000
     deleted: bool = False
+    lifecycle: dict[str, Any] = field(default_factory=lambda: dict(LIFECYCLE_DEFAULTS))
 
     def as_json(self) -> dict[str, Any]:
         return {
+            **self.lifecycle,
+            "deprecated": bool(self.lifecycle["deprecation_message"]),
             "id": self.id,
             "name": self.name,
             "display_name": self.display_name,
@@ -511,10 +529,19 @@ class TemplatesDouble(CoderDoubleCore):
             return message(409, f"Template with name {renamed!r} already exists.")
         keys = ("name", "display_name", "description", "icon", "default_ttl_ms", "activity_bump_ms")
         changes = {k: body[k] for k in keys if k in body and body[k] != getattr(template, k)}
-        if not changes:
+        # coderd's AGPL stores ignore a Premium setting without its feature: no error, no change.
+        lifecycle = {
+            setting.name: body[setting.name]
+            for setting in LIFECYCLE_SETTINGS
+            if setting.name in body
+            and body[setting.name] != template.lifecycle[setting.name]
+            and (setting.feature is None or self.allows(setting.feature))
+        }
+        if not changes and not lifecycle:
             return httpx.Response(304)
         for key, value in changes.items():
             setattr(template, key, value)
+        template.lifecycle |= lifecycle
         return reply(200, template.as_json())
 
     def _delete_template(

@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
+from coder_platform.coder_api.templates import LIFECYCLE_SETTINGS
 from coder_platform.config import ConfigError, VaultConfig, load_config
-from coder_platform.config.seeded_state import LicenseConfig, TemplateSettings, UserConfig
+from coder_platform.config.seeded_state import (
+    LIFECYCLE_FIELDS,
+    LicenseConfig,
+    TemplateSettings,
+    UserConfig,
+)
 from coder_platform.template_sources import discover
 from coder_platform.vault_inputs import required_paths
 from testbed.harness import load_stack_file
@@ -179,3 +185,17 @@ def test_config_models_hold_no_secret_values() -> None:
     for model in (UserConfig, LicenseConfig, TemplateSettings):
         for name, field in model.model_fields.items():
             assert field.annotation is not SecretStr, f"{model.__name__}.{name}"
+
+
+def test_template_lifecycle_settings_are_coderds_and_only_declared_ones_are_managed() -> None:
+    settings = TemplateSettings.model_validate(
+        {"allowUserCancelWorkspaceJobs": False, "failureTtlMs": 3_600_000}
+    )
+    assert settings.lifecycle() == {
+        "allow_user_cancel_workspace_jobs": False,
+        "failure_ttl_ms": 3_600_000,
+    }
+    assert TemplateSettings().lifecycle() == {}
+    assert tuple(setting.name for setting in LIFECYCLE_SETTINGS) == LIFECYCLE_FIELDS
+    with pytest.raises(ValidationError, match="at least one minute"):
+        TemplateSettings.model_validate({"timeTilDormantMs": 1000})

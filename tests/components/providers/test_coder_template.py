@@ -29,6 +29,7 @@ from components.providers.coder_template import (
     CoderTemplateProvider,
     TemplateImportError,
     TemplateInUseError,
+    TemplateNotEntitledError,
     TemplateRefusedError,
 )
 from components.providers.common import TokenAuthenticatedProvider
@@ -634,3 +635,62 @@ def test_old_state_builds_an_authenticated_client_when_loaded_after_the_shared_c
     loaded._client({"url": "http://coder.test", "token": "tok"})
     assert seen == ["http://coder.test", "tok"]
     assert loaded._job_deadline_seconds == DEFAULT_JOB_DEADLINE_SECONDS
+
+
+# -- lifecycle and security settings --------------------------------------------------------------
+
+
+def test_state_without_lifecycle_reads_no_change_when_none_is_declared(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    template_id, outs = created(provider, inputs())
+    old_state = {key: value for key, value in outs.items() if key != "lifecycle"}
+    refreshed = read_outs(provider, template_id, old_state)
+    assert provider.diff(template_id, refreshed, inputs()).changes is False
+    assert provider.diff(template_id, refreshed, inputs(lifecycle={})).changes is False
+
+
+def test_a_declared_setting_is_set_at_create_and_a_hand_change_is_taken_back(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    wanted = {"allow_user_cancel_workspace_jobs": False}
+    template_id, outs = created(provider, inputs(lifecycle=wanted))
+    record = double.template_records[template_id]
+    assert record.lifecycle["allow_user_cancel_workspace_jobs"] is False
+    refreshed = read_outs(provider, template_id, outs)
+    assert provider.diff(template_id, refreshed, inputs(lifecycle=wanted)).changes is False
+    record.lifecycle["allow_user_cancel_workspace_jobs"] = True  # changed in the UI
+    drifted = read_outs(provider, template_id, outs)
+    diff = provider.diff(template_id, drifted, inputs(lifecycle=wanted))
+    assert (diff.changes, diff.replaces) == (True, [])
+    start = len(double.requests)
+    provider.update(template_id, drifted, inputs(lifecycle=wanted))
+    assert writes_since(double, start) == [("PATCH", f"/templates/{template_id}")]
+    assert record.lifecycle["allow_user_cancel_workspace_jobs"] is False
+
+
+def test_a_premium_setting_without_its_entitlement_fails_before_any_write(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    wanted = {"require_active_version": True, "failure_ttl_ms": 3_600_000.0}
+    start = len(double.requests)
+    with pytest.raises(TemplateNotEntitledError) as raised:
+        provider.create(inputs(lifecycle=wanted))
+    text = str(raised.value)
+    assert "'access_control'" in text and "require_active_version" in text
+    assert writes_since(double, start) == []
+    double.entitle("access_control", "advanced_template_scheduling")
+    template_id, _ = created(provider, inputs(lifecycle=wanted))
+    record = double.template_records[template_id].lifecycle
+    assert (record["require_active_version"], record["failure_ttl_ms"]) == (True, 3_600_000)
+
+
+@pytest.mark.parametrize(
+    "lifecycle",
+    [{"allow_user_autostart": "yes"}, {"failure_ttl_ms": -1}, {"no_such_setting": True}],
+)
+def test_check_names_lifecycle_when_a_setting_is_unknown_or_of_the_wrong_type(
+    provider: CoderTemplateProvider, inputs: Inputs, lifecycle: dict[str, Any]
+) -> None:
+    failures = provider.check({}, inputs(lifecycle=lifecycle)).failures
+    assert [f.property for f in failures] == ["lifecycle"]
