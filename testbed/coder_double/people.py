@@ -3,9 +3,11 @@
 Faithful to the rules a real Coder (v2.36) enforces, because a double laxer than Coder hides
 bugs: ``POST /users`` answers 409 "User already exists." when the username or the email is
 taken, refuses ``oidc`` users until an OIDC issuer is configured (``oidc_configured``), a
-password for any other login type, and ``none`` users unless they are service accounts on a
-Premium deployment; new users start ``dormant``. Nobody changes their own roles, suspends
-themselves or an owner, or deletes themselves; a user with workspaces cannot be deleted (417).
+password for any other login type, and ``none`` users unless they are service accounts (no
+email, no password, the ``service_accounts`` entitlement); new users start ``dormant``. A
+deleted user stays a tombstone answered by id (``tombstones``), as coderd keeps the row. Nobody
+changes their own roles, suspends themselves or an owner, or deletes themselves; a user with
+workspaces cannot be deleted (417).
 Every group route answers 403 "Template RBAC is a Premium feature. Contact sales!" until
 ``template_rbac`` is entitled (``entitle``) or a license grants it. Licenses are JWTs whose
 claims the double reads without verifying a signature; a ``wipe`` (a database reset) drops
@@ -174,10 +176,6 @@ class PeopleDouble(CoderDoubleCore):
         return feature in self.entitled or any(
             lic.grants(feature) for lic in self.licenses.values()
         )
-
-    @property
-    def premium(self) -> bool:
-        return bool(self.entitled) or bool(self.licenses)
 
     def user_named(self, username: str) -> DoubleUser:
         found = next((u for u in self.users.values() if u.username == username), None)
