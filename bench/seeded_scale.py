@@ -104,6 +104,8 @@ def _seeded(scale: int, workdir: Path) -> tuple[CoderDouble, Callable[[], None]]
             "default_ttl_ms": 0.0,
             "activity_bump_ms": 3_600_000.0,
             "variables": {},
+            # A declared lifecycle setting: read with the template, no call of its own.
+            "lifecycle": {"allow_user_cancel_workspace_jobs": False},
             "directory": directory,
             "source_root": str(project),
             "directory_hash": directory_hash(project / directory),

@@ -122,6 +122,9 @@ LICENSE_KEY: Final = "license"
 # The entitlement Coder's groups need (``codersdk.FeatureTemplateRBAC``): config validation and
 # the group provider both check it.
 GROUPS_FEATURE: Final = "template_rbac"
+# The entitlement service accounts (login type ``none``) need (``codersdk.FeatureServiceAccounts``):
+# config validation and the user provider both check it before any write.
+SERVICE_ACCOUNTS_FEATURE: Final = "service_accounts"
 
 # -- Kubernetes labels ----------------------------------------------------------------------------
 

@@ -22,8 +22,11 @@ TEMPLATES_DIR = "templates"
 
 @dataclass(frozen=True)
 class TemplateSource:
-    """One template to publish: its name (the directory's), where it is, what it is set to."""
+    """One template to publish: its config key (the directory's name, which also keys the
+    Pulumi resource, so a rename in Coder is an update, never a replace), Coder's name for it
+    (``settings.name``, else the key), where it is, and what it is set to."""
 
+    key: str
     name: str
     directory: str  # relative to the project root, ``/``-separated
     content_hash: str
@@ -74,12 +77,14 @@ def discover(
         except TemplateDirectoryError as error:
             issues.append(ConfigIssue(f"seeding.templates.{path.name}", str(error)))
             continue
+        chosen = settings.get(path.name) or TemplateSettings()
         sources.append(
             TemplateSource(
-                name=path.name,
+                key=path.name,
+                name=chosen.name or path.name,
                 directory=f"{folder}/{path.name}",
                 content_hash=content_hash,
-                settings=settings.get(path.name) or TemplateSettings(),
+                settings=chosen,
             )
         )
     if issues:

@@ -182,7 +182,7 @@ class CoderSeed(pulumi.ComponentResource):
                     name=user.name,
                     login_type=user.login_type,
                     password=args.user_passwords.get(user.username),
-                    roles=tuple(user.roles),
+                    roles=None if user.roles is None else tuple(user.roles),
                     suspended=user.suspended,
                     on_delete=args.removed_users,
                 ),
@@ -214,8 +214,8 @@ class CoderSeed(pulumi.ComponentResource):
         self, name: str, args: CoderSeedArgs, opts: pulumi.ResourceOptions
     ) -> dict[str, CoderTemplate]:
         return {
-            source.name: CoderTemplate(
-                f"{name}-template-{source.name}",
+            source.key: CoderTemplate(
+                f"{name}-template-{source.key}",
                 CoderTemplateArgs(
                     args.coder_url,
                     self.token.token,
@@ -229,6 +229,7 @@ class CoderSeed(pulumi.ComponentResource):
                     default_ttl_ms=source.settings.default_ttl_ms,
                     activity_bump_ms=source.settings.activity_bump_ms,
                     variables=dict(source.settings.variables),
+                    lifecycle=source.settings.lifecycle(),
                 ),
                 opts=opts,
             )

@@ -15,6 +15,7 @@ from pathlib import Path
 from coder_platform.coder_api import CoderApiError, CoderClient
 from localplatform.binaries import PlatformBinaries
 from localplatform.daemon import Daemon
+from localplatform.license import LicenseSigner
 from localplatform.openbao import OidcClient
 
 # The automation token's lifetime must fit under this (seeding.tokenLifetimeHours, checked
@@ -27,6 +28,9 @@ class LocalCoder:
     directory: Path
     binaries: PlatformBinaries
     port: int
+    # The platform's license key: the build's entry point trusts its public half (the license
+    # the stack seeds is signed with it). None: Coder trusts only its own keys.
+    license_signer: LicenseSigner | None = None
 
     @property
     def daemon(self) -> Daemon:
@@ -78,6 +82,8 @@ class LocalCoder:
                 "CODER_OIDC_CLIENT_SECRET": oidc.client_secret,
                 "CODER_OIDC_SIGN_IN_TEXT": "Sign in with OpenBao",
             }
+        if self.license_signer is not None:
+            env |= self.license_signer.coder_environment()
         return env
 
     def start(self, postgres_url: str, oidc: OidcClient | None) -> None:

@@ -16,11 +16,13 @@ from coder_platform.config import PlatformConfig
 from coder_platform.contracts import (
     ADMIN_EMAIL_KEY,
     ADMIN_USERNAME_KEY,
+    LICENSE_KEY,
     OIDC_CLIENT_SECRET_KEY,
     PASSWORD_KEY,
 )
 from coder_platform.vault_inputs import ADMIN_KEYS, LICENSE_KEYS, OIDC_KEYS, required_paths
 from localplatform.daemon import PartError
+from localplatform.license import LicenseSigner
 from localplatform.openbao import OidcClient
 from localplatform.stack import read_stack
 
@@ -50,15 +52,25 @@ class KvStore(Protocol):
     def write_kv(self, path: str, data: dict[str, str]) -> None: ...
 
 
-def seed_missing_inputs(kv: KvStore, stack_file: Path, oidc: OidcClient | None) -> list[str]:
+def seed_missing_inputs(
+    kv: KvStore,
+    stack_file: Path,
+    oidc: OidcClient | None,
+    license_signer: LicenseSigner | None = None,
+) -> list[str]:
     """Write each missing input with a generated value; return the paths written (no values).
 
-    A missing license is refused instead: Coder verifies a license's signature, so only a real
-    one (``bao kv put``) can go there.
+    A missing license is signed with the platform's own key (``license_signer``), which the
+    local Coder trusts; without a signer it is refused: Coder verifies a license's signature,
+    so only a real one (``bao kv put``) can go there.
     """
     written: list[str] = []
     for path, keys in stack_vault_paths(read_stack(stack_file)).items():
         if kv.read_kv(path) is not None:
+            continue
+        if keys == LICENSE_KEYS and license_signer is not None:
+            kv.write_kv(path, {LICENSE_KEY: license_signer.sign()})
+            written.append(path)
             continue
         if keys == LICENSE_KEYS:
             raise LicenseMissingError(

@@ -26,6 +26,7 @@ from localplatform.binaries import ROOT, PlatformBinaries
 from localplatform.coder import LocalCoder
 from localplatform.daemon import PartError
 from localplatform.inputs import seed_missing_inputs
+from localplatform.license import LicenseSigner
 from localplatform.node import LocalNode, default_node_ip
 from localplatform.openbao import LocalOpenBao, OidcClient
 from localplatform.postgres import LocalPostgres
@@ -125,7 +126,14 @@ class LocalPlatform:
 
     @property
     def coder(self) -> LocalCoder:
-        return LocalCoder(self.directory / "coder", self.binaries, self.coder_port)
+        return LocalCoder(
+            self.directory / "coder", self.binaries, self.coder_port, self.license_signer
+        )
+
+    @property
+    def license_signer(self) -> LicenseSigner:
+        """The key this platform signs its Coder license with (0600, never printed)."""
+        return LicenseSigner(self.directory / "license" / "signing-key.pem")
 
     # --- kube: delegated to `python -m localkube`, which runs it under its own supervisor ----
 
@@ -175,7 +183,7 @@ class LocalPlatform:
             self._check_port("openbao", self.openbao_port)
             self.openbao.start()
             if stack_file is not None:
-                seed_missing_inputs(self.openbao, stack_file, self._oidc())
+                seed_missing_inputs(self.openbao, stack_file, self._oidc(), self.license_signer)
         else:
             self._check_port("coder", self.coder_port)
             self.coder.start(self.postgres.coder_url(), self._oidc())

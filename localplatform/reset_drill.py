@@ -40,6 +40,8 @@ class Expected:
     users: dict[str, UserConfig]
     templates: list[str]
     token_path: str
+    license: bool = False
+    groups: dict[str, list[str]] = field(default_factory=dict)  # name -> member usernames
 
 
 def expected_from(stack_file: Path, root: Path = ROOT) -> Expected:
@@ -61,6 +63,8 @@ def expected_from(stack_file: Path, root: Path = ROOT) -> Expected:
         users={u.username: u for u in (seeding.users if seeding else [])},
         templates=sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else [],
         token_path=config.vault.cli_token_path,
+        license=bool(seeding and seeding.license),
+        groups={g.name: sorted(g.members) for g in (seeding.groups if seeding else [])},
     )
 
 
@@ -107,6 +111,14 @@ def _verify_seeded(coder: CoderClient, expected: Expected, result: ResetDrillRes
         ok = got is not None and got.login_type == want.login_type
         detail = f"{want.login_type} user present" if ok else "missing or wrong"
         result.check(f"user {name}", ok, detail)
+    if expected.license:
+        ok = bool(coder.list_licenses())
+        result.check("license", ok, "added again" if ok else "missing")
+    for name, members in expected.groups.items():
+        group = coder.get_group_by_name("default", name)
+        names = group.member_usernames if group else None
+        ok = names == members
+        result.check(f"group {name}", ok, "members back" if ok else f"missing or {names}")
     templates = {template.name: template for template in coder.list_templates()}
     for name in expected.templates:
         got_template = templates.get(name)

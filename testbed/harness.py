@@ -38,7 +38,7 @@ FAKE_TOKEN = "mock-token-Zq81-3f7c9e2a4b6d"
 # A license-shaped JWT whose (unverified) claims grant template_rbac, as groups need.
 FAKE_LICENSE = (
     "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9."
-    "eyJsaWNlbnNlX2V4cGlyZXMiOjE3OTg3NjE2MDAsImZlYXR1cmVzIjp7InRlbXBsYXRlX3JiYWMiOjEsInVzZXJfbGltaXQiOjEwMH19"
+    "eyJsaWNlbnNlX2V4cGlyZXMiOjE3OTg3NjE2MDAsImZlYXR1cmVzIjp7InRlbXBsYXRlX3JiYWMiOjEsInNlcnZpY2VfYWNjb3VudHMiOjEsInVzZXJfbGltaXQiOjEwMH19"
     ".mock-signature-7f3a"
 )
 FAKE_USER_PASSWORD = "mock-user-Pw-0c4d9e1b7a22"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from coder_platform.coder_api.people import license_grants
 from coder_platform.config import ConfigError, ConfigIssue, PlatformConfig
-from coder_platform.contracts import GROUPS_FEATURE
+from coder_platform.contracts import GROUPS_FEATURE, SERVICE_ACCOUNTS_FEATURE
 from coder_platform.vault_inputs import BootstrapInputs
 
 
@@ -32,6 +32,20 @@ def check_seeded_inputs(config: PlatformConfig, inputs: BootstrapInputs) -> None
                 "seeding.license.vaultPath",
                 f"holds a license that does not grant {GROUPS_FEATURE}, which seeding.groups "
                 "needs: store a Premium license there, or remove seeding.groups",
+            )
+        )
+    service_accounts = [user for user in seeding.users if user.login_type == "none"]
+    if (
+        service_accounts
+        and license_ is not None
+        and not license_grants(license_, SERVICE_ACCOUNTS_FEATURE)
+    ):
+        issues.append(
+            ConfigIssue(
+                "seeding.license.vaultPath",
+                f"holds a license that does not grant {SERVICE_ACCOUNTS_FEATURE}, which "
+                "seeding.users with loginType none (service accounts) need: store a Premium "
+                "license there, or give those users another login type",
             )
         )
     if issues:

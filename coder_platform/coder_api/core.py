@@ -28,6 +28,7 @@ decided once. Why each rule:
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
@@ -64,6 +65,7 @@ NOT_PROCESSED_STATUSES = frozenset({503})
 NANOSECONDS_PER_SECOND = 1_000_000_000
 MAX_READY_POLL_SECONDS = 5.0
 MIN_READY_POLL_SECONDS = 0.05
+VALIDATIONS_MAX = 600  # room for a few field: detail pairs in an error message
 
 _log = logging.getLogger(LOGGER_NAME)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -210,7 +212,19 @@ class CoderClientCore:
         return self._model(User, "GET", "/users/me")
 
     def get_user(self, user: str) -> User | None:
-        """GET /users/{user}; None when Coder has no such user (404, or 400 for an unknown name)."""
+        """GET /users/{user}; None when Coder has no such user (404, or 400 for an unknown name)
+        or only its tombstone: Coder's lookup by id still finds a deleted user (coderd
+        ``ExtractUserContext`` reads ``GetUserByID``, which keeps ``deleted = true`` rows, and
+        codersdk's ``User`` has no ``deleted`` field), while a lookup by username never does.
+        So an id lookup is confirmed by the username it answered (a second GET): the same id
+        there means alive."""
+        found = self._get_user(user)
+        if found is None or not _is_uuid(user) or found.username == user:
+            return found
+        alive = self._get_user(found.username)
+        return found if alive is not None and alive.id == found.id else None
+
+    def _get_user(self, user: str) -> User | None:
         path = f"/users/{segment(user)}"
         response = self._send("GET", path)
         if response.status_code == 404 or (
@@ -410,6 +424,14 @@ class CoderClientCore:
         return value
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _api_path(response: httpx.Response) -> str:
     """The request path below /api/v2, without its query string (which may carry secrets)."""
     path = response.request.url.path
@@ -426,5 +448,22 @@ def _error_text(response: httpx.Response) -> tuple[str, str]:
     if isinstance(data, dict):
         message = str(data.get("message") or response.reason_phrase)
         detail = str(data.get("detail") or "")
-        return message[:300], detail[:300]
+        fields = _validations(data.get("validations"))
+        if fields:
+            message = f"{message[:300]} ({fields})"
+        return message[: 300 + VALIDATIONS_MAX], detail[:300]
     return response.reason_phrase, ""
+
+
+def _validations(value: Any) -> str:
+    """Coder's ``validations[]`` (``field`` and ``detail`` of each rejected input, codersdk
+    ``ValidationError``) as one line, so "Validation failed." names the field. The caller
+    redacts the message as a whole, so a secret echoed in a detail never leaves."""
+    if not isinstance(value, list):
+        return ""
+    parts = [
+        f"{item.get('field') or '?'}: {item.get('detail') or 'invalid'}"
+        for item in value
+        if isinstance(item, dict)
+    ]
+    return "; ".join(parts)[:VALIDATIONS_MAX]

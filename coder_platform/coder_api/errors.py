@@ -115,6 +115,15 @@ class CoderUserInUseError(CoderApiError):
         self.username = username
 
 
+class CoderRoleSyncError(CoderApiError):
+    """Coder refuses to set an OIDC user's site roles while the IdP's role sync owns them (400
+    "Cannot modify roles for OIDC users when role sync is enabled.", coderd ``putUserRoles``)."""
+
+    def __init__(self, method: str, path: str, message: str, *, username: str) -> None:
+        super().__init__(method, path, 400, message)
+        self.username = username
+
+
 class CoderSelfTargetError(CoderApiError):
     """Coder refuses this change on the caller's own account: nobody deletes themselves (403),
     suspends themselves or changes their own roles (400)."""

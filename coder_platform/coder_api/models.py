@@ -37,7 +37,7 @@ class Role(CoderModel):
 class User(CoderModel):
     id: str
     username: str
-    email: str
+    email: str = ""  # empty for a service account
     name: str = ""
     status: str = ""
     login_type: str = ""
@@ -76,6 +76,15 @@ class Template(CoderModel):
     icon: str = ""
     default_ttl_ms: int = 0
     activity_bump_ms: int = 0
+    # Lifecycle and security settings (codersdk.Template); see templates.LIFECYCLE_SETTINGS.
+    allow_user_cancel_workspace_jobs: bool = True
+    require_active_version: bool = False
+    deprecation_message: str = ""
+    allow_user_autostart: bool = True
+    allow_user_autostop: bool = True
+    failure_ttl_ms: int = 0
+    time_til_dormant_ms: int = 0
+    time_til_dormant_autodelete_ms: int = 0
 
 
 class TemplateVersion(CoderModel):

@@ -6,7 +6,11 @@ Terraform provider, which drives the same calls:
 
 - ``POST /users`` answers 409 "User already exists." when the username *or* the email is taken;
   ``oidc`` users need an OIDC issuer configured (400 otherwise), a password is refused for any
-  other login type (400), and ``none`` users are Premium service accounts (403 without one).
+  other login type (400), and ``none`` users are Premium service accounts (403 without the
+  ``service_accounts`` entitlement) created with ``service_account: true`` and neither email
+  nor password (400 "Email cannot be set for service accounts.").
+- ``PUT /users/{u}/roles`` answers 400 "Cannot modify roles for OIDC users when role sync is
+  enabled." for an OIDC user while the IdP's role sync is on.
 - Nobody deletes themselves (403), suspends themselves or changes their own roles (400); an
   owner cannot be suspended until the role is removed (400); a user with workspaces cannot be
   deleted (417). ``GET /users/{user}`` answers 400 "must be an existing uuid or username" for
@@ -30,17 +34,18 @@ import httpx
 from coder_platform.coder_api.core import CoderClientCore, _api_path, _error_text, segment
 from coder_platform.coder_api.errors import (
     CoderNotEntitledError,
+    CoderRoleSyncError,
     CoderSelfTargetError,
     CoderUserInUseError,
 )
 from coder_platform.coder_api.models import Entitlements, Group, License, User
-from coder_platform.contracts import GROUPS_FEATURE
+from coder_platform.contracts import GROUPS_FEATURE, SERVICE_ACCOUNTS_FEATURE
 
 # The nil UUID in organization_ids places a new user in the default organization (coderd
 # postUser); it spares a lookup of the default organization's id.
 DEFAULT_ORGANIZATION_ID = "00000000-0000-0000-0000-000000000000"
 PREMIUM_MARKER = "a Premium feature"
-SERVICE_ACCOUNTS_FEATURE = "service accounts"  # Premium; not a feature name of /entitlements
+ROLE_SYNC_MARKER = "role sync is enabled"
 SELF_MESSAGES = ("cannot delete yourself", "cannot suspend yourself", "cannot change your own")
 UNKNOWN_USER_MARKER = "existing uuid or username"
 SAME_PASSWORD_MESSAGE = "New password cannot match old password"
@@ -59,10 +64,26 @@ def license_claims(jwt: str) -> dict[str, Any] | None:
     return decoded if isinstance(decoded, dict) else None
 
 
+# Features of codersdk's catalogue that its Enterprise feature set leaves out
+# (``FeatureName.Enterprise()`` is false for them); the Premium set holds every feature.
+NOT_IN_ENTERPRISE_SET = frozenset({"multiple_organizations", "custom_roles", "service_accounts"})
+
+
 def license_grants(jwt: str, feature: str) -> bool:
-    """Whether a license's claims entitle ``feature`` (``all_features`` or a positive count)."""
-    claims = license_claims(jwt) or {}
-    if claims.get("all_features") is True:
+    """Whether a license's claims entitle ``feature``."""
+    return claims_grant(license_claims(jwt) or {}, feature)
+
+
+def claims_grant(claims: dict[str, Any], feature: str) -> bool:
+    """Whether license claims entitle ``feature``, as coderd's ``LicensesEntitlements`` reads
+    them: the ``feature_set`` (``premium``: every feature; ``enterprise``, or the legacy
+    ``all_features``: all but the few above), or a positive count in ``features``."""
+    feature_set = str(claims.get("feature_set") or "").lower()
+    if not feature_set and claims.get("all_features") is True:
+        feature_set = "enterprise"
+    if feature_set == "premium":
+        return True
+    if feature_set == "enterprise" and feature not in NOT_IN_ENTERPRISE_SET:
         return True
     features = claims.get("features")
     count = features.get(feature) if isinstance(features, dict) else None
@@ -77,21 +98,23 @@ class PeopleEndpoints(CoderClientCore):
     def create_user(
         self,
         username: str,
-        email: str,
+        email: str | None,
         *,
         name: str = "",
         login_type: str,
         password: str | None = None,
     ) -> User:
         """POST /users in the default organization. 409 raises CoderConflictError (the username
-        or the email is taken); a ``none`` user is created as a service account."""
+        or the email is taken); a ``none`` user is created as a service account, which Coder
+        wants without an email (``email`` is then not sent)."""
         body: dict[str, Any] = {
             "username": username,
-            "email": email,
             "name": name,
             "login_type": login_type,
             "organization_ids": [DEFAULT_ORGANIZATION_ID],
         }
+        if email:
+            body["email"] = email
         if password is not None:
             body["password"] = password
         if login_type == "none":
@@ -102,9 +125,14 @@ class PeopleEndpoints(CoderClientCore):
         return self._parse(User, "POST", "/users", self._check(response, "POST", secrets))
 
     def update_roles(self, user: str, roles: Sequence[str], *, username: str = "") -> User:
-        """PUT /users/{user}/roles: the user's site roles become exactly these."""
+        """PUT /users/{user}/roles: the user's site roles become exactly these. Coder's refusal
+        while the IdP's role sync owns an OIDC user's roles raises CoderRoleSyncError."""
         path = f"/users/{segment(user)}/roles"
         response = self._send("PUT", path, json={"roles": list(roles)})
+        if response.status_code == 400:
+            message, _ = _error_text(response)
+            if ROLE_SYNC_MARKER in message:
+                raise CoderRoleSyncError("PUT", path, message, username=username or user)
         return self._user_answer(response, "PUT", path, username or user)
 
     def suspend_user(self, user: str, *, username: str = "") -> User:
@@ -134,7 +162,10 @@ class PeopleEndpoints(CoderClientCore):
 
     def delete_user(self, user: str, *, username: str = "") -> bool:
         """DELETE /users/{user}; False when it is already gone. A user with workspaces raises
-        CoderUserInUseError (417), deleting yourself CoderSelfTargetError (403)."""
+        CoderUserInUseError (417), deleting yourself CoderSelfTargetError (403). Coder answers
+        200 to the delete of a tombstone by id, so liveness is looked up first."""
+        if self.get_user(user) is None:
+            return False
         path = f"/users/{segment(user)}"
         response = self._send("DELETE", path)
         if self._is_unknown_user(response):

@@ -11,7 +11,7 @@ and the coderd Terraform provider, which drives the same calls.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -65,6 +65,38 @@ class TemplateMeta:
             default_ttl_ms=template.default_ttl_ms,
             activity_bump_ms=template.activity_bump_ms,
         )
+
+
+@dataclass(frozen=True)
+class LifecycleSetting:
+    """One template lifecycle or security setting, by coderd's JSON name (``UpdateTemplateMeta``
+    and ``Template``), its type, and the Premium feature Coder needs to honour it (None: free).
+    Without that feature coderd's AGPL stores ignore the value (``AccessControlStore``,
+    ``TemplateScheduleStore``), so it would never converge: callers check /entitlements first."""
+
+    name: str
+    kind: type[bool] | type[int] | type[str]
+    feature: str | None
+
+
+ACCESS_CONTROL_FEATURE = "access_control"
+ADVANCED_SCHEDULING_FEATURE = "advanced_template_scheduling"
+LIFECYCLE_SETTINGS: tuple[LifecycleSetting, ...] = (
+    LifecycleSetting("allow_user_cancel_workspace_jobs", bool, None),
+    LifecycleSetting("require_active_version", bool, ACCESS_CONTROL_FEATURE),
+    LifecycleSetting("deprecation_message", str, ACCESS_CONTROL_FEATURE),
+    LifecycleSetting("allow_user_autostart", bool, ADVANCED_SCHEDULING_FEATURE),
+    LifecycleSetting("allow_user_autostop", bool, ADVANCED_SCHEDULING_FEATURE),
+    LifecycleSetting("failure_ttl_ms", int, ADVANCED_SCHEDULING_FEATURE),
+    LifecycleSetting("time_til_dormant_ms", int, ADVANCED_SCHEDULING_FEATURE),
+    LifecycleSetting("time_til_dormant_autodelete_ms", int, ADVANCED_SCHEDULING_FEATURE),
+)
+LIFECYCLE_BY_NAME = {setting.name: setting for setting in LIFECYCLE_SETTINGS}
+
+
+def live_lifecycle(template: Template, names: Iterable[str]) -> dict[str, Any]:
+    """The live value of each named lifecycle setting."""
+    return {name: getattr(template, name) for name in names if name in LIFECYCLE_BY_NAME}
 
 
 class TemplateEndpoints(CoderClientCore):
@@ -218,11 +250,21 @@ class TemplateEndpoints(CoderClientCore):
         data = self._check(self._send("POST", path, json=body), "POST")
         return self._parse(Template, "POST", path, data)
 
-    def update_template_settings(self, template_id: str, settings: TemplateMeta) -> Template | None:
-        """PATCH /templates/{id} with the managed settings only. Coder answers 304 when nothing
-        changed (None here); callers compare first, so that is rare."""
+    def update_template_settings(
+        self,
+        template_id: str,
+        settings: TemplateMeta,
+        *,
+        name: str | None = None,
+        lifecycle: Mapping[str, Any] | None = None,
+    ) -> Template | None:
+        """PATCH /templates/{id} with the managed settings only, ``name`` when given (a rename
+        in place: coderd's ``UpdateTemplateMeta.name``), and the declared lifecycle settings.
+        Coder answers 304 when nothing changed (None here); callers compare first."""
         path = f"/templates/{segment(template_id)}"
-        response = self._send("PATCH", path, json=settings.as_json())
+        body = settings.as_json() | ({"name": name} if name is not None else {})
+        body |= {key: value for key, value in (lifecycle or {}).items() if key in LIFECYCLE_BY_NAME}
+        response = self._send("PATCH", path, json=body)
         if response.status_code == 304:
             return None
         return self._parse(Template, "PATCH", path, self._check(response, "PATCH"))

@@ -19,14 +19,34 @@ from coder_platform.config.base import ConfigModel, KvPath
 USERNAME = r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$"
 TEMPLATE_OR_GROUP_NAME = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TERRAFORM_VARIABLE = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+MINUTE_MS = 60_000
+# The names are coderd's (UpdateTemplateMeta); coder_api.templates.LIFECYCLE_SETTINGS says
+# which Premium feature each needs (a test keeps the two lists equal).
+LIFECYCLE_FIELDS = (
+    "allow_user_cancel_workspace_jobs",
+    "require_active_version",
+    "deprecation_message",
+    "allow_user_autostart",
+    "allow_user_autostop",
+    "failure_ttl_ms",
+    "time_til_dormant_ms",
+    "time_til_dormant_autodelete_ms",
+)
 
-LoginType = Literal["oidc", "password", "none"]
+LoginType = Literal["oidc", "github", "password", "none"]
 SiteRole = Literal["owner", "template-admin", "user-admin", "auditor"]
 
 
 class TemplateSettings(ConfigModel):
     """Settings for one directory under ``templates/`` (the key is the directory name)."""
 
+    name: str = Field(
+        "",
+        pattern=r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*)?$",
+        max_length=32,
+        description="Coder's template name, the directory's when empty; a change renames the "
+        "template in place (PATCH /templates/{id}), as coderd does",
+    )
     display_name: str = Field("", max_length=64, description="up to 64 characters")
     description: str = Field("", max_length=127, description="up to 127 characters")
     icon: str = Field("", description="an icon path or URL, such as /icon/k8s.png")
@@ -37,6 +57,41 @@ class TemplateSettings(ConfigModel):
     variables: dict[str, str] = Field(
         default_factory=dict, description="Terraform variables by name (strings)"
     )
+    # Lifecycle and security settings, coderd's names and meanings; unset: not managed (Coder's
+    # value stands). Premium ones need access_control or advanced_template_scheduling.
+    allow_user_cancel_workspace_jobs: bool | None = None
+    require_active_version: bool | None = Field(None, description="Premium: access_control")
+    deprecation_message: str | None = Field(
+        None, description="Premium: access_control; non-empty deprecates the template"
+    )
+    allow_user_autostart: bool | None = Field(
+        None, description="Premium: advanced_template_scheduling"
+    )
+    allow_user_autostop: bool | None = Field(
+        None, description="Premium: advanced_template_scheduling"
+    )
+    failure_ttl_ms: int | None = Field(
+        None, ge=0, description="Premium: advanced_template_scheduling; 0 or at least 60000"
+    )
+    time_til_dormant_ms: int | None = Field(
+        None, ge=0, description="Premium: advanced_template_scheduling; 0 or at least 60000"
+    )
+    time_til_dormant_autodelete_ms: int | None = Field(
+        None, ge=0, description="Premium: advanced_template_scheduling; 0 or at least 60000"
+    )
+
+    @field_validator("failure_ttl_ms", "time_til_dormant_ms", "time_til_dormant_autodelete_ms")
+    @classmethod
+    def _at_least_a_minute(cls, value: int | None) -> int | None:
+        if value is not None and 0 < value < MINUTE_MS:
+            raise ValueError("must be 0 (off) or at least one minute (60000), as coderd checks")
+        return value
+
+    def lifecycle(self) -> dict[str, bool | int | str]:
+        """The declared lifecycle settings by coderd's JSON name (unset ones left out)."""
+        return {
+            name: value for name in LIFECYCLE_FIELDS if (value := getattr(self, name)) is not None
+        }
 
     @field_validator("variables")
     @classmethod
@@ -54,11 +109,18 @@ class UserConfig(ConfigModel):
     username: str = Field(
         ..., pattern=USERNAME, max_length=32, description="1-32 letters, digits, inner hyphens"
     )
-    email: str = Field(..., pattern=r"^[^@\s]+@[^@\s]+$", description="an email address")
+    email: str | None = Field(
+        None,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="an email address; required, except for a service account (loginType "
+        "none), which Coder creates without one",
+    )
     name: str = Field("", max_length=128, description="the display name")
-    login_type: LoginType = Field("oidc", description="one of oidc, password, none")
-    roles: list[SiteRole] = Field(
-        default_factory=list, description="site roles: owner, template-admin, user-admin, auditor"
+    login_type: LoginType = Field("oidc", description="one of oidc, github, password, none")
+    roles: list[SiteRole] | None = Field(
+        None,
+        description="site roles: owner, template-admin, user-admin, auditor; unset leaves them "
+        "to Coder (an IdP's role sync owns them), [] means none",
     )
     suspended: bool = False
     password_path: KvPath | None = Field(

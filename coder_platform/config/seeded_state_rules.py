@@ -60,7 +60,15 @@ def _user_issues(config: PlatformConfig, index: int, user: UserConfig) -> Iterat
         yield ConfigIssue(
             f"{key}.passwordPath", "needs vault.enabled: passwords come from Vault (C5)"
         )
-    if user.login_type == "none" and "owner" in user.roles:
+    if user.login_type == "none" and user.email is not None:
+        yield ConfigIssue(
+            f"{key}.email",
+            "a service account (loginType none) has no email: Coder refuses one "
+            "(Email cannot be set for service accounts): remove it",
+        )
+    if user.login_type != "none" and user.email is None:
+        yield ConfigIssue(f"{key}.email", f"is required for loginType {user.login_type}")
+    if user.login_type == "none" and "owner" in (user.roles or ()):
         yield ConfigIssue(
             f"{key}.roles",
             "a service account (loginType none) may not be an owner: the automation "

@@ -40,15 +40,22 @@ import pulumi.dynamic as dyn
 from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient, Template
 from coder_platform.coder_api.errors import CoderJobTimeoutError, CoderTemplateInUseError
 from coder_platform.coder_api.models import TemplateVersion
-from coder_platform.coder_api.templates import TemplateMeta
+from coder_platform.coder_api.templates import (
+    LIFECYCLE_BY_NAME,
+    TemplateMeta,
+    live_lifecycle,
+)
 from coder_platform.contracts import PROJECT
 from coder_platform.redaction import Redactor
 from coder_platform.run_limits import TEMPLATE_IMPORT_DEADLINE_SECONDS
 from coder_platform.template_archive import TemplateArchive, TemplateDirectoryError, build_archive
 from components.providers.coder_template_checks import (
+    LIFECYCLE_INPUT,
+    RENAMING_INPUTS,
     REPLACING_INPUTS,
     SETTINGS_INPUTS,
     VERSIONING_INPUTS,
+    lifecycle_of,
     settings_of,
     template_failures,
     variables_of,
@@ -79,6 +86,14 @@ class TemplateInUseError(RuntimeError):
     """Coder refuses to delete a template that workspaces use; nothing was changed."""
 
 
+class TemplateNotEntitledError(RuntimeError):
+    """A declared Premium setting lacks its entitlement; nothing was changed."""
+
+
+class TemplateRefusedError(RuntimeError):
+    """Coder refused a change of the template (a rename to a taken name); nothing changed."""
+
+
 class TemplateGoneError(RuntimeError):
     """The template disappeared between refresh and update."""
 
@@ -107,6 +122,9 @@ class CoderTemplateArgs:
     activity_bump_ms: pulumi.Input[int] = 3_600_000
     variables: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     organization: pulumi.Input[str] = "default"
+    # Declared lifecycle and security settings by coderd's name (LIFECYCLE_SETTINGS); absent:
+    # not managed, so state written before this input existed reads no change.
+    lifecycle: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
 
 
 class CoderTemplateProvider(TokenAuthenticatedProvider):
@@ -135,11 +153,13 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
         with self._client(props) as client:
             template = client.get_template_by_name(organization, name)
             if template is None:
+                _require_entitlements(client, name, lifecycle_of(props))
                 version_id = self._build(client, props, archive, template_id=None).id
                 template = client.create_template(
                     organization, name, version_id, settings_of(props)
                 )
                 logging.getLogger(LOGGER_NAME).info("created template %s", name)
+                self._apply_settings(client, template, props)
             else:
                 logging.getLogger(LOGGER_NAME).info("adopting existing template %s", name)
                 version_id = self._ensure_version(client, props, template, lambda: archive)
@@ -169,22 +189,27 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
         return _read_result(id_, props, template)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        """Only declared properties count: name, organization or url replace; content or
-        variables update with a new version; settings update in place; an active version that
-        is not ours (seen by ``read``) is drift. No API call."""
+        """Only declared properties count: organization or url replace; content or variables
+        update with a new version; the name and settings update in place; an active version
+        that is not ours (seen by ``read``) is drift. No API call."""
         olds, news = inputs_of(olds), inputs_of(news)
-        olds = {**olds, "variables": variables_of(olds)}
-        news = {**news, "variables": variables_of(news)}
+        olds = {**olds, "variables": variables_of(olds), LIFECYCLE_INPUT: lifecycle_of(olds)}
+        news = {**news, "variables": variables_of(news), LIFECYCLE_INPUT: lifecycle_of(news)}
         replaces = declared_changes(olds, news, REPLACING_INPUTS)
-        updates = declared_changes(olds, news, (*VERSIONING_INPUTS, *SETTINGS_INPUTS))
+        updates = declared_changes(
+            olds,
+            news,
+            (*RENAMING_INPUTS, *VERSIONING_INPUTS, *SETTINGS_INPUTS, LIFECYCLE_INPUT),
+        )
         if olds.get("active_version_id") != olds.get("version_id"):
             updates.append("active_version_id")
         return dyn.DiffResult(changes=bool(replaces or updates), replaces=replaces)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         """A new version only when the content hash or the variables changed; an active version
-        that is not ours is taken back (ours re-activated, or rebuilt if it is gone); settings
-        are patched only where the live template differs."""
+        that is not ours is taken back (ours re-activated, or rebuilt if it is gone); the name
+        and settings are patched only where the live template differs (a rename is in place,
+        so the template keeps its id, versions and workspaces)."""
         olds, news = inputs_of(olds), inputs_of(news)
         raise_on_failures("CoderTemplate", template_failures(news))
         content_changed = declared_changes(
@@ -307,11 +332,53 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
     def _apply_settings(
         self, client: CoderClient, template: Template, props: Mapping[str, Any]
     ) -> None:
-        """PATCH only when the live settings differ (Coder answers 304 to a no-op patch)."""
-        wanted = settings_of(props)
-        if TemplateMeta.of(template) != wanted:
-            client.update_template_settings(template.id, wanted)
-            logging.getLogger(LOGGER_NAME).info("template %s: settings updated", props["name"])
+        """PATCH only when the live name or settings differ (Coder answers 304 to a no-op
+        patch). A name another template holds is refused by Coder; the error names both."""
+        wanted, name = settings_of(props), props["name"]
+        renamed = template.name != name
+        declared = lifecycle_of(props)
+        lifecycle = {k: v for k, v in declared.items() if getattr(template, k) != v}
+        if TemplateMeta.of(template) == wanted and not renamed and not lifecycle:
+            return
+        _require_entitlements(client, name, lifecycle)
+        try:
+            client.update_template_settings(
+                template.id, wanted, name=name if renamed else None, lifecycle=declared
+            )
+        except CoderApiError as error:
+            if not renamed or error.status not in (400, 409):
+                raise
+            raise TemplateRefusedError(
+                f"template {template.name!r} cannot be renamed to {name!r}: {error.message}. "
+                "Another template may hold that name: rename or delete it in Coder, or keep "
+                "the old name in seeding.templates.<dir>.name. Nothing was changed."
+            ) from None
+        log = logging.getLogger(LOGGER_NAME)
+        if renamed:
+            log.info("template %s: renamed in place from %s", name, template.name)
+        if lifecycle:
+            log.info("template %s: lifecycle settings set: %s", name, ", ".join(sorted(lifecycle)))
+        if not renamed and not lifecycle:
+            log.info("template %s: settings updated", name)
+
+
+def _require_entitlements(client: CoderClient, name: str, lifecycle: Mapping[str, Any]) -> None:
+    """Premium lifecycle settings need their feature, asked of /entitlements before any write:
+    without it coderd ignores the value (its AGPL stores), so it would never converge."""
+    features = sorted({feature for key in lifecycle if (feature := LIFECYCLE_BY_NAME[key].feature)})
+    if not features:
+        return
+    entitlements = client.entitlements()
+    for feature in features:
+        if not entitlements.allows(feature):
+            settings = sorted(k for k in lifecycle if LIFECYCLE_BY_NAME[k].feature == feature)
+            raise TemplateNotEntitledError(
+                f"template {name!r}: {', '.join(settings)} need(s) the Premium {feature!r} "
+                "entitlement, which this deployment does not have (GET /api/v2/entitlements); "
+                "Coder would ignore the value. Configure a license that grants it "
+                "(seeding.license), or remove the setting from seeding.templates.<dir>. "
+                "Nothing was changed."
+            )
 
 
 def _archive(props: Mapping[str, Any]) -> TemplateArchive:
@@ -367,6 +434,7 @@ class CoderTemplate(dyn.Resource, module="coder", name="CoderTemplate"):
             "default_ttl_ms": args.default_ttl_ms,
             "activity_bump_ms": args.activity_bump_ms,
             "variables": dict(args.variables),
+            "lifecycle": dict(args.lifecycle),
             "directory": args.directory,
             "source_root": args.source_root,
             "directory_hash": args.directory_hash,
@@ -398,6 +466,7 @@ def _read_result(id_: str, props: dict[str, Any], template: Template | None) -> 
         "icon": live.icon,
         "default_ttl_ms": live.default_ttl_ms,
         "activity_bump_ms": live.activity_bump_ms,
+        LIFECYCLE_INPUT: live_lifecycle(template, lifecycle_of(props)),
         "active_version_id": template.active_version_id,
         "organization_id": template.organization_id,
     }

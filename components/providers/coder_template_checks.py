@@ -3,8 +3,9 @@
 The rules follow Coder's own validation, so a bad value fails at preview, naming the field,
 instead of half way through an ``up``: template names are 1-32 characters of letters, digits
 and inner hyphens (here lowercase only, so a name is one spelling), display names at most 64
-characters without surrounding spaces, descriptions at most 128 characters, durations whole,
-non-negative milliseconds. Messages name the field, never the value (a value may be a secret).
+characters without surrounding spaces, descriptions at most 127 characters (codersdk's
+``CreateTemplateRequest`` validates ``lt=128``), durations whole, non-negative milliseconds.
+Messages name the field, never the value (a value may be a secret).
 """
 
 from __future__ import annotations
@@ -16,21 +17,26 @@ from typing import Any
 
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api.templates import TemplateMeta
+from coder_platform.coder_api.templates import LIFECYCLE_BY_NAME, TemplateMeta
 from components.providers.common import is_http_url, is_known, whole_number
 
-# A change of server, organization or name is another template.
-REPLACING_INPUTS = ("url", "organization", "name")
+# A change of server or organization is another template; a new name is a rename in place
+# (``PATCH /templates/{id}`` with ``name``, as coderd does: a replace would fail as soon as the
+# old template has workspaces).
+REPLACING_INPUTS = ("url", "organization")
+RENAMING_INPUTS = ("name",)
 # A change of content or Terraform variables needs a new template version.
 VERSIONING_INPUTS = ("directory_hash", "variables")
 # Settings are patched in place, with no new version.
 SETTINGS_INPUTS = ("display_name", "description", "icon", "default_ttl_ms", "activity_bump_ms")
+# Lifecycle and security settings (coderd's names), only those declared: patched in place too.
+LIFECYCLE_INPUT = "lifecycle"
 # Never compared: the credentials (a rotation is not a change) and where the checkout lives.
 
 NAME_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 NAME_MAX = 32
 DISPLAY_NAME_MAX = 64
-DESCRIPTION_MAX = 128
+DESCRIPTION_MAX = 127
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 
@@ -115,7 +121,41 @@ TEMPLATE_RULES: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
         lambda v: isinstance(v, str) and HASH_PATTERN.fullmatch(v),
         "must be the sha256 (hex) of the directory from template_archive.directory_hash",
     ),
+    (
+        "lifecycle",
+        lambda v: v is None or _lifecycle_ok(v),
+        "must map coderd lifecycle setting names ("
+        + ", ".join(LIFECYCLE_BY_NAME)
+        + ") to values of their type (true/false, whole milliseconds, text)",
+    ),
 )
+
+
+def lifecycle_of(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The declared lifecycle settings (absent means none: nothing managed), numbers whole."""
+    value = props.get("lifecycle")
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        key: whole_number(item) if LIFECYCLE_BY_NAME[key].kind is int else item
+        for key, item in value.items()
+        if key in LIFECYCLE_BY_NAME
+    }
+
+
+def _lifecycle_ok(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(_setting_ok(key, item) for key, item in value.items())
+
+
+def _setting_ok(key: str, item: Any) -> bool:
+    setting = LIFECYCLE_BY_NAME.get(key)
+    if setting is None:
+        return False
+    if not is_known(item):
+        return True
+    if setting.kind is int:
+        return _milliseconds(item)
+    return isinstance(item, setting.kind)
 
 
 def template_failures(props: Mapping[str, Any]) -> list[dyn.CheckFailure]:

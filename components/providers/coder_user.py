@@ -3,9 +3,18 @@
 
 Why it exists: a Coder database reset loses every user; here each one is re-created with its
 site roles and status, and a hand change (a suspension, a role) is drift taken back. People log
-in by OIDC (``login_type`` defaults to ``oidc``), ``password`` users take their password from
-the secrets store, ``none`` users are (Premium) service accounts. The automation identity is
-Coder's first user (``CoderFirstUser``), never a ``CoderUser``: ``create`` refuses to adopt it.
+in by OIDC (``login_type`` defaults to ``oidc``) or GitHub, ``password`` users take their
+password from the secrets store, ``none`` users are (Premium) service accounts: created with
+``service_account: true`` and neither email nor password, after ``GET /entitlements`` says the
+``service_accounts`` entitlement is there (no write otherwise). ``roles`` unset means the stack
+does not manage them (an IdP's role sync does: Coder then refuses ``PUT /users/{u}/roles`` for
+OIDC users, and that refusal is an error naming the user and the fix). The automation identity
+is Coder's first user (``CoderFirstUser``), never a ``CoderUser``: ``create`` refuses to adopt
+it, and an existing user is adopted only when its username, email and login type all match (an
+account that signed up under the username after a reset is never given the seeded roles).
+
+A deleted user is a tombstone Coder still answers by id: every lookup here goes through
+``CoderClient.get_user``, which never takes one for a live user.
 
 Coder's rules it follows (coderd ``users.go``, v2.36): a login type cannot be changed, so a
 change REPLACES the user (``check`` records the old login type, and ``create`` deletes exactly
@@ -39,16 +48,20 @@ from coder_platform.coder_api import (
     CoderApiError,
     CoderClient,
     CoderConflictError,
+    CoderRoleSyncError,
     CoderSelfTargetError,
     CoderUserInUseError,
     User,
 )
+from coder_platform.contracts import SERVICE_ACCOUNTS_FEATURE
 from components.providers.coder_user_checks import (
     LOGIN_TYPE_REPLACED,
     REPLACES_LOGIN_TYPE,
     REPLACING_INPUTS,
+    SERVICE_ACCOUNT,
     UPDATING_INPUTS,
     comparable,
+    roles_managed,
     roles_of,
     user_failures,
 )
@@ -79,16 +92,21 @@ class UserGoneError(RuntimeError):
     """The user disappeared between refresh and update."""
 
 
+class ServiceAccountsNotEntitledError(RuntimeError):
+    """The deployment lacks the Premium ``service_accounts`` entitlement; nothing was changed."""
+
+
 @dataclass(frozen=True)
 class CoderUserArgs:
     url: pulumi.Input[str]
     token: pulumi.Input[str]
     username: pulumi.Input[str]
-    email: pulumi.Input[str]
+    email: pulumi.Input[str] | None = None  # required, except for a service account
     name: pulumi.Input[str] = ""
-    login_type: pulumi.Input[str] = "oidc"  # oidc (people), password, none (service accounts)
+    login_type: pulumi.Input[str] = "oidc"  # oidc, github (people), password, none (service)
     password: pulumi.Input[str] | None = None  # only for login_type password
-    roles: Sequence[pulumi.Input[str]] = ()  # owner, template-admin, user-admin, auditor
+    # owner, template-admin, user-admin, auditor; None: not managed (the IdP's role sync owns them)
+    roles: Sequence[pulumi.Input[str]] | None = ()
     suspended: pulumi.Input[bool] = False
     on_delete: pulumi.Input[str] = "suspend"  # or "delete"
 
@@ -144,7 +162,7 @@ class CoderUserProvider(TokenAuthenticatedProvider):
                 username,
             )
             return gone()
-        if user.email.lower() != str(props.get("email") or "").lower():
+        if user.email.lower() != str(props.get("email") or "").lower():  # "" for a service account
             log.warning(
                 "user %s: Coder holds another email than the stack declares; Coder has no API "
                 "to change it (an OIDC login sets it from the identity provider)",
@@ -157,6 +175,8 @@ class CoderUserProvider(TokenAuthenticatedProvider):
         user; everything else converges in place. No API call."""
         olds, news = inputs_of(olds), inputs_of(news)
         old, new = comparable(olds), comparable(news)
+        if not roles_managed(news):
+            old["roles"] = new["roles"] = None
         replaces = declared_changes(old, new, REPLACING_INPUTS)
         updates = declared_changes(old, new, UPDATING_INPUTS)
         if olds.get(UNVERIFIED):
@@ -178,7 +198,7 @@ class CoderUserProvider(TokenAuthenticatedProvider):
         raise_on_failures("CoderUser", user_failures(news))
         password_changed = comparable(olds)["password"] != comparable(news)["password"]
         with self._client(news) as client:
-            user = client.get_user(id_)
+            user = client.get_user(id_)  # never a tombstone (see CoderClient.get_user)
             if user is None:
                 raise UserGoneError(
                     f"user {news['username']!r} was deleted from Coder after the last refresh: "
@@ -198,12 +218,12 @@ class CoderUserProvider(TokenAuthenticatedProvider):
                 if _delete(client, id_, username):
                     log.info("user %s removed from the stack: deleted from Coder", username)
                 return
-            user = client.get_user(id_)
+            user = client.get_user(id_)  # never a tombstone (see CoderClient.get_user)
             if user is None:
                 log.info("user %s was already gone from Coder", username)
                 return
             try:
-                if user.site_roles:
+                if user.site_roles and roles_managed(props):
                     client.update_roles(user.id, [], username=username)
                 if not user.suspended:
                     client.suspend_user(user.id, username=username)
@@ -218,56 +238,84 @@ class CoderUserProvider(TokenAuthenticatedProvider):
     # -- create ---------------------------------------------------------------------------------
 
     def _create_or_adopt(self, client: CoderClient, props: Mapping[str, Any]) -> User:
+        """Look first (no write): a live user with this username is adopted only when it is
+        the same account (email and login type); a service account needs the entitlement."""
         username, wanted = props["username"], props["login_type"]
         log = logging.getLogger(LOGGER_NAME)
-        try:
-            user = _post(client, props)
-        except CoderConflictError:
-            pass
-        else:
-            log.info("created Coder user %s (login type %s)", username, wanted)
-            return user
         existing = client.get_user(username)
         if existing is None:
-            raise UserNotAdoptableError(
-                f"user {username!r} cannot be created: Coder already has a user with the email "
-                f"{props['email']!r} under another username (Coder keeps emails unique). Rename "
-                "that user back in Coder, or declare another email. Nothing was changed."
-            )
+            _require_service_accounts(client, props)
+            user = _post(client, props)
+            log.info("created Coder user %s (login type %s)", username, wanted)
+            return user
         if existing.id == client.me().id:
             raise UserNotAdoptableError(f"user {username!r}: {AUTOMATION_IDENTITY}")
-        if existing.login_type == wanted:
-            log.info("adopting existing Coder user %s", username)
-            if wanted == "password":
-                client.update_password(existing.id, props["password"])
-            return existing
-        if props.get(REPLACES_LOGIN_TYPE) == existing.login_type:
+        if existing.login_type != wanted and props.get(REPLACES_LOGIN_TYPE) == existing.login_type:
+            _require_service_accounts(client, props)
             log.warning("user %s: %s", username, LOGIN_TYPE_REPLACED)
             _delete(client, existing.id, username)
             user = _post(client, props)
             log.info("re-created Coder user %s (login type %s)", username, wanted)
             return user
-        raise UserNotAdoptableError(
-            f"user {username!r} already exists in Coder with login type "
-            f"{existing.login_type!r}, not {wanted!r}, and Coder cannot change a user's login "
-            f"type. Declare login_type {existing.login_type!r}, or delete the user in Coder "
-            "and run again. Nothing was changed."
+        declared = str(props.get("email") or "")
+        if existing.email.lower() != declared.lower():
+            raise UserNotAdoptableError(
+                f"user {username!r} already exists in Coder with another email than the stack "
+                f"declares ({_email_or_none(existing.email)} in Coder, "
+                f"{_email_or_none(declared)} declared): it is another account (one that signed "
+                "up under this username, say), so it is not adopted and given the declared "
+                "roles. Rename or delete that user in Coder, or declare another username. "
+                "Nothing was changed."
+            )
+        if existing.login_type != wanted:
+            raise UserNotAdoptableError(
+                f"user {username!r} already exists in Coder with login type "
+                f"{existing.login_type!r}, not {wanted!r}, and Coder cannot change a user's "
+                f"login type. Declare login_type {existing.login_type!r}, or delete the user "
+                "in Coder and run again. Nothing was changed."
+            )
+        log.info("adopting existing Coder user %s (username, email and login type match)", username)
+        if wanted == "password":
+            client.update_password(existing.id, props["password"])
+        return existing
+
+
+def _email_or_none(email: str) -> str:
+    return repr(email) if email else "none"
+
+
+def _require_service_accounts(client: CoderClient, props: Mapping[str, Any]) -> None:
+    """A service account needs the Premium ``service_accounts`` entitlement: asked of
+    ``GET /entitlements`` before any write, so a missing license changes nothing."""
+    if props.get("login_type") != SERVICE_ACCOUNT:
+        return
+    if not client.entitlements().allows(SERVICE_ACCOUNTS_FEATURE):
+        raise ServiceAccountsNotEntitledError(
+            f"user {props['username']!r} is a service account (login_type none), which Coder "
+            f"creates only with the Premium {SERVICE_ACCOUNTS_FEATURE!r} entitlement; this "
+            "deployment does not have it (GET /api/v2/entitlements). Configure a license that "
+            "grants it (seeding.license), or declare another login type. Nothing was changed."
         )
 
 
 def _post(client: CoderClient, props: Mapping[str, Any]) -> User:
-    """POST /users; a refusal other than 409 names the user and Coder's reason."""
+    """POST /users; a refusal other than 409 names the user and Coder's reason. A 409 here
+    means the email is taken (the username was looked up just before)."""
     username, login_type = props["username"], props["login_type"]
     try:
         return client.create_user(
             username,
-            props["email"],
+            None if login_type == SERVICE_ACCOUNT else props["email"],
             name=props.get("name") or "",
             login_type=login_type,
             password=props.get("password") if login_type == "password" else None,
         )
     except CoderConflictError:
-        raise
+        raise UserNotAdoptableError(
+            f"user {username!r} cannot be created: Coder already has a user with the email "
+            f"{props.get('email')!r} under another username (Coder keeps emails unique). Rename "
+            "that user back in Coder, or declare another email. Nothing was changed."
+        ) from None
     except CoderApiError as error:
         if error.status not in (400, 403):
             raise
@@ -293,8 +341,8 @@ def _delete(client: CoderClient, user_id: str, username: str) -> bool:
 def _converge(
     client: CoderClient, user: User, props: Mapping[str, Any], *, password_changed: bool
 ) -> User:
-    """Write only what differs: profile, roles, password (when the declared one changed),
-    then status (roles first: Coder will not suspend an owner)."""
+    """Write only what differs: profile, roles (when managed), password (when the declared one
+    changed), then status (roles first: Coder will not suspend an owner)."""
     username, name = props["username"], props.get("name") or ""
     wanted_roles = roles_of(props.get("roles"))
     log = logging.getLogger(LOGGER_NAME)
@@ -302,8 +350,8 @@ def _converge(
         if (user.username, user.name) != (username, name):
             user = client.update_profile(user.id, username, name)
             log.info("user %s: profile updated", username)
-        if user.site_roles != wanted_roles:
-            user = client.update_roles(user.id, wanted_roles, username=username)
+        if roles_managed(props) and user.site_roles != wanted_roles:
+            user = _set_roles(client, user, wanted_roles, username)
             log.info("user %s: site roles set to %s", username, ", ".join(wanted_roles) or "none")
         if password_changed and props.get("login_type") == "password":
             client.update_password(user.id, props["password"])
@@ -319,6 +367,18 @@ def _converge(
     return user
 
 
+def _set_roles(client: CoderClient, user: User, roles: list[str], username: str) -> User:
+    try:
+        return client.update_roles(user.id, roles, username=username)
+    except CoderRoleSyncError as error:
+        raise UserRefusedError(
+            f"user {username!r}: Coder refuses to set the site roles of an OIDC user while the "
+            f"identity provider's role sync owns them ({error.message}). Remove roles from "
+            f"this user in seeding.users (unset: the IdP owns them), or turn role sync off in "
+            "Coder's OIDC settings. Nothing else was changed."
+        ) from None
+
+
 def _outs(props: Mapping[str, Any], user: User) -> dict[str, Any]:
     """The declared inputs with Coder's live view of the compared ones, and the user's id."""
     kept = {key: value for key, value in props.items() if key != REPLACES_LOGIN_TYPE}
@@ -330,7 +390,7 @@ def _outs(props: Mapping[str, Any], user: User) -> dict[str, Any]:
         "email": user.email,
         "name": user.name,
         "login_type": user.login_type,
-        "roles": user.site_roles,
+        "roles": user.site_roles if roles_managed(props) else None,
         "suspended": user.suspended,
         UNVERIFIED: False,
     }
@@ -354,7 +414,7 @@ class CoderUser(dyn.Resource, module="coder", name="CoderUser"):
             "name": args.name,
             "login_type": args.login_type,
             "password": None if args.password is None else pulumi.Output.secret(args.password),
-            "roles": list(args.roles),
+            "roles": None if args.roles is None else list(args.roles),
             "suspended": args.suspended,
             "on_delete": args.on_delete,
             "user_id": None,

@@ -4,9 +4,11 @@ checks.
 The rules follow Coder's own (v2.36 ``POST /users``), so a bad value fails at preview, naming
 the field, instead of half way through an ``up``: usernames are 1-32 letters, digits or inner
 hyphens; names at most 128 characters; a password only for the ``password`` login type (Coder
-refuses one for any other) and at least 8 characters; site roles from Coder's four; an owner
-cannot be suspended (Coder refuses until the role is removed). Messages name the field, never
-the value (a password is a secret).
+refuses one for any other) and at least 8 characters; a service account (``none``) has neither
+email nor password (Coder refuses both: "Email cannot be set for service accounts"), every
+other user an email; site roles from Coder's four, or unset (not managed: an IdP's role sync
+owns them); an owner cannot be suspended (Coder refuses until the role is removed). Messages
+name the field, never the value (a password is a secret).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from components.providers.common import (
     is_known,
 )
 
-LOGIN_TYPES = ("oidc", "password", "none")
+LOGIN_TYPES = ("oidc", "github", "password", "none")
+SERVICE_ACCOUNT = "none"  # codersdk LoginTypeNone: a service account, no email, no password
 SITE_ROLES = ("owner", "template-admin", "user-admin", "auditor")
 ON_DELETE = ("suspend", "delete")
 NAME_MAX = 128
@@ -43,10 +46,17 @@ REPLACES_LOGIN_TYPE = "replaces_login_type"
 
 
 def roles_of(value: Any) -> list[str] | Any:
-    """Declared roles as a sorted list (a set in Coder); an unknown value passes through."""
+    """Declared roles as a sorted list (a set in Coder); None (not managed) and an unknown
+    value pass through."""
     if isinstance(value, list | tuple):
         return sorted(str(role) for role in value)
-    return [] if value is None else value
+    return value
+
+
+def roles_managed(props: Mapping[str, Any]) -> bool:
+    """Whether the stack owns the user's site roles: unset means Coder (an IdP's role sync,
+    or a human) does, and they are never compared or written."""
+    return props.get("roles") is not None
 
 
 def comparable(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,9 +95,19 @@ def user_failures(props: Mapping[str, Any]) -> list[dyn.CheckFailure]:
         lambda v: isinstance(v, str) and len(v) <= USERNAME_MAX and USERNAME_PATTERN.fullmatch(v),
         f"must be 1-{USERNAME_MAX} letters, digits or inner hyphens",
     )
-    require(
-        "email", lambda v: isinstance(v, str) and "@" in v.strip("@"), "must be an email address"
-    )
+    login_type = props.get("login_type")
+    if login_type == SERVICE_ACCOUNT:
+        require(
+            "email",
+            lambda v: not v,
+            "a service account (login_type none) has no email: Coder refuses one; remove it",
+        )
+    elif is_known(login_type):
+        require(
+            "email",
+            lambda v: isinstance(v, str) and "@" in v.strip("@"),
+            "must be an email address",
+        )
     require(
         "name",
         lambda v: v is None or (isinstance(v, str) and len(v) <= NAME_MAX),
@@ -98,7 +118,7 @@ def user_failures(props: Mapping[str, Any]) -> list[dyn.CheckFailure]:
     require("suspended", lambda v: isinstance(v, bool), "must be true or false")
     require("on_delete", lambda v: v in ON_DELETE, f"must be one of {', '.join(ON_DELETE)}")
     failures.extend(_password_failures(props))
-    if props.get("suspended") is True and "owner" in (roles_of(props.get("roles")) or []):
+    if props.get("suspended") is True and "owner" in (roles_of(props.get("roles")) or ()):
         failures.append(
             dyn.CheckFailure(
                 "suspended",

@@ -17,6 +17,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +26,20 @@ NS = 1_000_000_000
 FIXED_NOW = datetime(2026, 1, 21, 12, 0, tzinfo=UTC)
 BASE_URL = "http://coder.double.test"
 ORG_ID = "00000000-0000-4000-8000-00000000000a"
+PLATFORM_PINS = Path(__file__).resolve().parents[2] / "tools" / "platform-versions.env"
+
+
+def pinned_coder_version() -> str:
+    """The version the double reports, the pinned Coder's (``CODER_VERSION`` in
+    tools/platform-versions.env), as coderd's ``buildinfo.Version()`` spells a tagged build."""
+    for line in PLATFORM_PINS.read_text().splitlines():
+        key, _, value = line.strip().partition("=")
+        if key == "CODER_VERSION" and value:
+            return f"v{value.strip()}"
+    raise RuntimeError(f"{PLATFORM_PINS} sets no CODER_VERSION")
+
+
+CODER_VERSION = pinned_coder_version()
 
 Handler = Callable[..., httpx.Response]
 
@@ -90,6 +105,15 @@ def reply(status: int, body: Any = None) -> httpx.Response:
     return httpx.Response(status, json=body)
 
 
+def invalid(field: str, tag: str, value: Any) -> httpx.Response:
+    """coderd's answer to a body its validator rejects (``httpapi.Read``): 400 "Validation
+    failed." with one ``validations[]`` entry naming the field, the tag and the value."""
+    detail = f'Validation failed for tag "{tag}" with value: "{value}"'
+    return reply(
+        400, {"message": "Validation failed.", "validations": [{"field": field, "detail": detail}]}
+    )
+
+
 def message(status: int, text: str, detail: str = "") -> httpx.Response:
     body = {"message": text}
     if detail:
@@ -120,6 +144,9 @@ class CoderDoubleCore:
     max_admin_token_lifetime: timedelta = timedelta(hours=168)
     max_token_lifetime: timedelta = timedelta(hours=876600)
     users: dict[str, DoubleUser] = field(default_factory=dict)
+    # Deleted users: Coder keeps the row (``deleted = true``) and still answers it by id, never
+    # by username or in a list (coderd ``ExtractUserContext``, ``GetUsers``).
+    tombstones: dict[str, DoubleUser] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     keys: dict[str, DoubleKey] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -156,12 +183,17 @@ class CoderDoubleCore:
         """A Coder database reset: every user, session and key is gone (and, through
         ``wipe_extra``, whatever each endpoint group holds)."""
         self.users.clear()
+        self.tombstones.clear()
         self.sessions.clear()
         self.keys.clear()
         self.wipe_extra()
 
     def wipe_extra(self) -> None:
         """What an endpoint group adds to a reset; each extension clears its own state."""
+
+    def allows(self, feature: str) -> bool:
+        """Whether a Premium feature is entitled (the people endpoints hold the licenses)."""
+        return False
 
     def extra_routes(self) -> list[tuple[str, str, Handler]]:
         """Routes an endpoint group adds; each extension prepends its own to ``super()``'s."""
@@ -235,6 +267,7 @@ class CoderDoubleCore:
         if ref == "me":
             return caller, None
         found = next((u for u in self.users.values() if ref in (u.id, u.username)), None)
+        found = found or self.tombstones.get(ref)
         if found is None:
             return None, message(400, f'"user" must be an existing uuid or username: {ref!r}.')
         if found.id != caller.id and "owner" not in caller.roles:
@@ -244,7 +277,8 @@ class CoderDoubleCore:
     # -- handlers -------------------------------------------------------------------------------
 
     def _buildinfo(self, request: httpx.Request, body: Any) -> httpx.Response:
-        return reply(200, {"version": "v2.24.0", "external_url": BASE_URL, "deployment_id": "d"})
+        info = {"version": CODER_VERSION, "external_url": BASE_URL, "deployment_id": "d"}
+        return reply(200, info)
 
     def _get_first(self, request: httpx.Request, body: Any) -> httpx.Response:
         if self.users:

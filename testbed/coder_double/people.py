@@ -3,9 +3,11 @@
 Faithful to the rules a real Coder (v2.36) enforces, because a double laxer than Coder hides
 bugs: ``POST /users`` answers 409 "User already exists." when the username or the email is
 taken, refuses ``oidc`` users until an OIDC issuer is configured (``oidc_configured``), a
-password for any other login type, and ``none`` users unless they are service accounts on a
-Premium deployment; new users start ``dormant``. Nobody changes their own roles, suspends
-themselves or an owner, or deletes themselves; a user with workspaces cannot be deleted (417).
+password for any other login type, and ``none`` users unless they are service accounts (no
+email, no password, the ``service_accounts`` entitlement); new users start ``dormant``. A
+deleted user stays a tombstone answered by id (``tombstones``), as coderd keeps the row. Nobody
+changes their own roles, suspends themselves or an owner, or deletes themselves; a user with
+workspaces cannot be deleted (417).
 Every group route answers 403 "Template RBAC is a Premium feature. Contact sales!" until
 ``template_rbac`` is entitled (``entitle``) or a license grants it. Licenses are JWTs whose
 claims the double reads without verifying a signature; a ``wipe`` (a database reset) drops
@@ -16,26 +18,45 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from coder_platform.contracts import GROUPS_FEATURE
-from testbed.coder_double.core import ORG_ID, CoderDoubleCore, DoubleUser, Handler, message, reply
+from coder_platform.coder_api.people import claims_grant
+from coder_platform.contracts import GROUPS_FEATURE, SERVICE_ACCOUNTS_FEATURE
+from testbed.coder_double.core import (
+    ORG_ID,
+    CoderDoubleCore,
+    DoubleUser,
+    Handler,
+    invalid,
+    message,
+    reply,
+)
 
 ORG_REFS = frozenset({"default", ORG_ID, "coder"})
 SITE_ROLES = frozenset({"owner", "template-admin", "user-admin", "auditor"})
 USER_ADMINS = frozenset({"owner", "user-admin"})
 LOGIN_TYPES = frozenset({"password", "oidc", "github", "none"})
-PREMIUM_FEATURES = (GROUPS_FEATURE, "audit_log", "user_limit", "high_availability")
+PREMIUM_FEATURES = (
+    GROUPS_FEATURE,
+    SERVICE_ACCOUNTS_FEATURE,
+    "audit_log",
+    "user_limit",
+    "high_availability",
+)
 NOT_FOUND = "Resource not found or you do not have access to this resource"
 NOT_LOGGED_IN = "You must be logged in to access this resource."
 RBAC_UPSELL = "Template RBAC is a Premium feature. Contact sales!"
-# The wording is the double's; Coder refuses service accounts without Premium with a 403.
-SERVICE_ACCOUNT_UPSELL = "Service accounts are a Premium feature. Contact sales!"
+# coderd: fmt.Sprintf("%s is a Premium feature. Contact sales!", FeatureServiceAccounts.Humanize())
+SERVICE_ACCOUNT_UPSELL = "Service Accounts is a Premium feature. Contact sales!"
+USERNAME = re.compile(r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*")
+USERNAME_MAX = 32
 PASSWORD_MIN = 8
 
 
@@ -86,10 +107,7 @@ class DoubleLicense:
         }
 
     def grants(self, feature: str) -> bool:
-        if self.claims.get("all_features") is True:
-            return True
-        features = self.claims.get("features")
-        return isinstance(features, dict) and (features.get(feature) or 0) > 0
+        return claims_grant(self.claims, feature)
 
 
 @dataclass
@@ -107,6 +125,7 @@ class PeopleDouble(CoderDoubleCore):
     """Extends the core with user, group, license and entitlement routes."""
 
     oidc_configured: bool = False
+    role_sync: bool = False  # the IdP owns OIDC users' site roles (CODER_OIDC_USER_ROLE_FIELD)
     entitled: set[str] = field(default_factory=set)  # features entitled without a license
     groups: dict[str, DoubleGroup] = field(default_factory=dict)
     licenses: dict[int, DoubleLicense] = field(default_factory=dict)
@@ -157,10 +176,6 @@ class PeopleDouble(CoderDoubleCore):
         return feature in self.entitled or any(
             lic.grants(feature) for lic in self.licenses.values()
         )
-
-    @property
-    def premium(self) -> bool:
-        return bool(self.entitled) or bool(self.licenses)
 
     def user_named(self, username: str) -> DoubleUser:
         found = next((u for u in self.users.values() if u.username == username), None)
@@ -261,36 +276,81 @@ class PeopleDouble(CoderDoubleCore):
         _, error = self._user_admin(request)
         if error:
             return error
-        login_type = body.get("login_type") or "password"
-        password = body.get("password") or ""
-        if login_type != "password" and password:
-            return message(
-                400, f"Password cannot be set for non-password ({login_type!r}) authentication."
-            )
-        if not body.get("organization_ids"):
-            return message(400, "No organization specified to place the user as a member of.")
-        username, email = body.get("username", ""), body.get("email", "")
-        if any(u.username == username or u.email == email for u in self.users.values()):
-            return message(409, "User already exists.")
-        refused = self._login_type_refusal(login_type, password, body)
+        refused = self._refusal(body)
         if refused is not None:
             return refused
         user = DoubleUser(
             id=str(uuid.uuid4()),
-            username=username,
-            email=email,
+            username=body.get("username", ""),
+            email=body.get("email") or "",
             name=body.get("name", ""),
-            password=password,
+            password=body.get("password") or "",
             roles=[],
             status="dormant",
-            login_type=login_type,
+            login_type="none" if body.get("service_account") else body.get("login_type"),
         )
         self.users[user.id] = user
         return reply(201, user.as_json())
 
-    def _login_type_refusal(
-        self, login_type: str, password: str, body: dict[str, Any]
-    ) -> httpx.Response | None:
+    def _refusal(self, body: dict[str, Any]) -> httpx.Response | None:
+        """coderd ``postUser``'s checks in its order: the body's validation, a service
+        account's rules (no password, no email, then the entitlement), the login type, the
+        organization, a taken username or email (409), then the login type's own rules."""
+        body.setdefault("login_type", "none" if body.get("service_account") else "password")
+        login_type, password = body["login_type"], body.get("password") or ""
+        username, email = body.get("username", ""), body.get("email") or ""
+        checks: list[Callable[[], httpx.Response | None]] = [
+            lambda: (
+                invalid("username", "username", username)
+                if not USERNAME.fullmatch(username) or len(username) > USERNAME_MAX
+                else None
+            ),
+            lambda: (
+                invalid("email", "required_unless", "")
+                if not email and not body.get("service_account")
+                else None
+            ),
+            lambda: self._service_account_refusal(body) if body.get("service_account") else None,
+            lambda: (
+                message(400, "Login type 'none' requires a service account.")
+                if login_type == "none" and not body.get("service_account")
+                else None
+            ),
+            lambda: (
+                message(
+                    400,
+                    f"Password cannot be set for non-password ({login_type!r}) authentication.",
+                )
+                if login_type != "password" and password
+                else None
+            ),
+            lambda: (
+                None
+                if body.get("organization_ids")
+                else message(400, "No organization specified to place the user as a member of.")
+            ),
+            lambda: (
+                message(409, "User already exists.")
+                if any(
+                    u.username == username or (email and u.email == email)
+                    for u in self.users.values()
+                )
+                else None
+            ),
+            lambda: self._login_type_refusal(login_type, password),
+        ]
+        return next((answer for answer in (check() for check in checks) if answer), None)
+
+    def _service_account_refusal(self, body: dict[str, Any]) -> httpx.Response | None:
+        if body.get("password"):
+            return message(400, "Password cannot be set for service accounts.")
+        if body.get("email"):
+            return message(400, "Email cannot be set for service accounts.")
+        if not self.allows(SERVICE_ACCOUNTS_FEATURE):
+            return message(403, SERVICE_ACCOUNT_UPSELL)
+        return None
+
+    def _login_type_refusal(self, login_type: str, password: str) -> httpx.Response | None:
         if login_type not in LOGIN_TYPES:
             return message(
                 400, f"Unsupported login type {login_type!r} for manually creating new users."
@@ -299,13 +359,17 @@ class PeopleDouble(CoderDoubleCore):
             return message(400, "Password not strong enough!")
         if login_type == "oidc" and not self.oidc_configured:
             return message(400, "You must configure OIDC before creating OIDC users.")
-        if login_type == "none" and not body.get("service_account"):
-            return message(400, "Login type 'none' is only for service accounts.")
-        if login_type == "none" and not self.premium:
-            return message(403, SERVICE_ACCOUNT_UPSELL)
         return None
 
     def _put_user_roles(self, request: httpx.Request, body: Any, ref: str) -> httpx.Response:
+        target, _ = self._target(request, ref)
+        if target is not None and target.login_type == "oidc" and self.role_sync:
+            return message(
+                400,
+                "Cannot modify roles for OIDC users when role sync is enabled.",
+                "'User Role Field' is set in the OIDC configuration. All role changes must come "
+                "from the oidc identity provider.",
+            )
         user, error = self._other_user(request, ref, "You cannot change your own roles.")
         if error or user is None:
             return error or message(500, "unreachable")
@@ -376,7 +440,9 @@ class PeopleDouble(CoderDoubleCore):
                 "You cannot delete a user that has workspaces. Delete their workspaces and try "
                 "again!",
             )
-        del self.users[user.id]
+        if user.id in self.tombstones:  # coderd marks the row deleted again: 200
+            return message(200, "User has been deleted!")
+        self.tombstones[user.id] = self.users.pop(user.id)
         self.keys = {k: v for k, v in self.keys.items() if v.user_id != user.id}
         for group in self.groups.values():
             group.member_ids = [i for i in group.member_ids if i != user.id]

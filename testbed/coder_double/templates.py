@@ -24,7 +24,16 @@ from typing import Any
 
 import httpx
 
-from testbed.coder_double.core import ORG_ID, CoderDoubleCore, DoubleUser, Handler, message, reply
+from coder_platform.coder_api.templates import LIFECYCLE_SETTINGS
+from testbed.coder_double.core import (
+    ORG_ID,
+    CoderDoubleCore,
+    DoubleUser,
+    Handler,
+    invalid,
+    message,
+    reply,
+)
 
 ORG_NAME = "coder"
 ORG_REFS = frozenset({"default", ORG_ID, ORG_NAME})
@@ -97,6 +106,20 @@ class DoubleVersion:
         }
 
 
+# coderd's defaults for a new template (codersdk.Template): users may cancel jobs and schedule
+# their workspaces, nothing is required, deprecated or cleaned up.
+LIFECYCLE_DEFAULTS: dict[str, Any] = {
+    "allow_user_cancel_workspace_jobs": True,
+    "require_active_version": False,
+    "deprecation_message": "",
+    "allow_user_autostart": True,
+    "allow_user_autostop": True,
+    "failure_ttl_ms": 0,
+    "time_til_dormant_ms": 0,
+    "time_til_dormant_autodelete_ms": 0,
+}
+
+
 @dataclass
 class DoubleTemplate:
     id: str
@@ -108,9 +131,12 @@ class DoubleTemplate:
     default_ttl_ms: int = 0
     activity_bump_ms: int = 3_600_000
     deleted: bool = False
+    lifecycle: dict[str, Any] = field(default_factory=lambda: dict(LIFECYCLE_DEFAULTS))
 
     def as_json(self) -> dict[str, Any]:
         return {
+            **self.lifecycle,
+            "deprecated": bool(self.lifecycle["deprecation_message"]),
             "id": self.id,
             "name": self.name,
             "display_name": self.display_name,
@@ -446,9 +472,14 @@ class TemplatesDouble(CoderDoubleCore):
             return message(400, "The provided template version is archived.")
         return None
 
-    def _settings_error(self, body: dict[str, Any]) -> httpx.Response | None:
-        if len(body.get("description") or "") > 128:
-            return message(400, "Invalid request.", "description: must be at most 128 characters")
+    def _settings_error(
+        self, body: dict[str, Any], *, creating: bool = False
+    ) -> httpx.Response | None:
+        description = body.get("description") or ""
+        if creating and len(description) >= 128:  # CreateTemplateRequest: validate lt=128
+            return invalid("description", "lt", description)
+        if len(description) > 128:  # PATCH does not validate; the column is varchar(128)
+            return message(500, "Internal error updating template metadata.", "value too long")
         for key in ("default_ttl_ms", "activity_bump_ms"):
             if (body.get(key) or 0) < 0:
                 return message(400, "Invalid request.", f"{key}: must not be negative")
@@ -457,11 +488,11 @@ class TemplatesDouble(CoderDoubleCore):
     def _post_template(self, request: httpx.Request, body: Any, org: str) -> httpx.Response:
         if error := self._writer(request, org):
             return error
+        if error := self._settings_error(body, creating=True):
+            return error
         name = body.get("name", "")
         if self.live_template(name) is not None:
             return message(409, f"Template with name {name!r} already exists.")
-        if error := self._settings_error(body):
-            return error
         version = self.template_versions.get(body.get("template_version_id", ""))
         template_id = str(uuid.uuid4())
         if error := self._built(version, template_id):
@@ -493,12 +524,24 @@ class TemplatesDouble(CoderDoubleCore):
             return message(404, NOT_FOUND)
         if error := self._settings_error(body):
             return error
+        renamed = body.get("name")
+        if renamed and renamed != template.name and self.live_template(renamed) is not None:
+            return message(409, f"Template with name {renamed!r} already exists.")
         keys = ("name", "display_name", "description", "icon", "default_ttl_ms", "activity_bump_ms")
         changes = {k: body[k] for k in keys if k in body and body[k] != getattr(template, k)}
-        if not changes:
+        # coderd's AGPL stores ignore a Premium setting without its feature: no error, no change.
+        lifecycle = {
+            setting.name: body[setting.name]
+            for setting in LIFECYCLE_SETTINGS
+            if setting.name in body
+            and body[setting.name] != template.lifecycle[setting.name]
+            and (setting.feature is None or self.allows(setting.feature))
+        }
+        if not changes and not lifecycle:
             return httpx.Response(304)
         for key, value in changes.items():
             setattr(template, key, value)
+        template.lifecycle |= lifecycle
         return reply(200, template.as_json())
 
     def _delete_template(

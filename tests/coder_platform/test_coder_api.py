@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from coder_platform.coder_api import (
@@ -20,6 +21,7 @@ from coder_platform.coder_api import (
     CoderUnreachableError,
 )
 from testbed.coder_double import BASE_URL, FIXED_NOW, CoderDouble, FakeClock
+from testbed.coder_double.core import CODER_VERSION
 
 EMAIL = "automation@coder-platform.test"
 USERNAME = "coder-automation"
@@ -61,7 +63,7 @@ def assert_hidden(text: str, secrets: list[str]) -> None:
 def test_build_info_is_read_without_a_token_when_client_is_unauthenticated(
     client: CoderClient, double: CoderDouble
 ) -> None:
-    assert client.build_info().version == "v2.24.0"
+    assert client.build_info().version == CODER_VERSION
     assert double.tokens_sent == [None]
 
 
@@ -283,7 +285,7 @@ def test_wait_until_ready_returns_build_info_when_coder_comes_up(
 ) -> None:
     double.drop_next(times=2)
     double.fail_next(503)
-    assert client.wait_until_ready(deadline_seconds=30).version == "v2.24.0"
+    assert client.wait_until_ready(deadline_seconds=30).version == CODER_VERSION
     assert len(double.requests) == 4
     assert clock.sleeps == [0.5, 1.0, 2.0]
 
@@ -322,3 +324,30 @@ def test_nothing_secret_is_logged_or_raised_when_a_whole_session_runs(
     errors.append(str(raised.value))
     assert caplog.records, "the client logs each request"
     assert_hidden(caplog.text + " ".join(errors), [*double.secrets_seen(), key])
+
+
+def test_an_error_names_each_field_coder_rejected_and_never_a_secret_it_echoed() -> None:
+    secret = "echoed-Pw-8f3a1c"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        validations = [
+            {
+                "field": "username",
+                "detail": 'Validation failed for tag "username" with value: "a_b"',
+            },
+            {
+                "field": "password",
+                "detail": f'Validation failed for tag "min" with value: "{secret}"',
+            },
+        ]
+        return httpx.Response(
+            400, json={"message": "Validation failed.", "validations": validations}
+        )
+
+    with CoderClient(BASE_URL, transport=httpx.MockTransport(answer)) as client:
+        client.authenticate("session-token-0123456789")
+        with pytest.raises(CoderApiError) as raised:
+            client.create_user("a_b", "a@corp.test", login_type="password", password=secret)
+    text = str(raised.value)
+    assert "Validation failed." in text and "username: " in text and "password: " in text
+    assert secret not in text

@@ -10,6 +10,7 @@ or deletes themselves, a user with workspaces cannot be deleted, groups answer 4
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from coder_platform.coder_api import (
     CoderSelfTargetError,
     CoderUserInUseError,
 )
-from coder_platform.coder_api.people import license_claims
+from coder_platform.coder_api.people import claims_grant, license_claims
 from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
 from testbed.coder_double.people import license_jwt
 
@@ -108,9 +109,14 @@ def test_service_accounts_are_premium_when_no_license_is_present(
     owner: CoderClient, double: CoderDouble
 ) -> None:
     with pytest.raises(CoderNotEntitledError):
-        owner.create_user("ci-bot", "ci@corp.test", login_type="none")
-    owner.add_license(license_jwt(all_features=True))
-    assert owner.create_user("ci-bot", "ci@corp.test", login_type="none").login_type == "none"
+        owner.create_user("ci-bot", None, login_type="none")
+    owner.add_license(license_jwt(all_features=True))  # the Enterprise set: no service accounts
+    with pytest.raises(CoderNotEntitledError):
+        owner.create_user("ci-bot", None, login_type="none")
+    owner.add_license(license_jwt(feature_set="premium"))
+    assert owner.create_user("ci-bot", None, login_type="none").login_type == "none"
+    with pytest.raises(CoderApiError, match="Email cannot be set for service accounts"):
+        owner.create_user("ci-bot-2", "ci@corp.test", login_type="none")
 
 
 def test_roles_status_and_profile_change_when_an_owner_asks(owner: CoderClient) -> None:
@@ -264,3 +270,22 @@ def test_a_reset_drops_users_groups_and_licenses_when_the_double_is_wiped(
     double.wipe()
     assert (double.users, double.groups, double.licenses) == ({}, {}, {})
     assert double.allows("template_rbac") is False
+
+
+@pytest.mark.parametrize(
+    ("claims", "feature", "granted"),
+    [
+        ({"feature_set": "premium"}, "service_accounts", True),
+        ({"feature_set": "premium"}, "template_rbac", True),
+        ({"feature_set": "enterprise"}, "service_accounts", False),
+        ({"all_features": True}, "service_accounts", False),
+        ({"all_features": True}, "template_rbac", True),
+        ({"features": {"service_accounts": 1}}, "service_accounts", True),
+        ({"features": {"template_rbac": 0}}, "template_rbac", False),
+        ({}, "template_rbac", False),
+    ],
+)
+def test_license_claims_grant_what_coderd_reads_from_their_feature_set_and_features(
+    claims: dict[str, Any], feature: str, granted: bool
+) -> None:
+    assert claims_grant(claims, feature) is granted

@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
+from coder_platform.coder_api.templates import LIFECYCLE_SETTINGS
 from coder_platform.config import ConfigError, VaultConfig, load_config
-from coder_platform.config.seeded_state import LicenseConfig, TemplateSettings, UserConfig
+from coder_platform.config.seeded_state import (
+    LIFECYCLE_FIELDS,
+    LicenseConfig,
+    TemplateSettings,
+    UserConfig,
+)
 from coder_platform.template_sources import discover
 from coder_platform.vault_inputs import required_paths
 from testbed.harness import load_stack_file
@@ -87,8 +93,19 @@ def test_duplicates_and_unknown_members_are_each_named_when_declared() -> None:
 
 
 def test_service_account_cannot_be_an_owner_when_declared() -> None:
-    [found] = problems(dev(users=[{**ALICE, "loginType": "none"}]))
+    alice = {key: value for key, value in ALICE.items() if key != "email"}
+    [found] = problems(dev(users=[{**alice, "loginType": "none"}]))
     assert found.startswith("coder-platform:seeding.users[0].roles: ")
+
+
+def test_a_service_account_has_no_email_and_every_other_user_one_when_declared() -> None:
+    [with_email] = problems(dev(users=[{**ALICE, "loginType": "none", "roles": []}]))
+    assert with_email.startswith("coder-platform:seeding.users[0].email: a service account")
+    no_email = {key: value for key, value in ALICE.items() if key != "email"}
+    [missing] = problems(dev(users=[no_email]))
+    assert missing == "coder-platform:seeding.users[0].email: is required for loginType oidc"
+    config = load_config(dev(users=[{**no_email, "loginType": "none", "roles": []}]))
+    assert config.seeding is not None and config.seeding.users[0].email is None
 
 
 def test_license_and_passwords_need_vault_when_vault_is_off() -> None:
@@ -168,3 +185,17 @@ def test_config_models_hold_no_secret_values() -> None:
     for model in (UserConfig, LicenseConfig, TemplateSettings):
         for name, field in model.model_fields.items():
             assert field.annotation is not SecretStr, f"{model.__name__}.{name}"
+
+
+def test_template_lifecycle_settings_are_coderds_and_only_declared_ones_are_managed() -> None:
+    settings = TemplateSettings.model_validate(
+        {"allowUserCancelWorkspaceJobs": False, "failureTtlMs": 3_600_000}
+    )
+    assert settings.lifecycle() == {
+        "allow_user_cancel_workspace_jobs": False,
+        "failure_ttl_ms": 3_600_000,
+    }
+    assert TemplateSettings().lifecycle() == {}
+    assert tuple(setting.name for setting in LIFECYCLE_SETTINGS) == LIFECYCLE_FIELDS
+    with pytest.raises(ValidationError, match="at least one minute"):
+        TemplateSettings.model_validate({"timeTilDormantMs": 1000})

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from coder_platform.coder_api.people import license_claims
 from localplatform.binaries import ROOT
 from localplatform.inputs import AUTOMATION_USERNAME, LicenseMissingError, seed_missing_inputs
+from localplatform.license import LicenseSigner
 from localplatform.openbao import OidcClient
 
 
@@ -96,6 +98,19 @@ def test_the_license_path_is_named_and_nothing_is_invented_when_no_license_is_th
     with pytest.raises(LicenseMissingError, match="coder/license: the stack seeds a Coder license"):
         seed_missing_inputs(kv, stack, None)
     assert "coder/license" not in kv.data
+
+
+def test_a_license_is_signed_with_the_platform_key_when_the_stack_seeds_one_and_none_is_there(
+    tmp_path: Path,
+) -> None:
+    stack = _stack(tmp_path, seeding=_seeding(license={"vaultPath": "coder/license"}))
+    kv = FakeKv()
+    signer = LicenseSigner(tmp_path / "key.pem")
+    assert "coder/license" in seed_missing_inputs(kv, stack, None, signer)
+    jwt = kv.data["coder/license"]["license"]
+    assert jwt.count(".") == 2 and license_claims(jwt) is not None
+    assert seed_missing_inputs(kv, stack, None, signer) == []
+    assert kv.data["coder/license"]["license"] == jwt
 
 
 def test_a_license_already_there_is_kept_when_the_stack_seeds_one(tmp_path: Path) -> None:

@@ -38,7 +38,10 @@ def test_the_drill_names_the_key_when_the_stack_is_invalid(tmp_path: Path) -> No
 
 def test_the_local_stack_expects_its_users_and_template_back() -> None:
     expected = expected_from(ROOT / "stacks" / "Pulumi.local.yaml")
-    assert sorted(expected.users) == ["platform-admin", "template-author"]
+    assert sorted(expected.users) == ["ci-robot", "platform-admin", "template-author"]
+    assert expected.users["ci-robot"].login_type == "none"
+    assert expected.license is True
+    assert expected.groups == {"platform-team": ["ci-robot", "platform-admin", "template-author"]}
     assert expected.users["template-author"].login_type == "password"
     assert expected.templates == ["hello"]
     assert expected.token_path == "coder/coder-cli-session-token"

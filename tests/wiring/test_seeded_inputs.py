@@ -85,3 +85,18 @@ def test_the_automation_identity_as_a_seeded_user_stops_the_program_before_regis
         run_program(raw, stack="dev")
     text = str(caught.value)
     assert "coder-platform:seeding.users[2].username: is the automation identity" in text
+
+
+def test_a_license_without_service_accounts_is_named_when_a_service_account_is_seeded() -> None:
+    raw = copy.deepcopy(load_stack_file("prod"))
+    raw["seeding"]["users"].append({"username": "ci-bot", "loginType": "none", "roles": []})
+    config = load_config(raw)
+    rbac_only = jwt({"features": {"template_rbac": 1}})
+    with pytest.raises(ConfigError) as caught:
+        check_seeded_inputs(config, inputs(rbac_only))
+    [issue] = caught.value.issues
+    assert issue.key == "seeding.license.vaultPath"
+    assert "service_accounts" in issue.message and "loginType none" in issue.message
+    assert rbac_only not in str(caught.value)
+    both = jwt({"features": {"template_rbac": 1, "service_accounts": 1}})
+    check_seeded_inputs(config, inputs(both))

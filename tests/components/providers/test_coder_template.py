@@ -29,6 +29,8 @@ from components.providers.coder_template import (
     CoderTemplateProvider,
     TemplateImportError,
     TemplateInUseError,
+    TemplateNotEntitledError,
+    TemplateRefusedError,
 )
 from components.providers.common import TokenAuthenticatedProvider
 from components.providers.sdk_internals import UNKNOWN
@@ -227,7 +229,7 @@ def test_diff_shows_no_change_when_only_the_token_or_the_checkout_moved(
 @pytest.mark.parametrize(
     ("field", "value", "replaces"),
     [
-        ("name", "renamed", ["name"]),
+        ("name", "renamed", []),
         ("organization", "other-org", ["organization"]),
         ("url", "https://coder.elsewhere.test", ["url"]),
         ("description", "new words", []),
@@ -292,6 +294,44 @@ def test_a_settings_change_makes_no_new_version_when_updated(
     assert len(double.versions_of(template_id)) == 1
     assert double.template_records[template_id].display_name == "Demo 2"
     assert result.outs is not None and result.outs["version_id"] == outs["version_id"]
+
+
+def test_a_rename_is_one_patch_keeping_id_and_versions_when_the_name_changes(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    template_id, outs = created(provider, inputs())
+    assert provider.diff(template_id, outs, inputs(name="demo-2")).replaces == []
+    start = len(double.requests)
+    result = provider.update(template_id, outs, inputs(name="demo-2"))
+    assert writes_since(double, start) == [("PATCH", f"/templates/{template_id}")]
+    assert double.template_records[template_id].name == "demo-2"
+    assert len(double.versions_of(template_id)) == 1
+    assert result.outs is not None and result.outs["version_id"] == outs["version_id"]
+    refreshed = read_outs(provider, template_id, result.outs)
+    assert provider.diff(template_id, refreshed, inputs(name="demo-2")).changes is False
+
+
+def test_a_rename_to_a_taken_name_fails_naming_both_and_changes_nothing(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    template_id, outs = created(provider, inputs())
+    double.add_template("taken", ["v1"])
+    with pytest.raises(TemplateRefusedError) as raised:
+        provider.update(template_id, outs, inputs(name="taken"))
+    assert "'demo'" in str(raised.value) and "'taken'" in str(raised.value)
+    assert double.template_records[template_id].name == "demo"
+
+
+def test_a_hand_rename_reads_as_a_change_and_is_renamed_back(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    template_id, outs = created(provider, inputs())
+    double.template_records[template_id].name = "renamed-by-hand"
+    refreshed = read_outs(provider, template_id, outs)
+    diff = provider.diff(template_id, refreshed, inputs())
+    assert (diff.changes, diff.replaces) == (True, [])
+    provider.update(template_id, refreshed, inputs())
+    assert double.template_records[template_id].name == "demo"
 
 
 def test_a_hand_edit_of_settings_reads_as_a_change_and_is_patched_back(
@@ -519,7 +559,7 @@ def test_check_passes_when_inputs_are_valid_or_unknown_at_preview(
     assert provider.check({}, inputs()).failures == []
     unknown = {key: UNKNOWN for key in ("url", "token", "name", "directory_hash")}
     assert provider.check({}, inputs(**unknown)).failures == []
-    assert provider.check({}, inputs(description="d" * 128, variables={})).failures == []
+    assert provider.check({}, inputs(description="d" * 127, variables={})).failures == []
 
 
 def test_create_refuses_to_call_coder_when_an_input_is_invalid(
@@ -595,3 +635,62 @@ def test_old_state_builds_an_authenticated_client_when_loaded_after_the_shared_c
     loaded._client({"url": "http://coder.test", "token": "tok"})
     assert seen == ["http://coder.test", "tok"]
     assert loaded._job_deadline_seconds == DEFAULT_JOB_DEADLINE_SECONDS
+
+
+# -- lifecycle and security settings --------------------------------------------------------------
+
+
+def test_state_without_lifecycle_reads_no_change_when_none_is_declared(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    template_id, outs = created(provider, inputs())
+    old_state = {key: value for key, value in outs.items() if key != "lifecycle"}
+    refreshed = read_outs(provider, template_id, old_state)
+    assert provider.diff(template_id, refreshed, inputs()).changes is False
+    assert provider.diff(template_id, refreshed, inputs(lifecycle={})).changes is False
+
+
+def test_a_declared_setting_is_set_at_create_and_a_hand_change_is_taken_back(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    wanted = {"allow_user_cancel_workspace_jobs": False}
+    template_id, outs = created(provider, inputs(lifecycle=wanted))
+    record = double.template_records[template_id]
+    assert record.lifecycle["allow_user_cancel_workspace_jobs"] is False
+    refreshed = read_outs(provider, template_id, outs)
+    assert provider.diff(template_id, refreshed, inputs(lifecycle=wanted)).changes is False
+    record.lifecycle["allow_user_cancel_workspace_jobs"] = True  # changed in the UI
+    drifted = read_outs(provider, template_id, outs)
+    diff = provider.diff(template_id, drifted, inputs(lifecycle=wanted))
+    assert (diff.changes, diff.replaces) == (True, [])
+    start = len(double.requests)
+    provider.update(template_id, drifted, inputs(lifecycle=wanted))
+    assert writes_since(double, start) == [("PATCH", f"/templates/{template_id}")]
+    assert record.lifecycle["allow_user_cancel_workspace_jobs"] is False
+
+
+def test_a_premium_setting_without_its_entitlement_fails_before_any_write(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    wanted = {"require_active_version": True, "failure_ttl_ms": 3_600_000.0}
+    start = len(double.requests)
+    with pytest.raises(TemplateNotEntitledError) as raised:
+        provider.create(inputs(lifecycle=wanted))
+    text = str(raised.value)
+    assert "'access_control'" in text and "require_active_version" in text
+    assert writes_since(double, start) == []
+    double.entitle("access_control", "advanced_template_scheduling")
+    template_id, _ = created(provider, inputs(lifecycle=wanted))
+    record = double.template_records[template_id].lifecycle
+    assert (record["require_active_version"], record["failure_ttl_ms"]) == (True, 3_600_000)
+
+
+@pytest.mark.parametrize(
+    "lifecycle",
+    [{"allow_user_autostart": "yes"}, {"failure_ttl_ms": -1}, {"no_such_setting": True}],
+)
+def test_check_names_lifecycle_when_a_setting_is_unknown_or_of_the_wrong_type(
+    provider: CoderTemplateProvider, inputs: Inputs, lifecycle: dict[str, Any]
+) -> None:
+    failures = provider.check({}, inputs(lifecycle=lifecycle)).failures
+    assert [f.property for f in failures] == ["lifecycle"]

@@ -23,6 +23,7 @@ from components.providers.coder_user import (
     CoderUser,
     CoderUserArgs,
     CoderUserProvider,
+    ServiceAccountsNotEntitledError,
     UserNotAdoptableError,
     UserRefusedError,
 )
@@ -134,14 +135,21 @@ def test_create_names_the_user_and_coders_message_when_oidc_is_not_configured(
     assert props["token"] not in str(raised.value)
 
 
-def test_create_fails_naming_the_premium_refusal_when_a_service_account_lacks_a_license(
+def test_create_refuses_a_service_account_before_any_write_when_not_entitled(
     provider: CoderUserProvider, double: CoderDouble, inputs: Inputs
 ) -> None:
-    with pytest.raises(UserRefusedError, match=r"'ci-bot'.*Premium feature"):
-        provider.create(inputs(username="ci-bot", email="ci@corp.test", login_type="none"))
+    bot = inputs(username="ci-bot", email=None, login_type="none")
+    start = len(double.requests)
+    with pytest.raises(ServiceAccountsNotEntitledError, match=r"'ci-bot'.*'service_accounts'"):
+        provider.create(bot)
+    assert writes_since(double, start) == []
     double.entitle("template_rbac")
-    _, outs = created(provider, inputs(username="ci-bot", email="ci@corp.test", login_type="none"))
-    assert outs["login_type"] == "none"
+    with pytest.raises(ServiceAccountsNotEntitledError):
+        provider.create(bot)
+    double.entitle("service_accounts")
+    _, outs = created(provider, bot)
+    assert (outs["login_type"], outs["email"]) == ("none", "")
+    assert not provider.diff(outs["user_id"], outs, bot).changes
 
 
 def test_create_adopts_and_converges_an_existing_user_when_its_login_type_matches(
@@ -164,7 +172,7 @@ def test_create_refuses_to_adopt_a_user_of_another_login_type_naming_both(
         provider.create(inputs())
     text = str(raised.value)
     assert "'alice'" in text and "'password'" in text and "'oidc'" in text
-    assert writes_since(double, start) == [("POST", "/users")], "only the refused create"
+    assert writes_since(double, start) == [], "looked up, nothing written"
 
 
 def test_create_refuses_the_automation_identity_when_it_is_declared_as_a_user(
@@ -407,7 +415,9 @@ def test_delete_fails_clearly_and_changes_nothing_when_the_user_owns_workspaces(
         ("token", {"token": ""}),
         ("username", {"username": "alice_b"}),
         ("email", {"email": "alice"}),
-        ("login_type", {"login_type": "github"}),
+        ("login_type", {"login_type": "saml"}),
+        ("email", {"login_type": "none", "email": "bot@corp.test"}),
+        ("email", {"email": None}),
         ("password", {"login_type": "password", "password": None}),
         ("password", {"login_type": "password", "password": "short"}),
         ("password", {"password": USER_PASSWORD}),
@@ -518,3 +528,34 @@ def test_the_provider_pickles_by_reference_without_a_client_when_serialized_into
     loaded = dill.loads(raw)
     assert isinstance(loaded, CoderUserProvider)
     assert "roles" in [f.property for f in loaded.check({}, {"roles": ["admin"]}).failures]
+
+
+def test_a_role_change_under_idp_role_sync_fails_naming_the_user_and_the_fix(
+    provider: CoderUserProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    user_id, outs = created(provider, inputs(roles=[]))
+    double.role_sync = True
+    start = len(double.requests)
+    with pytest.raises(UserRefusedError) as raised:
+        provider.update(user_id, outs, inputs(roles=["auditor"]))
+    text = str(raised.value)
+    assert "'alice'" in text and "role sync" in text and "Remove roles" in text
+    assert writes_since(double, start) == [("PUT", f"/users/{user_id}/roles")]
+
+
+def test_unset_roles_are_left_to_the_idp_when_role_sync_owns_them(
+    provider: CoderUserProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    double.role_sync = True
+    user_id, outs = created(provider, inputs(roles=None))
+    double.user_named("alice").roles = ["auditor"]  # the IdP's sync
+    refreshed = read_outs(provider, user_id, outs)
+    assert provider.diff(user_id, refreshed, inputs(roles=None)).changes is False
+    assert refreshed["roles"] is None
+
+
+def test_old_state_with_managed_roles_reads_no_change_when_roles_become_unset(
+    provider: CoderUserProvider, inputs: Inputs
+) -> None:
+    user_id, outs = created(provider, inputs(roles=["auditor"]))
+    assert provider.diff(user_id, outs, inputs(roles=None)).changes is False

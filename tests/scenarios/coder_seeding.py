@@ -1,0 +1,224 @@
+"""One list of seeding scenarios, run against the Coder double (unit tier) and a real Coder (e2e).
+
+A double is trusted only where the same scenario passes against the real server: each scenario
+drives the providers and the client through HTTP only (hand changes too, as an admin would make
+them), so the same function runs against either. Where the two disagree, the double changes.
+
+The facts each scenario pins come from Coder 2.36's handlers: ``coderd/users.go`` (``postUser``:
+service accounts have neither email nor password and need the ``service_accounts``
+entitlement; ``github`` is a login type an admin may create), ``coderd/httpmw/userparam.go``
+(a lookup by id still finds a deleted user, by username never), ``coderd/httpapi`` (``Read``
+answers "Validation failed." with ``validations[]``), ``codersdk/organizations.go``
+(``CreateTemplateRequest.description``: ``lt=128``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from coder_platform.coder_api import CoderApiError, CoderClient
+from coder_platform.coder_api.templates import TemplateMeta
+from coder_platform.contracts import SERVICE_ACCOUNTS_FEATURE
+from components.providers.coder_template_checks import template_failures
+from components.providers.coder_user import (
+    CoderUserProvider,
+    ServiceAccountsNotEntitledError,
+    UserGoneError,
+    UserNotAdoptableError,
+)
+from components.providers.common import ClientFactory
+
+PASSWORD = "scenario-Pw-4d1c9e7a"
+
+
+@dataclass
+class CoderUnderTest:
+    """A Coder (double or real) as the scenarios see it: where it is, an owner's token, and how
+    a client reaches it (None: over the network, as the program does)."""
+
+    url: str
+    token: str
+    client_factory: ClientFactory | None
+    suffix: str  # keeps usernames of one run apart from another's on a long-lived Coder
+
+    def admin(self) -> CoderClient:
+        client = self.client_factory(self.url) if self.client_factory else CoderClient(self.url)
+        client.authenticate(self.token)
+        return client
+
+    def users(self) -> CoderUserProvider:
+        return CoderUserProvider(self.client_factory)
+
+    def user_inputs(self, username: str, **overrides: Any) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "url": self.url,
+            "token": self.token,
+            "username": username,
+            "email": f"{username}@scenarios.test",
+            "name": "",
+            "login_type": "password",
+            "password": PASSWORD,
+            "roles": [],
+            "suspended": False,
+            "on_delete": "suspend",
+        }
+        return props | overrides
+
+    def entitled(self, feature: str) -> bool:
+        with self.admin() as client:
+            return client.entitlements().allows(feature)
+
+    def name(self, stem: str) -> str:
+        return f"{stem}-{self.suffix}"
+
+    def snapshot(self) -> list[tuple[str, str, str, str, tuple[str, ...]]]:
+        """Every live user as Coder lists it: a write of any kind changes this."""
+        with self.admin() as client:
+            return sorted(
+                (u.username, u.email, u.login_type, u.status, tuple(u.site_roles))
+                for u in client.list_users()
+            )
+
+    def hand_create(self, username: str, *, email: str, login_type: str = "password") -> str:
+        """A user made by hand (or by a sign-up), outside the stack; returns its id."""
+        with self.admin() as client:
+            password = PASSWORD if login_type == "password" else None
+            return client.create_user(username, email, login_type=login_type, password=password).id
+
+
+def new_suffix() -> str:
+    return uuid.uuid4().hex[:6]
+
+
+@contextmanager
+def unchanged(coder: CoderUnderTest) -> Iterator[None]:
+    """The block leaves Coder's users exactly as they were."""
+    before = coder.snapshot()
+    yield
+    assert coder.snapshot() == before, "Coder's users changed"
+
+
+# -- the scenarios ------------------------------------------------------------------------------
+
+
+def a_validation_error_names_the_field_coder_rejected(coder: CoderUnderTest) -> None:
+    with coder.admin() as client, pytest.raises(CoderApiError) as raised:
+        client.create_user(
+            coder.name("bad_name!"), "v@scenarios.test", login_type="password", password=PASSWORD
+        )
+    text = str(raised.value)
+    assert raised.value.status == 400
+    assert "Validation failed." in text and "username:" in text and PASSWORD not in text
+
+
+def a_template_description_of_128_characters_is_refused_by_check_and_by_coder(
+    coder: CoderUnderTest,
+) -> None:
+    too_long = "d" * 128
+
+    def description_failures(description: str) -> list[str]:
+        failures = template_failures({"description": description})
+        return [f.property for f in failures if f.property == "description"]
+
+    assert description_failures(too_long) == ["description"]
+    assert description_failures(too_long[:127]) == []
+    with coder.admin() as client, pytest.raises(CoderApiError) as raised:
+        meta = TemplateMeta(description=too_long)
+        client.create_template("default", coder.name("desc"), str(uuid.uuid4()), meta)
+    assert raised.value.status == 400 and "description:" in str(raised.value)
+
+
+def a_user_deleted_by_hand_is_gone_for_update_and_delete(coder: CoderUnderTest) -> None:
+    provider, username = coder.users(), coder.name("tomb")
+    created = provider.create(coder.user_inputs(username))
+    assert created.outs is not None
+    with coder.admin() as client:
+        client.delete_user(created.id, username=username)
+        assert client.get_user(created.id) is None, "a tombstone was taken for a live user"
+    with pytest.raises(UserGoneError, match=username):
+        provider.update(created.id, created.outs, coder.user_inputs(username, name="Renamed"))
+    with unchanged(coder):
+        provider.delete(created.id, created.outs)
+        provider.delete(created.id, {**created.outs, "on_delete": "delete"})
+    assert provider.read(created.id, created.outs).id == "", "read says it is gone"
+
+
+def a_user_with_the_username_but_another_email_is_not_adopted(coder: CoderUnderTest) -> None:
+    provider, username = coder.users(), coder.name("signup")
+    coder.hand_create(username, email=f"{username}@elsewhere.test")
+    with unchanged(coder), pytest.raises(UserNotAdoptableError) as raised:
+        provider.create(coder.user_inputs(username, roles=["owner"]))
+    text = str(raised.value)
+    assert username in text and "another email" in text and "Nothing was changed" in text
+
+
+def a_user_with_the_username_and_the_email_is_adopted(coder: CoderUnderTest) -> None:
+    provider, username = coder.users(), coder.name("adopt")
+    user_id = coder.hand_create(username, email=f"{username}@scenarios.test")
+    created = provider.create(coder.user_inputs(username, roles=["auditor"]))
+    assert created.id == user_id
+    with coder.admin() as client:
+        live = client.get_user(username)
+    assert live is not None and live.site_roles == ["auditor"]
+
+
+def a_service_account_is_created_without_email_only_when_entitled(
+    coder: CoderUnderTest,
+) -> None:
+    """Without the entitlement: refused before any write. With it (a license): created with
+    neither email nor password, and converged."""
+    provider, username = coder.users(), coder.name("robot")
+    inputs = coder.user_inputs(username, login_type="none", email=None, password=None)
+    assert provider.check({}, inputs).failures == []
+    if not coder.entitled(SERVICE_ACCOUNTS_FEATURE):
+        with unchanged(coder), pytest.raises(ServiceAccountsNotEntitledError) as raised:
+            provider.create(inputs)
+        assert "service_accounts" in str(raised.value) and username in str(raised.value)
+        return
+    created = provider.create(inputs)
+    assert created.outs is not None
+    assert (created.outs["login_type"], created.outs["email"]) == ("none", "")
+    read = provider.read(created.id, created.outs)
+    assert read.outs is not None and not provider.diff(created.id, read.outs, inputs).changes
+
+
+def a_github_user_is_created_with_that_login_type(coder: CoderUnderTest) -> None:
+    provider, username = coder.users(), coder.name("gh")
+    inputs = coder.user_inputs(username, login_type="github", password=None)
+    created = provider.create(inputs)
+    assert created.outs is not None and created.outs["login_type"] == "github"
+    read = provider.read(created.id, created.outs)
+    assert read.outs is not None
+    assert not provider.diff(created.id, read.outs, inputs).changes
+
+
+def unset_roles_are_never_compared_or_written(coder: CoderUnderTest) -> None:
+    provider, username = coder.users(), coder.name("idp")
+    inputs = coder.user_inputs(username, roles=None)
+    created = provider.create(inputs)
+    assert created.outs is not None
+    with coder.admin() as client:
+        client.update_roles(created.id, ["template-admin"], username=username)
+    read = provider.read(created.id, created.outs)
+    assert read.outs is not None
+    assert not provider.diff(created.id, read.outs, inputs).changes
+    with unchanged(coder):
+        provider.update(created.id, read.outs, {**inputs, "name": ""})
+
+
+SCENARIOS: list[Callable[[CoderUnderTest], None]] = [
+    a_validation_error_names_the_field_coder_rejected,
+    a_template_description_of_128_characters_is_refused_by_check_and_by_coder,
+    a_user_deleted_by_hand_is_gone_for_update_and_delete,
+    a_user_with_the_username_but_another_email_is_not_adopted,
+    a_user_with_the_username_and_the_email_is_adopted,
+    a_service_account_is_created_without_email_only_when_entitled,
+    a_github_user_is_created_with_that_login_type,
+    unset_roles_are_never_compared_or_written,
+]
