@@ -101,6 +101,14 @@ class LocalOpenBao:
         """The seeded people's OpenBao logins (localplatform.sso), 0600, never printed."""
         return self.directory / "sso-logins.json"
 
+    def serves_ui(self) -> bool:
+        """False for a server started before its config turned the web UI on (it reads the
+        config at start): the OIDC provider's authorize step is then a 404."""
+        try:
+            return httpx.get(f"{self.address}/ui/", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def healthy(self) -> bool:
         try:
             return self._call("GET", "sys/health", token=False).status_code == 200

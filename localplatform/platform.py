@@ -208,6 +208,13 @@ class LocalPlatform:
         logins = ensure_sso_logins(self.openbao, OIDC_PROVIDER, seeding.users if seeding else [])
         if logins:
             write_logins_file(self.openbao.sso_logins_file, logins, f"{self.coder.url}/login")
+            if not self.openbao.serves_ui():
+                print(
+                    "localplatform: OpenBao runs without its web UI (started before it was "
+                    "turned on), so nobody can sign in through it; run: python -m localplatform "
+                    "restart openbao",
+                    file=sys.stderr,
+                )
 
     def up(self, stack_file: Path | None) -> Endpoints:
         if self.node:
