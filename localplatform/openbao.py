@@ -73,7 +73,8 @@ class LocalOpenBao:
             f'  cluster_address = "127.0.0.1:{self.port + 1}"\n  tls_disable = true\n}}\n'
             f'api_addr = "{self.address}"\n'
             f'cluster_addr = "http://127.0.0.1:{self.port + 1}"\n'
-            "ui = false\n"
+            # The web UI serves the OIDC provider's authorize step (localplatform.sso).
+            "ui = true\n"
         )
         return path
 
@@ -90,6 +91,23 @@ class LocalOpenBao:
             errors = response.json().get("errors", []) if response.content else []
             raise PartError(f"openbao: {what} failed ({response.status_code}): {errors}")
         return dict(response.json()) if response.content else {}
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One authenticated API call; a refusal raises PartError naming the path."""
+        return self._ok(self._call(method, path, body), f"{method} {path}")
+
+    @property
+    def sso_logins_file(self) -> Path:
+        """The seeded people's OpenBao logins (localplatform.sso), 0600, never printed."""
+        return self.directory / "sso-logins.json"
+
+    def serves_ui(self) -> bool:
+        """False for a server started before its config turned the web UI on (it reads the
+        config at start): the OIDC provider's authorize step is then a 404."""
+        try:
+            return httpx.get(f"{self.address}/ui/", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def healthy(self) -> bool:
         try:

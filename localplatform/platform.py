@@ -28,8 +28,10 @@ from localplatform.daemon import PartError
 from localplatform.inputs import seed_missing_inputs
 from localplatform.license import LicenseSigner
 from localplatform.node import LocalNode, default_node_ip
-from localplatform.openbao import LocalOpenBao, OidcClient
+from localplatform.openbao import OIDC_PROVIDER, LocalOpenBao, OidcClient
 from localplatform.postgres import LocalPostgres
+from localplatform.sso import ensure_sso_logins, write_logins_file
+from localplatform.stack import read_stack
 
 DEFAULT_DIR = ROOT / ".localplatform"
 KUBE_DIR = ROOT / ".localkube"  # where `python -m localkube` keeps it: the README's KUBECONFIG
@@ -184,6 +186,7 @@ class LocalPlatform:
             self.openbao.start()
             if stack_file is not None:
                 seed_missing_inputs(self.openbao, stack_file, self._oidc(), self.license_signer)
+                self._ensure_sso_logins(stack_file)
         else:
             self._check_port("coder", self.coder_port)
             self.coder.start(self.postgres.coder_url(), self._oidc())
@@ -206,6 +209,20 @@ class LocalPlatform:
         except PartError as error:
             print(f"localplatform: no OIDC for Coder ({error})", file=sys.stderr)
             return None
+
+    def _ensure_sso_logins(self, stack_file: Path) -> None:
+        """An OpenBao login per seeded OIDC user (localplatform.sso), copied to a 0600 file."""
+        seeding = read_stack(stack_file).seeding
+        logins = ensure_sso_logins(self.openbao, OIDC_PROVIDER, seeding.users if seeding else [])
+        if logins:
+            write_logins_file(self.openbao.sso_logins_file, logins, f"{self.coder.url}/login")
+            if not self.openbao.serves_ui():
+                print(
+                    "localplatform: OpenBao runs without its web UI (started before it was "
+                    "turned on), so nobody can sign in through it; run: python -m localplatform "
+                    "restart openbao",
+                    file=sys.stderr,
+                )
 
     def up(self, stack_file: Path | None) -> Endpoints:
         if self.node:
@@ -249,7 +266,7 @@ class LocalPlatform:
     def endpoints(self) -> Endpoints:
         issuer = None
         if self.running("openbao"):
-            issuer = f"{self.openbao.address}/v1/identity/oidc/provider/default"
+            issuer = f"{self.openbao.address}/v1/identity/oidc/provider/{OIDC_PROVIDER}"
         return Endpoints(
             coder_url=self.coder.url,
             vault_address=self.openbao.address,

