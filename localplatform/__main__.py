@@ -12,10 +12,8 @@ import shlex
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
-from coder_platform.coder_api import CoderApiError
 from localplatform.binaries import ROOT
 from localplatform.daemon import PartError
 from localplatform.platform import (
@@ -27,9 +25,9 @@ from localplatform.platform import (
     Endpoints,
     LocalPlatform,
 )
-from localplatform.reset_drill import DrillRefusedError, run_reset_drill, runner_reconcile
-from localplatform.summary import render
 
+# The Coder client, the stack's config schema and the drill are imported by the commands that
+# use them: `up` on a running platform must answer in well under a second, imports included.
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 StateDir = Annotated[Path, typer.Option("--dir", help="Where the platform keeps its files.")]
 KubeDir = Annotated[Path, typer.Option("--kube-dir", help="Where the kube part keeps its files.")]
@@ -205,6 +203,11 @@ def summary(
     stack: Stack = "local",
 ) -> None:
     """Where Coder is, what is seeded in it, and how to read the automation credentials."""
+    import httpx
+
+    from coder_platform.coder_api import CoderApiError
+    from localplatform.summary import render
+
     platform = _platform(directory, kube_dir, coder_port, openbao_port)
     try:
         text = render(platform, ROOT / "stacks" / f"Pulumi.{stack}.yaml", platform.binaries.bao)
@@ -223,6 +226,8 @@ def reset_drill(
     stack: Stack = "local",
 ) -> None:
     """Wipe Coder's database, run one reconcile, check everything is back, time it."""
+    from localplatform.reset_drill import DrillRefusedError, run_reset_drill, runner_reconcile
+
     platform = _platform(directory, kube_dir, coder_port, openbao_port)
     try:
         result = run_reset_drill(
