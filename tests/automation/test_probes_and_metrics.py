@@ -60,7 +60,35 @@ def test_coder_probe_reports_every_readiness_attempt_when_coder_starts_late() ->
     coder.fail_next(503, times=2)
     result = CoderProbe(DoubleSite(coder, {}), clock=FakeClock()).check(30)
     assert result.status is ProbeStatus.OK
-    assert result.attempts == 3 == coder.count("GET", "/buildinfo")
+    assert coder.count("GET", "/buildinfo") == 3 and coder.count("GET", "/users/first") == 1
+    assert result.attempts == 4
+
+
+def test_coder_probe_fails_naming_the_database_when_coder_answers_but_its_database_does_not() -> (
+    None
+):
+    coder = CoderDouble(database_down=True)
+    result = CoderProbe(DoubleSite(coder, {}), clock=FakeClock()).check(10)
+    assert result.status is ProbeStatus.FAILED
+    assert "Coder answers but cannot reach its database" in result.detail
+    assert "Internal error fetching user count." in result.detail
+    assert coder.count("GET", "/users/first") == result.attempts - 1 > 1
+    assert coder.writes() == 0
+
+
+def test_coder_probe_passes_when_its_database_comes_back_within_the_deadline() -> None:
+    coder = CoderDouble(database_down=True)
+    clock = FakeClock()
+    original_sleep = clock.sleep
+
+    def database_returns(seconds: float) -> None:
+        coder.database_down = False
+        original_sleep(seconds)
+
+    clock.sleep = database_returns  # type: ignore[method-assign]
+    result = CoderProbe(DoubleSite(coder, {}), clock=clock).check(10)
+    assert result.status is ProbeStatus.OK
+    assert coder.count("GET", "/users/first") == 2
 
 
 def test_probe_closes_its_connections_when_each_check_ends() -> None:
