@@ -215,7 +215,7 @@ class LocalPlatform:
 
     # --- the parts --------------------------------------------------------------------------
 
-    def _daemon(self, part: str) -> Daemon:
+    def daemon(self, part: str) -> Daemon:
         """The part's process (postgres, openbao, coder), as each part names it in its dir."""
         return Daemon(part, self.directory / part)
 
@@ -224,7 +224,7 @@ class LocalPlatform:
             return self.kube_running()
         if part == "node":
             return self.local_node.running()
-        return self._daemon(part).pid() is not None
+        return self.daemon(part).pid() is not None
 
     def healthy(self, part: str) -> bool:
         """Running and answering, one quick try each, no wait and no restart: what ``up``
