@@ -23,7 +23,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,6 +96,14 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+@dataclass(frozen=True)
+class StackPaths:
+    """Where a stack keeps the automation identity and its published token in OpenBao."""
+
+    bootstrap_admin_path: str
+    cli_token_path: str
 
 
 def _file_hash(path: Path) -> str:
@@ -287,18 +295,41 @@ class LocalPlatform:
         return self.directory / "openbao" / "inputs-seeded"
 
     def seed_inputs(self, stack_file: Path) -> None:
-        """The stack's missing OpenBao inputs, written with generated values; the stack file's
-        hash is recorded so a later ``up`` on the same stack need not read OpenBao again."""
+        """The stack's missing OpenBao inputs, written with generated values. The stack file's
+        hash and the two paths the summary names are recorded, so a later ``up`` or summary on
+        the same stack reads neither OpenBao nor the stack's config schema again."""
         from localplatform.inputs import seed_missing_inputs
+        from localplatform.stack import read_stack
 
         seed_missing_inputs(self.openbao, stack_file, self._oidc())
-        self._inputs_stamp.write_text(_file_hash(stack_file) + "\n")
+        vault = read_stack(stack_file).vault
+        paths = StackPaths(vault.bootstrap_admin_path, vault.cli_token_path)
+        record = {"stack_sha256": _file_hash(stack_file), "paths": asdict(paths)}
+        self._inputs_stamp.write_text(json.dumps(record) + "\n")
+
+    def _seeded_paths(self, stack_file: Path) -> StackPaths | None:
+        """What ``seed_inputs`` recorded for this very stack file, else None."""
+        try:
+            record = json.loads(self._inputs_stamp.read_text())
+            if record["stack_sha256"] != _file_hash(stack_file):
+                return None
+            return StackPaths(**record["paths"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def _inputs_seeded(self, stack_file: Path) -> bool:
-        try:
-            return self._inputs_stamp.read_text().strip() == _file_hash(stack_file)
-        except OSError:
-            return False
+        return self._seeded_paths(stack_file) is not None
+
+    def stack_paths(self, stack_file: Path) -> StackPaths:
+        """The stack's OpenBao paths of the automation identity and its published token: as
+        recorded at seeding, or read from the stack's config when it changed since."""
+        recorded = self._seeded_paths(stack_file)
+        if recorded is not None:
+            return recorded
+        from localplatform.stack import read_stack
+
+        vault = read_stack(stack_file).vault
+        return StackPaths(vault.bootstrap_admin_path, vault.cli_token_path)
 
     def up(self, stack_file: Path | None) -> Endpoints:
         """Start each part that does not answer (in order), then seed the stack's inputs if

@@ -10,11 +10,9 @@ from pathlib import Path
 
 from coder_platform.coder_api import CoderApiError, CoderClient
 from coder_platform.coder_api.models import Template, User
-from coder_platform.config import VaultConfig
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY
 from localplatform.openbao import KV_MOUNT
 from localplatform.platform import LocalPlatform
-from localplatform.stack import read_stack
 
 
 @dataclass(frozen=True)
@@ -38,16 +36,16 @@ class SeededCoder:
                 return cls(first, [], [])
 
 
-def published_token(platform: LocalPlatform, vault: VaultConfig) -> str | None:
-    data = platform.openbao.read_kv(vault.cli_token_path)
+def published_token(platform: LocalPlatform, token_path: str) -> str | None:
+    data = platform.openbao.read_kv(token_path)
     return data.get(PUBLISHED_TOKEN_KEY) if data else None
 
 
 def render(platform: LocalPlatform, stack_file: Path, bao: Path) -> str:
-    vault = read_stack(stack_file).vault
-    admin_path, token_path = vault.bootstrap_admin_path, vault.cli_token_path
+    paths = platform.stack_paths(stack_file)  # read once at seeding: the schema is slow to load
+    admin_path, token_path = paths.bootstrap_admin_path, paths.cli_token_path
     url = platform.coder.url
-    seeded = SeededCoder.read(url, published_token(platform, vault))
+    seeded = SeededCoder.read(url, published_token(platform, token_path))
     lines = [f"Coder: {url}  (first user: {'yes' if seeded.first_user else 'no, /setup'})"]
     for user in seeded.users:
         roles = ",".join(user.site_roles) or "member"

@@ -4,12 +4,15 @@ started in order; the stack's OpenBao inputs are seeded once per stack file."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
 from localplatform.daemon import PartError
-from localplatform.platform import PARTS, LocalPlatform
+from localplatform.platform import PARTS, LocalPlatform, StackPaths
+
+PATHS = {"bootstrap_admin_path": "coder/admin", "cli_token_path": "coder/token"}
 
 
 @pytest.fixture
@@ -44,7 +47,9 @@ def test_up_starts_nothing_and_asks_for_no_binaries_when_every_part_is_healthy(
     calls = _record(monkeypatch, set(PARTS))
     platform.directory.joinpath("openbao").mkdir(parents=True)
     platform.directory.joinpath("openbao", "inputs-seeded").write_text(
-        hashlib.sha256(stack_file.read_bytes()).hexdigest() + "\n"
+        json.dumps(
+            {"stack_sha256": hashlib.sha256(stack_file.read_bytes()).hexdigest(), "paths": PATHS}
+        )
     )
 
     endpoints = platform.up(stack_file)
@@ -69,8 +74,22 @@ def test_up_seeds_the_inputs_when_the_stack_file_changed_since_the_last_seed(
 ) -> None:
     calls = _record(monkeypatch, set(PARTS))
     platform.directory.joinpath("openbao").mkdir(parents=True)
-    platform.directory.joinpath("openbao", "inputs-seeded").write_text("an older stack's hash\n")
+    platform.directory.joinpath("openbao", "inputs-seeded").write_text(
+        json.dumps({"stack_sha256": "an older stack's hash", "paths": PATHS})
+    )
 
     platform.up(stack_file)
 
     assert calls == ["seed"]
+
+
+def test_the_summary_names_the_paths_recorded_at_seeding_when_the_stack_is_unchanged(
+    platform: LocalPlatform, stack_file: Path
+) -> None:
+    platform.directory.joinpath("openbao").mkdir(parents=True)
+    platform.directory.joinpath("openbao", "inputs-seeded").write_text(
+        json.dumps(
+            {"stack_sha256": hashlib.sha256(stack_file.read_bytes()).hexdigest(), "paths": PATHS}
+        )
+    )
+    assert platform.stack_paths(stack_file) == StackPaths("coder/admin", "coder/token")
