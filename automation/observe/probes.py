@@ -37,6 +37,7 @@ class ProbeResult:
     attempts: int
     detail: str
     seconds: float = 0.0
+    action: str | None = None  # what fixes it, when the probe knows better than "the network"
 
 
 class Probe(Protocol):
@@ -156,7 +157,7 @@ class CoderProbe:
     def check(self, deadline_seconds: float) -> ProbeResult:
         start = self._clock.monotonic()
         client = self._site.client(None)
-        attempts = 0
+        attempts, action = 0, None
         try:
             client.wait_until_ready(deadline_seconds)
             attempts = client.readiness_probes
@@ -164,6 +165,10 @@ class CoderProbe:
         except CoderDatabaseError as error:
             status, detail = ProbeStatus.FAILED, str(error)
             attempts += error.attempts
+            action = (
+                "Check Coder's database (the server in CODER_PG_CONNECTION_URL is up and takes "
+                "Coder's connections), then rerun"
+            )
         except CoderApiError as error:
             status, detail = ProbeStatus.FAILED, str(error)
             attempts = attempts or client.readiness_probes
@@ -172,7 +177,7 @@ class CoderProbe:
         finally:
             client.close()
         seconds = round(self._clock.monotonic() - start, 3)
-        return ProbeResult(self.name, status, self._site.url, attempts, detail, seconds)
+        return ProbeResult(self.name, status, self._site.url, attempts, detail, seconds, action)
 
     def _database_answers(self, client: CoderReader, start: float, deadline: float) -> int:
         """Ask ``GET /users/first`` until it answers 200/404 or the deadline passes; the number

@@ -64,4 +64,5 @@ def test_an_existing_coder_whose_database_is_down_exits_13_naming_it_with_nothin
     assert "preview" not in engine.calls and "up" not in engine.calls
     message = json.loads(captured.stderr.splitlines()[-1])["message"]
     assert "Coder answers but cannot reach its database" in message
+    assert "Check Coder's database" in message
     assert site.coder.writes() == 0
