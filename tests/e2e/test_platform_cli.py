@@ -77,3 +77,15 @@ def test_up_on_a_running_platform_starts_nothing_and_prints_the_environment(
     assert "starting" not in up.stderr
     assert f"export CODER_URL={mission.coder_url}" in up.stdout
     assert {part: platform.daemon(part).pid() for part in PARTS[1:]} == pids
+
+
+@pytest.mark.parametrize("script", ["install-toolchain", "install-platform"])
+def test_an_install_script_says_one_line_when_everything_is_cached(script: str) -> None:
+    # The e2e tier runs after both scripts built everything (scripts/test), so both are cached.
+    out = subprocess.run(
+        [ROOT / "scripts" / script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    [line] = out.stdout.splitlines()
+    assert line.split(":")[0] in ("toolchain", "platform") and " cached (" in line
