@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -41,6 +43,7 @@ from automation.reporting import metrics
 from automation.reporting.progress import JsonLinesProgress, ProgressSink, RichProgress
 from automation.reporting.render import console_for, render
 from automation.reporting.report import (
+    CoderWritesReport,
     PhaseReport,
     ReportBuilder,
     RunReport,
@@ -49,7 +52,8 @@ from automation.reporting.report import (
 )
 from automation.reporting.streams import write_safely
 from automation.session import Session
-from coder_platform.contracts import PROJECT
+from coder_platform import coder_writes
+from coder_platform.contracts import CODER_WRITE_LOG_ENV, PROJECT
 from coder_platform.redaction import Redactor
 
 OutputMode = Literal["auto", "human", "json"]
@@ -98,12 +102,18 @@ def execute(
         for note in backend.notes:
             builder.notes.append(note)
             progress.note(note)
-        with HostRunLock(backend.url, settings.stack):
+        with HostRunLock(backend.url, settings.stack), _coder_write_log() as write_log:
             engine = engine_factory(settings.stack, settings.work_dir, backend, redactor)
+            engine.set_env(CODER_WRITE_LOG_ENV, str(write_log))
             session = Session(
                 settings.stack, engine, builder, progress, redactor, environment=environment
             )
-            outcome = body(session)
+            try:
+                outcome = body(session)
+            finally:
+                builder.coder_writes = [
+                    CoderWritesReport(**asdict(w)) for w in coder_writes.summarize(write_log)
+                ]
         report = builder.finish(outcome)
     except StackLockedError as error:
         report = builder.finish(error.outcome, _recoverable(error, settings, backend))
@@ -133,6 +143,14 @@ def execute(
     finally:
         progress.close()
     return record(report, settings, redactor, streams, json_mode=json_mode, persist=persist)
+
+
+@contextmanager
+def _coder_write_log() -> Iterator[Path]:
+    """A file of this run's own, in a directory removed after the run, that the provider host
+    appends the seeded resources' Coder writes to (``coder_platform.coder_writes``)."""
+    with tempfile.TemporaryDirectory(prefix="coder-platform-writes-") as directory:
+        yield Path(directory) / "coder-writes.jsonl"
 
 
 def _recoverable(

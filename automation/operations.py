@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
+from automation.engine.errors import TRACEBACK_HEADER, last_meaningful_line
 from automation.engine.locks import age_text, all_stale, locked_error
 from automation.engine.protocol import EventSink, OperationSummary, PolicySettings
 from automation.errors import LockHolder, PolicyViolationError, StackLockedError, UpdateFailedError
@@ -83,11 +84,11 @@ def run_operation(
     sink = sink_for(session, collector)
     try:
         summary = with_lock_policy(session, stale_after, lambda: call(sink))
-    except UpdateFailedError:
+    except UpdateFailedError as error:
         record_policy(session, collector)
         if collector.mandatory_violations:
             raise policy_error(collector) from None
-        raise
+        raise naming_the_failure(error, collector) from None
     finally:
         session.report.record_operation(collector)
     record_policy(session, collector)
@@ -96,6 +97,20 @@ def run_operation(
     if collector.summary is None:
         collector.summary = dict(summary.changes)
     return summary
+
+
+def naming_the_failure(error: UpdateFailedError, collector: EventCollector) -> UpdateFailedError:
+    """The engine's failure, naming the failing URN and the last meaningful line the engine said
+    about it (a provider's exception, not its traceback header), when the events named one."""
+    failures = [f for f in collector.failures if f.messages] or collector.failures
+    if not failures:
+        return error
+    failure = failures[0]
+    where, _, cli_said = error.what.partition(": ")
+    telling = [m for m in failure.messages if TRACEBACK_HEADER in m] or list(failure.messages)
+    said = last_meaningful_line(telling[-1]) if telling else cli_said
+    what = f"{where} at {failure.urn}" + (f": {said}" if said else "")
+    return UpdateFailedError(what, error.action, error.cli_exit_code)
 
 
 def policy_error(collector: EventCollector) -> PolicyViolationError:

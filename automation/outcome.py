@@ -65,7 +65,10 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.DRIFT: "drift found (`drift`): the live state changed outside the program; "
     "nothing was changed",
     ExitCode.POLICY_VIOLATION: "a mandatory policy failed; the violating resource was not applied",
-    ExitCode.DEPENDENCY_UNREACHABLE: "Kubernetes API, Vault or Coder did not answer in time",
+    ExitCode.DEPENDENCY_UNREACHABLE: (
+        "Kubernetes API, Vault or Coder did not answer in time (or Coder answers but its "
+        "database does not)"
+    ),
     ExitCode.LOCKED: "another run holds the stack lock (or a stale lock needs clearing)",
     ExitCode.CONFIG_INVALID: "stack config, backend or toolchain invalid; nothing was deployed",
     ExitCode.NOT_CONVERGED: "after acting, a preview still shows changes, an object the stack "

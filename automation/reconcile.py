@@ -158,7 +158,13 @@ def observe(
                 "; ".join(
                     f"{r.name} ({r.endpoint or 'no endpoint'}): {r.detail}" for r in hard_failures
                 ),
-                "Check the endpoint and the network path from this runner, then rerun",
+                "; ".join(
+                    dict.fromkeys(
+                        r.action
+                        or "Check the endpoint and the network path from this runner, then rerun"
+                        for r in hard_failures
+                    )
+                ),
             )
         state = session.engine.export_state()
         seeded = tuple(seeded_urns(state))

@@ -45,18 +45,22 @@ def _real_engine_section(repeat: int) -> tuple[Section, str]:
     return section, result.pulumi_version
 
 
-def _local_platform_section(repeat: int) -> Section:
-    """The runner with a real Coder on, as ratios to a bare preview of the same stack."""
+def _local_platform_sections(repeat: int) -> tuple[Section, Section]:
+    """The runner with a real Coder on, as ratios to a bare preview of the same stack; and the
+    main job (scripts/reconcile) as a ratio to the runner alone, from the same rounds."""
     section = Section("local platform: e2e stack, real Coder")
+    main_job = Section("main job: scripts/reconcile / the runner alone, converged")
     try:
         result = local_platform.measure(repeat, _progress)
     except local_platform.LocalPlatformUnavailableError as missing:
-        section.not_run = f"no numbers: {missing}"
+        section.not_run = main_job.not_run = f"no numbers: {missing}"
         _progress(f"local platform NOT RUN: {missing}")
-        return section
+        return section, main_job
     section.measurements = [result.start, *result.measurements]
     section.baseline = result.baseline()
-    return section
+    main_job.measurements = result.main_job()
+    main_job.baseline = next(iter(main_job.measurements), None)
+    return section, main_job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,16 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     seeded_noop.measurements = seeded_scale.noop_scaling(args.repeat, _progress)
     seeded_noop.baseline = seeded_noop.measurements[0]
     engine, pulumi_cli = _real_engine_section(args.repeat)
-    platform = _local_platform_section(args.repeat)
+    platform, main_job = _local_platform_sections(args.repeat)
 
     run = BenchRun(
         machine=replace(machine, pulumi_cli=pulumi_cli),
         repeat=args.repeat,
-        sections=[engine, platform, program, pack, seeded_program, seeded_noop],
+        sections=[engine, platform, main_job, program, pack, seeded_program, seeded_noop],
         notes=[
             "ratio: real-engine rows / the median no-op reconcile; local-platform rows / the "
-            "median preview of the same stack; policy-pack and seeded-state rows / their x1 row "
-            "(linear scaling = 10x and 100x)",
+            "median preview of the same stack; the main job / the runner alone (goal: 1.3x or "
+            "less); policy-pack and seeded-state rows / their x1 row (linear scaling = 10x and "
+            "100x)",
             "in runner s: the run's own duration_seconds (the rest is process start and imports)",
         ],
         total_seconds=time.perf_counter() - started,

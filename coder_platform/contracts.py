@@ -63,6 +63,9 @@ DRILL_ENV_PREFIX: Final = "CODER_PLATFORM_DRILL_"
 # A seeded Coder resource keeps the token it last used in state; after a rotation that token is
 # revoked, and ``read`` (which sees only state) retries with this one instead of failing.
 CURRENT_CODER_TOKEN_ENV: Final = "CODER_PLATFORM_CODER_TOKEN"
+# The file the provider host appends the Coder writes of each seeded-resource operation to (kind,
+# operation, request count; ``coder_platform.coder_writes``); the runner names it per run.
+CODER_WRITE_LOG_ENV: Final = "CODER_PLATFORM_CODER_WRITE_LOG"
 
 # Environment variable names ending in one of these carry a secret: they must come from a
 # secretKeyRef, never a literal value (contract C5).
@@ -185,6 +188,10 @@ class RunMetric(StrEnum):
     TOKEN_EXPIRY = f"{RUN_METRICS}_token_expiry_timestamp_seconds"
     TEMPLATES_FOUND = f"{RUN_METRICS}_seeded_templates_found"
     USERS_FOUND = f"{RUN_METRICS}_seeded_users_found"
+    # Coder write requests the run's seeded resources sent: the total (0 on a converged run) and
+    # by ``kind`` and ``operation``.
+    CODER_WRITES = f"{RUN_METRICS}_coder_writes"
+    CODER_WRITES_BY_KIND = f"{RUN_METRICS}_coder_writes_by_kind"
 
 
 class DrillMetric(StrEnum):

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from localkube.cluster import ROOT, ClusterStartError, local_cluster, pinned_crd_versions
+from localkube.state import running_state as _state
 
 DEFAULT_DIR = ROOT / ".localkube"
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
@@ -27,19 +28,6 @@ NodeIp = Annotated[
         "(localplatform's node part); without it, loopback only.",
     ),
 ]
-
-
-def _state(directory: Path) -> dict[str, str] | None:
-    path = directory / "state.json"
-    if not path.exists():
-        return None
-    state: dict[str, str] = json.loads(path.read_text())
-    try:
-        os.kill(int(state["pid"]), 0)
-    except (ProcessLookupError, ValueError):
-        path.unlink(missing_ok=True)
-        return None
-    return state
 
 
 def _bin_dir() -> Path:

@@ -1,9 +1,14 @@
 """``python -m localplatform up|status|down|start|stop|restart|env``: the local platform.
 
-``up`` starts what is not running (kube, postgres, openbao, coder, in that order), seeds the
-stack's bootstrap inputs into OpenBao when missing, and prints ``export`` lines for the runner
-(KUBECONFIG, VAULT_ADDR, a VAULT_TOKEN read from its 0600 file, CODER_URL). Progress goes to
-stderr, so ``eval "$(python -m localplatform up)"`` works.
+``up`` starts what does not answer (kube, postgres, openbao, coder, in that order; a healthy
+part is left alone, so ``up`` on a running platform answers at once), seeds the stack's bootstrap
+inputs into OpenBao when missing, and prints ``export`` lines for the runner (KUBECONFIG,
+VAULT_ADDR, a VAULT_TOKEN read from its 0600 file, CODER_URL). Progress goes to stderr, so
+``eval "$(python -m localplatform up)"`` works.
+
+Every option also reads an environment variable (``LOCALPLATFORM_DIR``, ``_KUBE_DIR``,
+``_CODER_PORT``, ``_OPENBAO_PORT``, ``_STACK``), so ``scripts/reconcile`` can drive an instance
+other than the default one (the bench's).
 """
 
 from __future__ import annotations
@@ -12,10 +17,8 @@ import shlex
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
-from coder_platform.coder_api import CoderApiError
 from localplatform.binaries import ROOT
 from localplatform.daemon import PartError
 from localplatform.platform import (
@@ -27,16 +30,37 @@ from localplatform.platform import (
     Endpoints,
     LocalPlatform,
 )
-from localplatform.reset_drill import DrillRefusedError, run_reset_drill, runner_reconcile
-from localplatform.summary import render
 
+# The Coder client, the stack's config schema and the drill are imported by the commands that
+# use them: `up` on a running platform must answer in well under a second, imports included.
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
-StateDir = Annotated[Path, typer.Option("--dir", help="Where the platform keeps its files.")]
-KubeDir = Annotated[Path, typer.Option("--kube-dir", help="Where the kube part keeps its files.")]
-CoderPort = Annotated[int, typer.Option("--coder-port", help="Coder's loopback port.")]
-BaoPort = Annotated[int, typer.Option("--openbao-port", help="OpenBao's loopback port.")]
+StateDir = Annotated[
+    Path,
+    typer.Option("--dir", envvar="LOCALPLATFORM_DIR", help="Where the platform keeps its files."),
+]
+KubeDir = Annotated[
+    Path,
+    typer.Option(
+        "--kube-dir", envvar="LOCALPLATFORM_KUBE_DIR", help="Where the kube part keeps its files."
+    ),
+]
+CoderPort = Annotated[
+    int,
+    typer.Option("--coder-port", envvar="LOCALPLATFORM_CODER_PORT", help="Coder's loopback port."),
+]
+BaoPort = Annotated[
+    int,
+    typer.Option(
+        "--openbao-port", envvar="LOCALPLATFORM_OPENBAO_PORT", help="OpenBao's loopback port."
+    ),
+]
 Stack = Annotated[
-    str, typer.Option("--stack", help="The stack whose Vault inputs are seeded when missing.")
+    str,
+    typer.Option(
+        "--stack",
+        envvar="LOCALPLATFORM_STACK",
+        help="The stack whose Vault inputs are seeded when missing.",
+    ),
 ]
 Part = Annotated[str, typer.Argument(help=f"One of: {', '.join(NODE_PARTS)}.")]
 WithNode = Annotated[
@@ -206,6 +230,11 @@ def summary(
     stack: Stack = "local",
 ) -> None:
     """Where Coder is, what is seeded in it, and how to read the automation credentials."""
+    import httpx
+
+    from coder_platform.coder_api import CoderApiError
+    from localplatform.summary import render
+
     platform = _platform(directory, kube_dir, coder_port, openbao_port)
     try:
         text = render(platform, ROOT / "stacks" / f"Pulumi.{stack}.yaml", platform.binaries.bao)
@@ -224,6 +253,8 @@ def reset_drill(
     stack: Stack = "local",
 ) -> None:
     """Wipe Coder's database, run one reconcile, check everything is back, time it."""
+    from localplatform.reset_drill import DrillRefusedError, run_reset_drill, runner_reconcile
+
     platform = _platform(directory, kube_dir, coder_port, openbao_port)
     try:
         result = run_reset_drill(

@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from coder_platform.coder_api import CoderApiError, CoderClient
 from localplatform.binaries import PlatformBinaries
 from localplatform.daemon import Daemon
 from localplatform.license import LicenseSigner
+from localplatform.locations import coder_url
 from localplatform.openbao import OidcClient
 
 # The automation token's lifetime must fit under this (seeding.tokenLifetimeHours, checked
@@ -38,10 +38,12 @@ class LocalCoder:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return coder_url(self.port)
 
     def ready(self) -> bool:
         """Coder answers GET /buildinfo (one try: the daemon's start loop is the retry)."""
+        from coder_platform.coder_api import CoderApiError, CoderClient  # heavy: only to start
+
         try:
             with CoderClient(self.url, timeout=3, max_attempts=1) as coder:
                 coder.build_info()
@@ -51,6 +53,8 @@ class LocalCoder:
 
     def has_first_user(self) -> bool:
         """False while Coder shows /setup (GET /users/first answers 404)."""
+        from coder_platform.coder_api import CoderClient
+
         with CoderClient(self.url, timeout=5) as coder:
             return coder.has_first_user()
 

@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 
 class PartError(RuntimeError):
     """A part did not start or stop; the message names it and ends with its log's tail."""
@@ -103,6 +101,8 @@ class Daemon:
 
     def wait_until(self, check: Callable[[], bool], what: str, seconds: float) -> None:
         """Poll ``check`` until it holds; fail naming the part if it exits or times out."""
+        import httpx  # here, not at the top: a health check that starts nothing needs no httpx
+
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.pid() is None:

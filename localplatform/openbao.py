@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from localplatform.daemon import Daemon, PartError, write_private
+from localplatform.locations import openbao_address, openbao_token_file
 
 KV_MOUNT = "platform"
 KUBERNETES_AUTH = "kubernetes"
@@ -50,12 +51,11 @@ class LocalOpenBao:
 
     @property
     def address(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return openbao_address(self.port)
 
     @property
     def token_file(self) -> Path:
-        """The root token alone, for ``VAULT_TOKEN="$(cat <file>)"``."""
-        return self.directory / "root-token"
+        return openbao_token_file(self.directory)
 
     @property
     def _init_file(self) -> Path:

@@ -14,24 +14,36 @@ and PostgreSQL take free ports: only the kubeconfig and Coder need to know them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
-from dataclasses import dataclass
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import yaml
+
+from localkube.state import running_state
 from localplatform.binaries import ROOT, PlatformBinaries
-from localplatform.coder import LocalCoder
-from localplatform.daemon import PartError
-from localplatform.inputs import seed_missing_inputs
-from localplatform.license import LicenseSigner
-from localplatform.node import LocalNode, default_node_ip
-from localplatform.openbao import OIDC_PROVIDER, LocalOpenBao, OidcClient
-from localplatform.postgres import LocalPostgres
-from localplatform.sso import ensure_sso_logins, write_logins_file
-from localplatform.stack import read_stack
+from localplatform.daemon import Daemon, PartError
+from localplatform.locations import coder_url, openbao_address, openbao_token_file, postgres_port
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from coder_platform.config.seeded_state import UserConfig
+    from localplatform.coder import LocalCoder
+    from localplatform.license import LicenseSigner
+    from localplatform.node import LocalNode
+    from localplatform.openbao import LocalOpenBao, OidcClient
+    from localplatform.postgres import LocalPostgres
 
 DEFAULT_DIR = ROOT / ".localplatform"
 KUBE_DIR = ROOT / ".localkube"  # where `python -m localkube` keeps it: the README's KUBECONFIG
@@ -59,6 +71,26 @@ def toolchain_env(root: Path = ROOT) -> dict[str, str]:
     return env
 
 
+def _answers(url: str, context: ssl.SSLContext | None = None) -> bool:
+    """One GET answered 2xx within two seconds (no retry: ``up`` starts what does not answer).
+
+    urllib, not httpx: no client and no CA bundle to load, so checking four parts stays cheap.
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:
+            return 200 <= int(response.status) < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _connects(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         # As the servers bind: a port in TIME_WAIT after a restart is free to them.
@@ -68,6 +100,18 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+@dataclass(frozen=True)
+class StackPaths:
+    """Where a stack keeps the automation identity and its published token in OpenBao."""
+
+    bootstrap_admin_path: str
+    cli_token_path: str
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -102,32 +146,45 @@ class LocalPlatform:
     def parts(self) -> tuple[str, ...]:
         return NODE_PARTS if self.with_node else PARTS
 
+    # The parts are imported and built when used: ``up`` on a running platform needs none of
+    # them (nor the binaries, which scripts/install-platform is asked for), only their health.
+
     @property
     def local_node(self) -> LocalNode:
+        from localplatform.node import LocalNode
+
         return LocalNode(self.directory / "node", self.kube_dir, self._node_ip())
 
     def _node_ip(self) -> str:
         """The address the running API server serves on for the node, else the host's."""
+        from localplatform.node import default_node_ip
+
         try:
             state = json.loads((self.kube_dir / "state.json").read_text())
         except (OSError, ValueError):
             return default_node_ip()
         return str(state.get("node_ip") or default_node_ip())
 
-    @property
+    @cached_property
     def binaries(self) -> PlatformBinaries:
         return PlatformBinaries.installed()
 
     @property
     def postgres(self) -> LocalPostgres:
+        from localplatform.postgres import LocalPostgres
+
         return LocalPostgres(self.directory / "postgres", self.binaries.postgres_bin)
 
     @property
     def openbao(self) -> LocalOpenBao:
+        from localplatform.openbao import LocalOpenBao
+
         return LocalOpenBao(self.directory / "openbao", self.binaries.bao, self.openbao_port)
 
     @property
     def coder(self) -> LocalCoder:
+        from localplatform.coder import LocalCoder
+
         return LocalCoder(
             self.directory / "coder", self.binaries, self.coder_port, self.license_signer
         )
@@ -135,6 +192,8 @@ class LocalPlatform:
     @property
     def license_signer(self) -> LicenseSigner:
         """The key this platform signs its Coder license with (0600, never printed)."""
+        from localplatform.license import LicenseSigner
+
         return LicenseSigner(self.directory / "license" / "signing-key.pem")
 
     # --- kube: delegated to `python -m localkube`, which runs it under its own supervisor ----
@@ -152,9 +211,24 @@ class LocalPlatform:
         )
 
     def kube_running(self) -> bool:
-        return self._localkube("status").returncode == 0
+        return running_state(self.kube_dir) is not None
+
+    def _kube_answers(self) -> bool:
+        """The API server's ``/livez`` answers over its CA (Kubernetes lets anyone read it:
+        the ``system:public-info-viewer`` role), so no credential is read or sent."""
+        if running_state(self.kube_dir) is None:
+            return False
+        try:
+            config = yaml.safe_load((self.kube_dir / "kubeconfig").read_text())
+            cluster = config["clusters"][0]["cluster"]
+            context = ssl.create_default_context(cafile=cluster["certificate-authority"])
+        except (OSError, ValueError, KeyError, IndexError, TypeError, ssl.SSLError):
+            return False
+        return _answers(f"{cluster['server']}/livez", context)
 
     def start_kube(self) -> None:
+        from localplatform.node import default_node_ip
+
         args = ("up", "--node-ip", default_node_ip()) if self.with_node else ("up",)
         out = self._localkube(*args)
         if out.returncode != 0:
@@ -162,16 +236,36 @@ class LocalPlatform:
 
     # --- the parts --------------------------------------------------------------------------
 
+    def daemon(self, part: str) -> Daemon:
+        """The part's process (postgres, openbao, coder), as each part names it in its dir."""
+        return Daemon(part, self.directory / part)
+
     def running(self, part: str) -> bool:
         if part == "kube":
             return self.kube_running()
         if part == "node":
             return self.local_node.running()
+        return self.daemon(part).pid() is not None
+
+    def healthy(self, part: str) -> bool:
+        """Running and answering, one quick try each, no wait and no restart: what ``up``
+        checks before it starts anything, so ``up`` on a running platform answers at once.
+
+        kube: ``/livez``; postgres: it accepts connections; OpenBao: ``sys/health`` is 200
+        (initialised, unsealed, active); Coder: ``/healthz`` (Coder answers it without its
+        database: the runner asks Coder for its database's health, ``up`` only for liveness).
+        """
+        if part == "kube":
+            return self._kube_answers()
+        if part == "node":
+            return self.local_node.running()
+        if not self.running(part):
+            return False
         if part == "postgres":
-            return self.postgres.daemon.pid() is not None
+            return _connects(postgres_port(self.directory / "postgres"))
         if part == "openbao":
-            return self.openbao.daemon.pid() is not None
-        return self.coder.daemon.pid() is not None
+            return _answers(f"{openbao_address(self.openbao_port)}/v1/sys/health")
+        return _answers(f"{coder_url(self.coder_port)}/healthz")
 
     def start(self, part: str, stack_file: Path | None = None) -> None:
         """Start one part (its dependencies must run); a running part is left alone."""
@@ -185,8 +279,7 @@ class LocalPlatform:
             self._check_port("openbao", self.openbao_port)
             self.openbao.start()
             if stack_file is not None:
-                seed_missing_inputs(self.openbao, stack_file, self._oidc(), self.license_signer)
-                self._ensure_sso_logins(stack_file)
+                self.seed_inputs(stack_file)
         else:
             self._check_port("coder", self.coder_port)
             self.coder.start(self.postgres.coder_url(), self._oidc())
@@ -210,10 +303,55 @@ class LocalPlatform:
             print(f"localplatform: no OIDC for Coder ({error})", file=sys.stderr)
             return None
 
-    def _ensure_sso_logins(self, stack_file: Path) -> None:
+    @property
+    def _inputs_stamp(self) -> Path:
+        return self.directory / "openbao" / "inputs-seeded"
+
+    def seed_inputs(self, stack_file: Path) -> None:
+        """The stack's missing OpenBao inputs, written with generated values. The stack file's
+        hash and the two paths the summary names are recorded, so a later ``up`` or summary on
+        the same stack reads neither OpenBao nor the stack's config schema again."""
+        from localplatform.inputs import seed_missing_inputs
+        from localplatform.stack import read_stack
+
+        seed_missing_inputs(self.openbao, stack_file, self._oidc(), self.license_signer)
+        config = read_stack(stack_file)
+        self._ensure_sso_logins(config.seeding.users if config.seeding else [])
+        vault = config.vault
+        paths = StackPaths(vault.bootstrap_admin_path, vault.cli_token_path)
+        record = {"stack_sha256": _file_hash(stack_file), "paths": asdict(paths)}
+        self._inputs_stamp.write_text(json.dumps(record) + "\n")
+
+    def _seeded_paths(self, stack_file: Path) -> StackPaths | None:
+        """What ``seed_inputs`` recorded for this very stack file, else None."""
+        try:
+            record = json.loads(self._inputs_stamp.read_text())
+            if record["stack_sha256"] != _file_hash(stack_file):
+                return None
+            return StackPaths(**record["paths"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _inputs_seeded(self, stack_file: Path) -> bool:
+        return self._seeded_paths(stack_file) is not None
+
+    def stack_paths(self, stack_file: Path) -> StackPaths:
+        """The stack's OpenBao paths of the automation identity and its published token: as
+        recorded at seeding, or read from the stack's config when it changed since."""
+        recorded = self._seeded_paths(stack_file)
+        if recorded is not None:
+            return recorded
+        from localplatform.stack import read_stack
+
+        vault = read_stack(stack_file).vault
+        return StackPaths(vault.bootstrap_admin_path, vault.cli_token_path)
+
+    def _ensure_sso_logins(self, users: Sequence[UserConfig]) -> None:
         """An OpenBao login per seeded OIDC user (localplatform.sso), copied to a 0600 file."""
-        seeding = read_stack(stack_file).seeding
-        logins = ensure_sso_logins(self.openbao, OIDC_PROVIDER, seeding.users if seeding else [])
+        from localplatform.openbao import OIDC_PROVIDER
+        from localplatform.sso import ensure_sso_logins, write_logins_file
+
+        logins = ensure_sso_logins(self.openbao, OIDC_PROVIDER, users)
         if logins:
             write_logins_file(self.openbao.sso_logins_file, logins, f"{self.coder.url}/login")
             if not self.openbao.serves_ui():
@@ -225,13 +363,18 @@ class LocalPlatform:
                 )
 
     def up(self, stack_file: Path | None) -> Endpoints:
+        """Start each part that does not answer (in order), then seed the stack's inputs if
+        this stack file has not been seeded here; with everything healthy, a few checks only."""
         if self.node:
             self._node_marker.parent.mkdir(parents=True, exist_ok=True)
             self._node_marker.touch()
         for part in self.parts:
-            if not self.running(part):
-                print(f"localplatform: starting {part} ...", file=sys.stderr)
+            if self.healthy(part):
+                continue
+            print(f"localplatform: starting {part} ...", file=sys.stderr)
             self.start(part, stack_file)
+        if stack_file is not None and not self._inputs_seeded(stack_file):
+            self.seed_inputs(stack_file)
         return self.endpoints()
 
     def stop(self, part: str) -> bool:
@@ -264,15 +407,18 @@ class LocalPlatform:
     # --- where things are -------------------------------------------------------------------
 
     def endpoints(self) -> Endpoints:
+        address = openbao_address(self.openbao_port)
         issuer = None
         if self.running("openbao"):
-            issuer = f"{self.openbao.address}/v1/identity/oidc/provider/{OIDC_PROVIDER}"
+            from localplatform.openbao import OIDC_PROVIDER
+
+            issuer = f"{address}/v1/identity/oidc/provider/{OIDC_PROVIDER}"
         return Endpoints(
-            coder_url=self.coder.url,
-            vault_address=self.openbao.address,
-            vault_token_file=str(self.openbao.token_file),
+            coder_url=coder_url(self.coder_port),
+            vault_address=address,
+            vault_token_file=str(openbao_token_file(self.directory / "openbao")),
             kubeconfig=str(self.kube_dir / "kubeconfig"),
-            postgres_port=self.postgres.port,
+            postgres_port=postgres_port(self.directory / "postgres"),
             oidc_issuer=issuer,
         )
 

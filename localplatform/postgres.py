@@ -11,23 +11,17 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from localplatform.daemon import Daemon, PartError, write_private
+from localplatform.locations import postgres_port
 
 NOBODY = 65534
 SUPERUSER = "postgres"
 CODER_DATABASE = "coder"
 CODER_ROLE = "coder"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _unprivileged(argv: list[str]) -> list[str]:
@@ -55,12 +49,7 @@ class LocalPostgres:
 
     @property
     def port(self) -> int:
-        """Chosen free once, then kept: Coder's URL and any open psql session stay valid."""
-        path = self.directory / "port"
-        if not path.exists():
-            self.directory.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"{free_port()}\n")
-        return int(path.read_text())
+        return postgres_port(self.directory)
 
     def _password(self, name: str) -> str:
         path = self.directory / f"{name}-password"

@@ -21,10 +21,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from coder_platform.config.seeded_state import UserConfig
 from localplatform.daemon import PartError, write_private
+
+if TYPE_CHECKING:
+    from coder_platform.config.seeded_state import UserConfig
 
 USERPASS_MOUNT = "userpass"
 SSO_KV_PREFIX = "localplatform/sso"
@@ -110,6 +112,8 @@ def _userpass_accessor(bao: OpenBaoApi) -> str:
 
 
 def _ensure_login(bao: OpenBaoApi, accessor: str, user: UserConfig) -> SsoLogin:
+    if user.email is None:  # the config requires one for every login type but `none`
+        raise PartError(f"openbao: OIDC user {user.username} has no email to sign in with")
     stored = bao.read_kv(sso_kv_path(user.username))
     password = stored.get(PASSWORD_KEY) if stored else None
     if not password:
@@ -153,3 +157,13 @@ def logins_json(logins: Sequence[SsoLogin], login_url: str) -> str:
 
 def write_logins_file(path: Path, logins: Sequence[SsoLogin], login_url: str) -> None:
     write_private(path, logins_json(logins, login_url))
+
+
+def logins_file_usernames(path: Path) -> list[str]:
+    """Who has a login, read back from the 0600 file (usernames only): the summary names them
+    without loading the stack's config schema; no file (no OIDC users yet) means nobody."""
+    try:
+        logins = json.loads(path.read_text()).get("logins", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [str(x["username"]) for x in logins if isinstance(x, dict) and x.get("username")]

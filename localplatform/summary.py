@@ -11,12 +11,10 @@ from pathlib import Path
 
 from coder_platform.coder_api import CoderApiError, CoderClient
 from coder_platform.coder_api.models import Template, User
-from coder_platform.config import VaultConfig
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY
 from localplatform.openbao import KV_MOUNT
 from localplatform.platform import LocalPlatform
-from localplatform.sso import oidc_users, sso_kv_path
-from localplatform.stack import read_stack
+from localplatform.sso import logins_file_usernames, sso_kv_path
 
 
 @dataclass(frozen=True)
@@ -40,17 +38,16 @@ class SeededCoder:
                 return cls(first, [], [])
 
 
-def published_token(platform: LocalPlatform, vault: VaultConfig) -> str | None:
-    data = platform.openbao.read_kv(vault.cli_token_path)
+def published_token(platform: LocalPlatform, token_path: str) -> str | None:
+    data = platform.openbao.read_kv(token_path)
     return data.get(PUBLISHED_TOKEN_KEY) if data else None
 
 
 def render(platform: LocalPlatform, stack_file: Path, bao: Path) -> str:
-    config = read_stack(stack_file)
-    vault, seeding = config.vault, config.seeding
-    admin_path, token_path = vault.bootstrap_admin_path, vault.cli_token_path
+    paths = platform.stack_paths(stack_file)  # read once at seeding: the schema is slow to load
+    admin_path, token_path = paths.bootstrap_admin_path, paths.cli_token_path
     url = platform.coder.url
-    seeded = SeededCoder.read(url, published_token(platform, vault))
+    seeded = SeededCoder.read(url, published_token(platform, token_path))
     lines = [f"Coder: {url}  (first user: {'yes' if seeded.first_user else 'no, /setup'})"]
     for user in seeded.users:
         roles = ",".join(user.site_roles) or "member"
@@ -69,7 +66,7 @@ def render(platform: LocalPlatform, stack_file: Path, bao: Path) -> str:
         f"  {env} {shlex.quote(str(bao))} kv get -mount={KV_MOUNT} {admin_path}",
         f"  {env} {shlex.quote(str(bao))} kv get -mount={KV_MOUNT} {token_path}",
     ]
-    people = oidc_users(seeding.users if seeding else [])
+    people = logins_file_usernames(platform.openbao.sso_logins_file)
     if people:
         lines += [
             f'People sign in at {url}/login: "Sign in with OpenBao", then OpenBao\'s Userpass tab'
@@ -77,8 +74,7 @@ def render(platform: LocalPlatform, stack_file: Path, bao: Path) -> str:
             f"  cat {shlex.quote(str(platform.openbao.sso_logins_file))}",
         ]
         lines += [
-            f"  {env} {shlex.quote(str(bao))} kv get -mount={KV_MOUNT} "
-            f"{sso_kv_path(person.username)}"
-            for person in people
+            f"  {env} {shlex.quote(str(bao))} kv get -mount={KV_MOUNT} {sso_kv_path(username)}"
+            for username in people
         ]
     return "\n".join(lines)

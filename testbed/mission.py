@@ -18,8 +18,8 @@ import yaml
 
 from coder_platform.contracts import CODER_URL_ENV, PROJECT, PUBLISHED_TOKEN_KEY
 from localplatform.daemon import PartError
+from localplatform.locations import free_port
 from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
-from localplatform.postgres import free_port
 from testbed import project
 from testbed.project import Run
 

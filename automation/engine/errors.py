@@ -34,15 +34,58 @@ def cli_exit_code(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+TRACEBACK_HEADER = "Traceback (most recent call last):"
+# The line that ends a Python traceback: the exception's (dotted) type, then its message.
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
+
+
+def _said(line: str) -> str:
+    return line.removeprefix("error:").removeprefix("ERROR:").strip()
+
+
+def _traceback_end(lines: list[str], header: int) -> str | None:
+    """The exception line closing the traceback whose header is ``lines[header]``."""
+    for line in lines[header + 1 :]:
+        if _EXCEPTION_LINE.match(_said(line)):
+            return _said(line)
+    return None
+
+
+def meaningful_line(lines: list[str], chosen: int) -> str:
+    """``lines[chosen]`` without its ``error:`` prefix, unless it is a bare traceback header:
+    then the exception line that ends that traceback (what a dynamic provider raised), so a
+    failed run never reads "Traceback (most recent call last):" and nothing more."""
+    said = _said(lines[chosen])
+    if said.startswith(TRACEBACK_HEADER):
+        return _traceback_end(lines, chosen) or said
+    return said
+
+
+def last_meaningful_line(text: str) -> str:
+    """The last meaningful line of one message (an engine diagnostic, a provider's error)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "no output"
+    headers = [i for i, line in enumerate(lines) if _said(line).startswith(TRACEBACK_HEADER)]
+    if headers:
+        return meaningful_line(lines, headers[-1])[:MAX_MESSAGE]
+    return _said(lines[-1])[:MAX_MESSAGE]
+
+
 def last_error_line(text: str) -> str:
     """The CLI's most telling ``error:`` line: one naming a resource when there is one (the
     engine follows a failed step with "context canceled" and "update failed" lines that name
-    nothing), else the last."""
+    nothing), else a provider's traceback (replaced by the exception that ends it), else the
+    last."""
     lines = [_STREAM.sub("", line.strip()) for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith("error:")]
-    naming = [line for line in errors if "urn:pulumi:" in line]
-    chosen = (naming or errors or lines or ["no output"])[-1]
-    return chosen.removeprefix("error:").strip()[:MAX_MESSAGE]
+    if not lines:
+        return "no output"
+    errors = [i for i, line in enumerate(lines) if line.lower().startswith("error:")]
+    naming = [i for i in errors if "urn:pulumi:" in lines[i]]
+    # A provider's traceback says more than the "preview failed" the engine closes with.
+    tracebacks = [i for i in errors if _said(lines[i]).startswith(TRACEBACK_HEADER)]
+    chosen = (naming or tracebacks or errors or [len(lines) - 1])[-1]
+    return meaningful_line(lines, chosen)[:MAX_MESSAGE]
 
 
 def classify(

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from automation.observe.coder_checks import CoderSite
+from automation.observe.coder_checks import CoderReader, CoderSite
 from coder_platform.clock import Clock, SystemClock
-from coder_platform.coder_api import CoderApiError
+from coder_platform.coder_api import CoderApiError, CoderUnreachableError
 
 MAX_BACKOFF_SECONDS = 10.0
 
@@ -37,6 +37,7 @@ class ProbeResult:
     attempts: int
     detail: str
     seconds: float = 0.0
+    action: str | None = None  # what fixes it, when the probe knows better than "the network"
 
 
 class Probe(Protocol):
@@ -135,6 +136,18 @@ def vault_verdict(status: int) -> str | None:
 
 
 class CoderProbe:
+    """Coder answers, and so does its database.
+
+    ``/buildinfo`` (and ``/healthz``) answer from coderd's memory, with its database down too;
+    ``/api/v2/debug/health`` reads the database but needs an Owner's token, which a database
+    reset makes dead. ``GET /users/first`` needs no token and reads the database
+    (coderd ``firstUser``: ``GetUserCount``, 500 "Internal error fetching user count." when
+    that fails; 200 or 404 otherwise), so it is the probe's second question, asked until the
+    same deadline. A Coder that answers but cannot reach its database fails the probe naming
+    that, so an existing Coder (a hard dependency) stops the run with exit 13 before anything
+    is written.
+    """
+
     name = "coder"
 
     def __init__(self, site: CoderSite, clock: Clock | None = None) -> None:
@@ -144,14 +157,59 @@ class CoderProbe:
     def check(self, deadline_seconds: float) -> ProbeResult:
         start = self._clock.monotonic()
         client = self._site.client(None)
+        attempts, action = 0, None
         try:
             client.wait_until_ready(deadline_seconds)
+            attempts = client.readiness_probes
+            attempts += self._database_answers(client, start, deadline_seconds)
+        except CoderDatabaseError as error:
+            status, detail = ProbeStatus.FAILED, str(error)
+            attempts += error.attempts
+            action = (
+                "Check Coder's database (the server in CODER_PG_CONNECTION_URL is up and takes "
+                "Coder's connections), then rerun"
+            )
         except CoderApiError as error:
             status, detail = ProbeStatus.FAILED, str(error)
+            attempts = attempts or client.readiness_probes
         else:
-            status, detail = ProbeStatus.OK, "buildinfo answers"
+            status, detail = ProbeStatus.OK, "buildinfo answers; its database answers (users/first)"
         finally:
             client.close()
         seconds = round(self._clock.monotonic() - start, 3)
-        attempts = client.readiness_probes
-        return ProbeResult(self.name, status, self._site.url, attempts, detail, seconds)
+        return ProbeResult(self.name, status, self._site.url, attempts, detail, seconds, action)
+
+    def _database_answers(self, client: CoderReader, start: float, deadline: float) -> int:
+        """Ask ``GET /users/first`` until it answers 200/404 or the deadline passes; the number
+        of questions asked. A 5xx is Coder's database failing; a 4xx other than 404 is an
+        answer this probe cannot judge, raised as it is."""
+        attempts, delay = 0, 1.0
+        while True:
+            attempts += 1
+            try:
+                client.has_first_user()
+            except CoderApiError as error:
+                if isinstance(error, CoderUnreachableError) or (error.status or 0) < 500:
+                    raise
+                last = error
+            else:
+                return attempts
+            remaining = deadline - (self._clock.monotonic() - start)
+            if remaining <= 0:
+                raise CoderDatabaseError(last, attempts, deadline)
+            self._clock.sleep(min(delay, remaining))
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+
+class CoderDatabaseError(Exception):
+    """Coder answers, but what it must read from its database fails (HTTP 5xx)."""
+
+    def __init__(self, last: CoderApiError, attempts: int, deadline: float) -> None:
+        self.attempts = attempts
+        said = f"HTTP {last.status} {last.message}"
+        if last.detail:
+            said += f" ({last.detail})"
+        super().__init__(
+            f"Coder answers but cannot reach its database: GET /api/v2/users/first answered "
+            f"{said} after {attempts} attempts in {deadline:g}s"
+        )

@@ -70,6 +70,16 @@ def render(report: RunReport) -> str:
         f'{RunMetric.RESOURCE_CHANGES}{{{labels},operation="{op}"}} {count}'
         for op, count in sorted({**dict.fromkeys(OPERATIONS, 0), **report.changes}.items())
     ]
+    lines += [
+        f"# HELP {RunMetric.CODER_WRITES_BY_KIND} Coder write requests of the last run's seeded "
+        "resources, by resource kind and operation.",
+        f"# TYPE {RunMetric.CODER_WRITES_BY_KIND} gauge",
+    ]
+    lines += [
+        f'{RunMetric.CODER_WRITES_BY_KIND}{{{labels},kind="{w.kind}",operation="{w.op}"}} '
+        f"{w.requests}"
+        for w in report.coder_writes
+    ]
     resets = int(report.coder is not None and report.coder.reset_detected)
     for name, value, help_text in (
         (RunMetric.DRIFTED, len(report.drifted), "Resources found drifted."),
@@ -77,6 +87,11 @@ def render(report: RunReport) -> str:
         (RunMetric.HEALED, len(report.healed), "Resources changed to heal drift or a reset."),
         (RunMetric.POLICY_VIOLATIONS, len(report.policy_violations), "Policy findings."),
         (RunMetric.RESETS, resets, "Coder database resets the run detected (and healed)."),
+        (
+            RunMetric.CODER_WRITES,
+            report.coder_write_requests,
+            "Coder write requests of the run's seeded resources (0: Coder untouched).",
+        ),
         *_last_known(report),
     ):
         lines += [

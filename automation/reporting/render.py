@@ -126,11 +126,22 @@ def _lines(report: RunReport) -> list[Text]:
             Text(f"coder {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
             for c in report.coder.checks
         ]
+    if report.coder or report.coder_writes:
+        lines.append(Text(f"coder writes by the run's resources: {_writes(report)}"))
     lines += _warning_lines(report)
     lines += [Text(f"note: {note}", style="dim") for note in report.notes]
     if report.error:
         lines.append(Text(f"error: {report.error.message}. {report.error.action}", style="red"))
     return lines
+
+
+def _writes(report: RunReport) -> str:
+    if not report.coder_writes:
+        return "none"
+    each = ", ".join(
+        f"{w.kind} {w.op} {w.resources} ({w.requests} requests)" for w in report.coder_writes
+    )
+    return f"{report.coder_write_requests} requests: {each}"
 
 
 def _warning_lines(report: RunReport) -> list[Text]:

@@ -106,6 +106,17 @@ class CoderReport(_Model):
     token_expires_at: datetime | None = None
 
 
+class CoderWritesReport(_Model):
+    """Coder writes the run's seeded resources made, for one kind and operation (C2, C4): the
+    resources whose operation wrote, and the write requests they sent. A run that wrote nothing
+    to Coder has none."""
+
+    kind: str
+    op: str
+    resources: int
+    requests: int
+
+
 class ErrorReport(_Model):
     kind: str
     message: str
@@ -135,10 +146,16 @@ class RunReport(_Model):
     policy_violations: list[PolicyViolationReport] = Field(default_factory=list)
     state_edit: StateEditReport | None = None
     coder: CoderReport | None = None
+    coder_writes: list[CoderWritesReport] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     error: ErrorReport | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @property
+    def coder_write_requests(self) -> int:
+        """Every write request the run's seeded resources sent to Coder (0: Coder untouched)."""
+        return sum(w.requests for w in self.coder_writes)
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.model_dump(mode="json", by_alias=True), indent=indent)
@@ -171,6 +188,7 @@ class ReportBuilder:
         self.policy_violations: list[PolicyViolationReport] = []
         self.state_edit: StateEditReport | None = None
         self.coder: CoderReport | None = None
+        self.coder_writes: list[CoderWritesReport] = []
         self.notes: list[str] = []
 
     @contextmanager
@@ -259,6 +277,7 @@ class ReportBuilder:
             policy_violations=self.policy_violations,
             state_edit=self.state_edit,
             coder=self.coder,
+            coder_writes=self.coder_writes,
             notes=self.notes,
             error=(
                 ErrorReport(kind=type(error).__name__, message=error.what, action=error.action)

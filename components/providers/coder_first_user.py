@@ -31,11 +31,12 @@ from coder_platform.coder_api import (
 )
 from components.providers.common import (
     ClientFactory,
-    default_client,
+    CoderResourceProvider,
     gone,
     identity_failures,
     inputs_of,
     logout_quietly,
+    open_client,
     raise_on_failures,
 )
 
@@ -51,7 +52,7 @@ class CoderFirstUserArgs:
     password: pulumi.Input[str]
 
 
-class CoderFirstUserProvider(dyn.ResourceProvider):
+class CoderFirstUserProvider(CoderResourceProvider):
     """CRUD for the first user; see the module docstring for the contract it keeps."""
 
     def __init__(self, client_factory: ClientFactory | None = None) -> None:
@@ -59,7 +60,7 @@ class CoderFirstUserProvider(dyn.ResourceProvider):
         self._client_factory = client_factory
 
     def _client(self, url: str) -> CoderClient:
-        return (self._client_factory or default_client)(url)
+        return open_client(self._client_factory, url)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         return dyn.CheckResult(news, identity_failures(news))

@@ -43,12 +43,13 @@ from coder_platform.coder_api import (
 )
 from components.providers.common import (
     ClientFactory,
-    default_client,
+    CoderResourceProvider,
     gone,
     identity_failures,
     inputs_of,
     is_known,
     logout_quietly,
+    open_client,
     raise_on_failures,
 )
 
@@ -132,7 +133,7 @@ class CoderApiTokenArgs:
     rotation_window_hours: pulumi.Input[int]
 
 
-class CoderApiTokenProvider(dyn.ResourceProvider):
+class CoderApiTokenProvider(CoderResourceProvider):
     """CRUD for one named API token of the automation identity; see the module docstring."""
 
     def __init__(
@@ -143,7 +144,7 @@ class CoderApiTokenProvider(dyn.ResourceProvider):
         self._clock = clock
 
     def _client(self, url: str) -> CoderClient:
-        return (self._client_factory or default_client)(url)
+        return open_client(self._client_factory, url)
 
     def _now(self) -> datetime:
         return (self._clock or utc_now)()

@@ -7,16 +7,19 @@ holds no client or logger of its own; they build a ``CoderClient`` per call thro
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import pulumi
 import pulumi.dynamic as dyn
 from pulumi.output import Unknown
 
+from coder_platform import coder_writes
 from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient
 from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
 from components.providers.sdk_internals import PROVIDER_KEY, UNKNOWN, unwrap_rpc_secret
@@ -43,6 +46,53 @@ def gone() -> dyn.ReadResult:
 
 def default_client(url: str) -> CoderClient:
     return CoderClient(url)
+
+
+# The clients one provider operation opened (per thread: the host serves calls concurrently).
+_OPENED: ContextVar[list[CoderClient] | None] = ContextVar("coder_clients_opened", default=None)
+# The provider operations whose Coder writes are recorded (read and diff must write nothing; if
+# one ever did, the report would show it).
+RECORDED_OPERATIONS = ("create", "read", "diff", "update", "delete")
+
+
+def open_client(factory: ClientFactory | None, url: str) -> CoderClient:
+    """A client for one operation, counted towards that operation's recorded writes."""
+    client = (factory or default_client)(url)
+    opened = _OPENED.get()
+    if opened is not None:
+        opened.append(client)
+    return client
+
+
+def _recording_writes(kind: str, op: str, method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def operation(self: Any, *args: Any, **kwargs: Any) -> T:
+        opened: list[CoderClient] = []
+        token = _OPENED.set(opened)
+        try:
+            return method(self, *args, **kwargs)
+        finally:  # a failed operation's writes landed all the same
+            _OPENED.reset(token)
+            coder_writes.record(kind, op, sum(client.write_count for client in opened))
+
+    return operation
+
+
+class CoderResourceProvider(dyn.ResourceProvider):
+    """A provider of a seeded Coder resource: the Coder writes each of its operations makes are
+    recorded for the run's report (``coder_platform.coder_writes``), under the resource kind
+    (the class name without ``Provider``: ``CoderUserProvider`` writes as ``CoderUser``).
+
+    Pickled into state by module path like any provider here: the recording lives in the class,
+    so state written before it existed loads and records the same.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__name__.removesuffix("Provider")
+        for op in RECORDED_OPERATIONS:
+            if op in cls.__dict__:
+                setattr(cls, op, _recording_writes(kind, op, cls.__dict__[op]))
 
 
 def is_known(value: Any) -> bool:
@@ -149,7 +199,7 @@ def connection_failures(props: Mapping[str, Any]) -> list[dyn.CheckFailure]:
     return failures
 
 
-class TokenAuthenticatedProvider(dyn.ResourceProvider):
+class TokenAuthenticatedProvider(CoderResourceProvider):
     """A provider whose resource carries the Coder URL and the automation token. Pickled into
     state, so it holds only the optional ``client_factory`` (tests bind one to the double)."""
 
@@ -158,7 +208,7 @@ class TokenAuthenticatedProvider(dyn.ResourceProvider):
         self._client_factory = client_factory
 
     def _client(self, props: Mapping[str, Any]) -> CoderClient:
-        client = (self._client_factory or default_client)(props["url"])
+        client = open_client(self._client_factory, props["url"])
         client.authenticate(props["token"])
         return client
 

@@ -152,6 +152,9 @@ class CoderDoubleCore:
     requests: list[tuple[str, str]] = field(default_factory=list)
     tokens_sent: list[str | None] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)
+    # Coder up with its database stopped: what reads the database answers 500 as coderd does
+    # (GET /users/first: "Internal error fetching user count."); /buildinfo still answers.
+    database_down: bool = False
     _faults: deque[int | None] = field(default_factory=deque)
     _lose_answers: int = 0
 
@@ -281,6 +284,12 @@ class CoderDoubleCore:
         return reply(200, info)
 
     def _get_first(self, request: httpx.Request, body: Any) -> httpx.Response:
+        if self.database_down:
+            return message(
+                500,
+                "Internal error fetching user count.",
+                "failed to connect to `user=coder database=coder`: connection refused",
+            )
         if self.users:
             return message(200, "The initial user has already been created!")
         return message(404, "The initial user has not been created!")

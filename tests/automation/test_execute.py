@@ -29,7 +29,8 @@ from automation.outcome import Outcome
 from automation.reconcile import ReconcileOptions, reconcile
 from automation.session import Session
 from automation.termination import Terminated
-from coder_platform.contracts import ExitCode
+from coder_platform import coder_writes
+from coder_platform.contracts import CODER_WRITE_LOG_ENV, ExitCode
 from coder_platform.redaction import Redactor
 from testbed.harness import ROOT
 from tests.automation.fakes import FakeDependencies, FakeEngine, converged_world
@@ -219,3 +220,45 @@ def test_a_run_stopped_by_sigterm_still_reports_and_frees_the_host_lock(tmp_path
         Streams(io.StringIO(), io.StringIO()),
     )  # fmt: skip
     assert again.exit_code == ExitCode.OK  # the host lock was released on the way out
+
+
+def test_the_report_carries_the_coder_writes_the_provider_host_recorded_when_a_run_wrote(
+    tmp_path: Path,
+) -> None:
+    engine, _ = converged_world()
+
+    def body(session: Session) -> Outcome:
+        # What the provider host does with the file the runner names in the engine's env.
+        coder_writes.record("CoderTemplate", "create", 3, environ=engine.env)
+        coder_writes.record("CoderUser", "create", 2, environ=engine.env)
+        coder_writes.record("CoderUser", "create", 1, environ=engine.env)
+        return Outcome.CREATED
+
+    report = execute(
+        settings(tmp_path),
+        body,
+        factory_of(engine),
+        managed_environ(tmp_path),
+        Streams(io.StringIO(), io.StringIO()),
+    )
+
+    assert [(w.kind, w.op, w.resources, w.requests) for w in report.coder_writes] == [
+        ("CoderTemplate", "create", 1, 3),
+        ("CoderUser", "create", 2, 3),
+    ]
+    assert report.coder_write_requests == 6
+    assert not Path(engine.env[CODER_WRITE_LOG_ENV]).parent.exists()  # removed after the run
+
+
+def test_a_converged_run_reports_zero_coder_writes(tmp_path: Path) -> None:
+    engine, site = converged_world()
+    report = execute(
+        settings(tmp_path),
+        lambda s: reconcile(s, OPTIONS, FakeDependencies(site)),
+        factory_of(engine),
+        managed_environ(tmp_path),
+        Streams(io.StringIO(), io.StringIO()),
+    )
+    assert report.outcome is Outcome.CONVERGED
+    assert report.coder_writes == [] and report.coder_write_requests == 0
+    assert CODER_WRITE_LOG_ENV in engine.env

@@ -48,3 +48,21 @@ def test_a_deployed_coder_that_does_not_answer_at_observe_does_not_stop_the_run(
 
     assert captured.report.exit_code != ExitCode.DEPENDENCY_UNREACHABLE
     assert "preview" in engine.calls
+
+
+def test_an_existing_coder_whose_database_is_down_exits_13_naming_it_with_nothing_written(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    engine.config_entries = dev_config(**existing_coder_config())
+    site.coder.database_down = True
+    settings = ReconcileOptions(policy=POLICY, dependency_deadline_seconds=1)
+
+    captured = run(engine, lambda s: reconcile(s, settings, FakeDependencies(site)), tmp_path)
+
+    assert captured.report.exit_code == ExitCode.DEPENDENCY_UNREACHABLE
+    assert "preview" not in engine.calls and "up" not in engine.calls
+    message = json.loads(captured.stderr.splitlines()[-1])["message"]
+    assert "Coder answers but cannot reach its database" in message
+    assert "Check Coder's database" in message
+    assert site.coder.writes() == 0

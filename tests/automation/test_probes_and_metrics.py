@@ -18,7 +18,12 @@ from automation.observe.probes import (
 )
 from automation.outcome import Outcome
 from automation.reporting import metrics
-from automation.reporting.report import ReportBuilder, read_latest, write_report
+from automation.reporting.report import (
+    CoderWritesReport,
+    ReportBuilder,
+    read_latest,
+    write_report,
+)
 from testbed.coder_double import CoderDouble, FakeClock
 from tests.automation.fakes import DoubleSite
 
@@ -60,7 +65,35 @@ def test_coder_probe_reports_every_readiness_attempt_when_coder_starts_late() ->
     coder.fail_next(503, times=2)
     result = CoderProbe(DoubleSite(coder, {}), clock=FakeClock()).check(30)
     assert result.status is ProbeStatus.OK
-    assert result.attempts == 3 == coder.count("GET", "/buildinfo")
+    assert coder.count("GET", "/buildinfo") == 3 and coder.count("GET", "/users/first") == 1
+    assert result.attempts == 4
+
+
+def test_coder_probe_fails_naming_the_database_when_coder_answers_but_its_database_does_not() -> (
+    None
+):
+    coder = CoderDouble(database_down=True)
+    result = CoderProbe(DoubleSite(coder, {}), clock=FakeClock()).check(10)
+    assert result.status is ProbeStatus.FAILED
+    assert "Coder answers but cannot reach its database" in result.detail
+    assert "Internal error fetching user count." in result.detail
+    assert coder.count("GET", "/users/first") == result.attempts - 1 > 1
+    assert coder.writes() == 0
+
+
+def test_coder_probe_passes_when_its_database_comes_back_within_the_deadline() -> None:
+    coder = CoderDouble(database_down=True)
+    clock = FakeClock()
+    original_sleep = clock.sleep
+
+    def database_returns(seconds: float) -> None:
+        coder.database_down = False
+        original_sleep(seconds)
+
+    clock.sleep = database_returns  # type: ignore[method-assign]
+    result = CoderProbe(DoubleSite(coder, {}), clock=clock).check(10)
+    assert result.status is ProbeStatus.OK
+    assert coder.count("GET", "/users/first") == 2
 
 
 def test_probe_closes_its_connections_when_each_check_ends() -> None:
@@ -124,6 +157,26 @@ def test_server_and_ca_come_from_the_kubeconfig_when_not_in_cluster(tmp_path: Pa
     assert current.verify is True  # an unreadable CA falls back to system roots
     assert kind is not None and kind.verify is False
     assert discover({}, home=tmp_path / "nobody") is None
+
+
+def test_metrics_carry_zero_coder_writes_when_the_run_wrote_nothing_to_coder() -> None:
+    text = metrics.render(ReportBuilder("reconcile", "dev").finish(Outcome.CONVERGED))
+    assert 'coder_platform_run_coder_writes{stack="dev",command="reconcile"} 0' in text
+    assert "coder_platform_run_coder_writes_by_kind{" not in text
+
+
+def test_metrics_carry_the_coder_writes_per_kind_and_operation_when_a_seed_created_them() -> None:
+    builder = ReportBuilder("reconcile", "dev")
+    builder.coder_writes = [
+        CoderWritesReport(kind="CoderTemplate", op="create", resources=1, requests=3),
+        CoderWritesReport(kind="CoderUser", op="create", resources=2, requests=4),
+    ]
+    text = metrics.render(builder.finish(Outcome.CREATED))
+    assert 'coder_platform_run_coder_writes{stack="dev",command="reconcile"} 7' in text
+    assert (
+        'coder_platform_run_coder_writes_by_kind{stack="dev",command="reconcile",'
+        'kind="CoderUser",operation="create"} 4'
+    ) in text
 
 
 def test_metrics_carry_outcome_and_changes_when_written_or_pushed(tmp_path: Path) -> None:

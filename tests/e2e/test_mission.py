@@ -30,6 +30,15 @@ def test_a_fresh_coder_is_seeded_with_admin_token_template_and_users(mission: Mi
     users = {u["username"]: u for u in mission.coder("GET", "/users").json()["users"]}
     assert users["platform-admin"]["login_type"] == "oidc"  # OpenBao is Coder's OIDC issuer
     assert users["template-author"]["login_type"] == "password"
+    # What the seed wrote to Coder, per kind: evidence in the report, counted by the providers.
+    wrote = {(w["kind"], w["op"]): w for w in run.report["coder_writes"]}
+    assert {k: w["resources"] for k, w in wrote.items() if k[1] == "create"} == {
+        ("CoderFirstUser", "create"): 1,
+        ("CoderApiToken", "create"): 1,
+        ("CoderUser", "create"): len(USERS),
+        ("CoderTemplate", "create"): 1,
+    }
+    assert all(w["requests"] >= w["resources"] for w in wrote.values())
 
 
 def test_a_second_reconcile_makes_no_coder_write_and_no_new_version(mission: Mission) -> None:
@@ -40,6 +49,7 @@ def test_a_second_reconcile_makes_no_coder_write_and_no_new_version(mission: Mis
     assert mission.coder_fingerprint() == before
     assert mission.template_versions(TEMPLATE) == versions == 1
     assert run.report["coder"]["writes_by_runner"] == 0
+    assert run.report["coder_writes"] == []  # nor by the run's resources
 
 
 def test_a_template_deleted_by_hand_is_recreated(mission: Mission) -> None:
@@ -94,6 +104,24 @@ def test_a_dependency_down_exits_13_naming_it_and_the_next_run_heals(
         mission.platform.start(part)
     assert run.exit_code == ExitCode.DEPENDENCY_UNREACHABLE, run.stderr[-3000:]
     assert endpoint.removeprefix("http://") in run.stderr
+    assert mission.coder_fingerprint() == before
+    assert mission.reconcile().exit_code == ExitCode.OK
+
+
+def test_coder_without_its_database_exits_13_naming_its_health_and_the_next_run_converges(
+    mission: Mission,
+) -> None:
+    before = mission.coder_fingerprint()
+    mission.platform.stop("postgres")
+    try:
+        run = mission.reconcile("--dependency-timeout", "10")
+        assert mission.platform.coder.ready()  # Coder itself still answers
+    finally:
+        mission.platform.start("postgres")
+    assert run.exit_code == ExitCode.DEPENDENCY_UNREACHABLE, run.stderr[-3000:]
+    assert "Coder answers but cannot reach its database" in run.stderr
+    assert "users/first" in run.report["error"]["message"]
+    assert run.report["coder_writes"] == []
     assert mission.coder_fingerprint() == before
     assert mission.reconcile().exit_code == ExitCode.OK
 

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from localplatform.platform import PARTS
 from testbed.mission import ROOT, Mission
 
 pytestmark = pytest.mark.e2e
@@ -64,3 +65,27 @@ def test_a_stopped_part_shows_stopped_and_comes_back_when_started(mission: Missi
     assert started.returncode == 0, started.stderr
     assert mission.platform.coder.ready()
     assert localplatform(mission, "status").returncode == 0
+
+
+def test_up_on_a_running_platform_starts_nothing_and_prints_the_environment(
+    mission: Mission,
+) -> None:
+    platform = mission.platform
+    pids = {part: platform.running(part) and platform.daemon(part).pid() for part in PARTS[1:]}
+    up = localplatform(mission, "up")
+    assert up.returncode == 0, up.stderr
+    assert "starting" not in up.stderr
+    assert f"export CODER_URL={mission.coder_url}" in up.stdout
+    assert {part: platform.daemon(part).pid() for part in PARTS[1:]} == pids
+
+
+@pytest.mark.parametrize("script", ["install-toolchain", "install-platform"])
+def test_an_install_script_says_one_line_when_everything_is_cached(script: str) -> None:
+    # The e2e tier runs after both scripts built everything (scripts/test), so both are cached.
+    out = subprocess.run(
+        [ROOT / "scripts" / script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    [line] = out.stdout.splitlines()
+    assert line.split(":")[0] in ("toolchain", "platform") and " cached (" in line

@@ -114,7 +114,7 @@ def test_a_password_once_generated_is_kept_and_no_second_alias_is_made_when_run_
 
 
 def test_a_login_repr_and_the_stored_file_keep_the_password_private(tmp_path: Path) -> None:
-    login = SsoLogin("platform-admin", ADMIN.email, "s3cret-value")
+    login = SsoLogin("platform-admin", str(ADMIN.email), "s3cret-value")
     assert "s3cret-value" not in repr(login)
     path = tmp_path / "sso-logins.json"
     write_logins_file(path, [login], "http://127.0.0.1:1/login")

@@ -23,7 +23,8 @@ from automation.drill.coder_tables import REQUIRED_TABLES, PsycopgTables, read_s
 from localplatform.binaries import PlatformBinaries
 from localplatform.coder import LocalCoder
 from localplatform.daemon import PartError
-from localplatform.postgres import LocalPostgres, free_port
+from localplatform.locations import free_port
+from localplatform.postgres import LocalPostgres
 
 pytestmark = pytest.mark.integration
 

@@ -14,6 +14,9 @@ from automation.errors import (
     StackLockedError,
     UpdateFailedError,
 )
+from automation.operations import naming_the_failure
+from automation.reporting.collector import EventCollector
+from automation.reporting.events import Diagnostic, StepEvent
 from coder_platform.contracts import ExitCode
 from coder_platform.redaction import Redactor
 
@@ -79,3 +82,54 @@ def test_the_failing_resource_is_the_message_when_a_cancellation_error_follows_i
     )
     result = classify(error(stderr, 1), "preview", "local", Redactor())
     assert "reconciler-cron-job" in result.what and "forbidden" in result.what
+
+
+PROVIDER_TRACEBACK = (
+    "  pulumi-python:dynamic/coder:CoderUser (coder-seed-user-platform-admin):\n"
+    "    error: Traceback (most recent call last):\n"
+    '      File "/venv/lib/python3.11/site-packages/pulumi/dynamic/__main__.py", line 130, '
+    "in Read\n"
+    "        result = provider.read(id_, props)\n"
+    '      File "/project/components/providers/coder_user.py", line 88, in read\n'
+    "        user = coder.get_user(props['username'])\n"
+    "    coder_platform.coder_api.errors.CoderApiError: GET /api/v2/users/platform-admin failed "
+    "(HTTP 500): Internal error fetching user.\n"
+    "\n"
+    "  pulumi:pulumi:Stack (coder-platform-local):\n"
+    "    error: preview failed\n"
+)
+URN = (
+    "urn:pulumi:local::coder-platform::coder-platform:seeding:CoderSeed$pulumi-python:dynamic/"
+    "coder:CoderUser::coder-seed-user-platform-admin"
+)
+
+
+def test_a_provider_traceback_reads_as_the_exception_it_ended_with_never_its_header() -> None:
+    result = classify(error(PROVIDER_TRACEBACK, 1), "preview", "local", Redactor())
+    assert isinstance(result, UpdateFailedError)
+    assert "Traceback (most recent call last)" not in result.what
+    assert "CoderApiError: GET /api/v2/users/platform-admin failed (HTTP 500)" in result.what
+
+
+def test_the_failure_names_the_failing_urn_and_the_engine_line_when_events_name_a_resource() -> (
+    None
+):
+    collector = EventCollector("update")
+    collector(StepEvent("failed", URN, "pulumi-python:dynamic/coder:CoderUser", "refresh"))
+    collector(Diagnostic("error", PROVIDER_TRACEBACK.split("\n", 1)[1], URN))
+    cli = classify(
+        error("error: Traceback (most recent call last):\n", 1), "preview", "local", Redactor()
+    )
+    assert isinstance(cli, UpdateFailedError)
+
+    named = naming_the_failure(cli, collector)
+
+    assert named.what.startswith(f"pulumi preview failed (CLI exit 1) at {URN}: ")
+    assert named.what.endswith("Internal error fetching user")
+    assert "Traceback" not in named.what and named.exit_code == ExitCode.UPDATE_FAILED
+
+
+def test_the_failure_keeps_the_engine_message_when_no_event_names_a_resource() -> None:
+    cli = classify(error("error: update failed: boom\n", 4), "up", "local", Redactor())
+    assert isinstance(cli, UpdateFailedError)
+    assert naming_the_failure(cli, EventCollector("update")) is cli

@@ -1,0 +1,95 @@
+"""``LocalPlatform.up``: a healthy platform is checked, never restarted; what does not answer is
+started in order; the stack's OpenBao inputs are seeded once per stack file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from localplatform.daemon import PartError
+from localplatform.platform import PARTS, LocalPlatform, StackPaths
+
+PATHS = {"bootstrap_admin_path": "coder/admin", "cli_token_path": "coder/token"}
+
+
+@pytest.fixture
+def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalPlatform:
+    def no_binaries(*_: object) -> None:
+        raise PartError("the binaries were asked for")
+
+    monkeypatch.setattr("localplatform.binaries.PlatformBinaries.installed", no_binaries)
+    return LocalPlatform(tmp_path / "platform", tmp_path / "kube", 17999, 18999)
+
+
+@pytest.fixture
+def stack_file(tmp_path: Path) -> Path:
+    path = tmp_path / "Pulumi.local.yaml"
+    path.write_text("config: {}\n")
+    return path
+
+
+def _record(monkeypatch: pytest.MonkeyPatch, healthy: set[str]) -> list[str]:
+    calls: list[str] = []
+    monkeypatch.setattr(LocalPlatform, "healthy", lambda _self, part: part in healthy)
+    monkeypatch.setattr(
+        LocalPlatform, "start", lambda _self, part, _stack=None: calls.append(f"start {part}")
+    )
+    monkeypatch.setattr(LocalPlatform, "seed_inputs", lambda _self, _stack: calls.append("seed"))
+    return calls
+
+
+def test_up_starts_nothing_and_asks_for_no_binaries_when_every_part_is_healthy(
+    platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record(monkeypatch, set(PARTS))
+    platform.directory.joinpath("openbao").mkdir(parents=True)
+    platform.directory.joinpath("openbao", "inputs-seeded").write_text(
+        json.dumps(
+            {"stack_sha256": hashlib.sha256(stack_file.read_bytes()).hexdigest(), "paths": PATHS}
+        )
+    )
+
+    endpoints = platform.up(stack_file)
+
+    assert calls == []
+    assert endpoints.coder_url == "http://127.0.0.1:17999"
+    assert endpoints.vault_address == "http://127.0.0.1:18999"
+
+
+def test_up_starts_only_the_parts_that_do_not_answer_in_order_when_some_are_down(
+    platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record(monkeypatch, {"kube", "openbao"})
+
+    platform.up(None)
+
+    assert calls == ["start postgres", "start coder"]
+
+
+def test_up_seeds_the_inputs_when_the_stack_file_changed_since_the_last_seed(
+    platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record(monkeypatch, set(PARTS))
+    platform.directory.joinpath("openbao").mkdir(parents=True)
+    platform.directory.joinpath("openbao", "inputs-seeded").write_text(
+        json.dumps({"stack_sha256": "an older stack's hash", "paths": PATHS})
+    )
+
+    platform.up(stack_file)
+
+    assert calls == ["seed"]
+
+
+def test_the_summary_names_the_paths_recorded_at_seeding_when_the_stack_is_unchanged(
+    platform: LocalPlatform, stack_file: Path
+) -> None:
+    platform.directory.joinpath("openbao").mkdir(parents=True)
+    platform.directory.joinpath("openbao", "inputs-seeded").write_text(
+        json.dumps(
+            {"stack_sha256": hashlib.sha256(stack_file.read_bytes()).hexdigest(), "paths": PATHS}
+        )
+    )
+    assert platform.stack_paths(stack_file) == StackPaths("coder/admin", "coder/token")
