@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from coder_platform.contracts import ADMIN_EMAIL_KEY, ADMIN_USERNAME_KEY, PASSWORD_KEY
 from localplatform.daemon import PartError, write_private
 
 if TYPE_CHECKING:
@@ -30,12 +31,15 @@ if TYPE_CHECKING:
 
 USERPASS_MOUNT = "userpass"
 SSO_KV_PREFIX = "localplatform/sso"
-PASSWORD_KEY = "password"
 # Claims Coder reads (CODER_OIDC_SCOPES defaults to openid,profile,email; the email claim is
 # CODER_OIDC_EMAIL_FIELD's default, the username claim CODER_OIDC_USERNAME_FIELD's). OpenBao
 # renders each template with the signed-in entity's values, JSON-quoted.
+# OpenBao API field names (not KV keys: the contracts' *_KEY names are for those).
+EMAIL_SCOPE = "email"
+ENTITY_EMAIL = "email"  # the entity metadata key the email scope's template reads
+USERPASS_PASSWORD = "password"
 SCOPES = {
-    "email": '{"email": {{identity.entity.metadata.email}}, "email_verified": true}',
+    EMAIL_SCOPE: '{"email": {{identity.entity.metadata.email}}, "email_verified": true}',
     "profile": '{"preferred_username": {{identity.entity.name}}, '
     '"name": {{identity.entity.metadata.name}}}',
 }
@@ -119,13 +123,15 @@ def _ensure_login(bao: OpenBaoApi, accessor: str, user: UserConfig) -> SsoLogin:
     if not password:
         password = secrets.token_urlsafe(18)
         bao.write_kv(
-            sso_kv_path(user.username), {"username": user.username, PASSWORD_KEY: password}
+            sso_kv_path(user.username), {ADMIN_USERNAME_KEY: user.username, PASSWORD_KEY: password}
         )
-    bao.request("POST", f"auth/{USERPASS_MOUNT}/users/{user.username}", {"password": password})
+    bao.request(
+        "POST", f"auth/{USERPASS_MOUNT}/users/{user.username}", {USERPASS_PASSWORD: password}
+    )
     bao.request(
         "POST",
         f"identity/entity/name/{user.username}",
-        {"metadata": {"email": user.email, "name": user.name or user.username}},
+        {"metadata": {ENTITY_EMAIL: user.email, "name": user.name or user.username}},
     )
     entity = bao.request("GET", f"identity/entity/name/{user.username}")["data"]
     aliases = entity.get("aliases") or []
@@ -145,7 +151,11 @@ def logins_json(logins: Sequence[SsoLogin], login_url: str) -> str:
             {
                 "sign_in": f"{login_url} -> Sign in with OpenBao -> Userpass",
                 "logins": [
-                    {"username": x.username, "email": x.email, PASSWORD_KEY: x.password}
+                    {
+                        ADMIN_USERNAME_KEY: x.username,
+                        ADMIN_EMAIL_KEY: x.email,
+                        PASSWORD_KEY: x.password,
+                    }
                     for x in logins
                 ],
             },
@@ -166,4 +176,8 @@ def logins_file_usernames(path: Path) -> list[str]:
         logins = json.loads(path.read_text()).get("logins", [])
     except (OSError, ValueError, AttributeError):
         return []
-    return [str(x["username"]) for x in logins if isinstance(x, dict) and x.get("username")]
+    return [
+        str(x[ADMIN_USERNAME_KEY])
+        for x in logins
+        if isinstance(x, dict) and x.get(ADMIN_USERNAME_KEY)
+    ]
