@@ -14,7 +14,7 @@ from testbed.mission import Mission
 pytestmark = pytest.mark.e2e
 
 TEMPLATE = "hello"
-USERS = ("platform-admin", "template-author")
+USERS = ("platform-admin", "template-author", "ci-robot")  # the local stack's users
 
 
 def test_a_fresh_coder_is_seeded_with_admin_token_template_and_users(mission: Mission) -> None:
@@ -30,6 +30,7 @@ def test_a_fresh_coder_is_seeded_with_admin_token_template_and_users(mission: Mi
     users = {u["username"]: u for u in mission.coder("GET", "/users").json()["users"]}
     assert users["platform-admin"]["login_type"] == "oidc"  # OpenBao is Coder's OIDC issuer
     assert users["template-author"]["login_type"] == "password"
+    assert users["ci-robot"]["login_type"] == "none"  # a service account (Premium, licensed)
     # What the seed wrote to Coder, per kind: evidence in the report, counted by the providers.
     wrote = {(w["kind"], w["op"]): w for w in run.report["coder_writes"]}
     assert {k: w["resources"] for k, w in wrote.items() if k[1] == "create"} == {
@@ -37,6 +38,8 @@ def test_a_fresh_coder_is_seeded_with_admin_token_template_and_users(mission: Mi
         ("CoderApiToken", "create"): 1,
         ("CoderUser", "create"): len(USERS),
         ("CoderTemplate", "create"): 1,
+        ("CoderLicense", "create"): 1,
+        ("CoderGroup", "create"): 1,
     }
     assert all(w["requests"] >= w["resources"] for w in wrote.values())
 
