@@ -102,7 +102,8 @@ def test_a_dependency_down_exits_13_naming_it_and_the_next_run_heals(
     before = mission.coder_fingerprint()
     mission.platform.stop(part)
     try:
-        run = mission.reconcile()
+        # A short bound: the default (120 s) only makes the run wait longer for the same answer.
+        run = mission.reconcile("--dependency-timeout", "10")
     finally:
         mission.platform.start(part)
     assert run.exit_code == ExitCode.DEPENDENCY_UNREACHABLE, run.stderr[-3000:]
