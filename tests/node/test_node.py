@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from coder_platform.contracts import LOCAL_PATH_PROVISIONER
 from coder_platform.names import app_secret_name, archive_server_name, object_store_name
 from coder_platform.specs.cnpg import BARMAN_PLUGIN, plugin_backup
 from components.database import (
@@ -34,7 +35,6 @@ from localplatform import azurite
 from localplatform.binaries import ROOT, installed_paths
 from localplatform.images import catalog
 from localplatform.node import BRIDGE, DAEMONS, kube_client
-from localplatform.node_addons import LOCAL_PATH_PROVISIONER
 from localplatform.node_host import read_sysctls
 from localplatform.platform import LocalPlatform, toolchain_env
 
