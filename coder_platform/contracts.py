@@ -107,6 +107,14 @@ VAULT_KV_SECRET_TYPE: Final = dynamic_type("vault", "VaultKvSecret")
 # pulumi-vault's ``vault.kv.SecretV2``, the other way the seed publishes its token.
 VAULT_SECRET_V2_TYPE: Final = "vault:kv/secretV2:SecretV2"
 
+# -- Storage --------------------------------------------------------------------------------------
+
+# The provisioners a Retain StorageClass may name (``storage.provisioner``): Azure Disk CSI (dev,
+# prod), and Rancher's local-path provisioner, which the local node runs (a host directory per
+# volume; ``python -m localplatform up --node`` installs it).
+AZURE_DISK_CSI: Final = "disk.csi.azure.com"
+LOCAL_PATH_PROVISIONER: Final = "rancher.io/local-path"
+
 # -- Vault ----------------------------------------------------------------------------------------
 
 # The key of the automation token in its KV v2 secret: the seed writes it, the runner's token
@@ -119,6 +127,10 @@ ADMIN_EMAIL_KEY: Final = "email"
 ADMIN_USERNAME_KEY: Final = "username"
 PASSWORD_KEY: Final = "password"
 LICENSE_KEY: Final = "license"
+# The key of a storage connection string (``database.backup.connectionStringPath``, stacks that
+# are not managed): the program copies it into the Secret the ObjectStore's
+# ``azureCredentials.connectionString`` names, under the same key.
+CONNECTION_STRING_KEY: Final = "connectionString"
 
 # -- Coder ----------------------------------------------------------------------------------------
 

@@ -28,3 +28,9 @@ def app_secret_name(cluster: str) -> str:
 
 def object_store_name(cluster: str) -> str:
     return f"{cluster}-backups"
+
+
+def backup_store_secret_name(cluster: str) -> str:
+    """The Secret holding a storage connection string (stacks that are not managed: Azurite on
+    the local node), named by the ObjectStore's ``azureCredentials.connectionString``."""
+    return f"{cluster}-backup-store"

@@ -14,10 +14,11 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from coder_platform import vault_kv
-from coder_platform.config import LocalSecretsConfig, SeedingConfig, VaultConfig
+from coder_platform.config import BackupConfig, LocalSecretsConfig, SeedingConfig, VaultConfig
 from coder_platform.contracts import (
     ADMIN_EMAIL_KEY,
     ADMIN_USERNAME_KEY,
+    CONNECTION_STRING_KEY,
     LICENSE_KEY,
     OIDC_CLIENT_SECRET_KEY,
     PASSWORD_KEY,
@@ -28,8 +29,9 @@ OIDC_KEYS = (OIDC_CLIENT_SECRET_KEY,)
 ADMIN_KEYS = (ADMIN_EMAIL_KEY, ADMIN_USERNAME_KEY, PASSWORD_KEY)
 LICENSE_KEYS = (LICENSE_KEY,)
 PASSWORD_KEYS = (PASSWORD_KEY,)
+CONNECTION_STRING_KEYS = (CONNECTION_STRING_KEY,)
 # The keys above whose values are secrets (an email or a username is not).
-SECRET_KEYS = frozenset({OIDC_CLIENT_SECRET_KEY, PASSWORD_KEY, LICENSE_KEY})
+SECRET_KEYS = frozenset({OIDC_CLIENT_SECRET_KEY, PASSWORD_KEY, LICENSE_KEY, CONNECTION_STRING_KEY})
 
 
 class VaultInputError(Exception):
@@ -52,6 +54,7 @@ class BootstrapInputs:
     admin_password: SecretStr
     license: SecretStr | None = None
     user_passwords: Mapping[str, SecretStr] = field(default_factory=dict)
+    backup_connection_string: SecretStr | None = None
 
 
 class HvacKvReader:
@@ -93,10 +96,12 @@ reader_factory: Callable[[VaultConfig], KvReader] = default_reader
 
 
 def required_paths(
-    config: VaultConfig, seeding: SeedingConfig | None
+    config: VaultConfig, seeding: SeedingConfig | None, backup: BackupConfig | None = None
 ) -> list[tuple[str, tuple[str, ...]]]:
     """Every KV path the program reads, with the keys it needs there."""
     paths = [(config.oidc_client_secret_path, OIDC_KEYS), (config.bootstrap_admin_path, ADMIN_KEYS)]
+    if backup is not None and backup.connection_string_path is not None:
+        paths.append((backup.connection_string_path, CONNECTION_STRING_KEYS))
     if seeding is not None and seeding.enabled:
         if seeding.license is not None:
             paths.append((seeding.license.vault_path, LICENSE_KEYS))
@@ -105,25 +110,32 @@ def required_paths(
 
 
 def secret_values(
-    config: VaultConfig, seeding: SeedingConfig | None, reader: KvReader
+    config: VaultConfig,
+    seeding: SeedingConfig | None,
+    reader: KvReader,
+    backup: BackupConfig | None = None,
 ) -> list[str]:
     """Every secret value the program reads from Vault, for the runner's redactor: the program
     runs in the engine's process, and whatever it or a provider prints (an error that echoes a
     request body) reaches the runner's output unmasked unless the runner knows the value too.
     Missing paths are skipped: the program names them itself."""
     values: list[str] = []
-    for path, keys in required_paths(config, seeding):
+    for path, keys in required_paths(config, seeding, backup):
         data = reader.read(config.kv_mount, path) or {}
         values += [data[key] for key in keys if key in SECRET_KEYS and data.get(key)]
     return values
 
 
-def read_from_vault(config: VaultConfig, seeding: SeedingConfig | None = None) -> BootstrapInputs:
+def read_from_vault(
+    config: VaultConfig,
+    seeding: SeedingConfig | None = None,
+    backup: BackupConfig | None = None,
+) -> BootstrapInputs:
     """Read every input at once; report every missing path or key together (C1)."""
     reader = reader_factory(config)
     found: dict[str, Mapping[str, str]] = {}
     problems: list[str] = []
-    for path, keys in required_paths(config, seeding):
+    for path, keys in required_paths(config, seeding, backup):
         data = reader.read(config.kv_mount, path)
         where = f"{config.kv_mount}/{path}"
         if data is None:
@@ -140,6 +152,7 @@ def read_from_vault(config: VaultConfig, seeding: SeedingConfig | None = None) -
     oidc = found[config.oidc_client_secret_path]
     admin = found[config.bootstrap_admin_path]
     license_path = seeding.license.vault_path if seeding and seeding.license else None
+    store_path = backup.connection_string_path if backup else None
     users = seeding.users if seeding and seeding.enabled else []
     return BootstrapInputs(
         oidc_client_secret=SecretStr(oidc[OIDC_CLIENT_SECRET_KEY]),
@@ -152,7 +165,26 @@ def read_from_vault(config: VaultConfig, seeding: SeedingConfig | None = None) -
             for user in users
             if user.password_path
         },
+        backup_connection_string=(
+            SecretStr(found[store_path][CONNECTION_STRING_KEY]) if store_path else None
+        ),
     )
+
+
+def read_connection_string(config: VaultConfig, backup: BackupConfig) -> SecretStr | None:
+    """The backup store's connection string alone, for a stack without Coder (with Coder,
+    ``read_from_vault`` reads it with the other inputs); None unless the stack names one."""
+    path = backup.connection_string_path
+    if path is None:
+        return None
+    data = reader_factory(config).read(config.kv_mount, path) or {}
+    value = data.get(CONNECTION_STRING_KEY)
+    if not value:
+        raise VaultInputError(
+            f"missing Vault inputs (1); nothing was deployed:\n  - {config.kv_mount}/{path}: "
+            f"key {CONNECTION_STRING_KEY} is missing or empty"
+        )
+    return SecretStr(value)
 
 
 def read_from_local(config: LocalSecretsConfig) -> BootstrapInputs:

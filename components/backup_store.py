@@ -44,6 +44,21 @@ def blob_destination(account: str, container: str) -> str:
     return f"https://{account}.blob.core.windows.net/{container}"
 
 
+def connection_string_destination(connection_string: str, account: str, container: str) -> str:
+    """Where a connection string's backups go: its ``BlobEndpoint`` (an emulator such as
+    Azurite, ``http://<host>:<port>/<account>``) plus the container, else Azure's URL.
+
+    barman-cloud reads a URL outside ``*.blob.core.windows.net`` as emulated storage,
+    ``<endpoint>/<account>/<container>``, and then connects with the connection string. Only the
+    endpoint is taken from it (no key); it is not a secret.
+    """
+    fields = dict(part.split("=", 1) for part in connection_string.split(";") if "=" in part)
+    endpoint = fields.get("BlobEndpoint")
+    if endpoint:
+        return f"{endpoint.rstrip('/')}/{container}"
+    return blob_destination(fields.get("AccountName") or account, container)
+
+
 class AzureBackupStore(pulumi.ComponentResource):
     """Storage account, container, identity, federated credential and role assignment."""
 

@@ -3,6 +3,10 @@
 Data survives a cluster recreate three ways (contract C3): continuous WAL archiving plus
 scheduled base backups to Azure Blob through the Barman Cloud plugin, a recovery bootstrap
 that rebuilds a new generation from the previous one's archive, and Retain disks.
+
+The plugin reaches the store through the workload identity (dev, prod). A stack that is not
+managed may give it a connection string instead (Azurite on the local node, where no identity
+exists): the program then owns a Secret with it, which the ObjectStore names.
 """
 
 from __future__ import annotations
@@ -13,8 +17,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.contracts import PART_OF, ComponentType
-from coder_platform.names import app_secret_name, archive_server_name, object_store_name
+from coder_platform.contracts import CONNECTION_STRING_KEY, PART_OF, ComponentType
+from coder_platform.names import (
+    app_secret_name,
+    archive_server_name,
+    backup_store_secret_name,
+    object_store_name,
+)
 from coder_platform.specs.cnpg import (
     archive_source,
     initdb_bootstrap,
@@ -54,6 +63,8 @@ class CnpgPostgresArgs:
     anti_affinity: str = "preferred"
     workload_identity_client_id: pulumi.Input[str] | None = None
     recovery: RecoverySource | None = None
+    # A storage connection string instead of the workload identity (not managed stacks only).
+    connection_string: pulumi.Input[str] | None = None
 
 
 class CnpgPostgres(pulumi.ComponentResource):
@@ -62,6 +73,7 @@ class CnpgPostgres(pulumi.ComponentResource):
     namespace: k8s.core.v1.Namespace
     password: GeneratedPassword
     app_secret: k8s.core.v1.Secret
+    store_secret: k8s.core.v1.Secret | None
     object_store: k8s.apiextensions.CustomResource
     cluster: k8s.apiextensions.CustomResource
     scheduled_backup: k8s.apiextensions.CustomResource
@@ -155,8 +167,24 @@ class CnpgPostgres(pulumi.ComponentResource):
         )
         return uri
 
+    def _store_secret(self, name: str) -> k8s.core.v1.Secret | None:
+        """The connection string the ObjectStore names, when the stack gives one."""
+        args = self._args
+        if args.connection_string is None:
+            return None
+        return k8s.core.v1.Secret(
+            f"{name}-backup-store-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=backup_store_secret_name(args.cluster_name), namespace=args.namespace
+            ),
+            string_data={CONNECTION_STRING_KEY: pulumi.Output.secret(args.connection_string)},
+            opts=pulumi.ResourceOptions(parent=self, protect=False, depends_on=[self.namespace]),
+        )
+
     def _object_store(self, name: str) -> k8s.apiextensions.CustomResource:
         args = self._args
+        self.store_secret = self._store_secret(name)
+        secret = [self.store_secret] if self.store_secret is not None else []
         return k8s.apiextensions.CustomResource(
             f"{name}-object-store",
             api_version="barmancloud.cnpg.io/v1",
@@ -166,7 +194,7 @@ class CnpgPostgres(pulumi.ComponentResource):
             ),
             spec=object_store_spec(args),
             opts=pulumi.ResourceOptions(
-                parent=self, protect=False, depends_on=[self.namespace, *self._after]
+                parent=self, protect=False, depends_on=[self.namespace, *secret, *self._after]
             ),
         )
 
@@ -204,11 +232,22 @@ class CnpgPostgres(pulumi.ComponentResource):
 
 
 def object_store_spec(args: CnpgPostgresArgs) -> dict[str, Any]:
-    """Azure Blob through the workload identity (inheritFromAzureAD); never a storage key."""
+    """Azure Blob through the workload identity (inheritFromAzureAD); a storage key only where
+    the stack gives a connection string (never dev/prod: config validation refuses it)."""
+    credentials: dict[str, Any] = (
+        {"inheritFromAzureAD": True}
+        if args.connection_string is None
+        else {
+            "connectionString": {
+                "name": backup_store_secret_name(args.cluster_name),
+                "key": CONNECTION_STRING_KEY,
+            }
+        }
+    )
     return {
         "configuration": {
             "destinationPath": args.destination_path,
-            "azureCredentials": {"inheritFromAzureAD": True},
+            "azureCredentials": credentials,
             "wal": {"compression": args.wal_compression, "maxParallel": 4},
             "data": {"compression": _data_compression(args.wal_compression), "jobs": 2},
         },

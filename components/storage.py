@@ -1,6 +1,8 @@
 """RetainStorageClass: the second line of defence for the Coder database's disks.
 
 Retain saves a mistaken PVC delete (contract C3); the off-cluster backups are the first line.
+Azure Disk CSI in dev and prod; on a local node (``storage.provisioner``, refused on managed
+stacks) Rancher's local-path provisioner, which takes no parameters and cannot expand a volume.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from coder_platform.contracts import MANAGED_BY_LABEL, PROJECT, RECLAIM_POLICY_KEY, ComponentType
-
-AZURE_DISK_CSI = "disk.csi.azure.com"
+from coder_platform.contracts import (
+    AZURE_DISK_CSI,
+    MANAGED_BY_LABEL,
+    PROJECT,
+    RECLAIM_POLICY_KEY,
+    ComponentType,
+)
 
 # Kubernetes forbids updates to these StorageClass fields; a change must replace the class.
 IMMUTABLE_FIELDS = ["provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"]
@@ -27,10 +33,12 @@ class RetainStorageClassArgs:
     fs_type: str = "ext4"
     reclaim_policy: Literal["Retain", "Delete"] = "Retain"
     disk_resource_group: str | None = None
+    provisioner: str = AZURE_DISK_CSI
 
 
 class RetainStorageClass(pulumi.ComponentResource):
-    """An Azure Disk CSI StorageClass with ``reclaimPolicy: Retain`` and a deterministic name."""
+    """A StorageClass with ``reclaimPolicy: Retain`` and a deterministic name (Azure Disk CSI
+    unless the args name another provisioner)."""
 
     storage_class: k8s.storage.v1.StorageClass
     name: pulumi.Output[str]
@@ -42,12 +50,13 @@ class RetainStorageClass(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(ComponentType.STORAGE, name, None, opts)
-        parameters = {
-            "skuName": args.sku_name,
-            "cachingMode": args.caching_mode,
-            "fsType": args.fs_type,
-        }
-        if args.disk_resource_group:
+        azure_disk = args.provisioner == AZURE_DISK_CSI
+        parameters = (
+            {"skuName": args.sku_name, "cachingMode": args.caching_mode, "fsType": args.fs_type}
+            if azure_disk
+            else {}
+        )
+        if azure_disk and args.disk_resource_group:
             parameters["resourceGroup"] = args.disk_resource_group
         self.storage_class = k8s.storage.v1.StorageClass(
             name,
@@ -58,11 +67,11 @@ class RetainStorageClass(pulumi.ComponentResource):
                     RECLAIM_POLICY_KEY: args.reclaim_policy.lower(),
                 },
             ),
-            provisioner=AZURE_DISK_CSI,
+            provisioner=args.provisioner,
             reclaim_policy=args.reclaim_policy,
             volume_binding_mode="WaitForFirstConsumer",
-            allow_volume_expansion=True,
-            parameters=parameters,
+            allow_volume_expansion=azure_disk,
+            parameters=parameters or None,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 replace_on_changes=IMMUTABLE_FIELDS,

@@ -16,11 +16,18 @@ from coder_platform.config import PlatformConfig
 from coder_platform.contracts import (
     ADMIN_EMAIL_KEY,
     ADMIN_USERNAME_KEY,
+    CONNECTION_STRING_KEY,
     LICENSE_KEY,
     OIDC_CLIENT_SECRET_KEY,
     PASSWORD_KEY,
 )
-from coder_platform.vault_inputs import ADMIN_KEYS, LICENSE_KEYS, OIDC_KEYS, required_paths
+from coder_platform.vault_inputs import (
+    ADMIN_KEYS,
+    CONNECTION_STRING_KEYS,
+    LICENSE_KEYS,
+    OIDC_KEYS,
+    required_paths,
+)
 from localplatform.daemon import PartError
 from localplatform.license import LicenseSigner
 from localplatform.openbao import OidcClient
@@ -33,6 +40,10 @@ class LicenseMissingError(PartError):
     """The stack seeds a license from Vault and none is there; a license cannot be generated."""
 
 
+class ConnectionStringMissingError(PartError):
+    """The stack reads a storage connection string and this platform has no store to give."""
+
+
 def _password() -> str:
     # Coder checks password strength; 32 random URL-safe characters pass it.
     return secrets.token_urlsafe(24)
@@ -41,7 +52,7 @@ def _password() -> str:
 def stack_vault_paths(config: PlatformConfig) -> dict[str, tuple[str, ...]]:
     """The KV paths the stack's program reads, each with the keys it needs there: the same list
     the program checks before it registers anything (``vault_inputs.required_paths``)."""
-    return dict(required_paths(config.vault, config.seeding))
+    return dict(required_paths(config.vault, config.seeding, config.database.backup))
 
 
 class KvStore(Protocol):
@@ -57,16 +68,29 @@ def seed_missing_inputs(
     stack_file: Path,
     oidc: OidcClient | None,
     license_signer: LicenseSigner | None = None,
+    store_connection_string: str | None = None,
 ) -> list[str]:
     """Write each missing input with a generated value; return the paths written (no values).
 
     A missing license is signed with the platform's own key (``license_signer``), which the
     local Coder trusts; without a signer it is refused: Coder verifies a license's signature,
-    so only a real one (``bao kv put``) can go there.
+    so only a real one (``bao kv put``) can go there. A missing storage connection string is
+    the node's Azurite account (``store_connection_string``); without a node it is refused.
     """
     written: list[str] = []
     for path, keys in stack_vault_paths(read_stack(stack_file)).items():
         if kv.read_kv(path) is not None:
+            continue
+        if keys == CONNECTION_STRING_KEYS:
+            if store_connection_string is None:
+                raise ConnectionStringMissingError(
+                    f"{path}: the stack's backups read a storage connection string from "
+                    "OpenBao and there is none; start the platform with --node (its Azurite "
+                    f"account is seeded there), or put one there (bao kv put "
+                    f"-mount=<kvMount> {path} {CONNECTION_STRING_KEY}=<connection string>)"
+                )
+            kv.write_kv(path, {CONNECTION_STRING_KEY: store_connection_string})
+            written.append(path)
             continue
         if keys == LICENSE_KEYS and license_signer is not None:
             kv.write_kv(path, {LICENSE_KEY: license_signer.sign()})

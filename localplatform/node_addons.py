@@ -30,8 +30,6 @@ LOCAL_PATH_MODULE = "github.com/rancher/local-path-provisioner"
 CNPG_MODULE = "github.com/cloudnative-pg/cloudnative-pg"
 LOCAL_PATH_NAMESPACE = "local-path-storage"
 CNPG_NAMESPACE = "cnpg-system"
-# The provisioner's name, what a StorageClass on it names as its provisioner.
-LOCAL_PATH_PROVISIONER = "rancher.io/local-path"
 
 
 def _deployment_containers(obj: dict[str, Any]) -> list[dict[str, Any]]:

@@ -314,7 +314,8 @@ class LocalPlatform:
         from localplatform.inputs import seed_missing_inputs
         from localplatform.stack import read_stack
 
-        seed_missing_inputs(self.openbao, stack_file, self._oidc(), self.license_signer)
+        store = self.local_node.backup_store_connection_string if self.with_node else None
+        seed_missing_inputs(self.openbao, stack_file, self._oidc(), self.license_signer, store)
         config = read_stack(stack_file)
         self._ensure_sso_logins(config.seeding.users if config.seeding else [])
         vault = config.vault

@@ -21,6 +21,7 @@ from coder_platform import contracts
 from coder_platform.contracts import (
     ADMIN_EMAIL_KEY,
     ADMIN_USERNAME_KEY,
+    CONNECTION_STRING_KEY,
     LICENSE_KEY,
     OIDC_CLIENT_SECRET_KEY,
     PASSWORD_KEY,
@@ -42,6 +43,12 @@ FAKE_LICENSE = (
     ".mock-signature-7f3a"
 )
 FAKE_USER_PASSWORD = "mock-user-Pw-0c4d9e1b7a22"
+# An Azurite-shaped connection string (the node stack's backup credential); the key is a secret.
+FAKE_STORE_KEY = "mock-store-Key-5b8e21c4d9f0"
+FAKE_CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=http;AccountName=coderplatform;"
+    f"AccountKey={FAKE_STORE_KEY};BlobEndpoint=http://10.1.2.3:10000/coderplatform;"
+)
 SECRET_VALUES = (
     FAKE_PASSWORD,
     FAKE_OIDC_SECRET,
@@ -49,6 +56,7 @@ SECRET_VALUES = (
     FAKE_TOKEN,
     FAKE_LICENSE,
     FAKE_USER_PASSWORD,
+    FAKE_STORE_KEY,
 )
 
 
@@ -63,6 +71,9 @@ def vault_data(config: dict[str, Any] | None = None) -> dict[str, dict[str, str]
     for user in seeding.get("users", []):
         if user.get("passwordPath"):
             seeded[f"{mount}/{user['passwordPath']}"] = {PASSWORD_KEY: FAKE_USER_PASSWORD}
+    store_path = (config or {}).get("database", {}).get("backup", {}).get("connectionStringPath")
+    if store_path:
+        seeded[f"{mount}/{store_path}"] = {CONNECTION_STRING_KEY: FAKE_CONNECTION_STRING}
     return {
         **seeded,
         f"{mount}/{vault.get('oidcClientSecretPath', 'coder/oidc')}": {

@@ -26,7 +26,10 @@ def build_vault_secrets(config: PlatformConfig) -> VaultSecrets | None:
             kv_mount=vault.kv_mount,
             create_mount=vault.create_mount,
             # Every input the program reads: the bootstrap secrets, the license, passwords.
-            read_paths=[path for path, _keys in required_paths(vault, config.seeding)],
+            read_paths=[
+                path
+                for path, _keys in required_paths(vault, config.seeding, config.database.backup)
+            ],
             write_paths=[vault.cli_token_path],
             kubernetes_auth_path=vault.kubernetes_auth_path,
             role_name=vault.reconciler_role,

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pulumi
+from pydantic import SecretStr
 
 from coder_platform.config import PlatformConfig
-from components.backup_store import AzureBackupStore, AzureBackupStoreArgs, blob_destination
+from components.backup_store import (
+    AzureBackupStore,
+    AzureBackupStoreArgs,
+    blob_destination,
+    connection_string_destination,
+)
 from components.database import CnpgPostgres, CnpgPostgresArgs, RecoverySource
 from components.operators import CnpgOperators, CnpgOperatorsArgs
 from components.storage import RetainStorageClass, RetainStorageClassArgs
@@ -22,6 +28,7 @@ def build_storage(config: PlatformConfig) -> RetainStorageClass:
             fs_type=storage.fs_type,
             reclaim_policy=config.reclaim_policy,
             disk_resource_group=storage.disk_resource_group,
+            provisioner=storage.provisioner,
         ),
     )
 
@@ -66,7 +73,11 @@ def build_database(
     storage: RetainStorageClass,
     operators: CnpgOperators | None,
     backup_store: AzureBackupStore | None,
+    store_connection_string: SecretStr | None = None,
 ) -> CnpgPostgres:
+    """The cluster archives through the workload identity, or (database.backup.
+    connectionStringPath, stacks that are not managed) through the connection string read from
+    Vault, to the store it names."""
     database, backup, recovery = config.database, config.database.backup, config.database.recovery
     # The cluster waits for its operator and, on Azure, for the container and the role
     # assignment: archiving with neither looks Ready while no WAL reaches the store.
@@ -75,6 +86,18 @@ def build_database(
         prerequisites.append(operators)
     if backup_store is not None:
         prerequisites += [backup_store.container, backup_store.role_assignment]
+    connection_string = (
+        store_connection_string.get_secret_value() if store_connection_string else None
+    )
+    destination: pulumi.Input[str] = (
+        backup_store.destination_path
+        if backup_store
+        else connection_string_destination(
+            connection_string, backup.storage_account_name, backup.container_name
+        )
+        if connection_string
+        else blob_destination(backup.storage_account_name, backup.container_name)
+    )
     return CnpgPostgres(
         "coder-db",
         CnpgPostgresArgs(
@@ -87,11 +110,7 @@ def build_database(
             storage_class_name=storage.name,
             image=database.image,
             generation=database.generation,
-            destination_path=(
-                backup_store.destination_path
-                if backup_store
-                else blob_destination(backup.storage_account_name, backup.container_name)
-            ),
+            destination_path=destination,
             retention_days=backup.retention_days,
             backup_schedule=backup.schedule,
             backup_immediate=backup.immediate,
@@ -108,6 +127,9 @@ def build_database(
                 )
                 if recovery.enabled
                 else None
+            ),
+            connection_string=(
+                pulumi.Output.secret(connection_string) if connection_string else None
             ),
         ),
         opts=pulumi.ResourceOptions(

@@ -79,7 +79,7 @@ def remember_vault_inputs(redactor: Redactor, config: PlatformConfig, reader: Kv
     OIDC client secret, the license, user passwords) with the run's redactor (C2)."""
     # Unreachable or denied: the probe and the program report it, naming the path.
     with contextlib.suppress(VaultInputError):
-        redactor.add(*secret_values(config.vault, config.seeding, reader))
+        redactor.add(*secret_values(config.vault, config.seeding, reader, config.database.backup))
 
 
 def _vault_token(

@@ -22,6 +22,7 @@ from coder_platform.config.rules import go_duration_hours
 from coder_platform.config.schema import (
     MANAGED_ENVIRONMENTS,
     AzureConfig,
+    BackupConfig,
     CoderConfig,
     DatabaseConfig,
     LocalSecretsConfig,
@@ -33,6 +34,7 @@ from coder_platform.config.seeding import SeedingConfig
 __all__ = [
     "MANAGED_ENVIRONMENTS",
     "AzureConfig",
+    "BackupConfig",
     "CoderConfig",
     "ConfigError",
     "ConfigIssue",

@@ -12,7 +12,7 @@ from coder_platform.config.observability_rules import observability_issues
 from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.schema import AzureConfig, PlatformConfig
 from coder_platform.config.seeded_state_rules import seeded_state_issues
-from coder_platform.contracts import looks_secret_env
+from coder_platform.contracts import AZURE_DISK_CSI, looks_secret_env
 
 
 def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
@@ -42,6 +42,7 @@ def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "database.ephemeral", "cannot be true in prod: production data is never disposable"
         )
     yield from _secrets_pipeline_issues(config)
+    yield from _local_node_issues(config)
     yield from _cleartext_issues(config)
     yield from _coder_issues(config)
     yield from observability_issues(config)
@@ -98,6 +99,38 @@ def _secrets_pipeline_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "localSecrets",
             "is required when vault.enabled is false and Coder is on "
             "(pulumi config set --secret --path 'coder-platform:localSecrets.oidcClientSecret')",
+        )
+
+
+def _local_node_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """What only a local node uses: a host-directory StorageClass and a storage connection
+    string (Azurite's account key). Managed stacks keep Azure Disk CSI and the workload
+    identity (no storage key anywhere, C5)."""
+    backup = config.database.backup
+    if config.managed and config.storage.provisioner != AZURE_DISK_CSI:
+        yield ConfigIssue(
+            "storage.provisioner",
+            f"must be {AZURE_DISK_CSI} in dev/prod: the local-path provisioner keeps volumes "
+            "in a directory of one node",
+        )
+    if backup.connection_string_path is None:
+        return
+    if config.managed:
+        yield ConfigIssue(
+            "database.backup.connectionStringPath",
+            "cannot be set in dev/prod: backups reach Azure Blob through the workload "
+            "identity, never a storage key (C5)",
+        )
+    elif not config.vault.enabled:
+        yield ConfigIssue(
+            "database.backup.connectionStringPath",
+            "needs vault.enabled: the connection string is read from Vault",
+        )
+    elif config.azure.enabled or backup.workload_identity_client_id is not None:
+        yield ConfigIssue(
+            "database.backup.connectionStringPath",
+            "cannot be combined with a workload identity (azure.enabled or "
+            "database.backup.workloadIdentityClientId): the backups use one credential",
         )
 
 

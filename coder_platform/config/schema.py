@@ -28,7 +28,7 @@ from coder_platform.config.base import (
 from coder_platform.config.observability import ObservabilityConfig, RestoreDrillConfig
 from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.seeding import SeedingConfig
-from coder_platform.contracts import DNS_LABEL
+from coder_platform.contracts import AZURE_DISK_CSI, DNS_LABEL
 from coder_platform.names import dns_label
 
 Environment = Literal["dev", "prod", "local", "e2e"]
@@ -77,13 +77,19 @@ class NamespacesConfig(ConfigModel):
 
 
 class StorageConfig(ConfigModel):
-    """The Azure Disk CSI StorageClass the database volumes use."""
+    """The StorageClass the database volumes use: Azure Disk CSI, or (stacks that are not
+    managed) the local-path provisioner a local node runs."""
 
     class_name: str | None = Field(
         None,
         pattern=DNS_LABEL,
         max_length=63,
         description="a DNS label; defaults to coder-<sku>-<reclaim policy>",
+    )
+    provisioner: Literal["disk.csi.azure.com", "rancher.io/local-path"] = Field(
+        AZURE_DISK_CSI,
+        description="disk.csi.azure.com, or rancher.io/local-path on a local node (not in "
+        "dev/prod); the Azure parameters below apply to Azure Disk CSI only",
     )
     sku_name: DiskSku = Field("Premium_LRS", description="an Azure Disk CSI skuName")
     caching_mode: Literal["None", "ReadOnly"] = Field("ReadOnly")
@@ -133,6 +139,12 @@ class BackupConfig(ConfigModel):
         pattern=UUID,
         description="client id of an identity created outside this stack (when azure.enabled "
         "is false)",
+    )
+    connection_string_path: KvPath | None = Field(
+        None,
+        description="a Vault KV path holding key connectionString: a storage connection string "
+        "the Barman Cloud plugin uses instead of a workload identity (Azurite on a local node; "
+        "never in dev/prod)",
     )
 
     @field_validator("container_name")

@@ -45,3 +45,14 @@ def test_disk_resource_group_is_passed_when_set() -> None:
     mocks = run_component(lambda: build(capture, disk_resource_group="rg-disks"))
     params = mocks.one("kubernetes:storage.k8s.io/v1:StorageClass").inputs["parameters"]
     assert params["resourceGroup"] == "rg-disks"
+
+
+def test_local_path_class_is_retained_without_azure_parameters_when_config_names_it() -> None:
+    capture = CapturedOptions()
+    mocks = run_component(lambda: build(capture, provisioner="rancher.io/local-path"))
+    sc = mocks.one("kubernetes:storage.k8s.io/v1:StorageClass").inputs
+    assert sc["provisioner"] == "rancher.io/local-path"
+    assert sc["reclaimPolicy"] == "Retain"
+    # The local-path provisioner takes no parameters and cannot expand a volume.
+    assert "parameters" not in sc
+    assert sc["allowVolumeExpansion"] is False

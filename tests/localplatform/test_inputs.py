@@ -10,7 +10,12 @@ import yaml
 
 from coder_platform.coder_api.people import license_claims
 from localplatform.binaries import ROOT
-from localplatform.inputs import AUTOMATION_USERNAME, LicenseMissingError, seed_missing_inputs
+from localplatform.inputs import (
+    AUTOMATION_USERNAME,
+    ConnectionStringMissingError,
+    LicenseMissingError,
+    seed_missing_inputs,
+)
 from localplatform.license import LicenseSigner
 from localplatform.openbao import OidcClient
 
@@ -119,3 +124,29 @@ def test_a_license_already_there_is_kept_when_the_stack_seeds_one(tmp_path: Path
     written = seed_missing_inputs(kv, stack, None)
     assert "coder/license" not in written
     assert kv.data["coder/license"] == {"license": "a-real-jwt"}
+
+
+def _node_stack(tmp_path: Path) -> Path:
+    path = tmp_path / "Pulumi.node.yaml"
+    path.write_text((ROOT / "stacks" / "Pulumi.node.yaml").read_text())
+    return path
+
+
+def test_the_nodes_connection_string_is_seeded_when_the_stack_reads_one(tmp_path: Path) -> None:
+    kv = FakeKv()
+    node_store = "AccountName=coderplatform;AccountKey=node-key;BlobEndpoint=http://h:1/a"
+    written = seed_missing_inputs(kv, _node_stack(tmp_path), None, None, node_store)
+    assert "coder/backup-store" in written
+    assert kv.data["coder/backup-store"] == {"connectionString": node_store}
+    # Never overwritten: a second up with another node keeps what is there.
+    assert seed_missing_inputs(kv, _node_stack(tmp_path), None, None, "other") == []
+    assert kv.data["coder/backup-store"] == {"connectionString": node_store}
+
+
+def test_a_missing_connection_string_is_named_and_nothing_invented_without_a_node(
+    tmp_path: Path,
+) -> None:
+    kv = FakeKv()
+    with pytest.raises(ConnectionStringMissingError, match=r"coder/backup-store: .*--node"):
+        seed_missing_inputs(kv, _node_stack(tmp_path), None)
+    assert "coder/backup-store" not in kv.data

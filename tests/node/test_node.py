@@ -22,7 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_platform.names import app_secret_name, archive_server_name, object_store_name
+from coder_platform.contracts import CONNECTION_STRING_KEY, LOCAL_PATH_PROVISIONER
+from coder_platform.names import (
+    app_secret_name,
+    archive_server_name,
+    backup_store_secret_name,
+    object_store_name,
+)
 from coder_platform.specs.cnpg import BARMAN_PLUGIN, plugin_backup
 from components.database import (
     CnpgPostgresArgs,
@@ -34,7 +40,6 @@ from localplatform import azurite
 from localplatform.binaries import ROOT, installed_paths
 from localplatform.images import catalog
 from localplatform.node import BRIDGE, DAEMONS, kube_client
-from localplatform.node_addons import LOCAL_PATH_PROVISIONER
 from localplatform.node_host import read_sysctls
 from localplatform.platform import LocalPlatform, toolchain_env
 
@@ -187,7 +192,6 @@ WRITE_ROW = f"CREATE TABLE kept (note text); INSERT INTO kept VALUES ('{ROW}');"
 READ_ROW = "SELECT note FROM kept;"
 # The app Secret the program owns (backups carry no Secrets): one password for both generations.
 PASSWORD = "node-tier-" + os.urandom(8).hex()
-STORE_SECRET = "node-tier-azurite"
 
 
 def _args(node: Node, generation: int) -> CnpgPostgresArgs:
@@ -211,22 +215,15 @@ def _args(node: Node, generation: int) -> CnpgPostgresArgs:
             "limits": {"cpu": "1", "memory": "512Mi"},
         },
         recovery=RecoverySource(generation=generation - 1) if generation > 1 else None,
+        # The node's store: Azurite's account in a connection string (the node stack's
+        # credential, read from OpenBao there), in place of the workload identity.
+        connection_string=node.platform.local_node.backup_store_connection_string,
     )
-
-
-def _object_store(args: CnpgPostgresArgs) -> dict[str, Any]:
-    """The program's ObjectStore spec with the node's credential: a connection string in a
-    Secret instead of the workload identity (the one field dev/prod set differently)."""
-    spec = object_store_spec(args)
-    spec["configuration"]["azureCredentials"] = {
-        "connectionString": {"name": STORE_SECRET, "key": "connectionString"}
-    }
-    return spec
 
 
 def _deploy_generation(client: httpx.Client, node: Node, generation: int) -> CnpgPostgresArgs:
     """What the program creates for one generation, in its order: namespace, app Secret,
-    ObjectStore (and here the store's Secret), Cluster."""
+    the store's Secret, ObjectStore, Cluster."""
     args = _args(node, generation)
     namespace = args.namespace
     _apply(client, "/api/v1/namespaces", {"metadata": {"name": namespace}})
@@ -244,10 +241,8 @@ def _deploy_generation(client: httpx.Client, node: Node, generation: int) -> Cnp
         client,
         secrets,
         {
-            "metadata": {"name": STORE_SECRET},
-            "stringData": {
-                "connectionString": node.platform.local_node.backup_store_connection_string
-            },
+            "metadata": {"name": backup_store_secret_name(CLUSTER)},
+            "stringData": {CONNECTION_STRING_KEY: str(args.connection_string)},
         },
     )
     _apply(
@@ -257,7 +252,7 @@ def _deploy_generation(client: httpx.Client, node: Node, generation: int) -> Cnp
             "apiVersion": "barmancloud.cnpg.io/v1",
             "kind": "ObjectStore",
             "metadata": {"name": object_store_name(CLUSTER)},
-            "spec": _object_store(args),
+            "spec": object_store_spec(args),
         },
     )
     _apply(

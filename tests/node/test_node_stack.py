@@ -1,0 +1,261 @@
+"""The node stack through the runner: one ``reconcile`` deploys the data layer onto a real node
+(the Retain class on the local-path provisioner, the CNPG cluster archiving WAL and taking a
+base backup through the Barman Cloud plugin into Azurite), a second changes nothing, a missing
+connection string in OpenBao stops the run naming its path, and ``down`` restores the host.
+
+A platform instance of its own (its directories, free ports for Coder and OpenBao, a copy of
+``stacks/Pulumi.node.yaml`` pointing at them), as the e2e tier runs one; the node's bridge, pod
+range and DNS address are per host, so it runs after ``test_node.py``'s node has stopped.
+A missing build fails loudly, never skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from coder_platform.config import read_stack_file
+from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, PROJECT, ExitCode
+from coder_platform.names import archive_server_name
+from coder_platform.specs.cnpg import BARMAN_PLUGIN
+from localplatform import azurite
+from localplatform.binaries import ROOT, installed_paths
+from localplatform.daemon import PartError
+from localplatform.locations import free_port
+from localplatform.node import BRIDGE, kube_client
+from localplatform.node_host import read_sysctls
+from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
+from testbed import project
+from testbed.project import Project, Run
+
+pytestmark = pytest.mark.node
+
+STACK = "node"
+PROJECT_FILES = (*project.PROJECT_FILES, "localplatform/templates")
+CONFIG = read_stack_file(ROOT / "stacks" / f"Pulumi.{STACK}.yaml")
+NAMESPACE = CONFIG.namespaces.database
+CLUSTER = CONFIG.database.cluster_name
+STORE_PATH = CONFIG.database.backup.connection_string_path
+CNPG = f"/apis/postgresql.cnpg.io/v1/namespaces/{NAMESPACE}"
+
+
+@dataclass
+class NodeStack:
+    platform: LocalPlatform
+    project: Project
+    host_sysctls: dict[str, str]
+
+    def reconcile(self) -> Run:
+        return self.project.run("reconcile", STACK, timeout=900)
+
+    def client(self) -> httpx.Client:
+        return kube_client(self.platform.kube_dir / "kubeconfig")
+
+
+def _free_port_pair() -> int:
+    """A free port whose successor is free too: OpenBao binds its cluster port there."""
+    while not port_is_free((port := free_port()) + 1):
+        pass
+    return port
+
+
+def _write_stack(work_dir: Path, platform: LocalPlatform) -> Path:
+    """The node stack pointed at this instance's Coder and OpenBao."""
+    stack_file = work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
+    stack = yaml.safe_load(stack_file.read_text())
+    config = stack["config"]
+    config[f"{PROJECT}:coder"]["url"] = platform.coder.url
+    config[f"{PROJECT}:vault"]["address"] = platform.openbao.address
+    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
+    return stack_file
+
+
+@pytest.fixture(scope="module")
+def node_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeStack]:
+    assert os.geteuid() == 0, "the node tier needs root (containerd, kubelet)"
+    base = tmp_path_factory.mktemp("node-stack")
+    work_dir = base / "project"
+    project.copy_files(work_dir, PROJECT_FILES)
+    platform = LocalPlatform(
+        base / "platform",
+        base / "kube",
+        coder_port=free_port(),
+        openbao_port=_free_port_pair(),
+        node=True,
+    )
+    before = read_sysctls()
+    env = toolchain_env()
+    os.environ["PATH"] = env["PATH"]
+    try:
+        endpoints = platform.up(_write_stack(work_dir, platform))
+    except PartError as error:
+        platform.down()
+        pytest.fail(f"the node stack needs the local platform with a node: {error}")
+    env |= {"KUBECONFIG": endpoints.kubeconfig, "VAULT_TOKEN": platform.openbao.root_token()}
+    env.pop(CODER_URL_ENV, None)
+    try:
+        yield NodeStack(platform, Project(work_dir, env), before)
+    finally:
+        platform.down()
+
+
+def _wait(check: Callable[[], Any], what: str, seconds: float) -> Any:
+    deadline = time.monotonic() + seconds
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(2)
+    pytest.fail(f"{what} did not happen within {seconds:.0f}s (last seen: {last!r})")
+
+
+def _venv() -> Path:
+    paths = installed_paths(ROOT, "install-node", "node: not installed", "builds it")
+    return Path(paths["barman_venv"])
+
+
+def _barman(script: str, *args: str, connection_string: str) -> str:
+    venv = _venv()
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), str(venv / "bin" / script), *args],
+        env={**os.environ, "AZURE_STORAGE_CONNECTION_STRING": connection_string},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def test_one_reconcile_deploys_the_data_layer_onto_the_node(node_stack: NodeStack) -> None:
+    run = node_stack.reconcile()
+    assert run.exit_code == ExitCode.HEALED, (run.report.get("error"), run.stderr[-3000:])
+    with node_stack.client() as client:
+
+        def cluster() -> dict[str, Any]:
+            status: dict[str, Any] = (
+                client.get(f"{CNPG}/clusters/{CLUSTER}").json().get("status", {})
+            )
+            return status
+
+        def archiving() -> bool:
+            return any(
+                c["type"] == "ContinuousArchiving" and c["status"] == "True"
+                for c in cluster().get("conditions") or []
+            )
+
+        _wait(
+            lambda: cluster().get("phase") == "Cluster in healthy state", "the cluster healthy", 300
+        )
+        _wait(archiving, "WAL archiving through the plugin (ContinuousArchiving True)", 300)
+        pod = client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/{CLUSTER}-1").json()
+        assert pod["status"]["phase"] == "Running"
+        pvc = client.get(
+            f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims/{CLUSTER}-1"
+        ).json()
+        storage_class = client.get(
+            f"/apis/storage.k8s.io/v1/storageclasses/{pvc['spec']['storageClassName']}"
+        ).json()
+        assert storage_class["provisioner"] == LOCAL_PATH_PROVISIONER
+        assert storage_class["reclaimPolicy"] == "Retain"
+        volume = client.get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}").json()
+        assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+
+        def completed() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = client.get(f"{CNPG}/backups").json()["items"]
+            return [b for b in items if b.get("status", {}).get("phase") == "completed"]
+
+        # The ScheduledBackup the program deploys takes one at once (backup.immediate).
+        [backup] = _wait(completed, "a completed base backup", 300)
+        assert backup["spec"]["method"] == "plugin"
+        assert backup["spec"]["pluginConfiguration"]["name"] == BARMAN_PLUGIN
+    connection_string = node_stack.platform.local_node.backup_store_connection_string
+    destination = azurite.destination_path(
+        node_stack.platform.local_node.node_ip, CONFIG.database.backup.container_name
+    )
+    server = archive_server_name(CLUSTER, CONFIG.database.generation)
+    listed = json.loads(
+        _barman(
+            "barman-cloud-backup-list",
+            *("--cloud-provider", "azure-blob-storage", "--format", "json"),
+            destination,
+            server,
+            connection_string=connection_string,
+        )
+    )["backups_list"]
+    assert [b["status"] for b in listed] == ["DONE"], listed
+    assert listed[0]["backup_id"] == backup["status"]["backupId"]
+    # The WAL segment the backup ends in, archived under this generation's server name.
+    script = (
+        "import os, sys\n"
+        "from azure.storage.blob import ContainerClient\n"
+        "c = ContainerClient.from_connection_string(\n"
+        "    os.environ['AZURE_STORAGE_CONNECTION_STRING'], sys.argv[1])\n"
+        "print('\\n'.join(b.name for b in c.list_blobs(name_starts_with=sys.argv[2])))\n"
+    )
+    out = subprocess.run(
+        [
+            *(str(_venv() / "bin" / "python"), "-c", script),
+            *(CONFIG.database.backup.container_name, f"{server}/wals/"),
+        ],
+        env={**os.environ, "AZURE_STORAGE_CONNECTION_STRING": connection_string},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    wals = out.stdout.split()
+    assert any(listed[0]["end_wal"] in name for name in wals), wals
+
+
+def test_a_second_reconcile_changes_nothing(node_stack: NodeStack) -> None:
+    run = node_stack.reconcile()
+    assert run.exit_code == ExitCode.OK, (run.report.get("drifted"), run.stderr[-3000:])
+
+
+def test_a_missing_connection_string_stops_the_run_naming_its_path(
+    node_stack: NodeStack,
+) -> None:
+    assert STORE_PATH is not None
+    bao = node_stack.platform.openbao
+    saved = bao.read_kv(STORE_PATH)
+    assert saved is not None, "up --node seeds the node's Azurite connection string"
+    bao.request("DELETE", f"{CONFIG.vault.kv_mount}/metadata/{STORE_PATH}")
+    try:
+        run = node_stack.reconcile()
+    finally:
+        bao.write_kv(STORE_PATH, saved)
+    output = json.dumps(run.report) + run.stderr
+    # The program stops its preview before registering anything; the runner reports the
+    # engine's failure (17), as for any missing Vault input.
+    assert run.exit_code == ExitCode.UPDATE_FAILED, output[-3000:]
+    assert "nothing was deployed" in output
+    assert f"{CONFIG.vault.kv_mount}/{STORE_PATH}" in output
+    assert next(iter(saved.values())) not in output
+    # Nothing was deployed or deleted: the database still runs.
+    with node_stack.client() as client:
+        cluster = client.get(f"{CNPG}/clusters/{CLUSTER}").json()
+    assert cluster["status"]["phase"] == "Cluster in healthy state"
+
+
+def test_down_leaves_the_host_as_it_was(node_stack: NodeStack) -> None:
+    stopped = node_stack.platform.down()
+    assert "node" in stopped
+    assert read_sysctls() == node_stack.host_sysctls
+    link = subprocess.run(
+        ["ip", "link", "show", BRIDGE], capture_output=True, text=True, check=False
+    )
+    assert link.returncode != 0, f"the bridge {BRIDGE} is still there"
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=True).stdout
+    assert "KUBE-" not in rules, "kube-proxy's or the kubelet's iptables chains are left"

@@ -1,0 +1,191 @@
+"""The node stack (stacks/Pulumi.node.yaml) under mocks, and the config rules that keep what it
+uses (the local-path provisioner, a storage connection string) out of dev and prod."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from coder_platform.config import ConfigError, load_config
+from coder_platform.contracts import CONNECTION_STRING_KEY, LOCAL_PATH_PROVISIONER
+from coder_platform.names import backup_store_secret_name
+from coder_platform.vault_inputs import (
+    VaultInputError,
+    read_connection_string,
+    read_from_vault,
+    secret_values,
+)
+from components.backup_store import connection_string_destination
+from testbed.harness import (
+    FAKE_CONNECTION_STRING,
+    FAKE_STORE_KEY,
+    InMemoryKv,
+    is_secret,
+    load_stack_file,
+    run_program,
+    vault_data,
+)
+
+STORE_PATH = "coder/backup-store"
+
+
+def node() -> dict[str, Any]:
+    return copy.deepcopy(load_stack_file("node"))
+
+
+def problems(raw: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw)
+    return [str(issue) for issue in caught.value.issues]
+
+
+def test_node_stack_loads_with_the_local_path_class_and_a_connection_string() -> None:
+    config = load_config(node())
+    assert not config.managed
+    assert config.storage.provisioner == LOCAL_PATH_PROVISIONER
+    assert config.reclaim_policy == "Retain"
+    assert config.database.backup.connection_string_path == STORE_PATH
+    assert config.operators.install is False
+
+
+def test_node_stack_deploys_the_data_layer_with_the_credential_from_vault() -> None:
+    mocks = run_program(node(), stack="node")
+    [storage_class] = mocks.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert storage_class.inputs["provisioner"] == LOCAL_PATH_PROVISIONER
+    assert storage_class.inputs["reclaimPolicy"] == "Retain"
+    [store] = mocks.of_type("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")
+    configuration = store.inputs["spec"]["configuration"]
+    secret_name = backup_store_secret_name("coder-db")
+    assert configuration["azureCredentials"] == {
+        "connectionString": {"name": secret_name, "key": CONNECTION_STRING_KEY}
+    }
+    # Azurite's endpoint from the connection string, then the container.
+    assert configuration["destinationPath"] == "http://10.1.2.3:10000/coderplatform/backups"
+    secrets = [
+        r
+        for r in mocks.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["name"] == secret_name
+    ]
+    assert len(secrets) == 1
+    assert secrets[0].inputs["metadata"]["namespace"] == "coder-db"
+    held = secrets[0].inputs["stringData"]
+    assert is_secret(held)
+    assert held["value"] == {CONNECTION_STRING_KEY: FAKE_CONNECTION_STRING}
+    # The key is only in that Secret: not in the ObjectStore, nor in the Cluster.
+    assert FAKE_STORE_KEY not in json.dumps(store.inputs)
+    assert mocks.of_type("kubernetes:postgresql.cnpg.io/v1:ScheduledBackup")
+    [cluster] = mocks.of_type("kubernetes:postgresql.cnpg.io/v1:Cluster")
+    assert cluster.inputs["spec"]["storage"]["storageClass"] == "coder-local-path-retain"
+    assert "serviceAccountTemplate" not in cluster.inputs["spec"]
+    assert FAKE_STORE_KEY not in json.dumps(cluster.inputs)
+    assert not mocks.of_type("kubernetes:helm.sh/v3:Release")
+    assert not mocks.of_type("kubernetes:batch/v1:CronJob")
+
+
+def test_dev_keeps_the_workload_identity_and_azure_disk_when_nothing_is_set() -> None:
+    mocks = run_program(load_stack_file("dev"), stack="dev")
+    # The database's store and the restore drill's: both through the workload identity.
+    stores = mocks.of_type("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")
+    assert stores
+    for store in stores:
+        credentials = store.inputs["spec"]["configuration"]["azureCredentials"]
+        assert credentials == {"inheritFromAzureAD": True}
+    assert not [
+        r
+        for r in mocks.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["name"] == backup_store_secret_name("coder-db")
+    ]
+    classes = mocks.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert {c.inputs["provisioner"] for c in classes} == {"disk.csi.azure.com"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_managed_stack_refuses_a_connection_string_by_key(stack: str) -> None:
+    raw = copy.deepcopy(load_stack_file(stack))
+    raw["database"]["backup"]["connectionStringPath"] = STORE_PATH
+    found = problems(raw)
+    assert any(
+        p.startswith("coder-platform:database.backup.connectionStringPath: ")
+        and "workload identity" in p
+        for p in found
+    ), found
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_managed_stack_refuses_the_local_path_provisioner_by_key(stack: str) -> None:
+    raw = copy.deepcopy(load_stack_file(stack))
+    raw["storage"]["provisioner"] = LOCAL_PATH_PROVISIONER
+    [problem] = problems(raw)
+    assert problem.startswith("coder-platform:storage.provisioner: must be disk.csi.azure.com")
+
+
+def test_a_connection_string_without_vault_is_refused_by_key() -> None:
+    raw = node()
+    raw["vault"] = {"enabled": False}
+    raw["localSecrets"] = {
+        "oidcClientSecret": "x",
+        "bootstrapAdminEmail": "a@b.c",
+        "bootstrapAdminUsername": "a",
+        "bootstrapAdminPassword": "y",
+    }
+    raw.pop("seeding")
+    found = problems(raw)
+    assert any("connectionStringPath: needs vault.enabled" in p for p in found), found
+
+
+def test_a_connection_string_beside_a_workload_identity_is_refused_by_key() -> None:
+    raw = node()
+    raw["database"]["backup"]["workloadIdentityClientId"] = "00000000-0000-0000-0000-000000000001"
+    [problem] = problems(raw)
+    assert problem.startswith("coder-platform:database.backup.connectionStringPath: cannot be")
+
+
+def test_a_missing_connection_string_is_named_by_path_with_the_other_inputs() -> None:
+    config = load_config(node())
+    data = vault_data(node())
+    del data[f"platform/{STORE_PATH}"]
+    kv = InMemoryKv(data)
+    from coder_platform import vault_inputs
+
+    saved = vault_inputs.reader_factory
+    vault_inputs.reader_factory = lambda _config: kv
+    try:
+        with pytest.raises(VaultInputError) as caught:
+            read_from_vault(config.vault, config.seeding, config.database.backup)
+        assert f"platform/{STORE_PATH}: path not found (needs keys connectionString)" in str(
+            caught.value
+        )
+        with pytest.raises(VaultInputError) as alone:
+            read_connection_string(config.vault, config.database.backup)
+        assert f"platform/{STORE_PATH}: key connectionString is missing" in str(alone.value)
+    finally:
+        vault_inputs.reader_factory = saved
+
+
+def test_the_runner_redacts_the_connection_string_it_will_read() -> None:
+    config = load_config(node())
+    kv = InMemoryKv(vault_data(node()))
+    values = secret_values(config.vault, config.seeding, kv, config.database.backup)
+    assert FAKE_CONNECTION_STRING in values
+
+
+@pytest.mark.parametrize(
+    ("connection_string", "destination"),
+    [
+        (
+            "AccountName=coderplatform;AccountKey=k;BlobEndpoint=http://10.0.0.5:10000/coderplatform/",
+            "http://10.0.0.5:10000/coderplatform/backups",
+        ),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=stcoder;AccountKey=k;EndpointSuffix=core.windows.net",
+            "https://stcoder.blob.core.windows.net/backups",
+        ),
+    ],
+)
+def test_the_destination_is_the_connection_strings_endpoint_when_it_names_one(
+    connection_string: str, destination: str
+) -> None:
+    assert connection_string_destination(connection_string, "other", "backups") == destination
