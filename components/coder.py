@@ -24,7 +24,7 @@ OIDC_SECRET_KEY = "client-secret"
 DB_URI_KEY = "uri"
 # Coder's copy of the database server's CA (a Secret cannot be mounted across namespaces); the
 # URI's sslrootcert names the file it mounts at CA_MOUNT_DIR.
-DB_CA_SECRET = "coder-db-ca"
+DB_CA_SECRET = "database-ca"
 DB_CA_VOLUME = "db-ca"
 
 # What the reference deployment needed for websockets/DERP through ingress-nginx.

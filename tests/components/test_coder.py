@@ -81,7 +81,7 @@ def test_secrets_reach_kubernetes_only_as_pulumi_secrets() -> None:
         for r in mocks.of_type("kubernetes:core/v1:Secret")
         if r.inputs["metadata"]["namespace"] == "coder"
     }
-    assert set(secrets) == {"coder-db-app", "coder-db-ca", "coder-oidc"}
+    assert set(secrets) == {"coder-db-app", "database-ca", "coder-oidc"}
     for secret in secrets.values():
         assert is_secret(secret["stringData"])
     assert reveal(secrets["coder-oidc"]["stringData"]) == {"client-secret": FAKE_OIDC_SECRET}
@@ -95,9 +95,9 @@ def test_coder_verifies_the_database_against_a_mounted_copy_of_the_cnpg_ca(stack
         (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs
         for r in mocks.of_type("kubernetes:core/v1:Secret")
     }
-    assert reveal(secrets["coder", "coder-db-ca"]["stringData"]) == {"ca.crt": FAKE_SERVER_CA}
+    assert reveal(secrets["coder", "database-ca"]["stringData"]) == {"ca.crt": FAKE_SERVER_CA}
     values = coder_release(mocks)["values"]["coder"]
-    assert values["volumes"] == [{"name": "db-ca", "secret": {"secretName": "coder-db-ca"}}]
+    assert values["volumes"] == [{"name": "db-ca", "secret": {"secretName": "database-ca"}}]
     assert values["volumeMounts"] == [
         {"name": "db-ca", "mountPath": "/etc/coder-platform/db-ca", "readOnly": True}
     ]
