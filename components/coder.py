@@ -16,11 +16,16 @@ import pulumi_kubernetes as k8s
 from coder_platform.contracts import PART_OF, ComponentType
 from coder_platform.managed_kinds import CODER_CHART
 from coder_platform.specs.pod_security import pod_security
+from coder_platform.specs.postgres_tls import CA_KEY, CA_MOUNT_DIR
 from components.resource_options import prerequisites
 
 OIDC_SECRET = "coder-oidc"
 OIDC_SECRET_KEY = "client-secret"
 DB_URI_KEY = "uri"
+# Coder's copy of the database server's CA (a Secret cannot be mounted across namespaces); the
+# URI's sslrootcert names the file it mounts at CA_MOUNT_DIR.
+DB_CA_SECRET = "database-ca"
+DB_CA_VOLUME = "db-ca"
 
 # What the reference deployment needed for websockets/DERP through ingress-nginx.
 WEBSOCKET_ANNOTATIONS = {
@@ -59,6 +64,7 @@ class CoderDeploymentArgs:
     max_admin_token_lifetime: str
     database_secret_name: str
     database_uri: pulumi.Input[str]
+    database_ca: pulumi.Input[str]
     oidc_client_secret: pulumi.Input[str]
 
 
@@ -105,6 +111,10 @@ def coder_values(args: CoderDeploymentArgs) -> dict[str, Any]:
                 "readOnlyRootFilesystem": True,
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
+            # The chart's coder.volumes/coder.volumeMounts (helm/coder values.yaml): the database
+            # CA the URI's sslrootcert points at, read-only.
+            "volumes": [{"name": DB_CA_VOLUME, "secret": {"secretName": DB_CA_SECRET}}],
+            "volumeMounts": [{"name": DB_CA_VOLUME, "mountPath": CA_MOUNT_DIR, "readOnly": True}],
             "readinessProbe": {"enabled": True},
             "livenessProbe": {"enabled": True},
             "service": {"enable": True, "type": args.service_type},
@@ -131,6 +141,7 @@ class CoderDeployment(pulumi.ComponentResource):
 
     namespace: k8s.core.v1.Namespace
     database_secret: k8s.core.v1.Secret
+    database_ca_secret: k8s.core.v1.Secret
     oidc_secret: k8s.core.v1.Secret
     release: k8s.helm.v3.Release
     access_url: pulumi.Output[str]
@@ -157,6 +168,13 @@ class CoderDeployment(pulumi.ComponentResource):
             string_data={DB_URI_KEY: pulumi.Output.secret(args.database_uri)},
             opts=in_ns,
         )
+        # Not a subPath mount: the kubelet refreshes the file when a run copies a renewed CA.
+        self.database_ca_secret = k8s.core.v1.Secret(
+            f"{name}-db-ca-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=DB_CA_SECRET, namespace=args.namespace),
+            string_data={CA_KEY: args.database_ca},
+            opts=in_ns,
+        )
         self.oidc_secret = k8s.core.v1.Secret(
             f"{name}-oidc-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=OIDC_SECRET, namespace=args.namespace),
@@ -174,7 +192,12 @@ class CoderDeployment(pulumi.ComponentResource):
             atomic=True,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.database_secret, self.oidc_secret, *prerequisites(opts)],
+                depends_on=[
+                    self.database_secret,
+                    self.database_ca_secret,
+                    self.oidc_secret,
+                    *prerequisites(opts),
+                ],
             ),
         )
         self.access_url = self.release.status.apply(lambda _: args.access_url)

@@ -11,6 +11,7 @@ exists): the program then owns a Secret with it, which the ObjectStore names.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from coder_platform.specs.cnpg import (
     workload_identity,
 )
 from coder_platform.specs.pod_security import pod_security
+from coder_platform.specs.postgres_tls import CA_KEY, ca_secret_name, rw_host, verified_query
 from components.providers.generated_password import GeneratedPassword
 from components.resource_options import prerequisites, protected
 
@@ -65,6 +67,9 @@ class CnpgPostgresArgs:
     recovery: RecoverySource | None = None
     # A storage connection string instead of the workload identity (not managed stacks only).
     connection_string: pulumi.Input[str] | None = None
+    # A client in another namespace (Coder) needs a copy of the server CA: read it, and make the
+    # Cluster's create wait until the operator has written it.
+    publish_server_ca: bool = False
 
 
 class CnpgPostgres(pulumi.ComponentResource):
@@ -81,6 +86,7 @@ class CnpgPostgres(pulumi.ComponentResource):
     app_secret_name: pulumi.Output[str]
     app_uri: pulumi.Output[str]
     rw_host: pulumi.Output[str]
+    server_ca: pulumi.Output[str] | None
 
     def __init__(
         self,
@@ -94,9 +100,9 @@ class CnpgPostgres(pulumi.ComponentResource):
         self._args = args
         self._protect = protected(opts)
         self._after = prerequisites(opts)
-        rw_host = f"{args.cluster_name}-rw.{args.namespace}.svc"
+        host = rw_host(args.cluster_name, args.namespace)
         self.namespace = self._namespace(name)
-        uri = self._credentials(name, rw_host)
+        uri = self._credentials(name, host)
         self.object_store = self._object_store(name)
         self.cluster = self._cluster(name)
         self.scheduled_backup = self._scheduled_backup(name)
@@ -105,8 +111,9 @@ class CnpgPostgres(pulumi.ComponentResource):
         self.app_secret_name = self.app_secret.id.apply(
             lambda _: app_secret_name(args.cluster_name)
         )
-        self.rw_host = self.cluster.id.apply(lambda _: rw_host)
+        self.rw_host = self.cluster.id.apply(lambda _: host)
         self.app_uri = pulumi.Output.secret(uri)
+        self.server_ca = self._server_ca(name) if args.publish_server_ca else None
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
@@ -124,11 +131,13 @@ class CnpgPostgres(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=False, retain_on_delete=self._protect),
         )
 
-    def _credentials(self, name: str, rw_host: str) -> pulumi.Output[str]:
+    def _credentials(self, name: str, host: str) -> pulumi.Output[str]:
         """The app password and Secret; returns the connection URI built from them.
 
         Backups carry no Secrets: a Pulumi-owned password keeps the app credentials identical
-        across a restore into a new cluster generation.
+        across a restore into a new cluster generation. The URI verifies the server
+        (``verify-full`` against the cluster's CA, which a client mounts at the path the URI
+        names; ``coder_platform.specs.postgres_tls``).
         """
         args = self._args
         self.password = GeneratedPassword(
@@ -142,10 +151,11 @@ class CnpgPostgres(pulumi.ComponentResource):
             ":",
             self.password.result,
             "@",
-            rw_host,
+            host,
             ":5432/",
             args.database,
-            "?sslmode=require",
+            "?",
+            verified_query(),
         )
         self.app_secret = k8s.core.v1.Secret(
             f"{name}-app-secret",
@@ -159,7 +169,7 @@ class CnpgPostgres(pulumi.ComponentResource):
                 "username": args.owner,
                 "password": self.password.result,
                 "dbname": args.database,
-                "host": rw_host,
+                "host": host,
                 "port": "5432",
                 "uri": uri,  # secret: it is built from the secret password
             },
@@ -180,6 +190,22 @@ class CnpgPostgres(pulumi.ComponentResource):
             string_data={CONNECTION_STRING_KEY: pulumi.Output.secret(args.connection_string)},
             opts=pulumi.ResourceOptions(parent=self, protect=False, depends_on=[self.namespace]),
         )
+
+    def _server_ca(self, name: str) -> pulumi.Output[str]:
+        """The cluster's server CA certificate (PEM), read from the operator's Secret.
+
+        The read's id waits for the Cluster, whose create waits (``cluster_annotations``) until
+        the operator has written the CA; on a first preview the id is unknown and so is the CA.
+        Every run reads it again, so a renewed CA reaches the copies on the next run.
+        """
+        args = self._args
+        secret_id = self.cluster.id.apply(
+            lambda _: f"{args.namespace}/{ca_secret_name(args.cluster_name)}"
+        )
+        ca_secret = k8s.core.v1.Secret.get(
+            f"{name}-server-ca", secret_id, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return ca_secret.data.apply(lambda data: _decoded_ca(data, args))
 
     def _object_store(self, name: str) -> k8s.apiextensions.CustomResource:
         args = self._args
@@ -204,7 +230,11 @@ class CnpgPostgres(pulumi.ComponentResource):
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.cluster_name, namespace=args.namespace),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.cluster_name,
+                namespace=args.namespace,
+                annotations=cluster_annotations(args) or None,
+            ),
             spec=cluster_spec(args),
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -229,6 +259,38 @@ class CnpgPostgres(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=False, depends_on=[self.cluster]),
         )
+
+
+# pulumi-kubernetes' await annotations (4.18+): wait on a field, bounded.
+WAIT_FOR = "pulumi.com/waitFor"
+WAIT_TIMEOUT = "pulumi.com/timeoutSeconds"
+CA_WAIT_SECONDS = 300
+
+
+def cluster_annotations(args: CnpgPostgresArgs) -> dict[str, str]:
+    """With ``publish_server_ca``, the Cluster's create and update finish only once the operator
+    has published its CA: CloudNativePG creates ``<cluster>-ca`` (``setupPostgresPKI``) before it
+    writes ``status.certificates.serverCASecret`` (``updateResourceStatus``), and no instance
+    needs to run for either. Without it (the local stack: no operator runs there) nothing waits.
+    """
+    if not args.publish_server_ca:
+        return {}
+    return {
+        WAIT_FOR: (
+            f"jsonpath={{.status.certificates.serverCASecret}}={ca_secret_name(args.cluster_name)}"
+        ),
+        WAIT_TIMEOUT: str(CA_WAIT_SECONDS),
+    }
+
+
+def _decoded_ca(data: object, args: CnpgPostgresArgs) -> str:
+    encoded = data.get(CA_KEY) if isinstance(data, dict) else None
+    if not isinstance(encoded, str) or not encoded:
+        raise ValueError(
+            f"the CA Secret {args.namespace}/{ca_secret_name(args.cluster_name)} has no "
+            f"{CA_KEY}: clients verify the database server against it (sslmode verify-full)"
+        )
+    return base64.b64decode(encoded).decode("ascii")
 
 
 def object_store_spec(args: CnpgPostgresArgs) -> dict[str, Any]:

@@ -7,6 +7,7 @@ registrations), previews are off, and an unexpected invoke fails the test loudly
 
 from __future__ import annotations
 
+import base64
 import json
 import runpy
 import uuid
@@ -27,6 +28,7 @@ from coder_platform.contracts import (
     PASSWORD_KEY,
     PROJECT,
 )
+from coder_platform.specs.postgres_tls import CA_KEY, CA_SECRET_SUFFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "__main__.py"
@@ -49,6 +51,8 @@ FAKE_CONNECTION_STRING = (
     "DefaultEndpointsProtocol=http;AccountName=coderplatform;"
     f"AccountKey={FAKE_STORE_KEY};BlobEndpoint=http://10.1.2.3:10000/coderplatform;"
 )
+# What CloudNativePG keeps in <cluster>-ca (key ca.crt), as the program reads it back.
+FAKE_SERVER_CA = "-----BEGIN CERTIFICATE-----\nMIIBmockCA\n-----END CERTIFICATE-----\n"
 SECRET_VALUES = (
     FAKE_PASSWORD,
     FAKE_OIDC_SECRET,
@@ -112,11 +116,17 @@ class UnexpectedInvokeError(AssertionError):
     pass
 
 
+class UnexpectedReadError(AssertionError):
+    pass
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers like the real providers would for the outputs the program reads."""
 
     def __init__(self) -> None:
         self.resources: list[Registered] = []
+        # (type, id) of every Resource.get: reads register nothing.
+        self.reads: list[tuple[str, str]] = []
         self.stack_transforms: list[Any] = []
         # additional_secret_outputs by (type, name): the mock monitor sees them on the request
         # but does not hand them to new_resource (policies check them).
@@ -142,6 +152,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
+        if args.resource_id:  # a Resource.get (the mock monitor does not say custom for reads)
+            self.reads.append((args.typ, args.resource_id))
+            return args.resource_id, self._read(args.typ, args.resource_id)
         args.inputs = self._transformed(args)
         self.resources.append(
             Registered(
@@ -180,6 +193,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
             case contracts.CODER_API_TOKEN_TYPE:
                 state.update(token=FAKE_TOKEN, key_id="mock-key", expires_at="2026-12-07T00:00:00Z")
         return resource_id, state
+
+    def _read(self, typ: str, resource_id: str) -> dict[str, Any]:
+        """A ``Resource.get``: the live object, as the provider would read it."""
+        namespace, _, name = resource_id.partition("/")
+        if typ == "kubernetes:core/v1:Secret" and name.endswith(CA_SECRET_SUFFIX):
+            encoded = base64.b64encode(FAKE_SERVER_CA.encode()).decode()
+            return {"metadata": {"name": name, "namespace": namespace}, "data": {CA_KEY: encoded}}
+        raise UnexpectedReadError(f"the program read an unmocked object: {typ} {resource_id}")
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         raise UnexpectedInvokeError(f"the program made an unmocked invoke: {args.token}")

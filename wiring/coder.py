@@ -46,10 +46,12 @@ def build_coder(
     config: PlatformConfig, inputs: BootstrapInputs | None, database: CnpgPostgres
 ) -> CoderDeployment | None:
     coder = config.coder
-    if coder is None or not coder.enabled or not coder.deploy or inputs is None:
+    if coder is None or not config.deploys_coder or inputs is None:
         return None
     # enforced by config validation when coder.deploy is true:
     assert coder.chart_version and coder.access_url and coder.oidc
+    # build_database publishes the server CA when the stack deploys Coder:
+    assert database.server_ca is not None
     return CoderDeployment(
         "coder",
         CoderDeploymentArgs(
@@ -71,6 +73,7 @@ def build_coder(
             max_admin_token_lifetime=coder.max_admin_token_lifetime,
             database_secret_name=app_secret_name(config.database.cluster_name),
             database_uri=database.app_uri,
+            database_ca=database.server_ca,
             oidc_client_secret=pulumi.Output.secret(inputs.oidc_client_secret.get_secret_value()),
         ),
         # Coder must not start before its database exists.

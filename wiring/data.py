@@ -131,6 +131,8 @@ def build_database(
             connection_string=(
                 pulumi.Output.secret(connection_string) if connection_string else None
             ),
+            # Coder verifies the server against a copy of the CA in its own namespace.
+            publish_server_ca=config.deploys_coder,
         ),
         opts=pulumi.ResourceOptions(
             protect=config.protected and not database.ephemeral, depends_on=prerequisites

@@ -21,6 +21,7 @@ import psycopg
 from psycopg import sql
 
 from automation.drill.kube import DrillError
+from coder_platform.specs.postgres_tls import VERIFIED_SSLMODE
 
 REQUIRED_TABLES = ("users", "templates")
 # (table, column) pairs Coder keeps current while it runs; each is read only if present.
@@ -159,7 +160,7 @@ def psycopg_tables(target: DbTarget) -> Iterator[CoderTables]:
                 dbname=target.database,
                 user=target.user,
                 password=target.password,
-                sslmode="verify-full",
+                sslmode=VERIFIED_SSLMODE,
                 sslrootcert=ca_file.name,
                 connect_timeout=10,
                 application_name="coder-platform-restore-drill",

@@ -32,6 +32,7 @@ from coder_platform.clock import Clock, Now, SystemClock, utc_now
 from coder_platform.drill_settings import CLEANUP_SECONDS, DrillSettings
 from coder_platform.names import app_secret_name
 from coder_platform.redaction import Redactor
+from coder_platform.specs.postgres_tls import CA_KEY, ca_secret_name, rw_host
 
 POLL_SECONDS = 10.0
 HEALTHY_PHASE = "Cluster in healthy state"
@@ -129,7 +130,7 @@ def run_restore_drill(
             detail.append(_wait_ready(kube, settings, clock, deadline))
         with steps.step("query") as detail:
             target = DbTarget(
-                host=f"{settings.cluster_name}-rw.{settings.namespace}.svc",
+                host=rw_host(settings.cluster_name, settings.namespace),
                 port=5432,
                 database=settings.database,
                 user=settings.owner,
@@ -248,12 +249,12 @@ def _query(connect: Connect, target: DbTarget, clock: Clock, deadline: float) ->
 def _server_ca(kube: KubeApi, settings: DrillSettings) -> str:
     """The scratch cluster's server CA, from the ``<cluster>-ca`` Secret CloudNativePG creates
     with the cluster (key ``ca.crt``), to verify the server the drill connects to."""
-    name = f"{settings.cluster_name}-ca"
+    name = ca_secret_name(settings.cluster_name)
     found = kube.get(secret_path(settings.namespace, name)) or {}
-    encoded = (found.get("data") or {}).get("ca.crt")
+    encoded = (found.get("data") or {}).get(CA_KEY)
     if not isinstance(encoded, str) or not encoded:
         raise DrillError(
-            f"the scratch cluster's CA Secret {settings.namespace}/{name} has no ca.crt: the "
+            f"the scratch cluster's CA Secret {settings.namespace}/{name} has no {CA_KEY}: the "
             "drill verifies the server it queries (sslmode verify-full)"
         )
     return base64.b64decode(encoded).decode("ascii")

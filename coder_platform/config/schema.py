@@ -367,6 +367,11 @@ class PlatformConfig(ConfigModel):
         return self.environment in MANAGED_ENVIRONMENTS
 
     @property
+    def deploys_coder(self) -> bool:
+        """The stack runs Coder's Helm release (not an existing Coder, coder.deploy: false)."""
+        return self.coder is not None and self.coder.enabled and self.coder.deploy
+
+    @property
     def reclaim_policy(self) -> Literal["Retain", "Delete"]:
         return "Delete" if self.database.ephemeral else "Retain"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pulumi
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from components.coder import CoderDeployment, CoderDeploymentArgs, CoderIngress
 from testbed.harness import (
     FAKE_OIDC_SECRET,
+    FAKE_SERVER_CA,
     SECRET_VALUES,
     CapturedOptions,
     RecordingMocks,
@@ -79,10 +81,32 @@ def test_secrets_reach_kubernetes_only_as_pulumi_secrets() -> None:
         for r in mocks.of_type("kubernetes:core/v1:Secret")
         if r.inputs["metadata"]["namespace"] == "coder"
     }
-    assert set(secrets) == {"coder-db-app", "coder-oidc"}
+    assert set(secrets) == {"coder-db-app", "database-ca", "coder-oidc"}
     for secret in secrets.values():
         assert is_secret(secret["stringData"])
     assert reveal(secrets["coder-oidc"]["stringData"]) == {"client-secret": FAKE_OIDC_SECRET}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_coder_verifies_the_database_against_a_mounted_copy_of_the_cnpg_ca(stack: str) -> None:
+    mocks = run_program(load_stack_file(stack), stack=stack)
+    assert ("kubernetes:core/v1:Secret", "coder-db/coder-db-ca") in mocks.reads
+    secrets = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs
+        for r in mocks.of_type("kubernetes:core/v1:Secret")
+    }
+    assert reveal(secrets["coder", "database-ca"]["stringData"]) == {"ca.crt": FAKE_SERVER_CA}
+    values = coder_release(mocks)["values"]["coder"]
+    assert values["volumes"] == [{"name": "db-ca", "secret": {"secretName": "database-ca"}}]
+    assert values["volumeMounts"] == [
+        {"name": "db-ca", "mountPath": "/etc/coder-platform/db-ca", "readOnly": True}
+    ]
+    uri = reveal(secrets["coder", "coder-db-app"]["stringData"])["uri"]
+    query = parse_qs(urlsplit(uri).query)
+    assert query == {
+        "sslmode": ["verify-full"],
+        "sslrootcert": [f"{values['volumeMounts'][0]['mountPath']}/ca.crt"],
+    }
 
 
 def test_sso_only_disables_password_login_for_everyone_but_owners() -> None:
@@ -178,6 +202,7 @@ def test_release_waits_for_the_database_cluster() -> None:
                 max_admin_token_lifetime="720h",
                 database_secret_name="coder-db-app",
                 database_uri=pulumi.Output.secret("postgresql://x"),
+                database_ca="-----BEGIN CERTIFICATE-----",
                 oidc_client_secret=pulumi.Output.secret("s"),
             ),
             opts=pulumi.ResourceOptions(transformations=[capture], depends_on=[cluster]),

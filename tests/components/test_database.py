@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pulumi
 
+from coder_platform.specs.postgres_tls import tls_problem
 from components.database import CnpgPostgres, CnpgPostgresArgs, RecoverySource
 from testbed.harness import (
     FAKE_PASSWORD,
@@ -123,8 +125,42 @@ def test_app_secret_has_cnpg_keys_and_a_secret_uri() -> None:
     values = reveal(data)
     assert values["username"] == "coder"
     assert values["uri"] == (
-        f"postgresql://coder:{FAKE_PASSWORD}@coder-db-rw.coder-db.svc:5432/coder?sslmode=require"
+        f"postgresql://coder:{FAKE_PASSWORD}@coder-db-rw.coder-db.svc:5432/coder"
+        "?sslmode=verify-full&sslrootcert=/etc/coder-platform/db-ca/ca.crt"
     )
+
+
+def test_uri_verifies_the_server_by_a_name_cnpg_puts_in_its_certificate() -> None:
+    """CNPG v1.30 ``GetClusterAltDNSNames``: <cluster>-rw, .<ns>, .<ns>.svc, .<ns>.svc.<domain>."""
+    mocks, _ = build()
+    uri = urlsplit(reveal(mocks.one("kubernetes:core/v1:Secret").inputs["stringData"])["uri"])
+    cluster, namespace = ARGS.cluster_name, ARGS.namespace
+    assert uri.hostname in {
+        f"{cluster}-rw",
+        f"{cluster}-rw.{namespace}",
+        f"{cluster}-rw.{namespace}.svc",
+        f"{cluster}-rw.{namespace}.svc.cluster.local",
+    }
+    query = parse_qs(uri.query)
+    assert query["sslmode"] == ["verify-full"]
+    assert query["sslrootcert"] == ["/etc/coder-platform/db-ca/ca.crt"]
+    assert tls_problem(uri.geturl()) is None
+
+
+def test_server_ca_is_read_from_cnpg_secret_and_waited_for_when_published() -> None:
+    mocks, _ = build(replace(ARGS, publish_server_ca=True))
+    assert mocks.reads == [("kubernetes:core/v1:Secret", "coder-db/coder-db-ca")]
+    annotations = mocks.custom_resource("Cluster").inputs["metadata"]["annotations"]
+    assert annotations == {
+        "pulumi.com/waitFor": "jsonpath={.status.certificates.serverCASecret}=coder-db-ca",
+        "pulumi.com/timeoutSeconds": "300",
+    }
+
+
+def test_server_ca_is_neither_read_nor_waited_for_when_no_client_needs_a_copy() -> None:
+    mocks, _ = build()
+    assert mocks.reads == []
+    assert "annotations" not in mocks.custom_resource("Cluster").inputs["metadata"]
 
 
 def test_recovery_mode_restores_previous_generation_and_archives_to_a_new_one() -> None:

@@ -10,8 +10,9 @@ import pytest
 
 from coder_platform import contracts
 from coder_platform.contracts import is_pinned_image
+from coder_platform.specs import postgres_tls
 from coder_platform.specs.cnpg import BARMAN_PLUGIN
-from policy.lib import resources
+from policy.lib import postgres_uri, resources
 from policy.lib.images import is_pinned
 from policy.rules.cnpg_recovery_archive_isolation import rule as archive_isolation
 from policy.rules.token_rotation import rule as token_rotation
@@ -65,3 +66,28 @@ def test_pack_and_program_name_the_same_barman_plugin_when_checking_archivers() 
 
 def test_pack_reads_the_type_token_of_the_programs_own_vault_secret() -> None:
     assert resources.VAULT_API_KV == contracts.VAULT_KV_SECRET_TYPE
+
+
+POSTGRES_URIS = [
+    "postgresql://u:p@db-rw.ns.svc:5432/app?sslmode=verify-full&sslrootcert=/etc/ca/ca.crt",
+    "postgres://u:p@db-rw.ns.svc/app?sslmode=verify-full&sslrootcert=/etc/ca/ca.crt",
+    "POSTGRESQL://u:p@db-rw/app?sslmode=verify-full&sslrootcert=/ca.crt",
+    "postgresql://u:p@db-rw.ns.svc:5432/app?sslmode=require",
+    "postgresql://u:p@db-rw.ns.svc:5432/app?sslmode=verify-ca&sslrootcert=/ca.crt",
+    "postgresql://u:p@db-rw.ns.svc:5432/app?sslmode=verify-full",
+    "postgresql://u:p@db-rw.ns.svc:5432/app?sslmode=verify-full&sslmode=disable&sslrootcert=/c",
+    "postgresql://u:p@db-rw.ns.svc:5432/app",
+    "https://coder.corp.internal",
+    "not a uri at all",
+]
+
+
+@pytest.mark.parametrize("uri", POSTGRES_URIS)
+def test_pack_and_program_agree_on_verified_postgres_tls_when_given_the_same_uri(uri: str) -> None:
+    assert postgres_uri.tls_problem(uri) == postgres_tls.tls_problem(uri)
+    assert postgres_uri.VERIFIED_SSLMODE == postgres_tls.VERIFIED_SSLMODE
+
+
+def test_pack_and_program_refuse_the_sslmode_the_database_used_to_get() -> None:
+    uri = "postgresql://u:p@db-rw.ns.svc:5432/app?sslmode=require"
+    assert postgres_uri.tls_problem(uri) == "sslmode=require, not sslmode=verify-full"
