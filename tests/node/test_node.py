@@ -1,7 +1,8 @@
 """The node tier: a real node on this host (``localplatform``'s kube and node parts), pods
 running on it, CloudNativePG running PostgreSQL on the Retain class, WAL and a base backup
-through the Barman Cloud plugin into Azurite, a new cluster recovered from that archive, and
-the host as it was after the node stops.
+through the Barman Cloud plugin into Azurite, a new cluster recovered from that archive (every
+query made as Coder connects: ``sslmode=verify-full`` against the operator's own CA), and the
+host as it was after the node stops.
 
 Needs root and ``scripts/install-node`` (and the toolchain's API server). It runs a platform
 instance of its own (its own directories), but the node's bridge, pod range and DNS address are
@@ -30,6 +31,13 @@ from coder_platform.names import (
     object_store_name,
 )
 from coder_platform.specs.cnpg import BARMAN_PLUGIN, plugin_backup
+from coder_platform.specs.postgres_tls import (
+    CA_MOUNT_DIR,
+    CA_MOUNT_FILE,
+    VERIFIED_SSLMODE,
+    ca_secret_name,
+    rw_host,
+)
 from components.database import (
     CnpgPostgresArgs,
     RecoverySource,
@@ -274,19 +282,28 @@ def _cluster_status(client: httpx.Client, namespace: str) -> dict[str, Any]:
     return status
 
 
-def _psql_pod(name: str, sql: str) -> dict[str, Any]:
+def _psql_pod(name: str, namespace: str, sql: str) -> dict[str, Any]:
+    """A pod that connects as Coder does: to the read-write Service's ``.svc`` name with
+    ``sslmode=verify-full`` against the CA CloudNativePG keeps in ``<cluster>-ca``, mounted where
+    Coder mounts its copy. So each query here also proves, on the operator's real certificate,
+    the names and the CA the program's database URIs rely on."""
+    conninfo = (
+        f"host={rw_host(CLUSTER, namespace)} user={OWNER} dbname={DATABASE} "
+        f"sslmode={VERIFIED_SSLMODE} sslrootcert={CA_MOUNT_FILE}"
+    )
     return {
         "metadata": {"name": name},
         "spec": {
             "restartPolicy": "Never",
+            "volumes": [{"name": "db-ca", "secret": {"secretName": ca_secret_name(CLUSTER)}}],
             "containers": [
                 {
                     "name": "psql",
                     "image": catalog.POSTGRES_IMAGE,
                     "imagePullPolicy": "Never",
-                    "command": [
-                        *("psql", "-h", f"{CLUSTER}-rw", "-U", OWNER, "-d", DATABASE),
-                        *("-tA", "-c", sql),
+                    "command": ["psql", conninfo, "-tA", "-c", sql],
+                    "volumeMounts": [
+                        {"name": "db-ca", "mountPath": CA_MOUNT_DIR, "readOnly": True}
                     ],
                     "env": [
                         {
@@ -314,7 +331,7 @@ def _psql(client: httpx.Client, namespace: str, name: str, sql: str) -> str:
     log = ""
     for attempt in range(10):
         pod_name = f"psql-{name}-{attempt}"
-        _apply(client, pods, _psql_pod(pod_name, sql))
+        _apply(client, pods, _psql_pod(pod_name, namespace, sql))
 
         def finished(pod_name: str = pod_name) -> str | None:
             phase = client.get(f"{pods}/{pod_name}").json().get("status", {}).get("phase")
