@@ -241,12 +241,21 @@ class TemplateEndpoints(CoderClientCore):
         return self._parse(Template, "GET", path, self._check(response, "GET"))
 
     def create_template(
-        self, organization: str, name: str, version_id: str, settings: TemplateMeta
+        self,
+        organization: str,
+        name: str,
+        version_id: str,
+        settings: TemplateMeta,
+        *,
+        disable_everyone_group_access: bool = False,
     ) -> Template:
         """POST /organizations/{org}/templates with a built version (it becomes active).
-        409 (the name is taken) raises CoderConflictError."""
+        409 (the name is taken) raises CoderConflictError. Coder grants the organization's
+        Everyone group ``use`` on a new template unless ``disable_everyone_group_access``."""
         path = f"/organizations/{segment(organization)}/templates"
         body = {"name": name, "template_version_id": version_id, **settings.as_json()}
+        if disable_everyone_group_access:
+            body["disable_everyone_group_access"] = True
         data = self._check(self._send("POST", path, json=body), "POST")
         return self._parse(Template, "POST", path, data)
 

@@ -37,6 +37,27 @@ LoginType = Literal["oidc", "github", "password", "none"]
 SiteRole = Literal["owner", "template-admin", "user-admin", "auditor"]
 
 
+TemplateRole = Literal["use", "admin"]
+
+
+class TemplateAccess(ConfigModel):
+    """Who may use or administer a template (Premium: template_rbac), coderd's ``acl``: the
+    groups and users named here get their role, every other entry is taken away, and the
+    organization's Everyone group keeps ``use`` or has no access (``none``)."""
+
+    groups: dict[str, TemplateRole] = Field(
+        default_factory=dict, description="group name (declared in seeding.groups): use or admin"
+    )
+    users: dict[str, TemplateRole] = Field(
+        default_factory=dict, description="username (declared in seeding.users): use or admin"
+    )
+    everyone: Literal["use", "none"] = Field(
+        "use",
+        description="use: the Everyone group may use the template (Coder's default); none: only "
+        "the groups and users named here (and owners, template admins) may",
+    )
+
+
 class TemplateSettings(ConfigModel):
     """Settings for one directory under ``templates/`` (the key is the directory name)."""
 
@@ -78,6 +99,12 @@ class TemplateSettings(ConfigModel):
     )
     time_til_dormant_autodelete_ms: int | None = Field(
         None, ge=0, description="Premium: advanced_template_scheduling; 0 or at least 60000"
+    )
+
+    access: TemplateAccess | None = Field(
+        None,
+        description="Premium (template_rbac): the template's ACL; unset: not managed (every "
+        "template is open to the organization's Everyone group by default)",
     )
 
     @field_validator("failure_ttl_ms", "time_til_dormant_ms", "time_til_dormant_autodelete_ms")

@@ -122,6 +122,11 @@ TEMPLATE_RULES: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
         "must be the sha256 (hex) of the directory from template_archive.directory_hash",
     ),
     (
+        "disable_everyone_group_access",
+        lambda v: v is None or isinstance(v, bool),
+        "must be true or false",
+    ),
+    (
         "lifecycle",
         lambda v: v is None or _lifecycle_ok(v),
         "must map coderd lifecycle setting names ("

@@ -25,15 +25,16 @@ from typing import Any
 import httpx
 
 from coder_platform.coder_api.templates import LIFECYCLE_SETTINGS
+from coder_platform.contracts import TEMPLATE_ACCESS_FEATURE
 from testbed.coder_double.core import (
     ORG_ID,
-    CoderDoubleCore,
     DoubleUser,
     Handler,
     invalid,
     message,
     reply,
 )
+from testbed.coder_double.people import RBAC_UPSELL, PeopleDouble
 
 ORG_NAME = "coder"
 ORG_REFS = frozenset({"default", ORG_ID, ORG_NAME})
@@ -132,6 +133,9 @@ class DoubleTemplate:
     activity_bump_ms: int = 3_600_000
     deleted: bool = False
     lifecycle: dict[str, Any] = field(default_factory=lambda: dict(LIFECYCLE_DEFAULTS))
+    # The ACL by id (coderd: user_acl, group_acl); a new template grants Everyone ``use``.
+    user_acl: dict[str, str] = field(default_factory=dict)
+    group_acl: dict[str, str] = field(default_factory=lambda: {ORG_ID: "use"})
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -178,7 +182,7 @@ def archive_names(data: bytes) -> list[str]:
 
 
 @dataclass
-class TemplatesDouble(CoderDoubleCore):
+class TemplatesDouble(PeopleDouble):
     """Extends the core with ``/files``, ``/templateversions``, templates and workspace counts."""
 
     template_records: dict[str, DoubleTemplate] = field(default_factory=dict)  # deleted too
@@ -214,6 +218,8 @@ class TemplatesDouble(CoderDoubleCore):
             ("GET", r"/templates/([^/]+)", self._get_template),
             ("PATCH", r"/templates/([^/]+)", self._patch_template),
             ("DELETE", r"/templates/([^/]+)", self._delete_template),
+            ("GET", r"/templates/([^/]+)/acl", self._get_acl),
+            ("PATCH", r"/templates/([^/]+)/acl", self._patch_acl),
             ("GET", r"/templates/([^/]+)/versions", self._list_versions),
             ("PATCH", r"/templates/([^/]+)/versions", self._activate),
             ("GET", r"/workspaces", self._list_workspaces),
@@ -511,6 +517,8 @@ class TemplatesDouble(CoderDoubleCore):
             default_ttl_ms=body.get("default_ttl_ms", 0),
             activity_bump_ms=body.get("activity_bump_ms", 3_600_000),
         )
+        if body.get("disable_everyone_group_access"):
+            template.group_acl = {}
         self.template_records[template_id] = template
         return reply(201, template.as_json())
 
@@ -579,6 +587,78 @@ class TemplatesDouble(CoderDoubleCore):
             return message(400, "The provided template version doesn't belong to this template.")
         template.active_version_id = version.id
         return message(200, "Updated the active template version!")
+
+    # -- template ACLs (enterprise/coderd/templates.go) -------------------------------------------
+
+    def _acl_guard(self, request: httpx.Request, template_id: str) -> httpx.Response | None:
+        """The template_rbac feature first (coderd's middleware runs before the key check)."""
+        if not self.allows(TEMPLATE_ACCESS_FEATURE):
+            return message(403, RBAC_UPSELL)
+        if self._caller(request) is None:
+            return message(401, "You must be logged in to access this resource.")
+        template = self.template_records.get(template_id)
+        if template is None or template.deleted:
+            return message(404, NOT_FOUND)
+        return None
+
+    def _get_acl(self, request: httpx.Request, body: Any, template_id: str) -> httpx.Response:
+        if error := self._acl_guard(request, template_id):
+            return error
+        template = self.template_records[template_id]
+        users = [
+            {**self.users[user_id].as_json(), "role": role}
+            for user_id, role in template.user_acl.items()
+            if user_id in self.users
+        ]
+        groups = [
+            {**self._acl_group_json(group_id), "role": role}
+            for group_id, role in template.group_acl.items()
+            if group_id == ORG_ID or group_id in self.groups
+        ]
+        return reply(200, {"users": users, "group": groups})
+
+    def _acl_group_json(self, group_id: str) -> dict[str, Any]:
+        if group_id == ORG_ID:  # the Everyone group: its id is the organization's
+            return {"id": ORG_ID, "name": "Everyone", "organization_id": ORG_ID, "members": []}
+        return self._group_json(self.groups[group_id])
+
+    def _patch_acl(self, request: httpx.Request, body: Any, template_id: str) -> httpx.Response:
+        if error := self._acl_guard(request, template_id):
+            return error
+        if error := self._writer(request):
+            return error
+        template = self.template_records[template_id]
+        user_perms, group_perms = body.get("user_perms") or {}, body.get("group_perms") or {}
+        validations = (
+            [
+                {"field": "user_perms", "detail": f"Failed to find resource with ID {user_id!r}"}
+                for user_id in user_perms
+                if user_id not in self.users
+            ]
+            + [
+                {"field": "group_perms", "detail": f"Failed to find resource with ID {group_id!r}"}
+                for group_id in group_perms
+                if group_id != ORG_ID and group_id not in self.groups
+            ]
+            + [
+                {"field": field, "detail": f"role {role!r} is not a valid template role"}
+                for field, perms in (("user_perms", user_perms), ("group_perms", group_perms))
+                for role in perms.values()
+                if role not in ("use", "admin", "")
+            ]
+        )
+        if validations:
+            return reply(
+                400,
+                {"message": "Invalid request to update template ACL", "validations": validations},
+            )
+        for acl, perms in ((template.user_acl, user_perms), (template.group_acl, group_perms)):
+            for entry_id, role in perms.items():
+                if role:
+                    acl[entry_id] = role
+                else:
+                    acl.pop(entry_id, None)
+        return message(200, "Successfully updated template ACL list.")
 
     # -- workspaces -----------------------------------------------------------------------------
 

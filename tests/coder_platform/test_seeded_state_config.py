@@ -199,3 +199,29 @@ def test_template_lifecycle_settings_are_coderds_and_only_declared_ones_are_mana
     assert tuple(setting.name for setting in LIFECYCLE_SETTINGS) == LIFECYCLE_FIELDS
     with pytest.raises(ValidationError, match="at least one minute"):
         TemplateSettings.model_validate({"timeTilDormantMs": 1000})
+
+
+def test_template_access_names_undeclared_groups_and_users_and_needs_the_license() -> None:
+    access = {"groups": {"ops": "admin"}, "users": {"bob": "use"}, "everyone": "none"}
+    found = problems(dev(users=[ALICE], templates={"kubernetes-devcontainer": {"access": access}}))
+    text = "\n".join(found)
+    key = "coder-platform:seeding.templates.kubernetes-devcontainer.access"
+    assert f"{key}.groups: names groups this stack does not declare" in text and "ops" in text
+    assert f"{key}.users: names users this stack does not declare" in text and "bob" in text
+    assert f"{key}: needs seeding.license.vaultPath" in text
+
+
+def test_template_access_roles_are_coders_when_misspelled() -> None:
+    found = problems(
+        dev(templates={"kubernetes-devcontainer": {"access": {"groups": {"ops": "owner"}}}})
+    )
+    assert any(
+        p.startswith("coder-platform:seeding.templates.kubernetes-devcontainer.access.groups")
+        for p in found
+    ), found
+
+
+def test_template_access_is_unset_and_everyone_uses_when_not_declared() -> None:
+    assert TemplateSettings().access is None
+    access = TemplateSettings.model_validate({"access": {}}).access
+    assert access is not None and (access.everyone, access.groups) == ("use", {})

@@ -296,6 +296,19 @@ def test_a_settings_change_makes_no_new_version_when_updated(
     assert result.outs is not None and result.outs["version_id"] == outs["version_id"]
 
 
+def test_a_template_created_closed_never_grants_everyone_and_the_flag_is_never_a_diff(
+    double: CoderDouble, provider: CoderTemplateProvider, inputs: Inputs
+) -> None:
+    """disable_everyone_group_access is sent at create (coderd's CreateTemplateRequest); after
+    that CoderTemplateAccess owns the ACL, so the flag never shows as a change."""
+    closed = inputs(disable_everyone_group_access=True)
+    template_id, outs = created(provider, closed)
+    assert double.template_records[template_id].group_acl == {}
+    assert not provider.diff(template_id, outs, inputs()).changes
+    opened_id, _ = created(provider, inputs(name="open"))
+    assert double.template_records[opened_id].group_acl == {ORG_ID: "use"}
+
+
 def test_a_rename_is_one_patch_keeping_id_and_versions_when_the_name_changes(
     provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
 ) -> None:
