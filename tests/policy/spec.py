@@ -25,4 +25,5 @@ RULES = {
     "token-rotation": Rule(("C3",), stack=True),
     "vault-paths": Rule(("C5",)),
     "coder-template-content-hash": Rule(("C2",)),
+    "coder-template-access": Rule(("C3",), stack=True),
 }
