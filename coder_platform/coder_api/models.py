@@ -15,6 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# codersdk.AllDaysOfWeek: the order Coder lists days in (its bitmap's, Monday first).
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
 
 class CoderModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
@@ -85,6 +88,21 @@ class Template(CoderModel):
     failure_ttl_ms: int = 0
     time_til_dormant_ms: int = 0
     time_til_dormant_autodelete_ms: int = 0
+    # codersdk.TemplateAutostopRequirement / TemplateAutostartRequirement, as Coder sends them
+    # (days Monday first; weeks at least 1); Coder's defaults: no restart, autostart every day.
+    autostop_requirement: dict[str, Any] = {"days_of_week": [], "weeks": 1}
+    autostart_requirement: dict[str, Any] = {
+        "days_of_week": [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ]
+    }
+    max_port_share_level: str = "owner"
 
 
 class TemplateAclUser(CoderModel):

@@ -13,6 +13,7 @@ Terraform, or when a test queued a failure with ``fail_next_import``. Templates 
 
 from __future__ import annotations
 
+import copy
 import io
 import tarfile
 import uuid
@@ -24,7 +25,13 @@ from typing import Any
 
 import httpx
 
-from coder_platform.coder_api.templates import LIFECYCLE_SETTINGS
+from coder_platform.coder_api.models import WEEKDAYS
+from coder_platform.coder_api.templates import (
+    CONTROL_SHARED_PORTS_FEATURE,
+    LIFECYCLE_SETTINGS,
+    PORT_SHARE_LEVELS,
+    canonical_days,
+)
 from coder_platform.contracts import TEMPLATE_ACCESS_FEATURE
 from testbed.coder_double.core import (
     ORG_ID,
@@ -118,6 +125,9 @@ LIFECYCLE_DEFAULTS: dict[str, Any] = {
     "failure_ttl_ms": 0,
     "time_til_dormant_ms": 0,
     "time_til_dormant_autodelete_ms": 0,
+    "autostop_requirement": {"days_of_week": [], "weeks": 1},
+    "autostart_requirement": {"days_of_week": list(WEEKDAYS)},
+    "max_port_share_level": "owner",
 }
 
 
@@ -132,7 +142,7 @@ class DoubleTemplate:
     default_ttl_ms: int = 0
     activity_bump_ms: int = 3_600_000
     deleted: bool = False
-    lifecycle: dict[str, Any] = field(default_factory=lambda: dict(LIFECYCLE_DEFAULTS))
+    lifecycle: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(LIFECYCLE_DEFAULTS))
     # The ACL by id (coderd: user_acl, group_acl); a new template grants Everyone ``use``.
     user_acl: dict[str, str] = field(default_factory=dict)
     group_acl: dict[str, str] = field(default_factory=lambda: {ORG_ID: "use"})
@@ -153,6 +163,19 @@ class DoubleTemplate:
             "organization_name": ORG_NAME,
             "provisioner": "terraform",
         }
+
+
+def _as_coder_stores(key: str, value: Any) -> Any:
+    """What coderd keeps of a requirement: days Monday first, 0 weeks stored as 1."""
+    if key == "autostop_requirement" and isinstance(value, dict):
+        weeks = int(value.get("weeks") or 0)
+        return {
+            "days_of_week": canonical_days(value.get("days_of_week") or []),
+            "weeks": max(weeks, 1),
+        }
+    if key == "autostart_requirement" and isinstance(value, dict):
+        return {"days_of_week": canonical_days(value.get("days_of_week") or [])}
+    return value
 
 
 @dataclass
@@ -436,7 +459,7 @@ class TemplatesDouble(PeopleDouble):
     # -- templates ------------------------------------------------------------------------------
 
     def _live(self) -> list[dict[str, Any]]:
-        return [t.as_json() for t in self.template_records.values() if not t.deleted]
+        return [self._template_json(t) for t in self.template_records.values() if not t.deleted]
 
     def _list_templates(self, request: httpx.Request, body: Any) -> httpx.Response:
         return self._reader(request) or reply(200, self._live())
@@ -454,7 +477,7 @@ class TemplatesDouble(PeopleDouble):
         template = self.live_template(name) if org in ORG_REFS else None
         if template is None:
             return message(404, NOT_FOUND)
-        return reply(200, template.as_json())
+        return reply(200, self._template_json(template))
 
     def _get_template(self, request: httpx.Request, body: Any, template_id: str) -> httpx.Response:
         if error := self._reader(request):
@@ -462,7 +485,7 @@ class TemplatesDouble(PeopleDouble):
         template = self.template_records.get(template_id)
         if template is None or template.deleted:
             return message(404, NOT_FOUND)
-        return reply(200, template.as_json())
+        return reply(200, self._template_json(template))
 
     def _built(self, version: DoubleVersion | None, template_id: str) -> httpx.Response | None:
         """Coder's checks before a version can be (made) active."""
@@ -520,7 +543,7 @@ class TemplatesDouble(PeopleDouble):
         if body.get("disable_everyone_group_access"):
             template.group_acl = {}
         self.template_records[template_id] = template
-        return reply(201, template.as_json())
+        return reply(201, self._template_json(template))
 
     def _patch_template(
         self, request: httpx.Request, body: Any, template_id: str
@@ -530,7 +553,8 @@ class TemplatesDouble(PeopleDouble):
         template = self.template_records.get(template_id)
         if template is None or template.deleted:
             return message(404, NOT_FOUND)
-        if error := self._settings_error(body):
+        level = body.get("max_port_share_level")
+        if error := self._settings_error(body) or self._port_share_error(template, level):
             return error
         renamed = body.get("name")
         if renamed and renamed != template.name and self.live_template(renamed) is not None:
@@ -538,11 +562,12 @@ class TemplatesDouble(PeopleDouble):
         keys = ("name", "display_name", "description", "icon", "default_ttl_ms", "activity_bump_ms")
         changes = {k: body[k] for k in keys if k in body and body[k] != getattr(template, k)}
         # coderd's AGPL stores ignore a Premium setting without its feature: no error, no change.
+        wanted = {k: _as_coder_stores(k, body[k]) for k in LIFECYCLE_DEFAULTS if k in body}
         lifecycle = {
-            setting.name: body[setting.name]
+            setting.name: wanted[setting.name]
             for setting in LIFECYCLE_SETTINGS
-            if setting.name in body
-            and body[setting.name] != template.lifecycle[setting.name]
+            if setting.name in wanted
+            and wanted[setting.name] != template.lifecycle[setting.name]
             and (setting.feature is None or self.allows(setting.feature))
         }
         if not changes and not lifecycle:
@@ -550,7 +575,30 @@ class TemplatesDouble(PeopleDouble):
         for key, value in changes.items():
             setattr(template, key, value)
         template.lifecycle |= lifecycle
-        return reply(200, template.as_json())
+        return reply(200, self._template_json(template))
+
+    def _template_json(self, template: DoubleTemplate) -> dict[str, Any]:
+        """coderd's convertTemplate: without control_shared_ports the AGPL port sharer reports
+        every template's maximum as public."""
+        data = template.as_json()
+        if not self.allows(CONTROL_SHARED_PORTS_FEATURE):
+            data["max_port_share_level"] = "public"
+        return data
+
+    def _port_share_error(self, template: DoubleTemplate, level: Any) -> httpx.Response | None:
+        """patchTemplateMeta: a level other than the reported one is validated by the port
+        sharer; the AGPL one refuses every change (an enterprise feature not enabled)."""
+        if level is None or level == self._template_json(template)["max_port_share_level"]:
+            return None
+        if not self.allows(CONTROL_SHARED_PORTS_FEATURE):
+            detail = "Restricting port sharing level is an enterprise feature that is not enabled."
+        elif level not in PORT_SHARE_LEVELS:
+            detail = "invalid max port sharing level"
+        else:
+            return None
+        validation = {"field": "max_port_sharing_level", "detail": detail}
+        refused = {"message": "Invalid request to update template metadata!"}
+        return reply(400, {**refused, "validations": [validation]})
 
     def _delete_template(
         self, request: httpx.Request, body: Any, template_id: str

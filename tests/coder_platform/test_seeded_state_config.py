@@ -225,3 +225,32 @@ def test_template_access_is_unset_and_everyone_uses_when_not_declared() -> None:
     assert TemplateSettings().access is None
     access = TemplateSettings.model_validate({"access": {}}).access
     assert access is not None and (access.everyone, access.groups) == ("use", {})
+
+
+def test_schedule_settings_map_to_coderds_names_when_declared() -> None:
+    settings = TemplateSettings.model_validate(
+        {
+            "autostopRequirement": {"daysOfWeek": ["sunday"], "weeks": 2},
+            "autostartPermittedDaysOfWeek": ["monday", "tuesday"],
+            "maxPortShareLevel": "organization",
+        }
+    )
+    assert settings.lifecycle() == {
+        "autostop_requirement": {"days_of_week": ["sunday"], "weeks": 2},
+        "autostart_requirement": {"days_of_week": ["monday", "tuesday"]},
+        "max_port_share_level": "organization",
+    }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"autostopRequirement": {"daysOfWeek": ["sunday"], "weeks": 17}},
+        {"autostopRequirement": {"daysOfWeek": ["sunday", "sunday"]}},
+        {"autostartPermittedDaysOfWeek": ["someday"]},
+        {"maxPortShareLevel": "everyone"},
+    ],
+)
+def test_schedule_settings_are_refused_as_coderd_refuses_them(raw: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        TemplateSettings.model_validate(raw)
