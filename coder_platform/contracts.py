@@ -103,6 +103,7 @@ CODER_GROUP_TYPE: Final = dynamic_type("coder", "CoderGroup")
 CODER_LICENSE_TYPE: Final = dynamic_type("coder", "CoderLicense")
 CODER_TEMPLATE_TYPE: Final = dynamic_type("coder", "CoderTemplate")
 CODER_TEMPLATE_ACCESS_TYPE: Final = dynamic_type("coder", "CoderTemplateAccess")
+CODER_EVERYONE_GROUP_TYPE: Final = dynamic_type("coder", "CoderEveryoneGroup")
 GENERATED_PASSWORD_TYPE: Final = dynamic_type("secrets", "GeneratedPassword")
 VAULT_KV_SECRET_TYPE: Final = dynamic_type("vault", "VaultKvSecret")
 # pulumi-vault's ``vault.kv.SecretV2``, the other way the seed publishes its token.

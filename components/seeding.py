@@ -24,6 +24,7 @@ import pulumi_vault as vault
 from coder_platform.config.seeded_state import GroupConfig, UserConfig
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY, ComponentType
 from coder_platform.template_sources import TemplateSource
+from components.providers.coder_everyone_group import CoderEveryoneGroup, CoderEveryoneGroupArgs
 from components.providers.coder_first_user import CoderFirstUser, CoderFirstUserArgs
 from components.providers.coder_group import CoderGroup, CoderGroupArgs
 from components.providers.coder_license import CoderLicense, CoderLicenseArgs
@@ -65,6 +66,7 @@ class CoderSeedArgs:
     user_passwords: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     removed_users: str = "suspend"
     groups: Sequence[GroupConfig] = ()
+    everyone_quota_allowance: int | None = None
     templates: Sequence[TemplateSource] = ()
     # Where the provider host reads template directories: the checkout the program runs from.
     source_root: str = "."
@@ -78,6 +80,7 @@ class CoderSeed(pulumi.ComponentResource):
     license: CoderLicense | None
     users: dict[str, CoderUser]
     groups: dict[str, CoderGroup]
+    everyone: CoderEveryoneGroup | None
     templates: dict[str, CoderTemplate]
     template_access: dict[str, CoderTemplateAccess]
 
@@ -163,6 +166,15 @@ class CoderSeed(pulumi.ComponentResource):
                 after_license, pulumi.ResourceOptions(depends_on=list(self.users.values()))
             ),
         )
+        self.everyone = None
+        if args.everyone_quota_allowance is not None:
+            self.everyone = CoderEveryoneGroup(
+                f"{name}-group-everyone",
+                CoderEveryoneGroupArgs(
+                    args.coder_url, self.token.token, args.everyone_quota_allowance
+                ),
+                opts=after_license,
+            )
         self.templates = self._seed_templates(
             name,
             args,

@@ -21,6 +21,8 @@ from coder_platform.contracts import TEMPLATE_ACCESS_FEATURE
 # codersdk.TemplateRole: the roles an ACL entry may hold, and the one that removes an entry.
 TEMPLATE_ROLES = ("use", "admin")
 REMOVED_ROLE = ""
+# coderd's database.EveryoneGroup: the reserved name of each organization's Everyone group.
+EVERYONE_GROUP = "Everyone"
 
 
 class TemplateAccessEndpoints(PeopleEndpoints):

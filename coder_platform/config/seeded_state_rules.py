@@ -41,6 +41,12 @@ def seeded_state_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
             "needs seeding.license.vaultPath: template access is a Premium feature "
             "(template_rbac) and a database reset drops every license",
         )
+    if seeding.everyone_quota_allowance is not None and seeding.license is None:
+        yield ConfigIssue(
+            "seeding.everyoneQuotaAllowance",
+            "needs seeding.license.vaultPath: the Everyone group is a group (Premium: "
+            "template_rbac) and a database reset drops every license",
+        )
     if seeding.groups and seeding.license is None:
         yield ConfigIssue(
             "seeding.groups",

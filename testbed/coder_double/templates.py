@@ -667,7 +667,7 @@ class TemplatesDouble(PeopleDouble):
 
     def _acl_group_json(self, group_id: str) -> dict[str, Any]:
         if group_id == ORG_ID:  # the Everyone group: its id is the organization's
-            return {"id": ORG_ID, "name": "Everyone", "organization_id": ORG_ID, "members": []}
+            return self.everyone_json()
         return self._group_json(self.groups[group_id])
 
     def _patch_acl(self, request: httpx.Request, body: Any, template_id: str) -> httpx.Response:

@@ -34,6 +34,7 @@ from coder_platform.contracts import (
     RUN_METRICS,
     ExitCode,
 )
+from components.providers.coder_everyone_group import CoderEveryoneGroup
 from components.providers.coder_first_user import CoderFirstUser
 from components.providers.coder_group import CoderGroup
 from components.providers.coder_license import CoderLicense
@@ -287,6 +288,7 @@ def test_project_matches_pulumi_yaml_when_the_project_is_loaded() -> None:
         (CoderLicense, contracts.CODER_LICENSE_TYPE),
         (CoderTemplate, contracts.CODER_TEMPLATE_TYPE),
         (CoderTemplateAccess, contracts.CODER_TEMPLATE_ACCESS_TYPE),
+        (CoderEveryoneGroup, contracts.CODER_EVERYONE_GROUP_TYPE),
         (GeneratedPassword, contracts.GENERATED_PASSWORD_TYPE),
         (VaultKvSecret, contracts.VAULT_KV_SECRET_TYPE),
     ],

@@ -254,3 +254,10 @@ def test_schedule_settings_map_to_coderds_names_when_declared() -> None:
 def test_schedule_settings_are_refused_as_coderd_refuses_them(raw: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         TemplateSettings.model_validate(raw)
+
+
+def test_the_everyone_quota_needs_the_license_and_is_never_negative() -> None:
+    [found] = problems(dev(everyoneQuotaAllowance=3))
+    assert found.startswith("coder-platform:seeding.everyoneQuotaAllowance: needs seeding.license")
+    [negative] = problems(dev(everyoneQuotaAllowance=-1))
+    assert negative.startswith("coder-platform:seeding.everyoneQuotaAllowance")

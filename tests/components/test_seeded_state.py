@@ -64,6 +64,8 @@ def test_prod_seeds_the_license_from_vault_and_its_group() -> None:
     assert group["name"] == "platform-team"
     assert sorted(group["members"]) == ["platform-admin", "sre-oncall", "template-author"]
     assert group["quota_allowance"] == 10
+    everyone = mocks.one("pulumi-python:dynamic/coder:CoderEveryoneGroup").inputs
+    assert everyone["quota_allowance"] == 2 and is_secret(everyone["token"])
 
 
 def test_prod_declares_each_templates_access_the_platform_team_administers() -> None:
@@ -90,6 +92,7 @@ def test_dev_has_no_license_and_no_groups() -> None:
     mocks = run_program(load_stack_file("dev"), stack="dev")
     assert mocks.of_type(LICENSE) == [] and mocks.of_type(GROUP) == []
     assert mocks.of_type(ACCESS) == [], "no access without the license: not managed"
+    assert mocks.of_type("pulumi-python:dynamic/coder:CoderEveryoneGroup") == []
 
 
 def test_seeded_secrets_are_secret_outputs_in_state() -> None:

@@ -151,3 +151,20 @@ def test_template_access_changed_by_hand_is_taken_back_then_converged(mission: M
     assert converged.exit_code == ExitCode.OK, converged.stderr[-3000:]
     assert converged.report["coder"]["writes_by_runner"] == 0
     assert converged.report["coder_writes"] == []
+
+
+def test_the_everyone_quota_changed_by_hand_is_taken_back_then_converged(
+    mission: Mission,
+) -> None:
+    """The Everyone group's id is the organization's; the stack owns only its quota."""
+    template = mission.coder("GET", f"/organizations/default/templates/{TEMPLATE}").json()
+    everyone = f"/groups/{template['organization_id']}"
+    assert mission.coder("GET", everyone).json()["quota_allowance"] == 2
+    answer = mission.coder("PATCH", everyone, json={"quota_allowance": 9})
+    assert answer.status_code == 200, answer.text
+    run = mission.reconcile()
+    assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
+    assert mission.coder("GET", everyone).json()["quota_allowance"] == 2
+    converged = mission.reconcile()
+    assert converged.exit_code == ExitCode.OK, converged.stderr[-3000:]
+    assert converged.report["coder"]["writes_by_runner"] == 0
