@@ -305,8 +305,12 @@ def test_a_template_created_closed_never_grants_everyone_and_the_flag_is_never_a
     template_id, outs = created(provider, closed)
     assert double.template_records[template_id].group_acl == {}
     assert not provider.diff(template_id, outs, inputs()).changes
-    opened_id, _ = created(provider, inputs(name="open"))
+    opened_id, opened = created(provider, inputs(name="open"))
     assert double.template_records[opened_id].group_acl == {ORG_ID: "use"}
+    old_state = {k: v for k, v in opened.items() if k != "disable_everyone_group_access"}
+    refreshed = read_outs(provider, opened_id, old_state)
+    news = inputs(name="open", disable_everyone_group_access=False)
+    assert not provider.diff(opened_id, refreshed, news).changes, "state from before the input"
 
 
 def test_a_rename_is_one_patch_keeping_id_and_versions_when_the_name_changes(
