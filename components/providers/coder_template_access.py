@@ -62,10 +62,12 @@ EVERYONE_CHOICES = ("use", "none")
 NAME_MAX = 32
 # Another template is another ACL.
 REPLACING_INPUTS = ("template_id",)
-# Set in place (PATCH /templates/{id}/acl); ``url`` alone is recorded without a Coder write.
-UPDATING_INPUTS = ("url", "groups", "users", "everyone")
-# Never compared: the token (a rotation is not a change), the template's name (messages only)
-# and its organization's id (where the Everyone group is found).
+# Set in place (PATCH /templates/{id}/acl); ``url`` alone, or the template's name after an
+# in-place rename, is recorded without a Coder write (the policy coder-template-access matches
+# a template to its access by that name, so the stored one must follow the template's).
+UPDATING_INPUTS = ("url", "template", "groups", "users", "everyone")
+# Never compared: the token (a rotation is not a change) and the organization's id (where the
+# Everyone group is found).
 
 
 class TemplateAccessNotEntitledError(RuntimeError):
@@ -103,6 +105,7 @@ def roles_of(value: Any) -> dict[str, str] | Any:
 def comparable(props: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "url": props.get("url"),
+        "template": props.get("template"),
         "template_id": props.get("template_id"),
         "groups": roles_of(props.get("groups")),
         "users": roles_of(props.get("users")),

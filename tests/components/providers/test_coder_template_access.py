@@ -217,11 +217,11 @@ def test_a_rotated_token_is_unverified_not_a_failure(
     assert provider.diff(id_, read, inputs()).changes
 
 
-def test_diff_ignores_the_token_and_the_template_name_and_replaces_for_another_template(
+def test_diff_ignores_the_token_and_replaces_for_another_template(
     provider: CoderTemplateAccessProvider, inputs: Inputs
 ) -> None:
     olds = {**inputs(), UNVERIFIED: False}
-    assert not provider.diff("t", olds, inputs(token="rotated", template="renamed")).changes
+    assert not provider.diff("t", olds, inputs(token="rotated")).changes
     other = provider.diff("t", olds, inputs(template_id="another"))
     assert other.replaces == ["template_id"]
     assert provider.diff("t", olds, inputs(groups={"platform-team": "use"})).changes
@@ -273,3 +273,17 @@ def test_the_provider_pickles_by_reference_without_a_client_when_serialized_into
     assert b"components.providers.coder_template_access" in raw
     assert len(raw) < 400, "only the class reference, no client"
     assert isinstance(dill.loads(raw), CoderTemplateAccessProvider)
+
+
+def test_a_template_renamed_in_place_updates_the_stored_name_without_a_coder_write(
+    double: CoderDouble, provider: CoderTemplateAccessProvider, inputs: Inputs
+) -> None:
+    """The policy matches a template to its access by name: the stored one follows a rename."""
+    id_, outs = created(provider, inputs())
+    read = read_outs(provider, id_, outs)
+    renamed = inputs(template="hello-renamed")
+    assert provider.diff(id_, read, renamed).changes
+    start = len(double.requests)
+    updated = provider.update(id_, read, renamed)
+    assert updated.outs is not None and updated.outs["template"] == "hello-renamed"
+    assert writes_since(double, start) == []
