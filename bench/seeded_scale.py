@@ -21,6 +21,12 @@ from typing import Any
 
 from bench.measure import Measurement, timed, timed_per_call
 from coder_platform.coder_api import CoderClient
+from coder_platform.coder_api.templates import (
+    ACCESS_CONTROL_FEATURE,
+    ADVANCED_SCHEDULING_FEATURE,
+    CONTROL_SHARED_PORTS_FEATURE,
+)
+from coder_platform.contracts import TEMPLATE_ACCESS_FEATURE
 from coder_platform.template_archive import directory_hash
 from components.providers.coder_template import CoderTemplateProvider
 from components.providers.coder_template_access import CoderTemplateAccessProvider
@@ -91,7 +97,10 @@ def _seeded(scale: int, workdir: Path) -> tuple[CoderDouble, Callable[[], None]]
         token = client.create_token(USERNAME, "bench", 24 * 3600)
     # Premium, as on the local stack: ACLs, schedule and port sharing go through their checks.
     double.entitle(
-        "template_rbac", "access_control", "advanced_template_scheduling", "control_shared_ports"
+        TEMPLATE_ACCESS_FEATURE,
+        ACCESS_CONTROL_FEATURE,
+        ADVANCED_SCHEDULING_FEATURE,
+        CONTROL_SHARED_PORTS_FEATURE,
     )
     with CoderClient(BASE_URL, transport=double.transport()) as client:
         client.authenticate(token)
