@@ -42,8 +42,6 @@ PortShareLevel = Literal["owner", "authenticated", "organization", "public"]
 
 LoginType = Literal["oidc", "github", "password", "none"]
 SiteRole = Literal["owner", "template-admin", "user-admin", "auditor"]
-
-
 TemplateRole = Literal["use", "admin"]
 
 
@@ -170,9 +168,11 @@ class TemplateSettings(ConfigModel):
                 value: Any = None if days is None else {"days_of_week": list(days)}
             elif name == "autostop_requirement":
                 stop = self.autostop_requirement
-                value = None if stop is None else {"days_of_week": list(stop.days_of_week)}
-                if stop is not None:
-                    value["weeks"] = stop.weeks
+                value = (
+                    None
+                    if stop is None
+                    else {"days_of_week": list(stop.days_of_week), "weeks": stop.weeks}
+                )
             else:
                 value = getattr(self, name)
             if value is not None:
