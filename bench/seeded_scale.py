@@ -4,8 +4,9 @@
   ``templates/kubernetes-devcontainer``, each a little different so each hashes on its own) and
   N users in the dev stack's config: config checks, hashing every directory, registering.
 - ``no-op refresh``: what a converged run asks of each seeded resource, against the in-process
-  Coder double: ``read`` then ``diff`` for N templates and N users created beforehand (untimed).
-  It must make zero writes; the note gives the Coder API calls it made per resource.
+  Coder double: ``read`` then ``diff`` for N templates (each with lifecycle, schedule and port
+  sharing settings), their N ACLs (``CoderTemplateAccess``) and N users created beforehand
+  (untimed). It must make zero writes; the note gives the Coder API calls it made per resource.
 """
 
 from __future__ import annotations
@@ -20,10 +21,17 @@ from typing import Any
 
 from bench.measure import Measurement, timed, timed_per_call
 from coder_platform.coder_api import CoderClient
+from coder_platform.coder_api.templates import (
+    ACCESS_CONTROL_FEATURE,
+    ADVANCED_SCHEDULING_FEATURE,
+    CONTROL_SHARED_PORTS_FEATURE,
+)
+from coder_platform.contracts import TEMPLATE_ACCESS_FEATURE
 from coder_platform.template_archive import directory_hash
 from components.providers.coder_template import CoderTemplateProvider
+from components.providers.coder_template_access import CoderTemplateAccessProvider
 from components.providers.coder_user import CoderUserProvider
-from testbed.coder_double import BASE_URL, CoderDouble, FakeClock
+from testbed.coder_double import BASE_URL, ORG_ID, CoderDouble, FakeClock
 from testbed.harness import ROOT, load_stack_file, run_program
 
 Progress = Callable[[str], None]
@@ -87,7 +95,18 @@ def _seeded(scale: int, workdir: Path) -> tuple[CoderDouble, Callable[[], None]]
         client.create_first_user(EMAIL, USERNAME, "Bench Automation", PASSWORD)
         client.authenticate(client.login(EMAIL, PASSWORD))
         token = client.create_token(USERNAME, "bench", 24 * 3600)
+    # Premium, as on the local stack: ACLs, schedule and port sharing go through their checks.
+    double.entitle(
+        TEMPLATE_ACCESS_FEATURE,
+        ACCESS_CONTROL_FEATURE,
+        ADVANCED_SCHEDULING_FEATURE,
+        CONTROL_SHARED_PORTS_FEATURE,
+    )
+    with CoderClient(BASE_URL, transport=double.transport()) as client:
+        client.authenticate(token)
+        client.create_group("default", "platform-team")
     templates = CoderTemplateProvider(_client_factory(double))
+    accesses = CoderTemplateAccessProvider(_client_factory(double))
     users = CoderUserProvider(_client_factory(double))
     project = make_project(workdir, scale)
     resources: list[tuple[Any, str, dict[str, Any]]] = []
@@ -104,14 +123,33 @@ def _seeded(scale: int, workdir: Path) -> tuple[CoderDouble, Callable[[], None]]
             "default_ttl_ms": 0.0,
             "activity_bump_ms": 3_600_000.0,
             "variables": {},
-            # A declared lifecycle setting: read with the template, no call of its own.
-            "lifecycle": {"allow_user_cancel_workspace_jobs": False},
+            # Declared lifecycle settings: read with the template, no call of their own.
+            "lifecycle": {
+                "allow_user_cancel_workspace_jobs": False,
+                "require_active_version": True,
+                "autostop_requirement": {"days_of_week": ["sunday"], "weeks": 2.0},
+                "autostart_requirement": {"days_of_week": ["monday", "friday"]},
+                "max_port_share_level": "authenticated",
+            },
             "directory": directory,
             "source_root": str(project),
             "directory_hash": directory_hash(project / directory),
         }
         created = templates.create(props)
         resources.append((templates, created.id, {**props, **(created.outs or {})}))
+        access = {
+            "url": BASE_URL,
+            "token": token,
+            "organization": "default",
+            "template": props["name"],
+            "template_id": created.id,
+            "organization_id": ORG_ID,
+            "groups": {"platform-team": "admin"},
+            "users": {},
+            "everyone": "use",
+        }
+        granted = accesses.create(access)
+        resources.append((accesses, granted.id, {**access, **(granted.outs or {})}))
         user: dict[str, Any] = {
             "url": BASE_URL,
             "token": token,
@@ -136,7 +174,9 @@ def _seeded(scale: int, workdir: Path) -> tuple[CoderDouble, Callable[[], None]]
 
 
 def noop_scaling(repeat: int, progress: Progress) -> list[Measurement]:
-    measurements = [Measurement(f"no-op refresh: {n} templates + {n} users") for n in SCALES]
+    measurements = [
+        Measurement(f"no-op refresh: {n} templates + {n} ACLs + {n} users") for n in SCALES
+    ]
     for scale, measurement in zip(SCALES, measurements, strict=True):
         progress(f"mocked: no-op refresh of {scale} templates and users x{repeat}")
         with tempfile.TemporaryDirectory(prefix="bench-noop-") as tmp:
@@ -144,7 +184,7 @@ def noop_scaling(repeat: int, progress: Progress) -> list[Measurement]:
                 double, refresh = _seeded(scale, Path(tmp))
                 before_requests, before_writes = len(double.requests), double.writes()
                 refresh()
-                calls = (len(double.requests) - before_requests) / (2 * scale)
+                calls = (len(double.requests) - before_requests) / (3 * scale)
                 writes = double.writes() - before_writes
                 for _ in range(repeat):
                     _, seconds = timed_per_call(refresh)

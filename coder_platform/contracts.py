@@ -102,6 +102,8 @@ CODER_USER_TYPE: Final = dynamic_type("coder", "CoderUser")
 CODER_GROUP_TYPE: Final = dynamic_type("coder", "CoderGroup")
 CODER_LICENSE_TYPE: Final = dynamic_type("coder", "CoderLicense")
 CODER_TEMPLATE_TYPE: Final = dynamic_type("coder", "CoderTemplate")
+CODER_TEMPLATE_ACCESS_TYPE: Final = dynamic_type("coder", "CoderTemplateAccess")
+CODER_EVERYONE_GROUP_TYPE: Final = dynamic_type("coder", "CoderEveryoneGroup")
 GENERATED_PASSWORD_TYPE: Final = dynamic_type("secrets", "GeneratedPassword")
 VAULT_KV_SECRET_TYPE: Final = dynamic_type("vault", "VaultKvSecret")
 # pulumi-vault's ``vault.kv.SecretV2``, the other way the seed publishes its token.
@@ -137,6 +139,9 @@ CONNECTION_STRING_KEY: Final = "connectionString"
 # The entitlement Coder's groups need (``codersdk.FeatureTemplateRBAC``): config validation and
 # the group provider both check it.
 GROUPS_FEATURE: Final = "template_rbac"
+# Template ACLs (``/templates/{id}/acl``) sit behind the same feature in coderd 2.36
+# (``templateRBACEnabledMW``): config validation and the template-access provider check it.
+TEMPLATE_ACCESS_FEATURE: Final = GROUPS_FEATURE
 # The entitlement service accounts (login type ``none``) need (``codersdk.FeatureServiceAccounts``):
 # config validation and the user provider both check it before any write.
 SERVICE_ACCOUNTS_FEATURE: Final = "service_accounts"

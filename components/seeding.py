@@ -5,9 +5,10 @@ republish templates had expired. Here the first user is a dedicated automation i
 (Owners keep password login when password auth is off for everyone else, which is what lets
 the automation log in), its API token is minted inside Coder's admin cap and rotated before it
 expires, and the token is published to Vault KV so new workspaces can run ``coder whoami``.
-The license, users, groups and templates follow, in that order, each a first-party resource
-shaped like the coderd Terraform provider's (which cannot be built here) and each authenticated
-with the automation token: a token rotation is a credential change, never a diff on them.
+The license, users, groups, templates and their access follow, in that order, each a first-party
+resource shaped like the coderd Terraform provider's (which cannot be built here) and each
+authenticated with the automation token: a token rotation is a credential change, never a diff
+on them.
 After a reset the runner drops this component's subtree from state (its credentials are dead)
 and the next ``up`` re-creates all of it.
 """
@@ -23,10 +24,15 @@ import pulumi_vault as vault
 from coder_platform.config.seeded_state import GroupConfig, UserConfig
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY, ComponentType
 from coder_platform.template_sources import TemplateSource
+from components.providers.coder_everyone_group import CoderEveryoneGroup, CoderEveryoneGroupArgs
 from components.providers.coder_first_user import CoderFirstUser, CoderFirstUserArgs
 from components.providers.coder_group import CoderGroup, CoderGroupArgs
 from components.providers.coder_license import CoderLicense, CoderLicenseArgs
 from components.providers.coder_template import CoderTemplate, CoderTemplateArgs
+from components.providers.coder_template_access import (
+    CoderTemplateAccess,
+    CoderTemplateAccessArgs,
+)
 from components.providers.coder_token import CoderApiToken, CoderApiTokenArgs
 from components.providers.coder_user import CoderUser, CoderUserArgs
 from components.providers.vault_api import VaultKvSecret, VaultKvSecretArgs
@@ -60,6 +66,7 @@ class CoderSeedArgs:
     user_passwords: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     removed_users: str = "suspend"
     groups: Sequence[GroupConfig] = ()
+    everyone_quota_allowance: int | None = None
     templates: Sequence[TemplateSource] = ()
     # Where the provider host reads template directories: the checkout the program runs from.
     source_root: str = "."
@@ -73,7 +80,9 @@ class CoderSeed(pulumi.ComponentResource):
     license: CoderLicense | None
     users: dict[str, CoderUser]
     groups: dict[str, CoderGroup]
+    everyone: CoderEveryoneGroup | None
     templates: dict[str, CoderTemplate]
+    template_access: dict[str, CoderTemplateAccess]
 
     def __init__(
         self, name: str, args: CoderSeedArgs, opts: pulumi.ResourceOptions | None = None
@@ -135,7 +144,8 @@ class CoderSeed(pulumi.ComponentResource):
         )
 
     def _seed_state(self, name: str, args: CoderSeedArgs) -> None:
-        """license -> users -> groups -> templates, each with the automation token."""
+        """license -> users -> groups -> templates -> their access, each with the automation
+        token."""
         after_token = pulumi.ResourceOptions(parent=self, depends_on=[self.token])
         self.license = None
         if args.license is not None:
@@ -156,6 +166,15 @@ class CoderSeed(pulumi.ComponentResource):
                 after_license, pulumi.ResourceOptions(depends_on=list(self.users.values()))
             ),
         )
+        self.everyone = None
+        if args.everyone_quota_allowance is not None:
+            self.everyone = CoderEveryoneGroup(
+                f"{name}-group-everyone",
+                CoderEveryoneGroupArgs(
+                    args.coder_url, self.token.token, args.everyone_quota_allowance
+                ),
+                opts=after_license,
+            )
         self.templates = self._seed_templates(
             name,
             args,
@@ -165,6 +184,14 @@ class CoderSeed(pulumi.ComponentResource):
                     depends_on=list(self.groups.values()),
                     retain_on_delete=args.retain_templates_on_delete,
                 ),
+            ),
+        )
+        self.template_access = self._seed_template_access(
+            name,
+            args,
+            pulumi.ResourceOptions.merge(
+                after_license,
+                pulumi.ResourceOptions(depends_on=[*self.users.values(), *self.groups.values()]),
             ),
         )
 
@@ -230,8 +257,39 @@ class CoderSeed(pulumi.ComponentResource):
                     activity_bump_ms=source.settings.activity_bump_ms,
                     variables=dict(source.settings.variables),
                     lifecycle=source.settings.lifecycle(),
+                    disable_everyone_group_access=(
+                        source.settings.access is not None
+                        and source.settings.access.everyone == "none"
+                    ),
                 ),
                 opts=opts,
             )
             for source in args.templates
         }
+
+    def _seed_template_access(
+        self, name: str, args: CoderSeedArgs, opts: pulumi.ResourceOptions
+    ) -> dict[str, CoderTemplateAccess]:
+        """Each template's ACL, where the stack declares one (after its template, whose id and
+        organization it takes, and after the groups and users it names)."""
+        accesses: dict[str, CoderTemplateAccess] = {}
+        for source in args.templates:
+            access = source.settings.access
+            if access is None:
+                continue
+            template = self.templates[source.key]
+            accesses[source.key] = CoderTemplateAccess(
+                f"{name}-template-access-{source.key}",
+                CoderTemplateAccessArgs(
+                    args.coder_url,
+                    self.token.token,
+                    template=source.name,
+                    template_id=template.template_id,
+                    organization_id=template.organization_id,
+                    groups=dict(access.groups),
+                    users=dict(access.users),
+                    everyone=access.everyone,
+                ),
+                opts=opts,
+            )
+        return accesses

@@ -122,6 +122,7 @@ def build_seed(
             },
             removed_users=seeding.removed_users,
             groups=seeding.groups,
+            everyone_quota_allowance=seeding.everyone_quota_allowance,
             templates=loaded.templates,
             source_root=str(loaded.project_root),
             retain_templates_on_delete=(

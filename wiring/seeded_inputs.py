@@ -26,12 +26,27 @@ def check_seeded_inputs(config: PlatformConfig, inputs: BootstrapInputs) -> None
                 )
             )
     license_ = inputs.license.get_secret_value() if inputs.license else None
-    if seeding.groups and license_ is not None and not license_grants(license_, GROUPS_FEATURE):
+    # Groups, template ACLs and the Everyone group's quota all need template_rbac in coderd.
+    needing_rbac = [
+        *(["seeding.groups"] if seeding.groups else []),
+        *(
+            f"seeding.templates.{key}.access"
+            for key, settings in sorted(seeding.templates.items())
+            if settings.access is not None
+        ),
+        *(
+            ["seeding.everyoneQuotaAllowance"]
+            if seeding.everyone_quota_allowance is not None
+            else []
+        ),
+    ]
+    if needing_rbac and license_ is not None and not license_grants(license_, GROUPS_FEATURE):
+        named = ", ".join(needing_rbac)
         issues.append(
             ConfigIssue(
                 "seeding.license.vaultPath",
-                f"holds a license that does not grant {GROUPS_FEATURE}, which seeding.groups "
-                "needs: store a Premium license there, or remove seeding.groups",
+                f"holds a license that does not grant {GROUPS_FEATURE}, which {named} "
+                f"need(s): store a Premium license there, or remove {named}",
             )
         )
     service_accounts = [user for user in seeding.users if user.login_type == "none"]

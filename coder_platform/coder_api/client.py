@@ -7,9 +7,9 @@ here, so every caller holds one client type.
 
 from __future__ import annotations
 
-from coder_platform.coder_api.people import PeopleEndpoints
+from coder_platform.coder_api.access import TemplateAccessEndpoints
 from coder_platform.coder_api.templates import TemplateEndpoints
 
 
-class CoderClient(TemplateEndpoints, PeopleEndpoints):
+class CoderClient(TemplateEndpoints, TemplateAccessEndpoints):
     """A small, synchronous Coder API client; see ``core`` for the rules it keeps."""

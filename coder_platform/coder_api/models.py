@@ -13,7 +13,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+# codersdk.AllDaysOfWeek: the order Coder lists days in (its bitmap's, Monday first).
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class CoderModel(BaseModel):
@@ -85,6 +88,51 @@ class Template(CoderModel):
     failure_ttl_ms: int = 0
     time_til_dormant_ms: int = 0
     time_til_dormant_autodelete_ms: int = 0
+    # codersdk.TemplateAutostopRequirement / TemplateAutostartRequirement, as Coder sends them
+    # (days Monday first; weeks at least 1); Coder's defaults: no restart, autostart every day.
+    autostop_requirement: dict[str, Any] = {"days_of_week": [], "weeks": 1}
+    autostart_requirement: dict[str, Any] = {
+        "days_of_week": [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ]
+    }
+    max_port_share_level: str = "owner"
+
+
+class TemplateAclUser(CoderModel):
+    """A user's entry in a template's ACL (``codersdk.TemplateUser``: the user and a role)."""
+
+    id: str
+    username: str = ""
+    role: str = ""  # admin, use, or "" for a set of actions neither role names
+
+
+class TemplateAclGroup(CoderModel):
+    """A group's entry in a template's ACL (``codersdk.TemplateGroup``). The organization's
+    Everyone group is the one whose id equals its organization id (coderd makes it so)."""
+
+    id: str
+    name: str = ""
+    organization_id: str = ""
+    role: str = ""
+
+    @property
+    def is_everyone(self) -> bool:
+        return bool(self.organization_id) and self.id == self.organization_id
+
+
+class TemplateAcl(CoderModel):
+    """GET /templates/{id}/acl (``codersdk.TemplateACL``): note Coder's JSON name ``group``
+    (singular) for the groups."""
+
+    users: list[TemplateAclUser] = []
+    groups: list[TemplateAclGroup] = Field(default_factory=list, alias="group")
 
 
 class TemplateVersion(CoderModel):

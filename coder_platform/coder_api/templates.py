@@ -24,7 +24,12 @@ from coder_platform.coder_api.errors import (
     CoderTemplateInUseError,
     CoderUnreachableError,
 )
-from coder_platform.coder_api.models import ProvisionerJobLog, Template, TemplateVersion
+from coder_platform.coder_api.models import (
+    WEEKDAYS,
+    ProvisionerJobLog,
+    Template,
+    TemplateVersion,
+)
 
 TAR_CONTENT_TYPE = "application/x-tar"
 # Coder limits POST /files to 12 a minute per user; an Owner may skip the limit with this header
@@ -72,15 +77,23 @@ class LifecycleSetting:
     """One template lifecycle or security setting, by coderd's JSON name (``UpdateTemplateMeta``
     and ``Template``), its type, and the Premium feature Coder needs to honour it (None: free).
     Without that feature coderd's AGPL stores ignore the value (``AccessControlStore``,
-    ``TemplateScheduleStore``), so it would never converge: callers check /entitlements first."""
+    ``TemplateScheduleStore``) or, for the port share level, refuse any but ``public``
+    (``AGPLPortSharer``), so it would never converge: callers check /entitlements first.
+    ``choices`` lists a text setting's allowed values (None: any text)."""
 
     name: str
-    kind: type[bool] | type[int] | type[str]
+    kind: type
     feature: str | None
+    choices: tuple[str, ...] | None = None
 
 
 ACCESS_CONTROL_FEATURE = "access_control"
 ADVANCED_SCHEDULING_FEATURE = "advanced_template_scheduling"
+CONTROL_SHARED_PORTS_FEATURE = "control_shared_ports"
+# coderd's schedule.MaxTemplateAutostopRequirementWeeks; Coder stores 0 as 1 (weekly).
+MAX_AUTOSTOP_WEEKS = 16
+# codersdk.WorkspaceAgentPortShareLevel, as a template's maximum (ValidMaxLevel).
+PORT_SHARE_LEVELS = ("owner", "authenticated", "organization", "public")
 LIFECYCLE_SETTINGS: tuple[LifecycleSetting, ...] = (
     LifecycleSetting("allow_user_cancel_workspace_jobs", bool, None),
     LifecycleSetting("require_active_version", bool, ACCESS_CONTROL_FEATURE),
@@ -90,8 +103,19 @@ LIFECYCLE_SETTINGS: tuple[LifecycleSetting, ...] = (
     LifecycleSetting("failure_ttl_ms", int, ADVANCED_SCHEDULING_FEATURE),
     LifecycleSetting("time_til_dormant_ms", int, ADVANCED_SCHEDULING_FEATURE),
     LifecycleSetting("time_til_dormant_autodelete_ms", int, ADVANCED_SCHEDULING_FEATURE),
+    # {"days_of_week": [...], "weeks": n}: restart on these days every n weeks.
+    LifecycleSetting("autostop_requirement", dict, ADVANCED_SCHEDULING_FEATURE),
+    # {"days_of_week": [...]}: the days autostart is permitted on.
+    LifecycleSetting("autostart_requirement", dict, ADVANCED_SCHEDULING_FEATURE),
+    LifecycleSetting("max_port_share_level", str, CONTROL_SHARED_PORTS_FEATURE, PORT_SHARE_LEVELS),
 )
 LIFECYCLE_BY_NAME = {setting.name: setting for setting in LIFECYCLE_SETTINGS}
+
+
+def canonical_days(days: Iterable[Any]) -> list[str]:
+    """Days as Coder answers them: known weekdays, each once, Monday first."""
+    wanted = {str(day).lower() for day in days}
+    return [day for day in WEEKDAYS if day in wanted]
 
 
 def live_lifecycle(template: Template, names: Iterable[str]) -> dict[str, Any]:
@@ -241,12 +265,21 @@ class TemplateEndpoints(CoderClientCore):
         return self._parse(Template, "GET", path, self._check(response, "GET"))
 
     def create_template(
-        self, organization: str, name: str, version_id: str, settings: TemplateMeta
+        self,
+        organization: str,
+        name: str,
+        version_id: str,
+        settings: TemplateMeta,
+        *,
+        disable_everyone_group_access: bool = False,
     ) -> Template:
         """POST /organizations/{org}/templates with a built version (it becomes active).
-        409 (the name is taken) raises CoderConflictError."""
+        409 (the name is taken) raises CoderConflictError. Coder grants the organization's
+        Everyone group ``use`` on a new template unless ``disable_everyone_group_access``."""
         path = f"/organizations/{segment(organization)}/templates"
         body = {"name": name, "template_version_id": version_id, **settings.as_json()}
+        if disable_everyone_group_access:
+            body["disable_everyone_group_access"] = True
         data = self._check(self._send("POST", path, json=body), "POST")
         return self._parse(Template, "POST", path, data)
 

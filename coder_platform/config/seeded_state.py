@@ -8,7 +8,7 @@ Vault path (key ``license``), and the program reads both before anything is regi
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -31,10 +31,58 @@ LIFECYCLE_FIELDS = (
     "failure_ttl_ms",
     "time_til_dormant_ms",
     "time_til_dormant_autodelete_ms",
+    "autostop_requirement",
+    "autostart_requirement",
+    "max_port_share_level",
 )
+# The config key of autostart_requirement.days_of_week (Coder's bitmap of permitted days).
+AUTOSTART_DAYS_FIELD = "autostart_permitted_days_of_week"
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+PortShareLevel = Literal["owner", "authenticated", "organization", "public"]
 
 LoginType = Literal["oidc", "github", "password", "none"]
 SiteRole = Literal["owner", "template-admin", "user-admin", "auditor"]
+TemplateRole = Literal["use", "admin"]
+
+
+def _distinct_days(days: list[Weekday] | None) -> list[Weekday] | None:
+    if days is not None and len(set(days)) != len(days):
+        raise ValueError("names a day more than once (coderd refuses a weekday twice)")
+    return days
+
+
+class AutostopRequirement(ConfigModel):
+    """coderd's ``autostop_requirement``: workspaces must stop (restart) in their owner's quiet
+    hours on these days, every ``weeks`` weeks."""
+
+    days_of_week: list[Weekday] = Field(
+        default_factory=list, description="lowercase weekdays; none: no required stop"
+    )
+    weeks: int = Field(1, ge=1, le=16, description="1 weekly, 2 fortnightly, ... up to 16")
+
+    @field_validator("days_of_week")
+    @classmethod
+    def _days(cls, value: list[Weekday]) -> list[Weekday]:
+        _distinct_days(value)
+        return value
+
+
+class TemplateAccess(ConfigModel):
+    """Who may use or administer a template (Premium: template_rbac), coderd's ``acl``: the
+    groups and users named here get their role, every other entry is taken away, and the
+    organization's Everyone group keeps ``use`` or has no access (``none``)."""
+
+    groups: dict[str, TemplateRole] = Field(
+        default_factory=dict, description="group name (declared in seeding.groups): use or admin"
+    )
+    users: dict[str, TemplateRole] = Field(
+        default_factory=dict, description="username (declared in seeding.users): use or admin"
+    )
+    everyone: Literal["use", "none"] = Field(
+        "use",
+        description="use: the Everyone group may use the template (Coder's default); none: only "
+        "the groups and users named here (and owners, template admins) may",
+    )
 
 
 class TemplateSettings(ConfigModel):
@@ -80,6 +128,25 @@ class TemplateSettings(ConfigModel):
         None, ge=0, description="Premium: advanced_template_scheduling; 0 or at least 60000"
     )
 
+    autostop_requirement: AutostopRequirement | None = Field(
+        None, description="Premium: advanced_template_scheduling; {daysOfWeek, weeks}"
+    )
+    autostart_permitted_days_of_week: list[Weekday] | None = Field(
+        None,
+        description="Premium: advanced_template_scheduling; the days autostart may run "
+        "(Coder's autostart_requirement.days_of_week; [] forbids autostart)",
+    )
+    max_port_share_level: PortShareLevel | None = Field(
+        None,
+        description="Premium: control_shared_ports; the widest a workspace may share a port: "
+        "owner, authenticated, organization or public",
+    )
+    access: TemplateAccess | None = Field(
+        None,
+        description="Premium (template_rbac): the template's ACL; unset: not managed (every "
+        "template is open to the organization's Everyone group by default)",
+    )
+
     @field_validator("failure_ttl_ms", "time_til_dormant_ms", "time_til_dormant_autodelete_ms")
     @classmethod
     def _at_least_a_minute(cls, value: int | None) -> int | None:
@@ -87,11 +154,30 @@ class TemplateSettings(ConfigModel):
             raise ValueError("must be 0 (off) or at least one minute (60000), as coderd checks")
         return value
 
-    def lifecycle(self) -> dict[str, bool | int | str]:
+    @field_validator(AUTOSTART_DAYS_FIELD)
+    @classmethod
+    def _autostart_days(cls, value: list[Weekday] | None) -> list[Weekday] | None:
+        return _distinct_days(value)
+
+    def lifecycle(self) -> dict[str, Any]:
         """The declared lifecycle settings by coderd's JSON name (unset ones left out)."""
-        return {
-            name: value for name in LIFECYCLE_FIELDS if (value := getattr(self, name)) is not None
-        }
+        declared: dict[str, Any] = {}
+        for name in LIFECYCLE_FIELDS:
+            if name == "autostart_requirement":
+                days = getattr(self, AUTOSTART_DAYS_FIELD)
+                value: Any = None if days is None else {"days_of_week": list(days)}
+            elif name == "autostop_requirement":
+                stop = self.autostop_requirement
+                value = (
+                    None
+                    if stop is None
+                    else {"days_of_week": list(stop.days_of_week), "weeks": stop.weeks}
+                )
+            else:
+                value = getattr(self, name)
+            if value is not None:
+                declared[name] = value
+        return declared
 
     @field_validator("variables")
     @classmethod

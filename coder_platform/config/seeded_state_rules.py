@@ -6,11 +6,11 @@ Kept apart from ``rules`` so each rules module stays about one part of the stack
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from coder_platform.config.issues import ConfigIssue
 from coder_platform.config.schema import PlatformConfig
-from coder_platform.config.seeded_state import UserConfig
+from coder_platform.config.seeded_state import TemplateSettings, UserConfig
 
 
 def seeded_state_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
@@ -33,6 +33,20 @@ def seeded_state_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
                 f"seeding.groups[{index}].members",
                 f"names users this stack does not declare in seeding.users: {', '.join(unknown)}",
             )
+    yield from _access_issues(seeding.templates, declared, {g.name for g in seeding.groups})
+    accessed = sorted(key for key, t in seeding.templates.items() if t.access is not None)
+    if accessed and seeding.license is None:
+        yield ConfigIssue(
+            f"seeding.templates.{accessed[0]}.access",
+            "needs seeding.license.vaultPath: template access is a Premium feature "
+            "(template_rbac) and a database reset drops every license",
+        )
+    if seeding.everyone_quota_allowance is not None and seeding.license is None:
+        yield ConfigIssue(
+            "seeding.everyoneQuotaAllowance",
+            "needs seeding.license.vaultPath: the Everyone group is a group (Premium: "
+            "template_rbac) and a database reset drops every license",
+        )
     if seeding.groups and seeding.license is None:
         yield ConfigIssue(
             "seeding.groups",
@@ -74,3 +88,28 @@ def _user_issues(config: PlatformConfig, index: int, user: UserConfig) -> Iterat
             "a service account (loginType none) may not be an owner: the automation "
             "identity is the one non-human owner",
         )
+
+
+def _access_issues(
+    templates: Mapping[str, TemplateSettings], users: set[str], groups: set[str]
+) -> Iterator[ConfigIssue]:
+    """Template access names only groups and users the stack declares: after a reset the stack
+    re-creates them before the templates, so the access comes back whole (C3)."""
+    for key, settings in sorted(templates.items()):
+        access = settings.access
+        if access is None:
+            continue
+        unknown_groups = sorted(name for name in access.groups if name not in groups)
+        if unknown_groups:
+            yield ConfigIssue(
+                f"seeding.templates.{key}.access.groups",
+                "names groups this stack does not declare in seeding.groups: "
+                + ", ".join(unknown_groups),
+            )
+        unknown_users = sorted(name for name in access.users if name.lower() not in users)
+        if unknown_users:
+            yield ConfigIssue(
+                f"seeding.templates.{key}.access.users",
+                "names users this stack does not declare in seeding.users: "
+                + ", ".join(unknown_users),
+            )

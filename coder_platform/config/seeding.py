@@ -51,4 +51,10 @@ class SeedingConfig(ConfigModel):
         "suspend", description="what happens to a user removed from config: suspend or delete"
     )
     groups: list[GroupConfig] = Field(default_factory=list, description="Coder groups to own")
+    everyone_quota_allowance: int | None = Field(
+        None,
+        ge=0,
+        description="Premium (template_rbac): the workspace quota of the organization's "
+        "Everyone group; unset: not managed",
+    )
     license: LicenseConfig | None = Field(None, description="the license, from Vault")

@@ -75,6 +75,8 @@ DEFAULT_JOB_DEADLINE_SECONDS = float(TEMPLATE_IMPORT_DEADLINE_SECONDS)
 DEFAULT_JOB_POLL_SECONDS = 1.0
 LOG_LINES = 20
 UNVERIFIED = ""  # active_version_id when the credentials in state could not read the template
+# A create-only input (never compared): see CoderTemplateArgs.disable_everyone_group_access.
+EVERYONE_AT_CREATE = "disable_everyone_group_access"
 
 
 class TemplateImportError(RuntimeError):
@@ -125,6 +127,10 @@ class CoderTemplateArgs:
     # Declared lifecycle and security settings by coderd's name (LIFECYCLE_SETTINGS); absent:
     # not managed, so state written before this input existed reads no change.
     lifecycle: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
+    # Sent only when the template is created (coderd's ``disable_everyone_group_access``): a
+    # template whose declared access leaves Everyone out is never open to the organization.
+    # Afterwards CoderTemplateAccess owns the ACL, so this is never compared.
+    disable_everyone_group_access: pulumi.Input[bool] = False
 
 
 class CoderTemplateProvider(TokenAuthenticatedProvider):
@@ -156,7 +162,11 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
                 _require_entitlements(client, name, lifecycle_of(props))
                 version_id = self._build(client, props, archive, template_id=None).id
                 template = client.create_template(
-                    organization, name, version_id, settings_of(props)
+                    organization,
+                    name,
+                    version_id,
+                    settings_of(props),
+                    disable_everyone_group_access=props.get(EVERYONE_AT_CREATE) is True,
                 )
                 logging.getLogger(LOGGER_NAME).info("created template %s", name)
                 self._apply_settings(client, template, props)
@@ -435,6 +445,7 @@ class CoderTemplate(dyn.Resource, module="coder", name="CoderTemplate"):
             "activity_bump_ms": args.activity_bump_ms,
             "variables": dict(args.variables),
             "lifecycle": dict(args.lifecycle),
+            EVERYONE_AT_CREATE: args.disable_everyone_group_access,
             "directory": args.directory,
             "source_root": args.source_root,
             "directory_hash": args.directory_hash,

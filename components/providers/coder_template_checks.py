@@ -17,7 +17,13 @@ from typing import Any
 
 import pulumi.dynamic as dyn
 
-from coder_platform.coder_api.templates import LIFECYCLE_BY_NAME, TemplateMeta
+from coder_platform.coder_api.models import WEEKDAYS
+from coder_platform.coder_api.templates import (
+    LIFECYCLE_BY_NAME,
+    MAX_AUTOSTOP_WEEKS,
+    TemplateMeta,
+    canonical_days,
+)
 from components.providers.common import is_http_url, is_known, whole_number
 
 # A change of server or organization is another template; a new name is a rename in place
@@ -122,25 +128,40 @@ TEMPLATE_RULES: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
         "must be the sha256 (hex) of the directory from template_archive.directory_hash",
     ),
     (
+        "disable_everyone_group_access",
+        lambda v: v is None or isinstance(v, bool),
+        "must be true or false",
+    ),
+    (
         "lifecycle",
         lambda v: v is None or _lifecycle_ok(v),
         "must map coderd lifecycle setting names ("
         + ", ".join(LIFECYCLE_BY_NAME)
-        + ") to values of their type (true/false, whole milliseconds, text)",
+        + ") to values of their type (true/false, whole milliseconds, text, a port share "
+        "level, {days_of_week, weeks} with lowercase weekdays and 1-16 weeks)",
     ),
 )
 
 
 def lifecycle_of(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The declared lifecycle settings (absent means none: nothing managed), numbers whole."""
+    """The declared lifecycle settings (absent means none: nothing managed), numbers whole and
+    days as Coder answers them (Monday first), so a converged template compares equal."""
     value = props.get("lifecycle")
     if not isinstance(value, Mapping):
         return {}
-    return {
-        key: whole_number(item) if LIFECYCLE_BY_NAME[key].kind is int else item
-        for key, item in value.items()
-        if key in LIFECYCLE_BY_NAME
-    }
+    return {key: _normal(key, item) for key, item in value.items() if key in LIFECYCLE_BY_NAME}
+
+
+def _normal(key: str, item: Any) -> Any:
+    kind = LIFECYCLE_BY_NAME[key].kind
+    if kind is int:
+        return whole_number(item)
+    if kind is dict and isinstance(item, Mapping):
+        normal: dict[str, Any] = {"days_of_week": canonical_days(item.get("days_of_week") or [])}
+        if key == "autostop_requirement":
+            normal["weeks"] = whole_number(item.get("weeks", 1)) or 1
+        return normal
+    return item
 
 
 def _lifecycle_ok(value: Any) -> bool:
@@ -155,7 +176,25 @@ def _setting_ok(key: str, item: Any) -> bool:
         return True
     if setting.kind is int:
         return _milliseconds(item)
+    if setting.kind is dict:
+        return _requirement_ok(key, item)
+    if setting.choices is not None:
+        return item in setting.choices
     return isinstance(item, setting.kind)
+
+
+def _requirement_ok(key: str, item: Any) -> bool:
+    """coderd's checks: known weekdays, each once; autostop weeks 1 to 16."""
+    allowed = {"days_of_week", "weeks"} if key == "autostop_requirement" else {"days_of_week"}
+    if not isinstance(item, Mapping) or not set(item) <= allowed:
+        return False
+    days = item.get("days_of_week") or []
+    if not isinstance(days, list | tuple) or not all(d in WEEKDAYS for d in days):
+        return False
+    if len(set(days)) != len(days):
+        return False
+    weeks = whole_number(item.get("weeks", 1))
+    return weeks is not None and 1 <= weeks <= MAX_AUTOSTOP_WEEKS
 
 
 def template_failures(props: Mapping[str, Any]) -> list[dyn.CheckFailure]:

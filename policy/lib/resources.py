@@ -30,6 +30,8 @@ CODER_USER = "pulumi-python:dynamic/coder:CoderUser"
 CODER_GROUP = "pulumi-python:dynamic/coder:CoderGroup"
 CODER_LICENSE = "pulumi-python:dynamic/coder:CoderLicense"
 CODER_TEMPLATE = "pulumi-python:dynamic/coder:CoderTemplate"
+CODER_TEMPLATE_ACCESS = "pulumi-python:dynamic/coder:CoderTemplateAccess"
+CODER_EVERYONE_GROUP = "pulumi-python:dynamic/coder:CoderEveryoneGroup"
 # The inputs of each seeded Coder resource that carry a credential or a secret.
 CODER_SECRET_INPUTS = {
     CODER_FIRST_USER: ("password",),
@@ -38,6 +40,8 @@ CODER_SECRET_INPUTS = {
     CODER_GROUP: ("token",),
     CODER_LICENSE: ("token", "license"),
     CODER_TEMPLATE: ("token",),
+    CODER_TEMPLATE_ACCESS: ("token",),
+    CODER_EVERYONE_GROUP: ("token",),
 }
 
 # Components that render third-party manifests; their children were not written by this stack.

@@ -52,6 +52,7 @@ PREMIUM_FEATURES = (
 )
 NOT_FOUND = "Resource not found or you do not have access to this resource"
 NOT_LOGGED_IN = "You must be logged in to access this resource."
+EVERYONE = "Everyone"  # coderd's database.EveryoneGroup
 RBAC_UPSELL = "Template RBAC is a Premium feature. Contact sales!"
 # coderd: fmt.Sprintf("%s is a Premium feature. Contact sales!", FeatureServiceAccounts.Humanize())
 SERVICE_ACCOUNT_UPSELL = "Service Accounts is a Premium feature. Contact sales!"
@@ -128,6 +129,7 @@ class PeopleDouble(CoderDoubleCore):
     role_sync: bool = False  # the IdP owns OIDC users' site roles (CODER_OIDC_USER_ROLE_FIELD)
     entitled: set[str] = field(default_factory=set)  # features entitled without a license
     groups: dict[str, DoubleGroup] = field(default_factory=dict)
+    everyone_quota: int = 0  # the Everyone group's quota_allowance
     licenses: dict[int, DoubleLicense] = field(default_factory=dict)
     user_workspaces: dict[str, int] = field(default_factory=dict)  # user id -> workspace count
     _license_ids: int = 0
@@ -137,6 +139,7 @@ class PeopleDouble(CoderDoubleCore):
     def wipe_extra(self) -> None:
         super().wipe_extra()
         self.groups.clear()
+        self.everyone_quota = 0
         self.licenses.clear()
         self.user_workspaces.clear()
 
@@ -494,12 +497,30 @@ class PeopleDouble(CoderDoubleCore):
         self.groups[group.id] = group
         return reply(201, self._group_json(group))
 
+    def everyone_json(self) -> dict[str, Any]:
+        """The organization's Everyone group (coderd: its id is the organization's, every
+        member of the organization is in it, and only its quota may change)."""
+        everyone = DoubleGroup(ORG_ID, EVERYONE, quota_allowance=self.everyone_quota)
+        everyone.member_ids = list(self.users)
+        return self._group_json(everyone)
+
+    def _everyone_patch(self, body: Any) -> httpx.Response:
+        if body.get("add_users") or body.get("remove_users"):
+            return message(400, f"Cannot add or remove users from the {EVERYONE!r} group!")
+        if body.get("name"):
+            return message(400, f"Cannot rename the {EVERYONE!r} group!")
+        if body.get("quota_allowance") is not None:
+            self.everyone_quota = int(body["quota_allowance"])
+        return reply(200, self.everyone_json())
+
     def _get_group_by_name(
         self, request: httpx.Request, body: Any, org: str, name: str
     ) -> httpx.Response:
         error = self._groups_guard(request)
         if error:
             return error
+        if name == EVERYONE and org in ORG_REFS:
+            return reply(200, self.everyone_json())
         group = next((g for g in self.groups.values() if g.name == name), None)
         if org not in ORG_REFS or group is None:
             return message(404, NOT_FOUND)
@@ -509,13 +530,15 @@ class PeopleDouble(CoderDoubleCore):
         error = self._groups_guard(request)
         if error:
             return error
+        if group_id == ORG_ID:
+            return reply(200, self.everyone_json())
         group = self.groups.get(group_id)
         return reply(200, self._group_json(group)) if group else message(404, NOT_FOUND)
 
     def _patch_group(self, request: httpx.Request, body: Any, group_id: str) -> httpx.Response:
         error = self._groups_guard(request)
-        if error:
-            return error
+        if error or group_id == ORG_ID:
+            return error or self._everyone_patch(body)
         group = self.groups.get(group_id)
         if group is None:
             return message(404, NOT_FOUND)
@@ -541,6 +564,8 @@ class PeopleDouble(CoderDoubleCore):
         error = self._groups_guard(request)
         if error:
             return error
+        if group_id == ORG_ID:
+            return message(400, f"{EVERYONE!r} is a reserved group and cannot be deleted!")
         if self.groups.pop(group_id, None) is None:
             return message(404, NOT_FOUND)
         return message(200, "Successfully deleted group!")

@@ -13,6 +13,7 @@ Terraform, or when a test queued a failure with ``fail_next_import``. Templates 
 
 from __future__ import annotations
 
+import copy
 import io
 import tarfile
 import uuid
@@ -24,16 +25,23 @@ from typing import Any
 
 import httpx
 
-from coder_platform.coder_api.templates import LIFECYCLE_SETTINGS
+from coder_platform.coder_api.models import WEEKDAYS
+from coder_platform.coder_api.templates import (
+    CONTROL_SHARED_PORTS_FEATURE,
+    LIFECYCLE_SETTINGS,
+    PORT_SHARE_LEVELS,
+    canonical_days,
+)
+from coder_platform.contracts import TEMPLATE_ACCESS_FEATURE
 from testbed.coder_double.core import (
     ORG_ID,
-    CoderDoubleCore,
     DoubleUser,
     Handler,
     invalid,
     message,
     reply,
 )
+from testbed.coder_double.people import RBAC_UPSELL, PeopleDouble
 
 ORG_NAME = "coder"
 ORG_REFS = frozenset({"default", ORG_ID, ORG_NAME})
@@ -117,6 +125,9 @@ LIFECYCLE_DEFAULTS: dict[str, Any] = {
     "failure_ttl_ms": 0,
     "time_til_dormant_ms": 0,
     "time_til_dormant_autodelete_ms": 0,
+    "autostop_requirement": {"days_of_week": [], "weeks": 1},
+    "autostart_requirement": {"days_of_week": list(WEEKDAYS)},
+    "max_port_share_level": "owner",
 }
 
 
@@ -131,7 +142,10 @@ class DoubleTemplate:
     default_ttl_ms: int = 0
     activity_bump_ms: int = 3_600_000
     deleted: bool = False
-    lifecycle: dict[str, Any] = field(default_factory=lambda: dict(LIFECYCLE_DEFAULTS))
+    lifecycle: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(LIFECYCLE_DEFAULTS))
+    # The ACL by id (coderd: user_acl, group_acl); a new template grants Everyone ``use``.
+    user_acl: dict[str, str] = field(default_factory=dict)
+    group_acl: dict[str, str] = field(default_factory=lambda: {ORG_ID: "use"})
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -149,6 +163,19 @@ class DoubleTemplate:
             "organization_name": ORG_NAME,
             "provisioner": "terraform",
         }
+
+
+def _as_coder_stores(key: str, value: Any) -> Any:
+    """What coderd keeps of a requirement: days Monday first, 0 weeks stored as 1."""
+    if key == "autostop_requirement" and isinstance(value, dict):
+        weeks = int(value.get("weeks") or 0)
+        return {
+            "days_of_week": canonical_days(value.get("days_of_week") or []),
+            "weeks": max(weeks, 1),
+        }
+    if key == "autostart_requirement" and isinstance(value, dict):
+        return {"days_of_week": canonical_days(value.get("days_of_week") or [])}
+    return value
 
 
 @dataclass
@@ -178,7 +205,7 @@ def archive_names(data: bytes) -> list[str]:
 
 
 @dataclass
-class TemplatesDouble(CoderDoubleCore):
+class TemplatesDouble(PeopleDouble):
     """Extends the core with ``/files``, ``/templateversions``, templates and workspace counts."""
 
     template_records: dict[str, DoubleTemplate] = field(default_factory=dict)  # deleted too
@@ -214,6 +241,8 @@ class TemplatesDouble(CoderDoubleCore):
             ("GET", r"/templates/([^/]+)", self._get_template),
             ("PATCH", r"/templates/([^/]+)", self._patch_template),
             ("DELETE", r"/templates/([^/]+)", self._delete_template),
+            ("GET", r"/templates/([^/]+)/acl", self._get_acl),
+            ("PATCH", r"/templates/([^/]+)/acl", self._patch_acl),
             ("GET", r"/templates/([^/]+)/versions", self._list_versions),
             ("PATCH", r"/templates/([^/]+)/versions", self._activate),
             ("GET", r"/workspaces", self._list_workspaces),
@@ -430,7 +459,7 @@ class TemplatesDouble(CoderDoubleCore):
     # -- templates ------------------------------------------------------------------------------
 
     def _live(self) -> list[dict[str, Any]]:
-        return [t.as_json() for t in self.template_records.values() if not t.deleted]
+        return [self._template_json(t) for t in self.template_records.values() if not t.deleted]
 
     def _list_templates(self, request: httpx.Request, body: Any) -> httpx.Response:
         return self._reader(request) or reply(200, self._live())
@@ -448,7 +477,7 @@ class TemplatesDouble(CoderDoubleCore):
         template = self.live_template(name) if org in ORG_REFS else None
         if template is None:
             return message(404, NOT_FOUND)
-        return reply(200, template.as_json())
+        return reply(200, self._template_json(template))
 
     def _get_template(self, request: httpx.Request, body: Any, template_id: str) -> httpx.Response:
         if error := self._reader(request):
@@ -456,7 +485,7 @@ class TemplatesDouble(CoderDoubleCore):
         template = self.template_records.get(template_id)
         if template is None or template.deleted:
             return message(404, NOT_FOUND)
-        return reply(200, template.as_json())
+        return reply(200, self._template_json(template))
 
     def _built(self, version: DoubleVersion | None, template_id: str) -> httpx.Response | None:
         """Coder's checks before a version can be (made) active."""
@@ -511,8 +540,10 @@ class TemplatesDouble(CoderDoubleCore):
             default_ttl_ms=body.get("default_ttl_ms", 0),
             activity_bump_ms=body.get("activity_bump_ms", 3_600_000),
         )
+        if body.get("disable_everyone_group_access"):
+            template.group_acl = {}
         self.template_records[template_id] = template
-        return reply(201, template.as_json())
+        return reply(201, self._template_json(template))
 
     def _patch_template(
         self, request: httpx.Request, body: Any, template_id: str
@@ -522,7 +553,8 @@ class TemplatesDouble(CoderDoubleCore):
         template = self.template_records.get(template_id)
         if template is None or template.deleted:
             return message(404, NOT_FOUND)
-        if error := self._settings_error(body):
+        level = body.get("max_port_share_level")
+        if error := self._settings_error(body) or self._port_share_error(template, level):
             return error
         renamed = body.get("name")
         if renamed and renamed != template.name and self.live_template(renamed) is not None:
@@ -530,11 +562,12 @@ class TemplatesDouble(CoderDoubleCore):
         keys = ("name", "display_name", "description", "icon", "default_ttl_ms", "activity_bump_ms")
         changes = {k: body[k] for k in keys if k in body and body[k] != getattr(template, k)}
         # coderd's AGPL stores ignore a Premium setting without its feature: no error, no change.
+        wanted = {k: _as_coder_stores(k, body[k]) for k in LIFECYCLE_DEFAULTS if k in body}
         lifecycle = {
-            setting.name: body[setting.name]
+            setting.name: wanted[setting.name]
             for setting in LIFECYCLE_SETTINGS
-            if setting.name in body
-            and body[setting.name] != template.lifecycle[setting.name]
+            if setting.name in wanted
+            and wanted[setting.name] != template.lifecycle[setting.name]
             and (setting.feature is None or self.allows(setting.feature))
         }
         if not changes and not lifecycle:
@@ -542,7 +575,30 @@ class TemplatesDouble(CoderDoubleCore):
         for key, value in changes.items():
             setattr(template, key, value)
         template.lifecycle |= lifecycle
-        return reply(200, template.as_json())
+        return reply(200, self._template_json(template))
+
+    def _template_json(self, template: DoubleTemplate) -> dict[str, Any]:
+        """coderd's convertTemplate: without control_shared_ports the AGPL port sharer reports
+        every template's maximum as public."""
+        data = template.as_json()
+        if not self.allows(CONTROL_SHARED_PORTS_FEATURE):
+            data["max_port_share_level"] = "public"
+        return data
+
+    def _port_share_error(self, template: DoubleTemplate, level: Any) -> httpx.Response | None:
+        """patchTemplateMeta: a level other than the reported one is validated by the port
+        sharer; the AGPL one refuses every change (an enterprise feature not enabled)."""
+        if level is None or level == self._template_json(template)["max_port_share_level"]:
+            return None
+        if not self.allows(CONTROL_SHARED_PORTS_FEATURE):
+            detail = "Restricting port sharing level is an enterprise feature that is not enabled."
+        elif level not in PORT_SHARE_LEVELS:
+            detail = "invalid max port sharing level"
+        else:
+            return None
+        validation = {"field": "max_port_sharing_level", "detail": detail}
+        refused = {"message": "Invalid request to update template metadata!"}
+        return reply(400, {**refused, "validations": [validation]})
 
     def _delete_template(
         self, request: httpx.Request, body: Any, template_id: str
@@ -579,6 +635,78 @@ class TemplatesDouble(CoderDoubleCore):
             return message(400, "The provided template version doesn't belong to this template.")
         template.active_version_id = version.id
         return message(200, "Updated the active template version!")
+
+    # -- template ACLs (enterprise/coderd/templates.go) -------------------------------------------
+
+    def _acl_guard(self, request: httpx.Request, template_id: str) -> httpx.Response | None:
+        """The template_rbac feature first (coderd's middleware runs before the key check)."""
+        if not self.allows(TEMPLATE_ACCESS_FEATURE):
+            return message(403, RBAC_UPSELL)
+        if self._caller(request) is None:
+            return message(401, "You must be logged in to access this resource.")
+        template = self.template_records.get(template_id)
+        if template is None or template.deleted:
+            return message(404, NOT_FOUND)
+        return None
+
+    def _get_acl(self, request: httpx.Request, body: Any, template_id: str) -> httpx.Response:
+        if error := self._acl_guard(request, template_id):
+            return error
+        template = self.template_records[template_id]
+        users = [
+            {**self.users[user_id].as_json(), "role": role}
+            for user_id, role in template.user_acl.items()
+            if user_id in self.users
+        ]
+        groups = [
+            {**self._acl_group_json(group_id), "role": role}
+            for group_id, role in template.group_acl.items()
+            if group_id == ORG_ID or group_id in self.groups
+        ]
+        return reply(200, {"users": users, "group": groups})
+
+    def _acl_group_json(self, group_id: str) -> dict[str, Any]:
+        if group_id == ORG_ID:  # the Everyone group: its id is the organization's
+            return self.everyone_json()
+        return self._group_json(self.groups[group_id])
+
+    def _patch_acl(self, request: httpx.Request, body: Any, template_id: str) -> httpx.Response:
+        if error := self._acl_guard(request, template_id):
+            return error
+        if error := self._writer(request):
+            return error
+        template = self.template_records[template_id]
+        user_perms, group_perms = body.get("user_perms") or {}, body.get("group_perms") or {}
+        validations = (
+            [
+                {"field": "user_perms", "detail": f"Failed to find resource with ID {user_id!r}"}
+                for user_id in user_perms
+                if user_id not in self.users
+            ]
+            + [
+                {"field": "group_perms", "detail": f"Failed to find resource with ID {group_id!r}"}
+                for group_id in group_perms
+                if group_id != ORG_ID and group_id not in self.groups
+            ]
+            + [
+                {"field": field, "detail": f"role {role!r} is not a valid template role"}
+                for field, perms in (("user_perms", user_perms), ("group_perms", group_perms))
+                for role in perms.values()
+                if role not in ("use", "admin", "")
+            ]
+        )
+        if validations:
+            return reply(
+                400,
+                {"message": "Invalid request to update template ACL", "validations": validations},
+            )
+        for acl, perms in ((template.user_acl, user_perms), (template.group_acl, group_perms)):
+            for entry_id, role in perms.items():
+                if role:
+                    acl[entry_id] = role
+                else:
+                    acl.pop(entry_id, None)
+        return message(200, "Successfully updated template ACL list.")
 
     # -- workspaces -----------------------------------------------------------------------------
 

@@ -34,10 +34,12 @@ from coder_platform.contracts import (
     RUN_METRICS,
     ExitCode,
 )
+from components.providers.coder_everyone_group import CoderEveryoneGroup
 from components.providers.coder_first_user import CoderFirstUser
 from components.providers.coder_group import CoderGroup
 from components.providers.coder_license import CoderLicense
 from components.providers.coder_template import CoderTemplate
+from components.providers.coder_template_access import CoderTemplateAccess
 from components.providers.coder_token import CoderApiToken
 from components.providers.coder_user import CoderUser
 from components.providers.generated_password import GeneratedPassword
@@ -285,6 +287,8 @@ def test_project_matches_pulumi_yaml_when_the_project_is_loaded() -> None:
         (CoderGroup, contracts.CODER_GROUP_TYPE),
         (CoderLicense, contracts.CODER_LICENSE_TYPE),
         (CoderTemplate, contracts.CODER_TEMPLATE_TYPE),
+        (CoderTemplateAccess, contracts.CODER_TEMPLATE_ACCESS_TYPE),
+        (CoderEveryoneGroup, contracts.CODER_EVERYONE_GROUP_TYPE),
         (GeneratedPassword, contracts.GENERATED_PASSWORD_TYPE),
         (VaultKvSecret, contracts.VAULT_KV_SECRET_TYPE),
     ],

@@ -199,3 +199,65 @@ def test_template_lifecycle_settings_are_coderds_and_only_declared_ones_are_mana
     assert tuple(setting.name for setting in LIFECYCLE_SETTINGS) == LIFECYCLE_FIELDS
     with pytest.raises(ValidationError, match="at least one minute"):
         TemplateSettings.model_validate({"timeTilDormantMs": 1000})
+
+
+def test_template_access_names_undeclared_groups_and_users_and_needs_the_license() -> None:
+    access = {"groups": {"ops": "admin"}, "users": {"bob": "use"}, "everyone": "none"}
+    found = problems(dev(users=[ALICE], templates={"kubernetes-devcontainer": {"access": access}}))
+    text = "\n".join(found)
+    key = "coder-platform:seeding.templates.kubernetes-devcontainer.access"
+    assert f"{key}.groups: names groups this stack does not declare" in text and "ops" in text
+    assert f"{key}.users: names users this stack does not declare" in text and "bob" in text
+    assert f"{key}: needs seeding.license.vaultPath" in text
+
+
+def test_template_access_roles_are_coders_when_misspelled() -> None:
+    found = problems(
+        dev(templates={"kubernetes-devcontainer": {"access": {"groups": {"ops": "owner"}}}})
+    )
+    assert any(
+        p.startswith("coder-platform:seeding.templates.kubernetes-devcontainer.access.groups")
+        for p in found
+    ), found
+
+
+def test_template_access_is_unset_and_everyone_uses_when_not_declared() -> None:
+    assert TemplateSettings().access is None
+    access = TemplateSettings.model_validate({"access": {}}).access
+    assert access is not None and (access.everyone, access.groups) == ("use", {})
+
+
+def test_schedule_settings_map_to_coderds_names_when_declared() -> None:
+    settings = TemplateSettings.model_validate(
+        {
+            "autostopRequirement": {"daysOfWeek": ["sunday"], "weeks": 2},
+            "autostartPermittedDaysOfWeek": ["monday", "tuesday"],
+            "maxPortShareLevel": "organization",
+        }
+    )
+    assert settings.lifecycle() == {
+        "autostop_requirement": {"days_of_week": ["sunday"], "weeks": 2},
+        "autostart_requirement": {"days_of_week": ["monday", "tuesday"]},
+        "max_port_share_level": "organization",
+    }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"autostopRequirement": {"daysOfWeek": ["sunday"], "weeks": 17}},
+        {"autostopRequirement": {"daysOfWeek": ["sunday", "sunday"]}},
+        {"autostartPermittedDaysOfWeek": ["someday"]},
+        {"maxPortShareLevel": "everyone"},
+    ],
+)
+def test_schedule_settings_are_refused_as_coderd_refuses_them(raw: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        TemplateSettings.model_validate(raw)
+
+
+def test_the_everyone_quota_needs_the_license_and_is_never_negative() -> None:
+    [found] = problems(dev(everyoneQuotaAllowance=3))
+    assert found.startswith("coder-platform:seeding.everyoneQuotaAllowance: needs seeding.license")
+    [negative] = problems(dev(everyoneQuotaAllowance=-1))
+    assert negative.startswith("coder-platform:seeding.everyoneQuotaAllowance")

@@ -25,6 +25,7 @@ TEMPLATE = "pulumi-python:dynamic/coder:CoderTemplate"
 USER = "pulumi-python:dynamic/coder:CoderUser"
 GROUP = "pulumi-python:dynamic/coder:CoderGroup"
 LICENSE = "pulumi-python:dynamic/coder:CoderLicense"
+ACCESS = "pulumi-python:dynamic/coder:CoderTemplateAccess"
 TEMPLATE_DIRS = sorted(p.name for p in (ROOT / "templates").iterdir() if p.is_dir())
 
 
@@ -63,11 +64,35 @@ def test_prod_seeds_the_license_from_vault_and_its_group() -> None:
     assert group["name"] == "platform-team"
     assert sorted(group["members"]) == ["platform-admin", "sre-oncall", "template-author"]
     assert group["quota_allowance"] == 10
+    everyone = mocks.one("pulumi-python:dynamic/coder:CoderEveryoneGroup").inputs
+    assert everyone["quota_allowance"] == 2 and is_secret(everyone["token"])
+
+
+def test_prod_declares_each_templates_access_the_platform_team_administers() -> None:
+    mocks = run_program(load_stack_file("prod"), stack="prod")
+    [access] = mocks.of_type(ACCESS)
+    assert access.inputs["template"] == "kubernetes-devcontainer"
+    assert access.inputs["groups"] == {"platform-team": "admin"}
+    assert (access.inputs["users"], access.inputs["everyone"]) == ({}, "use")
+    assert is_secret(access.inputs["token"])
+    template = mocks.one(TEMPLATE).inputs
+    assert template["disable_everyone_group_access"] is False
+
+
+def test_a_template_closed_to_everyone_is_created_closed() -> None:
+    raw = copy.deepcopy(load_stack_file("prod"))
+    settings = raw["seeding"]["templates"]["kubernetes-devcontainer"]
+    settings["access"] = {"groups": {"platform-team": "use"}, "everyone": "none"}
+    mocks = run_program(raw, stack="prod")
+    assert mocks.one(TEMPLATE).inputs["disable_everyone_group_access"] is True
+    assert mocks.one(ACCESS).inputs["everyone"] == "none"
 
 
 def test_dev_has_no_license_and_no_groups() -> None:
     mocks = run_program(load_stack_file("dev"), stack="dev")
     assert mocks.of_type(LICENSE) == [] and mocks.of_type(GROUP) == []
+    assert mocks.of_type(ACCESS) == [], "no access without the license: not managed"
+    assert mocks.of_type("pulumi-python:dynamic/coder:CoderEveryoneGroup") == []
 
 
 def test_seeded_secrets_are_secret_outputs_in_state() -> None:
@@ -114,8 +139,13 @@ def test_prod_keeps_templates_on_delete_and_dev_does_not() -> None:
 
 
 def test_seeded_state_is_created_in_contract_order() -> None:
-    """first user -> token -> license -> users -> groups -> templates."""
-    from coder_platform.config.seeded_state import GroupConfig, UserConfig
+    """first user -> token -> license -> users -> groups -> templates -> their access."""
+    from coder_platform.config.seeded_state import (
+        GroupConfig,
+        TemplateAccess,
+        TemplateSettings,
+        UserConfig,
+    )
     from coder_platform.template_sources import discover
     from components.seeding import CoderSeed, CoderSeedArgs
     from testbed.harness import run_component
@@ -137,7 +167,14 @@ def test_seeded_state_is_created_in_contract_order() -> None:
                 license=pulumi.Output.secret("license-jwt"),
                 users=[UserConfig(username="alice", email="alice@corp.internal")],
                 groups=[GroupConfig(name="ops", members=["alice"])],
-                templates=discover(ROOT, {}),
+                templates=discover(
+                    ROOT,
+                    {
+                        "kubernetes-devcontainer": TemplateSettings(
+                            access=TemplateAccess(groups={"ops": "admin"}, users={"alice": "use"})
+                        )
+                    },
+                ),
                 source_root=str(ROOT),
             ),
             opts=pulumi.ResourceOptions(transformations=[capture]),
@@ -153,6 +190,8 @@ def test_seeded_state_is_created_in_contract_order() -> None:
     assert {"seed-automation-token", "seed-license"} <= names("seed-user-alice")
     assert "seed-user-alice" in names("seed-group-ops")
     assert {"seed-license", "seed-group-ops"} <= names("seed-template-kubernetes-devcontainer")
+    access = names("seed-template-access-kubernetes-devcontainer")
+    assert {"seed-license", "seed-group-ops", "seed-user-alice"} <= access
 
 
 def test_removed_users_policy_reaches_every_user_when_the_stack_says_delete() -> None:

@@ -40,6 +40,8 @@ def test_a_fresh_coder_is_seeded_with_admin_token_template_and_users(mission: Mi
         ("CoderTemplate", "create"): 1,
         ("CoderLicense", "create"): 1,
         ("CoderGroup", "create"): 1,
+        ("CoderTemplateAccess", "create"): 1,  # platform-team added; Everyone kept from create
+        ("CoderEveryoneGroup", "create"): 1,  # its quota set
     }
     assert all(w["requests"] >= w["resources"] for w in wrote.values())
 

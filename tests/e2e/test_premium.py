@@ -1,6 +1,7 @@
 """Premium on the real Coder: the local platform signs a license with a key only it holds, the
 local Coder build trusts that key (tools/coder/cmd/coder), and the stack seeds the license, a
-group with members and quota, and a service account through Coder's own entitlement checks.
+group with members and quota, a service account and template access through Coder's own
+entitlement checks.
 
 Runs after test_mission.py (file order): the stack is converged, and has been healed from a
 database reset, license first.
@@ -85,10 +86,14 @@ def test_a_license_deleted_by_hand_is_added_again_then_converged(mission: Missio
     assert again.report["coder"]["writes_by_runner"] == 0
 
 
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
 SETTINGS = {
     "allow_user_cancel_workspace_jobs": False,
     "require_active_version": True,  # Premium: access_control
     "failure_ttl_ms": 86_400_000,  # Premium: advanced_template_scheduling
+    "autostop_requirement": {"days_of_week": ["sunday"], "weeks": 2},  # the same
+    "autostart_requirement": {"days_of_week": WEEKDAYS},  # the same
+    "max_port_share_level": "authenticated",  # Premium: control_shared_ports
 }
 
 
@@ -97,15 +102,69 @@ def test_lifecycle_settings_changed_by_hand_are_taken_back_then_converged(
 ) -> None:
     template = mission.coder("GET", f"/organizations/default/templates/{TEMPLATE}").json()
     assert {key: template[key] for key in SETTINGS} == SETTINGS
-    by_hand = {"allow_user_cancel_workspace_jobs": True, "require_active_version": False}
-    answer = mission.coder(
-        "PATCH", f"/templates/{template['id']}", json=by_hand | {"failure_ttl_ms": 0}
-    )
+    by_hand = {
+        "allow_user_cancel_workspace_jobs": True,
+        "require_active_version": False,
+        "failure_ttl_ms": 0,
+        "autostop_requirement": {"days_of_week": [], "weeks": 1},
+        "autostart_requirement": {"days_of_week": [*WEEKDAYS, "saturday", "sunday"]},
+        "max_port_share_level": "public",
+    }
+    answer = mission.coder("PATCH", f"/templates/{template['id']}", json=by_hand)
     assert answer.status_code == 200, answer.text
+    changed = mission.coder("GET", f"/templates/{template['id']}").json()
+    assert all(changed[key] != value for key, value in SETTINGS.items()), changed
     run = mission.reconcile()
     assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
     again = mission.coder("GET", f"/templates/{template['id']}").json()
     assert {key: again[key] for key in SETTINGS} == SETTINGS
+    converged = mission.reconcile()
+    assert converged.exit_code == ExitCode.OK, converged.stderr[-3000:]
+    assert converged.report["coder"]["writes_by_runner"] == 0
+
+
+def _acl(mission: Mission, template_id: str) -> dict[str, str]:
+    answer = mission.coder("GET", f"/templates/{template_id}/acl")
+    assert answer.status_code == 200, answer.text
+    acl = answer.json()
+    groups = {f"group:{g['name']}": g["role"] for g in acl["group"]}
+    return groups | {f"user:{u['username']}": u["role"] for u in acl["users"]}
+
+
+def test_template_access_changed_by_hand_is_taken_back_then_converged(mission: Mission) -> None:
+    """The stack declares hello's access: platform-team administers, Everyone uses."""
+    template = mission.coder("GET", f"/organizations/default/templates/{TEMPLATE}").json()
+    declared = {"group:Everyone": "use", f"group:{GROUP}": "admin"}
+    assert _acl(mission, template["id"]) == declared
+    group, robot = _group(mission), mission.coder("GET", "/users/ci-robot").json()
+    by_hand = {
+        "group_perms": {str(group["id"]): "", str(template["organization_id"]): ""},
+        "user_perms": {str(robot["id"]): "admin"},
+    }
+    answer = mission.coder("PATCH", f"/templates/{template['id']}/acl", json=by_hand)
+    assert answer.status_code == 200, answer.text
+    assert _acl(mission, template["id"]) == {"user:ci-robot": "admin"}
+    run = mission.reconcile()
+    assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
+    assert _acl(mission, template["id"]) == declared
+    converged = mission.reconcile()
+    assert converged.exit_code == ExitCode.OK, converged.stderr[-3000:]
+    assert converged.report["coder"]["writes_by_runner"] == 0
+    assert converged.report["coder_writes"] == []
+
+
+def test_the_everyone_quota_changed_by_hand_is_taken_back_then_converged(
+    mission: Mission,
+) -> None:
+    """The Everyone group's id is the organization's; the stack owns only its quota."""
+    template = mission.coder("GET", f"/organizations/default/templates/{TEMPLATE}").json()
+    everyone = f"/groups/{template['organization_id']}"
+    assert mission.coder("GET", everyone).json()["quota_allowance"] == 2
+    answer = mission.coder("PATCH", everyone, json={"quota_allowance": 9})
+    assert answer.status_code == 200, answer.text
+    run = mission.reconcile()
+    assert run.exit_code == ExitCode.HEALED, run.stderr[-3000:]
+    assert mission.coder("GET", everyone).json()["quota_allowance"] == 2
     converged = mission.reconcile()
     assert converged.exit_code == ExitCode.OK, converged.stderr[-3000:]
     assert converged.report["coder"]["writes_by_runner"] == 0

@@ -26,4 +26,5 @@ RULES = {
     "vault-paths": Rule(("C5",)),
     "coder-template-content-hash": Rule(("C2",)),
     "postgres-tls-verified": Rule(("C5",)),
+    "coder-template-access": Rule(("C3",), stack=True),
 }

@@ -43,6 +43,8 @@ def test_pack_reads_the_type_tokens_the_program_registers_when_checking_seeded_r
         resources.CODER_GROUP,
         resources.CODER_LICENSE,
         resources.CODER_TEMPLATE,
+        resources.CODER_TEMPLATE_ACCESS,
+        resources.CODER_EVERYONE_GROUP,
     ) == (
         contracts.CODER_FIRST_USER_TYPE,
         contracts.CODER_API_TOKEN_TYPE,
@@ -50,6 +52,8 @@ def test_pack_reads_the_type_tokens_the_program_registers_when_checking_seeded_r
         contracts.CODER_GROUP_TYPE,
         contracts.CODER_LICENSE_TYPE,
         contracts.CODER_TEMPLATE_TYPE,
+        contracts.CODER_TEMPLATE_ACCESS_TYPE,
+        contracts.CODER_EVERYONE_GROUP_TYPE,
     )
     assert contracts.CODER_TEMPLATE_TYPE.startswith(resources.CODER_DYNAMIC_PREFIX)
 

@@ -18,13 +18,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from coder_platform.coder_api import CoderApiError, CoderClient
 from coder_platform.coder_api.templates import TemplateMeta
-from coder_platform.contracts import SERVICE_ACCOUNTS_FEATURE
+from coder_platform.contracts import SERVICE_ACCOUNTS_FEATURE, TEMPLATE_ACCESS_FEATURE
+from coder_platform.template_archive import build_archive
+from components.providers.coder_template_access import (
+    CoderTemplateAccessProvider,
+    TemplateAccessNotEntitledError,
+)
 from components.providers.coder_template_checks import template_failures
 from components.providers.coder_user import (
     CoderUserProvider,
@@ -35,6 +41,8 @@ from components.providers.coder_user import (
 from components.providers.common import ClientFactory
 
 PASSWORD = "scenario-Pw-4d1c9e7a"
+# A template both Coders import: the real one offline (only the coder provider, mirrored).
+TEMPLATE_DIRECTORY = Path(__file__).resolve().parents[2] / "localplatform" / "templates" / "hello"
 
 
 @dataclass
@@ -84,6 +92,37 @@ class CoderUnderTest:
                 (u.username, u.email, u.login_type, u.status, tuple(u.site_roles))
                 for u in client.list_users()
             )
+
+    def counted(self) -> tuple[ClientFactory, Callable[[], int]]:
+        """A client factory whose clients' write requests are summed by the second function."""
+        opened: list[CoderClient] = []
+
+        def factory(url: str) -> CoderClient:
+            client = self.client_factory(url) if self.client_factory else CoderClient(url)
+            opened.append(client)
+            return client
+
+        return factory, lambda: sum(client.write_count for client in opened)
+
+    def hand_template(self, name: str, *, closed: bool) -> str:
+        """A template pushed by hand (the API calls ``coder templates push`` makes)."""
+        with self.admin() as client:
+            file_id = client.upload_file(build_archive(TEMPLATE_DIRECTORY).data)
+            version = client.create_template_version("default", file_id)
+            client.wait_for_version_job(version.id, deadline_seconds=120)
+            template = client.create_template(
+                "default", name, version.id, TemplateMeta(), disable_everyone_group_access=closed
+            )
+        return template.id
+
+    def acl(self, template_id: str) -> dict[str, str]:
+        """The template's ACL as an admin reads it: ``group:<name>`` / ``user:<name>`` -> role."""
+        with self.admin() as client:
+            acl = client.get_template_acl(template_id)
+        assert acl is not None
+        return {f"group:{g.name}": g.role for g in acl.groups} | {
+            f"user:{u.username}": u.role for u in acl.users
+        }
 
     def hand_create(self, username: str, *, email: str, login_type: str = "password") -> str:
         """A user made by hand (or by a sign-up), outside the stack; returns its id."""
@@ -212,6 +251,77 @@ def unset_roles_are_never_compared_or_written(coder: CoderUnderTest) -> None:
         provider.update(created.id, read.outs, {**inputs, "name": ""})
 
 
+def template_access_changed_by_hand_is_taken_back_and_converged_writes_nothing(
+    coder: CoderUnderTest,
+) -> None:
+    """coderd's ACL routes (template_rbac): a template created closed grants Everyone nothing;
+    the declared access is set in one PATCH; entries changed, added and removed by hand are
+    taken back; a converged ACL reads without a diff and writes nothing. Without the
+    entitlement: refused before any write."""
+    team, template = coder.name("acl-team"), coder.name("acl")
+    template_id = coder.hand_template(template, closed=True)
+    factory, writes = coder.counted()
+    provider = CoderTemplateAccessProvider(factory)
+    with coder.admin() as client:
+        live = client.get_template(template_id)
+    assert live is not None
+    organization_id, group_id = live.organization_id, None
+    inputs: dict[str, Any] = {
+        "url": coder.url,
+        "token": coder.token,
+        "organization": "default",
+        "template": template,
+        "template_id": template_id,
+        "organization_id": organization_id,
+        "groups": {team: "admin"},
+        "users": {},
+        "everyone": "use",
+    }
+    try:
+        if not coder.entitled(TEMPLATE_ACCESS_FEATURE):
+            with pytest.raises(TemplateAccessNotEntitledError) as refused:
+                provider.create(inputs)
+            assert TEMPLATE_ACCESS_FEATURE in str(refused.value) and writes() == 0
+            return
+        with coder.admin() as client:
+            group_id = client.create_group("default", team).id
+        assert coder.acl(template_id) == {}, "created closed: Everyone has no access"
+        created = provider.create(inputs)
+        assert created.outs is not None
+        assert coder.acl(template_id) == {"group:Everyone": "use", f"group:{team}": "admin"}
+        robot = coder.name("acl-user")
+        user_id = coder.hand_create(robot, email=f"{robot}@scenarios.test")
+        with coder.admin() as client:
+            client.update_template_acl(
+                template_id,
+                group_perms={group_id: "use", organization_id: ""},
+                user_perms={user_id: "admin"},
+            )
+        read = provider.read(template_id, created.outs)
+        assert read.outs is not None
+        assert (read.outs["groups"], read.outs["users"], read.outs["everyone"]) == (
+            {team: "use"},
+            {robot: "admin"},
+            "none",
+        )
+        assert provider.diff(template_id, read.outs, inputs).changes
+        before = writes()
+        provider.update(template_id, read.outs, inputs)
+        assert writes() - before == 1, "taken back in one PATCH"
+        assert coder.acl(template_id) == {"group:Everyone": "use", f"group:{team}": "admin"}
+        converged = provider.read(template_id, created.outs)
+        assert converged.outs is not None
+        assert not provider.diff(template_id, converged.outs, inputs).changes
+        before = writes()
+        provider.update(template_id, converged.outs, inputs)
+        assert writes() == before, "a converged ACL writes nothing"
+    finally:
+        with coder.admin() as client:
+            client.delete_template(template_id, template)
+            if group_id is not None:
+                client.delete_group(group_id)
+
+
 SCENARIOS: list[Callable[[CoderUnderTest], None]] = [
     a_validation_error_names_the_field_coder_rejected,
     a_template_description_of_128_characters_is_refused_by_check_and_by_coder,
@@ -221,4 +331,5 @@ SCENARIOS: list[Callable[[CoderUnderTest], None]] = [
     a_service_account_is_created_without_email_only_when_entitled,
     a_github_user_is_created_with_that_login_type,
     unset_roles_are_never_compared_or_written,
+    template_access_changed_by_hand_is_taken_back_and_converged_writes_nothing,
 ]

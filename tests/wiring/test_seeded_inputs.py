@@ -57,6 +57,8 @@ def test_a_license_without_template_rbac_is_named_and_never_shown_when_groups_ar
     [issue] = caught.value.issues
     assert issue.key == "seeding.license.vaultPath"
     assert "template_rbac" in issue.message and "seeding.groups" in issue.message
+    assert "seeding.templates.kubernetes-devcontainer.access" in issue.message
+    assert "seeding.everyoneQuotaAllowance" in issue.message
     assert basic not in str(caught.value)
 
 
@@ -73,7 +75,11 @@ def test_groups_without_a_configured_license_are_a_config_error() -> None:
     del raw["seeding"]["license"]
     with pytest.raises(ConfigError) as caught:
         load_config(raw)
-    assert [i.key for i in caught.value.issues] == ["seeding.groups"]
+    assert sorted(i.key for i in caught.value.issues) == [
+        "seeding.everyoneQuotaAllowance",
+        "seeding.groups",
+        "seeding.templates.kubernetes-devcontainer.access",
+    ]
 
 
 def test_the_automation_identity_as_a_seeded_user_stops_the_program_before_registering() -> None:

@@ -296,6 +296,23 @@ def test_a_settings_change_makes_no_new_version_when_updated(
     assert result.outs is not None and result.outs["version_id"] == outs["version_id"]
 
 
+def test_a_template_created_closed_never_grants_everyone_and_the_flag_is_never_a_diff(
+    double: CoderDouble, provider: CoderTemplateProvider, inputs: Inputs
+) -> None:
+    """disable_everyone_group_access is sent at create (coderd's CreateTemplateRequest); after
+    that CoderTemplateAccess owns the ACL, so the flag never shows as a change."""
+    closed = inputs(disable_everyone_group_access=True)
+    template_id, outs = created(provider, closed)
+    assert double.template_records[template_id].group_acl == {}
+    assert not provider.diff(template_id, outs, inputs()).changes
+    opened_id, opened = created(provider, inputs(name="open"))
+    assert double.template_records[opened_id].group_acl == {ORG_ID: "use"}
+    old_state = {k: v for k, v in opened.items() if k != "disable_everyone_group_access"}
+    refreshed = read_outs(provider, opened_id, old_state)
+    news = inputs(name="open", disable_everyone_group_access=False)
+    assert not provider.diff(opened_id, refreshed, news).changes, "state from before the input"
+
+
 def test_a_rename_is_one_patch_keeping_id_and_versions_when_the_name_changes(
     provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
 ) -> None:
@@ -685,9 +702,70 @@ def test_a_premium_setting_without_its_entitlement_fails_before_any_write(
     assert (record["require_active_version"], record["failure_ttl_ms"]) == (True, 3_600_000)
 
 
+SCHEDULE = {
+    # As the engine sends them: floats, days in config order.
+    "autostop_requirement": {"days_of_week": ["sunday", "saturday"], "weeks": 2.0},
+    "autostart_requirement": {"days_of_week": ["friday", "monday"]},
+    "max_port_share_level": "authenticated",
+}
+
+
+def test_schedule_requirements_and_port_sharing_converge_then_hand_changes_are_taken_back(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    double.entitle("advanced_template_scheduling", "control_shared_ports")
+    template_id, outs = created(provider, inputs(lifecycle=SCHEDULE))
+    record = double.template_records[template_id].lifecycle
+    assert record["autostop_requirement"] == {"days_of_week": ["saturday", "sunday"], "weeks": 2}
+    assert record["autostart_requirement"] == {"days_of_week": ["monday", "friday"]}
+    assert record["max_port_share_level"] == "authenticated"
+    refreshed = read_outs(provider, template_id, outs)
+    assert provider.diff(template_id, refreshed, inputs(lifecycle=SCHEDULE)).changes is False
+    start = len(double.requests)
+    provider.update(template_id, refreshed, inputs(lifecycle=SCHEDULE))
+    assert writes_since(double, start) == [], "converged: zero writes"
+    record["autostop_requirement"] = {"days_of_week": [], "weeks": 1}  # changed in the UI
+    record["max_port_share_level"] = "public"
+    drifted = read_outs(provider, template_id, outs)
+    assert provider.diff(template_id, drifted, inputs(lifecycle=SCHEDULE)).changes is True
+    provider.update(template_id, drifted, inputs(lifecycle=SCHEDULE))
+    assert record["autostop_requirement"] == {"days_of_week": ["saturday", "sunday"], "weeks": 2}
+    assert record["max_port_share_level"] == "authenticated"
+
+
+def test_state_from_before_the_schedule_settings_reads_no_change_when_they_are_not_declared(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    """Old state's lifecycle holds only the settings of its time: none of the new keys."""
+    double.entitle("access_control")
+    old = {"require_active_version": True}
+    template_id, outs = created(provider, inputs(lifecycle=old))
+    refreshed = read_outs(provider, template_id, outs)
+    assert set(refreshed["lifecycle"]) == {"require_active_version"}
+    assert provider.diff(template_id, refreshed, inputs(lifecycle=old)).changes is False
+
+
+def test_port_sharing_without_its_entitlement_fails_before_any_write(
+    provider: CoderTemplateProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    start = len(double.requests)
+    with pytest.raises(TemplateNotEntitledError, match="'control_shared_ports'"):
+        provider.create(inputs(lifecycle={"max_port_share_level": "owner"}))
+    assert writes_since(double, start) == []
+
+
 @pytest.mark.parametrize(
     "lifecycle",
-    [{"allow_user_autostart": "yes"}, {"failure_ttl_ms": -1}, {"no_such_setting": True}],
+    [
+        {"allow_user_autostart": "yes"},
+        {"failure_ttl_ms": -1},
+        {"no_such_setting": True},
+        {"autostop_requirement": {"days_of_week": ["funday"], "weeks": 1}},
+        {"autostop_requirement": {"days_of_week": ["monday"], "weeks": 17}},
+        {"autostart_requirement": {"days_of_week": ["monday", "monday"]}},
+        {"autostart_requirement": {"days_of_week": ["monday"], "weeks": 2}},
+        {"max_port_share_level": "everyone"},
+    ],
 )
 def test_check_names_lifecycle_when_a_setting_is_unknown_or_of_the_wrong_type(
     provider: CoderTemplateProvider, inputs: Inputs, lifecycle: dict[str, Any]
