@@ -1,7 +1,11 @@
 """The node stack through the runner: one ``reconcile`` deploys the data layer onto a real node
 (the Retain class on the local-path provisioner, the CNPG cluster archiving WAL and taking a
 base backup through the Barman Cloud plugin into Azurite), a second changes nothing, a missing
-connection string in OpenBao stops the run naming its path, and ``down`` restores the host.
+connection string in OpenBao stops the run naming its path, the incident replayed on the data
+layer (marker rows written and archived, ``kubectl delete namespace`` of the database, the Retain
+volume left Released, the runbook's "A lost cluster" followed: recovery enabled, generation
+bumped, one ``reconcile``; RTO and RPO measured, the next reconcile converged), and ``down``
+restores the host.
 
 A platform instance of its own (its directories, free ports for Coder and OpenBao, a copy of
 ``stacks/Pulumi.node.yaml`` pointing at them), as the e2e tier runs one; the node's bridge, pod
@@ -323,7 +327,15 @@ def incident(node_stack: NodeStack) -> Incident:
 
         for n in (1, 2, 3):
             write(n)
-        segment = _must(client, "SELECT pg_walfile_name(pg_switch_wal())").strip()
+        # The segment holding marker 3, filled with a table of WAL as a busy database fills it
+        # (pg_switch_wal, what archive_timeout does on a quiet one, is the superuser's and
+        # CNPG gives the app owner no more).
+        segment = _must(client, "SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
+        _must(
+            client,
+            "CREATE TABLE incident_filler AS SELECT g, repeat('x', 1000) AS pad "
+            "FROM generate_series(1, 30000) AS g",
+        )
 
         def archived() -> bool:
             last = _sql(client, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
