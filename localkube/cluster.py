@@ -194,7 +194,11 @@ CONTROLLERS = ("garbage-collector-controller", "namespace-controller")
 # every namespace (a pod's projected token volume needs both), EndpointSlices for kube-proxy and
 # CoreDNS, the workload controllers the operators' manifests use, the PV binder (a PVC binds to
 # what a provisioner made), and node-lifecycle (without it the node keeps the not-ready taint
-# it registers with). Pod GC removes the pods of a deleted node.
+# it registers with). Pod GC removes the pods of a deleted node. The PVC and PV protection
+# controllers remove the ``kubernetes.io/pvc-protection`` and ``pv-protection`` finalizers the API
+# server's StorageObjectInUseProtection admission adds: without them a deleted namespace with a
+# database volume stays Terminating for ever (found by the incident drill) and no Retain volume is
+# ever Released.
 NODE_CONTROLLERS = (
     *CONTROLLERS,
     "serviceaccount-controller",
@@ -207,6 +211,8 @@ NODE_CONTROLLERS = (
     "job-controller",
     "cronjob-controller",
     "persistentvolume-binder-controller",
+    "persistentvolumeclaim-protection-controller",
+    "persistentvolume-protection-controller",
     "node-lifecycle-controller",
     "pod-garbage-collector-controller",
     "disruption-controller",
