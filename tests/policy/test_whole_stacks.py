@@ -35,6 +35,18 @@ def test_pack_reports_no_mandatory_violation_when_the_repo_stack_is_checked(stac
     assert mandatory == []
 
 
+# The loopback stacks, with the config the runner picks for them: their environment's
+# (``policy/config/local.json`` for both; the node stack is a ``local`` environment too).
+@pytest.mark.parametrize("stack", ["local", "node"])
+def test_pack_reports_no_mandatory_violation_when_a_loopback_stack_is_checked(stack: str) -> None:
+    raw = load_stack_file(stack)
+    resources = stack_resources(stack, raw)
+    environment = str(raw["environment"])
+    violations = run_pack(resources, environment, load_pack_config(environment))
+    mandatory = [v.message for v in violations if v.level is EnforcementLevel.MANDATORY]
+    assert mandatory == []
+
+
 def test_pack_blocks_delete_disks_when_dev_declares_ephemeral_data_without_allow_listing() -> None:
     raw = copy.deepcopy(load_stack_file("dev"))
     raw["database"]["ephemeral"] = True
