@@ -135,11 +135,12 @@ def _node_stack(tmp_path: Path) -> Path:
 def test_the_nodes_connection_string_is_seeded_when_the_stack_reads_one(tmp_path: Path) -> None:
     kv = FakeKv()
     node_store = "AccountName=coderplatform;AccountKey=node-key;BlobEndpoint=http://h:1/a"
-    written = seed_missing_inputs(kv, _node_stack(tmp_path), None, None, node_store)
+    signer = LicenseSigner(tmp_path / "key.pem")  # the node stack seeds a license too
+    written = seed_missing_inputs(kv, _node_stack(tmp_path), None, signer, node_store)
     assert "coder/backup-store" in written
     assert kv.data["coder/backup-store"] == {"connectionString": node_store}
     # Never overwritten: a second up with another node keeps what is there.
-    assert seed_missing_inputs(kv, _node_stack(tmp_path), None, None, "other") == []
+    assert seed_missing_inputs(kv, _node_stack(tmp_path), None, signer, "other") == []
     assert kv.data["coder/backup-store"] == {"connectionString": node_store}
 
 
