@@ -14,12 +14,14 @@ CloudNativePG (pinned ``cloudnative-pg`` v1.30.0) provides both halves:
 The operator renews its CA before expiry with the same private key and subject (``renewCASecret``
 re-signs the existing key), so a copy of ``ca.crt`` keeps verifying the renewed server
 certificate until the copied CA itself expires; the program refreshes its copy on every run.
-The program, the restore drill and the policy pack share these facts from here.
+The program and the restore drill share these facts from here; the policy pack, which cannot
+import the program, checks URIs with its own ``policy.lib.postgres_uri`` (same constants, held
+equal by ``tests/policy/test_contracts_copy.py``).
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 # CloudNativePG's names (see the module docstring for their source).
 CA_SECRET_SUFFIX = "-ca"
@@ -47,24 +49,3 @@ def rw_host(cluster: str, namespace: str) -> str:
 def verified_query(root_cert: str = CA_MOUNT_FILE) -> str:
     """The libpq URI query that verifies the server: the CA file and ``verify-full``."""
     return urlencode({"sslmode": VERIFIED_SSLMODE, "sslrootcert": root_cert}, safe="/")
-
-
-def tls_problem(uri: str) -> str | None:
-    """Why a PostgreSQL URI does not verify its server, or None (also for non-PostgreSQL text).
-
-    The answer names only the TLS parameters, never the URI: it carries the password.
-    """
-    try:
-        parts = urlsplit(uri.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in POSTGRES_SCHEMES:
-        return None
-    params = parse_qs(parts.query)
-    modes = params.get("sslmode") or []
-    if modes != [VERIFIED_SSLMODE]:
-        found = f"sslmode={','.join(modes)}" if modes else "no sslmode (libpq's default: prefer)"
-        return f"{found}, not sslmode={VERIFIED_SSLMODE}"
-    if not (params.get("sslrootcert") or [""])[0]:
-        return "sslmode=verify-full without sslrootcert (the CA to verify against)"
-    return None

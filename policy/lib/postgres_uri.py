@@ -1,7 +1,9 @@
-"""Whether a PostgreSQL connection URI verifies its server (the pack's copy of the program's check).
+"""Whether a PostgreSQL connection URI verifies its server: the one implementation of the check.
 
-The program's original is ``coder_platform.specs.postgres_tls.tls_problem``; the pack runs in its
-own virtualenv, and ``tests/policy/test_contracts_copy.py`` holds the two to the same answers.
+The program builds its URIs from ``coder_platform.specs.postgres_tls`` (whose constants
+``tests/policy/test_contracts_copy.py`` holds equal to these); the pack runs in its own
+virtualenv and cannot import it, and the program needs no check of its own: the pack judges
+every URI a stack writes, and the program's tests ask the pack.
 """
 
 from __future__ import annotations

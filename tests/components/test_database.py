@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pulumi
 
-from coder_platform.specs.postgres_tls import tls_problem
 from components.database import CnpgPostgres, CnpgPostgresArgs, RecoverySource
+from policy.lib import postgres_uri
 from testbed.harness import (
     FAKE_PASSWORD,
     CapturedOptions,
@@ -144,7 +144,7 @@ def test_uri_verifies_the_server_by_a_name_cnpg_puts_in_its_certificate() -> Non
     query = parse_qs(uri.query)
     assert query["sslmode"] == ["verify-full"]
     assert query["sslrootcert"] == ["/etc/coder-platform/db-ca/ca.crt"]
-    assert tls_problem(uri.geturl()) is None
+    assert postgres_uri.tls_problem(uri.geturl()) is None  # the pack's check
 
 
 def test_server_ca_is_read_from_cnpg_secret_and_waited_for_when_published() -> None:

@@ -86,10 +86,19 @@ POSTGRES_URIS = [
 ]
 
 
-@pytest.mark.parametrize("uri", POSTGRES_URIS)
-def test_pack_and_program_agree_on_verified_postgres_tls_when_given_the_same_uri(uri: str) -> None:
-    assert postgres_uri.tls_problem(uri) == postgres_tls.tls_problem(uri)
+def test_pack_and_program_agree_on_what_a_verified_postgres_uri_says() -> None:
     assert postgres_uri.VERIFIED_SSLMODE == postgres_tls.VERIFIED_SSLMODE
+    assert postgres_uri.POSTGRES_SCHEMES == postgres_tls.POSTGRES_SCHEMES
+
+
+@pytest.mark.parametrize("uri", POSTGRES_URIS)
+def test_the_program_builds_a_query_the_pack_accepts_when_appended_to_any_uri(uri: str) -> None:
+    """Whatever the URI's own query, the program's verified query is what the pack asks for."""
+    base = uri.split("?", 1)[0]
+    if not base.lower().startswith(postgres_tls.POSTGRES_SCHEMES):
+        assert postgres_uri.tls_problem(uri) is None  # not a PostgreSQL URI: not judged
+        return
+    assert postgres_uri.tls_problem(f"{base}?{postgres_tls.verified_query()}") is None
 
 
 def test_pack_and_program_refuse_the_sslmode_the_database_used_to_get() -> None:
