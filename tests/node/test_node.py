@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from localplatform.images import catalog
 from localplatform.node import BRIDGE, DAEMONS, kube_client
 from localplatform.node_host import read_sysctls
 from localplatform.platform import LocalPlatform, toolchain_env
+from tests.node.polling import wait_for
 
 pytestmark = pytest.mark.node
 
@@ -64,17 +65,6 @@ class Node:
 
     def client(self) -> httpx.Client:
         return kube_client(self.platform.kube_dir / "kubeconfig")
-
-
-def _wait(check: Callable[[], Any], what: str, seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(1)
-    pytest.fail(f"{what} did not happen within {seconds:.0f}s (last seen: {last!r})")
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +107,7 @@ def test_the_node_is_ready_and_runs_a_pod_whose_log_the_api_server_reads(node: N
             },
         }
         # The default ServiceAccount appears once the serviceaccount controller runs.
-        _wait(
+        wait_for(
             lambda: (
                 client.get(f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default").status_code
                 == 200
@@ -126,7 +116,7 @@ def test_the_node_is_ready_and_runs_a_pod_whose_log_the_api_server_reads(node: N
             30,
         )
         _apply(client, f"/api/v1/namespaces/{NAMESPACE}/pods", pod)
-        status = _wait(
+        status = wait_for(
             lambda: (
                 client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/hello").json()["status"]
                 if client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/hello")
@@ -139,7 +129,7 @@ def test_the_node_is_ready_and_runs_a_pod_whose_log_the_api_server_reads(node: N
             90,
         )
         assert status["podIP"].startswith("10.88.")
-        log = _wait(
+        log = wait_for(
             lambda: client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/hello/log").text,
             "the pod's log",
             30,
@@ -173,7 +163,7 @@ def test_cnpg_runs_postgresql_on_the_retain_class(node: Node) -> None:
         }
         path = f"/apis/postgresql.cnpg.io/v1/namespaces/{NAMESPACE}/clusters"
         _apply(client, path, cluster)
-        _wait(
+        wait_for(
             lambda: (
                 client.get(f"{path}/pg").json().get("status", {}).get("phase")
                 == "Cluster in healthy state"
@@ -337,7 +327,7 @@ def _psql(client: httpx.Client, namespace: str, name: str, sql: str) -> str:
             phase = client.get(f"{pods}/{pod_name}").json().get("status", {}).get("phase")
             return phase if phase in ("Succeeded", "Failed") else None
 
-        phase = _wait(finished, f"psql ({pod_name}) to finish", 120)
+        phase = wait_for(finished, f"psql ({pod_name}) to finish", 120)
         log = client.get(f"{pods}/{pod_name}/log").text
         if phase == "Succeeded":
             return log
@@ -405,8 +395,8 @@ def test_the_programs_cluster_archives_wal_and_its_scheduled_base_backup_into_az
                 c["type"] == "ContinuousArchiving" and c["status"] == "True" for c in conditions
             )
 
-        _wait(archiving, "WAL archiving through the plugin (ContinuousArchiving True)", 300)
-        _wait(
+        wait_for(archiving, "WAL archiving through the plugin (ContinuousArchiving True)", 300)
+        wait_for(
             lambda: _cluster_status(client, namespace).get("phase") == "Cluster in healthy state",
             "generation 1 healthy",
             300,
@@ -444,7 +434,7 @@ def test_the_programs_cluster_archives_wal_and_its_scheduled_base_backup_into_az
                 if b.get("status", {}).get("phase") == "completed"
             ]
 
-        [backup] = _wait(completed, "a completed base backup", 300)
+        [backup] = wait_for(completed, "a completed base backup", 300)
         assert backup["spec"]["method"] == "plugin"
         assert backup["spec"]["pluginConfiguration"]["name"] == BARMAN_PLUGIN
     server = archive_server_name(CLUSTER, 1)
@@ -461,7 +451,7 @@ def test_the_next_generation_recovers_the_backed_up_data_from_azurite(node: Node
     with node.client() as client:
         args = _deploy_generation(client, node, 2)
         assert args.recovery is not None
-        _wait(
+        wait_for(
             lambda: (
                 _cluster_status(client, args.namespace).get("phase") == "Cluster in healthy state"
             ),

@@ -42,6 +42,7 @@ from localplatform.node_host import read_sysctls
 from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
 from testbed import project
 from testbed.project import Project, Run
+from tests.node.polling import wait_for
 
 pytestmark = pytest.mark.node
 
@@ -114,17 +115,6 @@ def node_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeStack]:
         platform.down()
 
 
-def _wait(check: Callable[[], Any], what: str, seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(2)
-    pytest.fail(f"{what} did not happen within {seconds:.0f}s (last seen: {last!r})")
-
-
 def _venv() -> Path:
     paths = installed_paths(ROOT, "install-node", "node: not installed", "builds it")
     return Path(paths["barman_venv"])
@@ -160,10 +150,10 @@ def test_one_reconcile_deploys_the_data_layer_onto_the_node(node_stack: NodeStac
                 for c in cluster().get("conditions") or []
             )
 
-        _wait(
+        wait_for(
             lambda: cluster().get("phase") == "Cluster in healthy state", "the cluster healthy", 300
         )
-        _wait(archiving, "WAL archiving through the plugin (ContinuousArchiving True)", 300)
+        wait_for(archiving, "WAL archiving through the plugin (ContinuousArchiving True)", 300)
         pod = client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/{CLUSTER}-1").json()
         assert pod["status"]["phase"] == "Running"
         pvc = client.get(
@@ -182,7 +172,7 @@ def test_one_reconcile_deploys_the_data_layer_onto_the_node(node_stack: NodeStac
             return [b for b in items if b.get("status", {}).get("phase") == "completed"]
 
         # The ScheduledBackup the program deploys takes one at once (backup.immediate).
-        [backup] = _wait(completed, "a completed base backup", 300)
+        [backup] = wait_for(completed, "a completed base backup", 300)
         assert backup["spec"]["method"] == "plugin"
         assert backup["spec"]["pluginConfiguration"]["name"] == BARMAN_PLUGIN
     connection_string = node_stack.platform.local_node.backup_store_connection_string
@@ -293,7 +283,7 @@ def _must(client: httpx.Client, sql: str) -> str:
         out = _sql(client, sql)
         return None if out is None else [out]
 
-    answered: list[str] = _wait(answer, f"the database to answer {sql!r}", 120)
+    answered: list[str] = wait_for(answer, f"the database to answer {sql!r}", 120)
     return answered[0]
 
 
@@ -341,7 +331,7 @@ def incident(node_stack: NodeStack) -> Incident:
             last = _sql(client, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
             return last is not None and last.strip() >= segment
 
-        _wait(archived, f"WAL segment {segment} archived", 120)
+        wait_for(archived, f"WAL segment {segment} archived", 120)
         for n in (4, 5, 6):
             write(n)
         rows = _must(client, f"SELECT n, extract(epoch FROM written_at) FROM {MARKERS}")
@@ -360,12 +350,12 @@ def test_the_namespace_delete_keeps_the_volume_released_by_the_retain_class(
     node_stack: NodeStack, incident: Incident
 ) -> None:
     with node_stack.client() as client:
-        _wait(
+        wait_for(
             lambda: client.get(f"/api/v1/namespaces/{NAMESPACE}").status_code == 404,
             f"namespace {NAMESPACE} gone",
             300,
         )
-        volume = _wait(
+        volume = wait_for(
             lambda: (
                 v
                 if (v := client.get(f"/api/v1/persistentvolumes/{incident.volume}").json())
@@ -393,14 +383,14 @@ def test_the_readme_recovery_brings_the_rows_back_within_the_archive_timeout(
     database["recovery"] = {"enabled": True}
     stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
     with node_stack.client() as client:
-        _wait(
+        wait_for(
             lambda: client.get(f"/api/v1/namespaces/{NAMESPACE}").status_code == 404,
             f"namespace {NAMESPACE} gone",
             300,
         )
         run = node_stack.reconcile()
         assert run.exit_code == ExitCode.HEALED, (run.report.get("error"), run.stderr[-3000:])
-        rows = _wait(
+        rows = wait_for(
             lambda: _sql(client, f"SELECT n FROM {MARKERS} ORDER BY n"),
             "the recovered database answering with its marker rows",
             600,
