@@ -19,6 +19,7 @@ from automation.operations import (
 )
 from automation.outcome import Outcome
 from automation.reporting.collector import EventCollector
+from automation.scope import refuse_operator_uninstall
 from automation.session import Session, phase, validate_config
 from coder_platform.contracts import PROJECT
 
@@ -40,7 +41,8 @@ def preview(session: Session, policy: PolicySettings | None) -> Outcome:
 
 def up(session: Session, policy: PolicySettings | None) -> Outcome:
     with phase(session, "up") as detail:
-        validate_config(session)
+        config = validate_config(session)
+        refuse_operator_uninstall(session.stack, config, session.engine.export_state())
         result = up_and_record(session, policy)
         applied = result.changes
         session.report.changes = result.counts

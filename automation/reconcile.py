@@ -56,6 +56,7 @@ from automation.operations import (
 from automation.outcome import Outcome, changed_outcome
 from automation.reporting.collector import EventCollector, ResourceChange
 from automation.reporting.report import CoderCheckReport, CoderReport, ProbeReport, StateEditReport
+from automation.scope import refuse_operator_uninstall
 from automation.session import Session, phase, validate_config
 from coder_platform.coder_api import CoderApiError
 from coder_platform.config import PlatformConfig
@@ -167,6 +168,7 @@ def observe(
                 ),
             )
         state = session.engine.export_state()
+        refuse_operator_uninstall(session.stack, config, state)
         seeded = tuple(seeded_urns(state))
         coder_ok = any(r.name == "coder" and r.status is ProbeStatus.OK for r in results)
         first_user = _first_user(deps.coder) if deps.coder and coder_ok else None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from automation.engine.protocol import StackEngine
 from automation.errors import ConfigInvalidError, failure_reason
 from automation.reporting.progress import ProgressSink
 from automation.reporting.report import ReportBuilder
+from automation.scope import refuse_operators_scope_in_cluster
 from coder_platform.config import ConfigError, PlatformConfig, load_config, raw_stack_config
 from coder_platform.redaction import Redactor
 
@@ -44,18 +46,23 @@ def phase(session: Session, name: str) -> Iterator[list[str]]:
     session.progress.phase(name, "ok", "; ".join(detail))
 
 
-def validate_config(session: Session) -> PlatformConfig:
-    """Contract C1 on the stack's own config, before any engine operation runs the program.
+def validate_config(session: Session, environ: Mapping[str, str] | None = None) -> PlatformConfig:
+    """Contract C1 on the stack's own config, before any engine operation runs the program;
+    and an operators-scope stack is refused in-cluster, before anything runs.
 
     Secret values reach the redactor first; ``ConfigError`` messages never echo values.
     """
     entries = session.engine.config()
     session.redactor.add(*(entry.value for entry in entries.values() if entry.secret))
     try:
-        return load_config(raw_stack_config({key: e.value for key, e in entries.items()}))
+        config = load_config(raw_stack_config({key: e.value for key, e in entries.items()}))
     except ConfigError as error:
         raise ConfigInvalidError(
             f"invalid stack configuration: {'; '.join(str(i) for i in error.issues)}",
             f"Fix these keys in stacks/Pulumi.{session.stack}.yaml "
             "(pulumi config set --path 'coder-platform:<key>' <value>); nothing was deployed",
         ) from None
+    refuse_operators_scope_in_cluster(
+        session.stack, config, os.environ if environ is None else environ
+    )
+    return config

@@ -8,11 +8,14 @@ a kind here is written by nothing the stacks render (a grant nobody uses is a gr
 can).
 
 Chart writers are what the pinned charts' templates render (their ``templates/`` folders): the
-Coder chart (Deployment, Service, ServiceAccount, Role/RoleBinding for workspaces, Ingress),
-the CloudNativePG chart (Deployment, Service, ServiceAccount, ConfigMaps, and the optional
-NetworkPolicy, PodDisruptionBudget and PodMonitor), the Barman Cloud plugin chart (Deployment,
-Service, ServiceAccount, a leader-election Role/RoleBinding, cert-manager Certificates and an
-Issuer). Helm stores every release as a Secret in the release's namespace.
+Coder chart (Deployment, Service, ServiceAccount, Role/RoleBinding for workspaces, Ingress).
+Helm stores every release as a Secret in the release's namespace.
+
+The operator charts (CloudNativePG, the Barman Cloud plugin) are not here: a stack with a
+reconciler never installs them (config ``operators.install``); their operators-scope stack does,
+run by an admin (``coder-platform:scope: operators``). So the kinds only those charts render
+(NetworkPolicy, PodDisruptionBudget, cert-manager Certificates and Issuers, the operator's
+Deployment and the plugin's Role) are no right of the reconciler's.
 """
 
 from __future__ import annotations
@@ -26,12 +29,9 @@ CRUD: Final = (*WRITE_NO_DELETE, "delete")
 
 PROGRAM: Final = "program"
 CODER_CHART: Final = "coder"
-CNPG_CHART: Final = "cloudnative-pg"
-BARMAN_CLOUD_CHART: Final = "plugin-barman-cloud"
-CHARTS: Final = (CODER_CHART, CNPG_CHART, BARMAN_CLOUD_CHART)
-# The reconciler's and the drill's Roles, Coder's for its workspaces, the plugin's for leader
-# election.
-_ROLE_WRITERS: Final = (PROGRAM, CODER_CHART, BARMAN_CLOUD_CHART)
+CHARTS: Final = (CODER_CHART,)
+# The reconciler's and the drill's Roles, Coder's for its workspaces.
+_ROLE_WRITERS: Final = (PROGRAM, CODER_CHART)
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ManagedKind:
 
 
 MANAGED_KINDS: Final = (
-    ManagedKind("", "ConfigMap", "configmaps", CRUD, (PROGRAM, CNPG_CHART)),
+    ManagedKind("", "ConfigMap", "configmaps", CRUD, (PROGRAM,)),
     ManagedKind("", "Secret", "secrets", CRUD, (PROGRAM, *CHARTS)),
     ManagedKind("", "Service", "services", CRUD, CHARTS),
     ManagedKind("", "ServiceAccount", "serviceaccounts", CRUD, (PROGRAM, *CHARTS)),
@@ -55,16 +55,12 @@ MANAGED_KINDS: Final = (
     # The Pulumi Kubernetes Operator's Stack (reconciler mode: operator).
     ManagedKind("pulumi.com", "Stack", "stacks", CRUD, (PROGRAM,)),
     ManagedKind("networking.k8s.io", "Ingress", "ingresses", CRUD, (CODER_CHART,)),
-    ManagedKind("networking.k8s.io", "NetworkPolicy", "networkpolicies", CRUD, (CNPG_CHART,)),
-    ManagedKind("policy", "PodDisruptionBudget", "poddisruptionbudgets", CRUD, (CNPG_CHART,)),
     ManagedKind("rbac.authorization.k8s.io", "Role", "roles", CRUD, _ROLE_WRITERS),
     ManagedKind("rbac.authorization.k8s.io", "RoleBinding", "rolebindings", CRUD, _ROLE_WRITERS),
     # Never deleted outside the drill's scratch namespace: a deleted Cluster is a lost database.
     ManagedKind("postgresql.cnpg.io", "Cluster", "clusters", WRITE_NO_DELETE, (PROGRAM,)),
     ManagedKind("postgresql.cnpg.io", "ScheduledBackup", "scheduledbackups", CRUD, (PROGRAM,)),
     ManagedKind("barmancloud.cnpg.io", "ObjectStore", "objectstores", CRUD, (PROGRAM,)),
-    ManagedKind("cert-manager.io", "Certificate", "certificates", CRUD, (BARMAN_CLOUD_CHART,)),
-    ManagedKind("cert-manager.io", "Issuer", "issuers", CRUD, (BARMAN_CLOUD_CHART,)),
     ManagedKind("monitoring.coreos.com", "PrometheusRule", "prometheusrules", CRUD, (PROGRAM,)),
-    ManagedKind("monitoring.coreos.com", "PodMonitor", "podmonitors", CRUD, (PROGRAM, CNPG_CHART)),
+    ManagedKind("monitoring.coreos.com", "PodMonitor", "podmonitors", CRUD, (PROGRAM,)),
 )

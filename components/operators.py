@@ -1,6 +1,10 @@
 """CnpgOperators: the CNPG operator and the Barman Cloud plugin from pinned Helm charts.
 
-Optional per stack: where the platform team already runs them, ``operators.install: false``.
+Installed by an operators-scope stack (``coder-platform:scope: operators``, e.g.
+``dev-operators``) that an admin runs; an app stack with an in-cluster reconciler never installs
+them (``operators.install: false``), so the reconciler holds no write right in their namespace,
+where the operator's service account is cluster-wide. The component and its children keep the
+names they had in the app stacks, so ``pulumi state move`` carries them over (docs/runbook.md).
 The plugin must live in the operator's namespace and needs cert-manager in the cluster.
 
 The namespace is the program's own object, not Helm's ``createNamespace`` side effect, so it
@@ -19,8 +23,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from coder_platform.contracts import PART_OF, ComponentType
-from coder_platform.managed_kinds import BARMAN_CLOUD_CHART, CNPG_CHART
 from coder_platform.specs.pod_security import pod_security
+
+# The charts in the CloudNativePG chart repository.
+CNPG_CHART = "cloudnative-pg"
+BARMAN_CLOUD_CHART = "plugin-barman-cloud"
 
 
 @dataclass(frozen=True)

@@ -75,20 +75,73 @@ def test_dev_declared_ephemeral_gets_delete_storage() -> None:
     assert sc["reclaimPolicy"] == "Delete"
 
 
-def test_operators_are_pinned_helm_releases_and_optional() -> None:
-    mocks = run_program(load_stack_file("dev"), stack="dev")
-    releases = {r.inputs["chart"]: r.inputs for r in mocks.of_type("kubernetes:helm.sh/v3:Release")}
+OPERATOR_CHARTS = {"cloudnative-pg", "plugin-barman-cloud"}
+RELEASE = "kubernetes:helm.sh/v3:Release"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+
+
+def _operator_subtree(mocks: object) -> set[tuple[str, str]]:
+    return {
+        (r.type, r.name)
+        for r in mocks.resources  # type: ignore[attr-defined]
+        if r.name == "operators" or r.name.startswith("operators-")
+    }
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_operators_stack_registers_the_pinned_operator_releases_and_nothing_else(env: str) -> None:
+    mocks = run_program(load_stack_file(f"{env}-operators"), stack=f"{env}-operators")
+    releases = {r.inputs["chart"]: r.inputs for r in mocks.of_type(RELEASE)}
     assert releases["cloudnative-pg"]["version"] == "0.29.0"
     assert releases["plugin-barman-cloud"]["version"] == "0.7.0"
-    assert releases["plugin-barman-cloud"]["namespace"] == releases["cloudnative-pg"]["namespace"]
-
-    raw = copy.deepcopy(load_stack_file("dev"))
-    raw["operators"]["install"] = False
-    charts = {
-        r.inputs["chart"]
-        for r in run_program(raw, stack="dev").of_type("kubernetes:helm.sh/v3:Release")
+    assert {r["namespace"] for r in releases.values()} == {"cnpg-system"}
+    assert {(r.type, r.name) for r in mocks.resources} == {
+        ("coder-platform:database:CnpgOperators", "operators"),
+        ("kubernetes:core/v1:Namespace", "operators-namespace"),
+        (RELEASE, "operators-cnpg"),
+        (RELEASE, "operators-barman-cloud"),
     }
-    assert charts.isdisjoint({"cloudnative-pg", "plugin-barman-cloud"})
+
+
+def test_operators_keep_their_names_when_they_move_from_an_app_stack_to_their_own() -> None:
+    """``pulumi state move`` keeps each resource's name and parent chain: the operators stack
+    must register them under the names an app stack that installed them did, or its first
+    update would replace (uninstall and reinstall) the operator."""
+    before = copy.deepcopy(load_stack_file("dev"))
+    before["operators"]["install"] = True
+    before["reconciler"]["enabled"] = False  # the only app stack that may still install them
+    installed_by_app = _operator_subtree(run_program(before, stack="dev"))
+    own = _operator_subtree(run_program(load_stack_file("dev-operators"), stack="dev-operators"))
+    assert installed_by_app == own
+    assert len(own) == 4
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_app_stack_installs_no_operator_and_leaves_their_namespace_read_only(env: str) -> None:
+    mocks = run_program(load_stack_file(env), stack=env)
+    assert not {r.inputs["chart"] for r in mocks.of_type(RELEASE)} & OPERATOR_CHARTS
+    assert not _operator_subtree(mocks)
+    roles = {r.inputs["metadata"]["namespace"]: r.inputs for r in mocks.of_type(ROLE)}
+    assert "cnpg-system" not in roles
+    policies = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in mocks.of_type(POLICY)}
+    guard = policies[f"coder-reconciler-{env}-operator-namespace"]
+    assert guard["validations"][0]["expression"] == 'request.namespace != "cnpg-system"'
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_reconciler_is_granted_no_kind_only_the_operator_charts_render(env: str) -> None:
+    mocks = run_program(load_stack_file(env), stack=env)
+    granted = {
+        resource
+        for role in mocks.of_type(ROLE)
+        for rule in role.inputs["rules"]
+        for resource in rule["resources"]
+    }
+    assert granted.isdisjoint(
+        {"networkpolicies", "poddisruptionbudgets", "certificates", "issuers"}
+    )
+    assert {"deployments", "secrets", "clusters", "cronjobs"} <= granted
 
 
 def test_stack_in_recovery_mode_bootstraps_from_the_previous_generation() -> None:
@@ -181,5 +234,11 @@ def test_every_namespace_the_stack_creates_enforces_a_pod_security_level(stack: 
         "coder-db-drill": "baseline",
         "coder": "baseline",
         "coder-reconciler": "restricted",
-        "cnpg-system": "baseline",  # the program's namespace, not Helm's createNamespace
     }
+    operators = run_program(load_stack_file(f"{stack}-operators"), stack=f"{stack}-operators")
+    [namespace] = operators.of_type("kubernetes:core/v1:Namespace")
+    # The program's namespace, not Helm's createNamespace.
+    assert namespace.inputs["metadata"]["name"] == "cnpg-system"
+    assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == (
+        "baseline"
+    )

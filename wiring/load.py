@@ -36,6 +36,8 @@ def load(project_root: Path) -> Loaded:
     """Validate config, read every secret input and hash every template directory."""
     try:
         config = read_stack_config()
+        if config.operators_scope:  # installs the operators only: no input to read
+            return Loaded(config, None, [], project_root)
         if config.coder is None or not config.coder.enabled:
             store = read_connection_string(config.vault, config.database.backup)
             return Loaded(config, None, [], project_root, store)

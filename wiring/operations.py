@@ -57,7 +57,9 @@ def build_reconciler(
             storage_class_names=(config.storage_class_name,),
             workspace_namespace=namespaces.coder if owns_coder else None,
             workload_service_accounts=_workload_service_accounts(config, owns_coder),
-            operator_namespace=None if config.operators.install else namespaces.operators,
+            # Read-only for the reconciler, always: a stack with a reconciler never installs
+            # the operators (config: operators.install), their operators-scope stack does.
+            operator_namespace=namespaces.operators,
             coder_internal_url=(
                 str(reconciler.coder_internal_url) if reconciler.coder_internal_url else None
             ),
@@ -75,13 +77,10 @@ def build_reconciler(
 
 
 def _managed_namespaces(config: PlatformConfig, owns_coder: bool) -> tuple[str, ...]:
-    """Rights only where this stack creates things: the runner heals what it owns."""
+    """Rights only where this stack creates things: the runner heals what it owns. Never the
+    operators' namespace: their own stack (``scope: operators``) installs them."""
     namespaces = config.namespaces
-    owned = (
-        (namespaces.database, True),
-        (namespaces.coder, owns_coder),
-        (namespaces.operators, config.operators.install),
-    )
+    owned = ((namespaces.database, True), (namespaces.coder, owns_coder))
     return tuple(namespace for namespace, owns in owned if owns)
 
 

@@ -61,9 +61,11 @@ def real_dependencies(
         else FailedProbe("kubernetes", "no in-cluster service account and no kubeconfig found")
     )
     vault_token: str | None = None
-    if config.vault.enabled and config.vault.address is not None:
+    if config.operators_scope:
+        vault: Probe = SkippedProbe("vault", "an operators-scope stack reads nothing from Vault")
+    elif config.vault.enabled and config.vault.address is not None:
         address = str(config.vault.address).rstrip("/")
-        vault: Probe = HttpProbe(
+        vault = HttpProbe(
             "vault", f"{address}/v1/sys/health?standbyok=true&perfstandbyok=true", vault_verdict
         )
         vault_token = _vault_token(session, config, address, env)

@@ -27,6 +27,14 @@ class KubeEndpoint:
     source: str
 
 
+def in_cluster(environ: Mapping[str, str], service_account_dir: Path | None = None) -> bool:
+    """The run is a pod's (the CronJob's): the API server's Service in the environment and the
+    service account's CA mounted, as ``discover`` reads them."""
+    account = SERVICE_ACCOUNT_DIR if service_account_dir is None else service_account_dir
+    host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+    return bool(host and port and (account / "ca.crt").exists())
+
+
 def discover(
     environ: Mapping[str, str],
     context: str | None = None,

@@ -11,12 +11,29 @@ from coder_platform.config.issues import ConfigIssue
 from coder_platform.config.observability_rules import observability_issues
 from coder_platform.config.reconciler import ReconcilerConfig
 from coder_platform.config.schema import AzureConfig, PlatformConfig
+from coder_platform.config.scope_rules import app_operators_issues, operators_scope_issues
 from coder_platform.config.seeded_state_rules import seeded_state_issues
 from coder_platform.contracts import AZURE_DISK_CSI, looks_secret_env
 
 
 def semantic_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
     """Rules that span several keys; each names the key to change."""
+    if config.operators_scope:
+        yield from operators_scope_issues(config)
+        return
+    if config.database_section is None:
+        yield ConfigIssue(
+            "database",
+            "is required in an app stack (scope: app, the default): the CNPG cluster that "
+            "holds Coder's state; only an operators-scope stack (scope: operators) has none",
+        )
+        return
+    yield from app_operators_issues(config)
+    yield from _app_issues(config)
+
+
+def _app_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
+    """The rules of an app stack (``scope: app``), which has a database section."""
     azure = config.azure
     if azure.enabled:
         for field in (

@@ -32,6 +32,14 @@ from coder_platform.contracts import AZURE_DISK_CSI, DNS_LABEL
 from coder_platform.names import dns_label
 
 Environment = Literal["dev", "prod", "local", "e2e"]
+# What a stack deploys. ``app``: the platform (database, Coder, seeded state, the in-cluster
+# reconciler). ``operators``: the CNPG operator and the Barman Cloud plugin only (their Helm
+# releases, CRDs and cluster-wide RBAC), in a stack of their own that an admin runs and the
+# in-cluster reconciler never does: the operator's service account holds cluster-wide rights, so
+# an identity that may write in its namespace may take the cluster.
+Scope = Literal["app", "operators"]
+APP_SCOPE: Scope = "app"
+OPERATORS_SCOPE: Scope = "operators"
 # Managed environments may not fall back to placeholders or disposable data (C1, C5); the runner
 # asks before any config is validated (which backend a stack may use), the program after.
 MANAGED_ENVIRONMENTS = frozenset({"dev", "prod"})
@@ -206,9 +214,15 @@ class DatabaseConfig(ConfigModel):
 
 
 class OperatorsConfig(ConfigModel):
-    """CNPG operator and Barman Cloud plugin installs (off where the platform team owns them)."""
+    """CNPG operator and Barman Cloud plugin installs: by an operators-scope stack
+    (``scope: operators``), or (an app stack without an in-cluster reconciler) by the app stack
+    itself; off where the platform team owns them."""
 
-    install: bool = Field(True, description="install CNPG and the Barman Cloud plugin")
+    install: bool = Field(
+        True,
+        description="install CNPG and the Barman Cloud plugin (false in an app stack with a "
+        "reconciler: its operators stack installs them)",
+    )
     chart_repository: HttpUrl = Field(HttpUrl("https://cloudnative-pg.github.io/charts"))
     cnpg_chart_version: str = Field("0.29.0", pattern=SEMVER, description="an exact version")
     barman_plugin_chart_version: str = Field(
@@ -336,6 +350,11 @@ class PlatformConfig(ConfigModel):
     """The whole stack configuration."""
 
     environment: Environment = Field(description="one of dev, prod, local, e2e")
+    scope: Scope = Field(
+        APP_SCOPE,
+        description="app (the platform, the default) or operators (the CNPG operator and the "
+        "Barman Cloud plugin only, run by an admin, never in-cluster)",
+    )
     protected: bool = Field(
         True,
         description="true or false (true: refuse destroy and keep the data resources protected)",
@@ -343,7 +362,13 @@ class PlatformConfig(ConfigModel):
     azure: AzureConfig = AzureConfig()
     namespaces: NamespacesConfig = NamespacesConfig()
     storage: StorageConfig = StorageConfig()
-    database: DatabaseConfig
+    # ``database`` in YAML; read through the ``database`` property. Required in an app stack
+    # (rules.py), absent in an operators-scope stack, which has no database.
+    database_section: DatabaseConfig | None = Field(
+        None,
+        alias="database",
+        description="the CNPG cluster that holds Coder's state (required when scope is app)",
+    )
     operators: OperatorsConfig = OperatorsConfig()
     vault: VaultConfig = VaultConfig()
     local_secrets: LocalSecretsConfig | None = Field(
@@ -360,6 +385,21 @@ class PlatformConfig(ConfigModel):
     restore_drill: RestoreDrillConfig = Field(
         RestoreDrillConfig(), description="the scheduled restore drill that proves the backups"
     )
+
+    @property
+    def operators_scope(self) -> bool:
+        """The stack installs the operators only (``scope: operators``)."""
+        return self.scope == OPERATORS_SCOPE
+
+    @property
+    def database(self) -> DatabaseConfig:
+        """The database section of an app stack (validation requires it there). Nothing reads
+        it in an operators-scope stack: the program, the runner and the rules branch first."""
+        if self.database_section is None:
+            raise AttributeError(
+                "an operators-scope stack has no database section (coder-platform:scope)"
+            )
+        return self.database_section
 
     @property
     def managed(self) -> bool:

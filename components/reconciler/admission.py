@@ -10,8 +10,9 @@ namespace"). ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, GA sinc
 - **workload identity**: a Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job or CronJob
   that the reconciler creates or updates must run as a service account the stack declares
   (``namespace/name``); one that names no account runs as ``default`` and is refused too.
-- **operator namespace**: when this stack does not install the operators, the reconciler may
-  change nothing in their namespace (their service accounts hold cluster-wide rights).
+- **operator namespace**: the reconciler may change nothing in the operators' namespace (their
+  service accounts hold cluster-wide rights). A stack with a reconciler never installs them:
+  their own stack (``coder-platform:scope: operators``) does, run by an admin.
 
 Both match only requests whose user is the reconciler's service account (``matchConditions``),
 so admins, controllers and the operators themselves are untouched. The reconciler can read but

@@ -4,12 +4,12 @@ Least-privilege RBAC, and why each grant exists (the runner refreshes and heals 
 Kubernetes objects this stack owns, through the Kubernetes provider and Helm):
 
 - cluster-wide **read** of what refresh and Helm diffs look up: namespaces, StorageClasses,
-  PersistentVolumes, CRDs, ClusterRoles/Bindings and webhook configurations (the operator
-  charts). No cluster-wide read of Secrets or of any namespaced workload.
+  PersistentVolumes, CRDs, ClusterRoles/Bindings, webhook configurations and the admission
+  policies. No cluster-wide read of Secrets or of any namespaced workload.
 - cluster-scoped **writes by name only**: the stack's StorageClass(es) (update, and delete so a
   reclaim-policy change can replace the class), the stack's namespaces (create and update, never
   delete: a deleted namespace was the incident), and the runner's own ClusterRole/Binding.
-- in each namespace the stack owns (database, Coder, operators, the reconciler's own): exactly
+- in each namespace the stack owns (database, Coder, the reconciler's own): exactly
   the namespaced kinds the program and its charts write, from the one list in
   ``coder_platform/managed_kinds.py`` (a unit test fails when a component adds a kind it lacks
   or it names a kind nothing writes), Helm's release Secrets included; pods, events and PVCs
@@ -24,10 +24,13 @@ Kubernetes objects this stack owns, through the Kubernetes provider and Helm):
   account (pods, PVCs, Deployments); Kubernetes lets a subject create a Role only with rights it
   holds, so the runner must hold these to (re)create that Role, instead of the broader
   ``escalate`` verb.
-- the operator charts' cluster-scoped objects (CRDs, ClusterRoles, webhooks) are read-only: an
-  always-on job with the rights to rewrite them would be cluster-admin in all but name, a larger
-  blast radius than the outage it prevents. Operators are P3 (operator-managed); their drift
-  fails the run loudly instead of being healed silently.
+- nothing of the operators (the CNPG operator, the Barman Cloud plugin): a stack with a
+  reconciler never installs them; their own stack (``coder-platform:scope: operators``) does,
+  run by an admin and refused in-cluster by the runner. No Role in their namespace (not even a
+  read of its Secrets), and admission refuses any write there (``admission.py``); their
+  cluster-scoped objects (CRDs, ClusterRoles, webhooks) are read-only: an always-on job with the
+  rights to rewrite them, or to run a pod as the operator's cluster-wide account, would be
+  cluster-admin in all but name.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster"
 CNPG_SCHEDULED_BACKUP = "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 JOB = "kubernetes:batch/v1:Job"
+# The Pulumi Kubernetes Operator's Stack (the reconciler in mode: operator).
+PULUMI_OPERATOR_STACK = "kubernetes:pulumi.com/v1:Stack"
 SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

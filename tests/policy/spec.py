@@ -27,4 +27,5 @@ RULES = {
     "coder-template-content-hash": Rule(("C2",)),
     "postgres-tls-verified": Rule(("C5",)),
     "coder-template-access": Rule(("C3",), stack=True),
+    "reconciled-stack-without-operators": Rule(("P1",), stack=True),
 }

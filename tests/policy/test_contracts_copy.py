@@ -12,9 +12,11 @@ from coder_platform import contracts
 from coder_platform.contracts import is_pinned_image
 from coder_platform.specs import postgres_tls
 from coder_platform.specs.cnpg import BARMAN_PLUGIN
+from components.operators import BARMAN_CLOUD_CHART, CNPG_CHART
 from policy.lib import postgres_uri, resources
 from policy.lib.images import is_pinned
 from policy.rules.cnpg_recovery_archive_isolation import rule as archive_isolation
+from policy.rules.reconciled_stack_without_operators import rule as without_operators
 from policy.rules.token_rotation import rule as token_rotation
 
 IMAGES = [
@@ -62,6 +64,12 @@ def test_pack_finds_the_reconciler_cronjob_by_the_labels_the_program_sets() -> N
     assert token_rotation.COMPONENT_LABEL == contracts.COMPONENT_LABEL
     assert token_rotation.RECONCILER == contracts.RECONCILER_COMPONENT
     assert token_rotation.INTERVAL_ANNOTATION == contracts.INTERVAL_ANNOTATION
+
+
+def test_pack_knows_the_reconciler_and_the_operator_charts_the_program_renders() -> None:
+    assert without_operators.COMPONENT_LABEL == contracts.COMPONENT_LABEL
+    assert without_operators.RECONCILER == contracts.RECONCILER_COMPONENT
+    assert set(without_operators.OPERATOR_CHARTS) == {CNPG_CHART, BARMAN_CLOUD_CHART}
 
 
 def test_pack_and_program_name_the_same_barman_plugin_when_checking_archivers() -> None:
