@@ -1,11 +1,15 @@
 """Least privilege, proven by the API server: the reconciler's own identity deploys and heals
 the stack, and is refused what would let it take the cluster.
 
-An admin deploys the local stack once (the reconciler's RBAC and admission policies as the
-program renders them); every later step runs as the reconciler's ServiceAccount with a token
-from the TokenRequest API, so RBAC, ValidatingAdmissionPolicy and Pod Security admission (on by
-default in kube-apiserver) answer exactly as they would for the in-cluster CronJob. The cluster
-is this module's own: the policies and bindings never leak into the other modules' runs.
+An admin deploys, as on dev and prod, first the operators' own stack (``scope: operators``, the
+CNPG operator's and the Barman Cloud plugin's releases in ``cnpg-system``; stand-in charts of the
+same names served on loopback, ``standin_charts.py``) and then the app stack (the local stack,
+Kubernetes only, shaped like dev where it matters here: ``operators.install: false``, a reconciler,
+its RBAC and admission policies as the program renders them). Every later step runs as the
+reconciler's ServiceAccount with a token from the TokenRequest API, so RBAC,
+ValidatingAdmissionPolicy and Pod Security admission (on by default in kube-apiserver) answer
+exactly as they would for the in-cluster CronJob. The cluster is this module's own: the policies
+and bindings never leak into the other modules' runs.
 """
 
 from __future__ import annotations
@@ -19,11 +23,19 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
-from coder_platform.contracts import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT, ExitCode
+from coder_platform.contracts import (
+    PROJECT,
+    RECONCILER_NAMESPACE,
+    RECONCILER_SERVICE_ACCOUNT,
+    ExitCode,
+)
 from components.reconciler.admission import OPERATOR_NAMESPACE_MESSAGE, WORKLOAD_MESSAGE
 from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions, write_kubeconfig
-from testbed.project import CRONJOB, SCHEDULED_BACKUP, Project, copy_project
+from testbed.harness import load_stack_file
+from testbed.project import CRONJOB, SCHEDULED_BACKUP, Project, Run, copy_project
+from tests.integration.standin_charts import serve, write_repository
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +43,10 @@ DATABASE = "coder-db"
 OPERATORS = "cnpg-system"
 OPERATOR_SERVICE_ACCOUNT = "cnpg-cloudnative-pg"  # the CNPG chart's account (release "cnpg")
 STACK_STATE = "local.json"
+OPERATORS_STACK = "local-operators"
+OPERATOR_BINDING = (
+    f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{OPERATOR_SERVICE_ACCOUNT}"
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,8 @@ class Deployed:
     admin: LocalCluster
     reconciler: LocalCluster  # the same API server, signed in as the reconciler's account
     project: Project  # runs python -m automation with the reconciler's kubeconfig
+    admin_project: Project  # the same project with the admin's kubeconfig
+    operators_installed: Run  # the admin's first reconcile of the operators stack
 
 
 @pytest.fixture(scope="module")
@@ -63,39 +81,63 @@ def _token_for(admin: LocalCluster, namespace: str, service_account: str) -> str
     return str(response.json()["status"]["token"])
 
 
-def _operators_namespace(admin: LocalCluster) -> None:
-    """What an admin's operator install leaves: the namespace, the operator's account and a
-    Secret (the local stack installs no operator: ``operators.install: false``)."""
-    with admin.client() as client:
-        for path, body in (
-            ("/api/v1/namespaces", {"metadata": {"name": OPERATORS}}),
-            (f"/api/v1/namespaces/{OPERATORS}/serviceaccounts",
-             {"metadata": {"name": OPERATOR_SERVICE_ACCOUNT}}),
-            (f"/api/v1/namespaces/{OPERATORS}/secrets",
-             {"metadata": {"name": "cnpg-webhook-cert"}, "stringData": {"tls.key": "x"}}),
-            # What the serviceaccount controller makes in a real cluster (localkube runs none).
-            (f"/api/v1/namespaces/{DATABASE}/serviceaccounts", {"metadata": {"name": "default"}}),
-        ):  # fmt: skip
-            client.post(path, json=body).raise_for_status()
+@pytest.fixture(scope="module")
+def chart_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The operator charts' stand-ins, at the versions dev-operators pins."""
+    operators = load_stack_file("dev-operators")["operators"]
+    directory = tmp_path_factory.mktemp("charts")
+    write_repository(
+        directory,
+        {
+            "cloudnative-pg": operators["cnpgChartVersion"],
+            "plugin-barman-cloud": operators["barmanPluginChartVersion"],
+        },
+    )
+    with serve(directory) as url:
+        yield url
+
+
+def _operators_stack_file(work_dir: Path, chart_repository: str) -> None:
+    """The local cluster's operators stack: dev-operators with the loopback repository."""
+    config = {f"{PROJECT}:{key}": value for key, value in load_stack_file("dev-operators").items()}
+    config[f"{PROJECT}:environment"] = "local"
+    config[f"{PROJECT}:protected"] = False
+    config[f"{PROJECT}:operators"]["chartRepository"] = chart_repository
+    path = work_dir / "stacks" / f"Pulumi.{OPERATORS_STACK}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
 def deployed(
     toolchain_env: dict[str, str],
     own_cluster: LocalCluster,
+    chart_repository: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Deployed:
     work_dir = copy_project(tmp_path_factory.mktemp("rbac-project"))
-    admin_project = Project(work_dir, {**toolchain_env, "KUBECONFIG": str(own_cluster.kubeconfig)})
+    _operators_stack_file(work_dir, chart_repository)
+    helm = tmp_path_factory.mktemp("helm")
+    env = {
+        **toolchain_env,
+        **{f"HELM_{part}_HOME": str(helm / part.lower()) for part in ("CACHE", "CONFIG", "DATA")},
+    }
+    admin_project = Project(work_dir, {**env, "KUBECONFIG": str(own_cluster.kubeconfig)})
+    # As on dev and prod: the operators' stack first (an admin's), then the app stack.
+    operators = admin_project.run("reconcile", OPERATORS_STACK)
+    assert operators.exit_code == ExitCode.HEALED, operators.stderr[-3000:]
     first = admin_project.run("up")
     assert first.exit_code == ExitCode.OK, first.stderr[-3000:]
-    _operators_namespace(own_cluster)
+    # What the serviceaccount controller makes in a real cluster (localkube runs none).
+    with own_cluster.client() as client:
+        client.post(
+            f"/api/v1/namespaces/{DATABASE}/serviceaccounts", json={"metadata": {"name": "default"}}
+        ).raise_for_status()
     token = _token_for(own_cluster, RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT)
     kubeconfig = work_dir / "reconciler.kubeconfig"
     write_kubeconfig(kubeconfig, own_cluster.server, own_cluster.ca_file, token)
     reconciler = LocalCluster(own_cluster.server, token, own_cluster.ca_file, kubeconfig)
-    project = Project(work_dir, {**toolchain_env, "KUBECONFIG": str(kubeconfig)})
-    return Deployed(own_cluster, reconciler, project)
+    project = Project(work_dir, {**env, "KUBECONFIG": str(kubeconfig)})
+    return Deployed(own_cluster, reconciler, project, admin_project, operators)
 
 
 def _post(cluster: LocalCluster, path: str, body: dict[str, Any]) -> httpx.Response:
@@ -151,6 +193,52 @@ def _cron_job(service_account: str | None) -> dict[str, Any]:
             "jobTemplate": {"spec": {"template": {"spec": _pod_spec(service_account)}}},
         },
     }
+
+
+# -- the operators' own stack: an admin's, never the reconciler's -------------------------------
+
+
+def test_the_operators_stack_deploys_under_an_admin_identity(deployed: Deployed) -> None:
+    assert deployed.operators_installed.exit_code == ExitCode.HEALED  # created and verified
+    admin = deployed.admin
+    namespace = admin.get(f"/api/v1/namespaces/{OPERATORS}")
+    assert namespace is not None
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    account = admin.get(
+        f"/api/v1/namespaces/{OPERATORS}/serviceaccounts/{OPERATOR_SERVICE_ACCOUNT}"
+    )
+    assert account is not None
+    binding = admin.get(OPERATOR_BINDING)
+    assert binding is not None and binding["subjects"][0]["namespace"] == OPERATORS
+    again = deployed.admin_project.run("reconcile", OPERATORS_STACK)
+    assert again.exit_code == ExitCode.OK, again.stderr[-3000:]
+
+
+def test_the_operators_stack_is_refused_under_the_reconcilers_identity(deployed: Deployed) -> None:
+    """Run with the reconciler's token (not in a pod, so the runner's own in-cluster refusal
+    does not apply): the API server refuses its reads of the releases, and nothing changes."""
+    before = deployed.admin.get(OPERATOR_BINDING)
+    run = deployed.project.run("reconcile", OPERATORS_STACK)
+    assert run.exit_code not in (ExitCode.OK, ExitCode.HEALED), run.stderr[-3000:]
+    assert "forbidden" in (run.stderr + json.dumps(run.report)).lower()
+    assert deployed.admin.get(OPERATOR_BINDING) == before
+
+
+def test_the_reconciler_cannot_change_what_the_operators_stack_installed(
+    deployed: Deployed,
+) -> None:
+    with deployed.reconciler.client() as client:
+        account = client.patch(
+            f"/api/v1/namespaces/{OPERATORS}/serviceaccounts/{OPERATOR_SERVICE_ACCOUNT}",
+            params={"dryRun": "All"},
+            content=json.dumps({"metadata": {"labels": {"probe": "x"}}}),
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        binding = client.delete(OPERATOR_BINDING, params={"dryRun": "All"})
+        release = client.get(f"/api/v1/namespaces/{OPERATORS}/secrets/sh.helm.release.v1.cnpg.v1")
+    assert 'cannot patch resource "serviceaccounts"' in _refused(account)
+    assert 'cannot delete resource "clusterrolebindings"' in _refused(binding)
+    assert 'cannot get resource "secrets"' in _refused(release)
 
 
 # -- what a reconcile needs: it deploys and heals under the reconciler's own identity ----------
