@@ -99,7 +99,8 @@ class NotConvergedError(RunnerError):
 
 
 class RefusedError(RunnerError):
-    """A guard said no: protected stack, no typed confirmation, or an unsafe state edit."""
+    """A guard said no: protected stack, no typed confirmation, an unsafe state edit, or a
+    scope guard (``automation/scope.py``)."""
 
     outcome = Outcome.REFUSED
 

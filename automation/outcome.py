@@ -75,7 +75,10 @@ MEANINGS: dict[ExitCode, str] = {
     "owns is being deleted, or a Coder check fails; or SIGTERM stopped the run",
     ExitCode.UPDATE_FAILED: "the engine failed a resource operation (the report's failed list "
     "names it, with the engine's message)",
-    ExitCode.REFUSED: "refused: protected stack, missing confirmation, or an unsafe state edit",
+    ExitCode.REFUSED: (
+        "refused: protected stack, missing confirmation, an unsafe state edit, or a scope guard "
+        "(an operators-scope stack in-cluster, an update that would uninstall the operators)"
+    ),
     ExitCode.INTERNAL: "a bug in the runner; the report holds the error class",
 }
 

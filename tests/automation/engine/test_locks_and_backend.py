@@ -107,7 +107,7 @@ def test_unknown_stack_is_refused_before_anything_is_created() -> None:
     with pytest.raises(ConfigInvalidError) as caught:
         stack_environment(root, "prdo")
     assert "unknown stack 'prdo'" in str(caught.value)
-    assert "dev, local, node, prod" in caught.value.action
+    assert "dev, dev-operators, local, node, prod, prod-operators" in caught.value.action
     assert not (root / "stacks" / "Pulumi.prdo.yaml").exists()
 
 
