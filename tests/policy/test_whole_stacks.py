@@ -35,6 +35,17 @@ def test_pack_reports_no_mandatory_violation_when_the_repo_stack_is_checked(stac
     assert mandatory == []
 
 
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_pack_reports_no_mandatory_violation_when_an_operators_stack_is_checked(env: str) -> None:
+    """The operators' own stacks, with their environment's config (the runner picks it by
+    ``environment``): pinned releases, no reconciler beside them."""
+    resources = stack_resources(f"{env}-operators")
+    assert {resource.type for resource in resources} >= {"kubernetes:helm.sh/v3:Release"}
+    violations = run_pack(resources, env, load_pack_config(env))
+    mandatory = [v.message for v in violations if v.level is EnforcementLevel.MANDATORY]
+    assert mandatory == []
+
+
 # The loopback stacks, with the config the runner picks for them: their environment's
 # (``policy/config/local.json`` for both; the node stack is a ``local`` environment too).
 @pytest.mark.parametrize("stack", ["local", "node"])
@@ -64,3 +75,13 @@ def test_pack_accepts_delete_disks_when_dev_allow_lists_its_ephemeral_class() ->
     for policy in ("storage-class-retain", "cnpg-cluster-recoverable"):
         config[policy]["ephemeralClasses"] = ["coder-premium-lrs-delete"]
     assert run_pack(resources, "dev", config) == []
+
+
+def test_pack_blocks_the_operators_when_a_stack_with_the_reconciler_installs_them() -> None:
+    """dev as it was before the operators scope: its resources and the operators' in one stack
+    (config now refuses operators.install there; the pack is the second line)."""
+    resources = [*stack_resources("dev"), *stack_resources("dev-operators")]
+    violations = run_pack(resources, "dev", load_pack_config("dev"))
+    assert {v.policy for v in violations} == {"reconciled-stack-without-operators"}
+    assert len(violations) == 2  # the CNPG operator's release and the plugin's
+    assert all(v.level is EnforcementLevel.MANDATORY for v in violations)
