@@ -60,8 +60,8 @@ class ReconcilerScheduleArgs:
     # ``namespace/name`` of every service account the stack's workloads run as, besides the
     # reconciler's own: the admission policy refuses a workload the reconciler writes as any other.
     workload_service_accounts: Sequence[str] = ()
-    # The operators' namespace when this stack does not install them: the reconciler may write
-    # nothing there (admission.py).
+    # The operators' namespace (their own stack installs them, ``scope: operators``): the
+    # reconciler may write nothing there (admission.py). The program always sets it.
     operator_namespace: str | None = None
     coder_internal_url: str | None = None
     operator_source: OperatorSource | None = None
