@@ -19,10 +19,10 @@ from wiring.ownership import make_kubernetes_fields_authoritative
 
 def operators_stack(loaded: Loaded) -> None:
     """The operators and nothing else, under the same names as in an app stack that installed
-    them, so ``pulumi state move`` from such a stack keeps every resource (docs/runbook.md)."""
+    them, so ``pulumi state move`` from such a stack keeps every resource (docs/runbook.md).
+    No stack output either: the moved state has none, and its first update changes nothing."""
     operators = build_operators(loaded.config)
     assert operators is not None  # operators.install is required true in this scope
-    pulumi.export("operatorsNamespace", operators.namespace.metadata.name)
 
 
 def app_stack(loaded: Loaded) -> None:
