@@ -287,12 +287,18 @@ def incident_drill(
 ) -> None:
     """Delete the database's namespace, recover it as the runbook says, print RTO and RPO."""
     import json
+    import time
 
     from localplatform.incident_drill import IncidentDrillRefusedError, run_incident_drill
     from localplatform.polling import WaitTimeoutError
 
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        typer.echo(f"[{time.monotonic() - started:6.1f}s] {message}", err=True)
+
     try:
-        result = run_incident_drill(stack, lambda m: typer.echo(m, err=True), keep)
+        result = run_incident_drill(stack, say, keep)
     except IncidentDrillRefusedError as error:
         typer.echo(f"incident-drill refused: {error}", err=True)
         raise typer.Exit(2) from None

@@ -33,6 +33,7 @@ from coder_platform.config import PlatformConfig
 from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, PROJECT, ExitCode
 from localplatform.binaries import ROOT, PlatformBinaries
 from localplatform.cnpg_probe import CnpgProbe
+from localplatform.daemon import PartError
 from localplatform.locations import free_port
 from localplatform.node import kube_client
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
@@ -53,7 +54,10 @@ class IncidentDrillRefusedError(RuntimeError):
 
 def refuse_unless_loopback(stack_file: Path) -> PlatformConfig:
     """The stack's config, if the drill may delete its database on this machine."""
-    config = read_stack(stack_file)
+    try:
+        config = read_stack(stack_file)
+    except PartError as error:
+        raise IncidentDrillRefusedError(str(error)) from None
     name = stack_file.name
     if config.environment != "local":
         raise IncidentDrillRefusedError(

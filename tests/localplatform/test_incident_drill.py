@@ -91,3 +91,8 @@ def test_rpo_is_the_newest_lost_row_minus_the_newest_back_when_rows_are_lost() -
     assert figures["rpo_seconds"] == 2.5
     assert figures["markers_back"] == [1, 2, 3, 4]
     assert figures["markers_lost"] == [5, 6]
+
+
+def test_the_drill_is_refused_naming_the_file_when_the_stack_does_not_exist() -> None:
+    with pytest.raises(IncidentDrillRefusedError, match=r"Pulumi\.nope\.yaml.*no such stack file"):
+        refuse_unless_loopback(STACKS / "Pulumi.nope.yaml")
