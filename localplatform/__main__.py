@@ -253,7 +253,8 @@ def reset_drill(
     stack: Stack = "local",
 ) -> None:
     """Wipe Coder's database, run one reconcile, check everything is back, time it."""
-    from localplatform.reset_drill import DrillRefusedError, run_reset_drill, runner_reconcile
+    from localplatform.reset_drill import DrillRefusedError, run_reset_drill
+    from localplatform.runner import runner_reconcile
 
     platform = _platform(directory, kube_dir, coder_port, openbao_port)
     try:
@@ -270,6 +271,47 @@ def reset_drill(
     typer.echo(f"re-created by one reconcile: {', '.join(result.recreated) or 'nothing'}")
     verdict = "healed" if result.ok else "NOT healed"
     typer.echo(f"wipe -> {verdict} in {result.seconds:.1f}s")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("incident-drill")
+def incident_drill(
+    stack: Stack = "node",
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the drill's platform running afterwards.")
+    ] = False,
+    record: Annotated[
+        Path | None, typer.Option("--record", help="Also write the checks and figures as JSON.")
+    ] = None,
+) -> None:
+    """Delete the database's namespace, recover it as the runbook says, print RTO and RPO."""
+    import json
+    import time
+
+    from localplatform.incident_drill import IncidentDrillRefusedError, run_incident_drill
+    from localplatform.polling import WaitTimeoutError
+
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        typer.echo(f"[{time.monotonic() - started:6.1f}s] {message}", err=True)
+
+    try:
+        result = run_incident_drill(stack, say, keep)
+    except IncidentDrillRefusedError as error:
+        typer.echo(f"incident-drill refused: {error}", err=True)
+        raise typer.Exit(2) from None
+    except (PartError, WaitTimeoutError) as error:
+        typer.echo(f"incident-drill failed: {error}", err=True)
+        raise typer.Exit(1) from None
+    for name, ok, detail in result.checks:
+        typer.echo(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
+    typer.echo(f"incident drill: {json.dumps(result.figures)}")
+    if record is not None:
+        checks = [{"check": n, "ok": ok, "detail": d} for n, ok, d in result.checks]
+        document = {"ok": result.ok, "figures": result.figures, "checks": checks}
+        record.write_text(json.dumps(document, indent=2) + "\n")
     if not result.ok:
         raise typer.Exit(1)
 

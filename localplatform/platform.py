@@ -102,6 +102,15 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def free_openbao_port() -> int:
+    """A free port whose successor is free too: OpenBao binds its cluster port there."""
+    from localplatform.locations import free_port
+
+    while not port_is_free((port := free_port()) + 1):
+        pass
+    return port
+
+
 @dataclass(frozen=True)
 class StackPaths:
     """Where a stack keeps the automation identity and its published token in OpenBao."""

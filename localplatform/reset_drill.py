@@ -9,9 +9,6 @@ that holds. Refused on any stack but local and e2e: it destroys Coder's data on 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,20 +154,3 @@ def run_reset_drill(
     data = platform.openbao.read_kv(expected.token_path)
     verify(platform.coder.url, data.get(PUBLISHED_TOKEN_KEY) if data else None, expected, result)
     return result
-
-
-def runner_reconcile(stack: str) -> tuple[int, dict[str, Any]]:
-    """``python -m automation reconcile`` as the scheduler runs it; its JSON report."""
-    out = subprocess.run(
-        [sys.executable, "-m", "automation", "reconcile", "--stack", stack, "--output", "json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    try:
-        report: dict[str, Any] = json.loads(out.stdout)
-    except json.JSONDecodeError:
-        report = {}
-    return out.returncode, report

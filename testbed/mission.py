@@ -19,13 +19,13 @@ import yaml
 from coder_platform.contracts import CODER_URL_ENV, PROJECT, PUBLISHED_TOKEN_KEY
 from localplatform.daemon import PartError
 from localplatform.locations import free_port
-from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
+from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
+from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files
 from testbed import project
 from testbed.project import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 # The program's files, and the template the local Coder imports offline.
-PROJECT_FILES = (*project.PROJECT_FILES, "localplatform/templates")
 STACK = "e2e"
 
 
@@ -99,22 +99,15 @@ def _write_e2e_stack(work_dir: Path, platform: LocalPlatform) -> Path:
     return stack_file
 
 
-def _free_port_pair() -> int:
-    """A free port whose successor is free too: OpenBao binds its cluster port there."""
-    while not port_is_free((port := free_port()) + 1):
-        pass
-    return port
-
-
 def start_mission(base: Path) -> Mission:
     """A project copy with an e2e stack, and a platform of its own started for it."""
     work_dir = base / "project"
-    project.copy_files(work_dir, PROJECT_FILES)
+    copy_files(work_dir, WITH_LOCAL_TEMPLATES)
     platform = LocalPlatform(
         directory=base / "platform",
         kube_dir=base / "kube",
         coder_port=free_port(),
-        openbao_port=_free_port_pair(),
+        openbao_port=free_openbao_port(),
     )
     try:
         env = toolchain_env()

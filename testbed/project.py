@@ -4,7 +4,6 @@ would, and read its reports. The integration tier and the bench's real-engine ro
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,18 +15,9 @@ import yaml
 from coder_platform.contracts import PROJECT
 from localplatform.daemon import PartError
 from localplatform.platform import toolchain_env
+from localplatform.project_copy import copy_files
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = (
-    "Pulumi.yaml",
-    "__main__.py",
-    "coder_platform",
-    "components",
-    "wiring",
-    "stacks",
-    "policy",
-    "templates",
-)
 # Objects the local stack's program creates, by API path (what a heal must bring back).
 CRONJOB = "/apis/batch/v1/namespaces/coder-reconciler/cronjobs/coder-reconciler-local"
 SCHEDULED_BACKUP = (
@@ -47,19 +37,6 @@ def read_toolchain_env() -> dict[str, str]:
         raise ToolchainMissingError(
             f"the real engine needs the toolchain: run scripts/install-toolchain ({missing})"
         ) from None
-
-
-def copy_files(destination: Path, names: tuple[str, ...] = PROJECT_FILES) -> None:
-    """Copy these project files and folders (no virtualenvs, no bytecode) and link the pack's
-    virtualenv, so runs in ``destination`` never touch the checkout."""
-    for name in names:
-        source, target = ROOT / name, destination / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
-        else:
-            shutil.copy2(source, target)
-    (destination / "policy" / ".venv").symlink_to(ROOT / "policy" / ".venv")
 
 
 def copy_project(destination: Path) -> Path:

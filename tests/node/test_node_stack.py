@@ -1,11 +1,8 @@
 """The node stack through the runner: one ``reconcile`` deploys the data layer onto a real node
 (the Retain class on the local-path provisioner, the CNPG cluster archiving WAL and taking a
 base backup through the Barman Cloud plugin into Azurite), a second changes nothing, a missing
-connection string in OpenBao stops the run naming its path, the incident replayed on the data
-layer (marker rows written and archived, ``kubectl delete namespace`` of the database, the Retain
-volume left Released, the runbook's "A lost cluster" followed: recovery enabled, generation
-bumped, one ``reconcile``; RTO and RPO measured, the next reconcile converged), and ``down``
-restores the host.
+connection string in OpenBao stops the run naming its path, and ``down`` restores the host.
+The incident replayed on this stack is ``scripts/incident-drill`` (test_incident_drill.py).
 
 A platform instance of its own (its directories, free ports for Coder and OpenBao, a copy of
 ``stacks/Pulumi.node.yaml`` pointing at them), as the e2e tier runs one; the node's bridge, pod
@@ -15,12 +12,10 @@ A missing build fails loudly, never skips.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,23 +26,22 @@ import yaml
 
 from coder_platform.config import read_stack_file
 from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, PROJECT, ExitCode
-from coder_platform.names import app_secret_name, archive_server_name
+from coder_platform.names import archive_server_name
 from coder_platform.specs.cnpg import BARMAN_PLUGIN
 from localplatform import azurite
-from localplatform.binaries import ROOT, PlatformBinaries, installed_paths
+from localplatform.binaries import ROOT, installed_paths
 from localplatform.daemon import PartError
 from localplatform.locations import free_port
 from localplatform.node import BRIDGE, kube_client
 from localplatform.node_host import read_sysctls
-from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
-from testbed import project
+from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
+from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files
 from testbed.project import Project, Run
 from tests.node.polling import wait_for
 
 pytestmark = pytest.mark.node
 
 STACK = "node"
-PROJECT_FILES = (*project.PROJECT_FILES, "localplatform/templates")
 CONFIG = read_stack_file(ROOT / "stacks" / f"Pulumi.{STACK}.yaml")
 NAMESPACE = CONFIG.namespaces.database
 CLUSTER = CONFIG.database.cluster_name
@@ -68,13 +62,6 @@ class NodeStack:
         return kube_client(self.platform.kube_dir / "kubeconfig")
 
 
-def _free_port_pair() -> int:
-    """A free port whose successor is free too: OpenBao binds its cluster port there."""
-    while not port_is_free((port := free_port()) + 1):
-        pass
-    return port
-
-
 def _write_stack(work_dir: Path, platform: LocalPlatform) -> Path:
     """The node stack pointed at this instance's Coder and OpenBao."""
     stack_file = work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
@@ -91,12 +78,12 @@ def node_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeStack]:
     assert os.geteuid() == 0, "the node tier needs root (containerd, kubelet)"
     base = tmp_path_factory.mktemp("node-stack")
     work_dir = base / "project"
-    project.copy_files(work_dir, PROJECT_FILES)
+    copy_files(work_dir, WITH_LOCAL_TEMPLATES)
     platform = LocalPlatform(
         base / "platform",
         base / "kube",
         coder_port=free_port(),
-        openbao_port=_free_port_pair(),
+        openbao_port=free_openbao_port(),
         node=True,
     )
     before = read_sysctls()
@@ -242,187 +229,6 @@ def test_a_missing_connection_string_stops_the_run_naming_its_path(
     with node_stack.client() as client:
         cluster = client.get(f"{CNPG}/clusters/{CLUSTER}").json()
     assert cluster["status"]["phase"] == "Cluster in healthy state"
-
-
-# The incident drill's data-layer half. Coder here is still the host's Coder on the platform's
-# own PostgreSQL (coder.deploy: false), so the rows replayed are marker rows in the CNPG
-# database, not Coder's: Coder's own data on CNPG needs its chart on the node (not done).
-MARKERS = "incident_markers"
-
-
-def _app_login(client: httpx.Client) -> dict[str, str]:
-    secret = client.get(f"/api/v1/namespaces/{NAMESPACE}/secrets/{app_secret_name(CLUSTER)}").json()
-    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-
-
-def _sql(client: httpx.Client, sql: str) -> str | None:
-    """Run ``sql`` as the app owner from the host against the primary's pod address (the node's
-    bridge routes it); ``None`` while the database does not answer yet."""
-    pod = client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/{CLUSTER}-1")
-    address = pod.json().get("status", {}).get("podIP") if pod.status_code == 200 else None
-    login = _app_login(client) if address else {}
-    if not address or "password" not in login:
-        return None
-    psql = PlatformBinaries.installed().postgres_bin / "psql"
-    out = subprocess.run(
-        [
-            *(str(psql), "-h", address, "-U", login["username"], "-d", login["dbname"]),
-            *("-X", "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql),
-        ],
-        env={**os.environ, "PGPASSWORD": login["password"], "PGCONNECT_TIMEOUT": "5"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return out.stdout if out.returncode == 0 else None
-
-
-def _must(client: httpx.Client, sql: str) -> str:
-    def answer() -> list[str] | None:
-        out = _sql(client, sql)
-        return None if out is None else [out]
-
-    answered: list[str] = wait_for(answer, f"the database to answer {sql!r}", 120)
-    return answered[0]
-
-
-@dataclass
-class Incident:
-    """What the drill wrote and when: the marker rows (number -> written_at, epoch seconds), the
-    newest one inside an archived WAL segment, the Retain volume, and when the namespace went."""
-
-    markers: dict[int, float]
-    archived_up_to: int
-    archive_timeout_seconds: int
-    volume: str
-    deleted_at: float
-
-
-@pytest.fixture(scope="module")
-def incident(node_stack: NodeStack) -> Incident:
-    """Rows written, WAL archived (a switch, as archive_timeout does on a quiet database), more
-    rows written, then the incident: ``kubectl delete namespace coder-db`` (the API's DELETE)."""
-    with node_stack.client() as client:
-        _must(
-            client,
-            f"CREATE TABLE IF NOT EXISTS {MARKERS} "
-            "(n int PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
-        )
-        timeout = _must(client, "SELECT setting FROM pg_settings WHERE name = 'archive_timeout'")
-
-        def write(n: int) -> None:
-            _must(client, f"INSERT INTO {MARKERS} (n) VALUES ({n})")
-            time.sleep(1)
-
-        for n in (1, 2, 3):
-            write(n)
-        # The segment holding marker 3, filled with a table of WAL as a busy database fills it
-        # (pg_switch_wal, what archive_timeout does on a quiet one, is the superuser's and
-        # CNPG gives the app owner no more).
-        segment = _must(client, "SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
-        _must(
-            client,
-            "CREATE TABLE incident_filler AS SELECT g, repeat('x', 1000) AS pad "
-            "FROM generate_series(1, 30000) AS g",
-        )
-
-        def archived() -> bool:
-            last = _sql(client, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-            return last is not None and last.strip() >= segment
-
-        wait_for(archived, f"WAL segment {segment} archived", 120)
-        for n in (4, 5, 6):
-            write(n)
-        rows = _must(client, f"SELECT n, extract(epoch FROM written_at) FROM {MARKERS}")
-        markers = {int(n): float(t) for n, t in (line.split("|") for line in rows.split())}
-        pvc = client.get(
-            f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims/{CLUSTER}-1"
-        ).json()
-        deleted_at = time.time()
-        # The incident (kubectl delete namespace coder-db).
-        response = client.delete(f"/api/v1/namespaces/{NAMESPACE}")
-        assert response.status_code in (200, 202), response.text
-    return Incident(markers, 3, int(timeout), pvc["spec"]["volumeName"], deleted_at)
-
-
-def test_the_namespace_delete_keeps_the_volume_released_by_the_retain_class(
-    node_stack: NodeStack, incident: Incident
-) -> None:
-    with node_stack.client() as client:
-        wait_for(
-            lambda: client.get(f"/api/v1/namespaces/{NAMESPACE}").status_code == 404,
-            f"namespace {NAMESPACE} gone",
-            300,
-        )
-        volume = wait_for(
-            lambda: (
-                v
-                if (v := client.get(f"/api/v1/persistentvolumes/{incident.volume}").json())
-                .get("status", {})
-                .get("phase")
-                == "Released"
-                else None
-            ),
-            f"volume {incident.volume} Released",
-            120,
-        )
-    assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
-    assert volume["spec"]["claimRef"]["namespace"] == NAMESPACE
-
-
-def test_the_readme_recovery_brings_the_rows_back_within_the_archive_timeout(
-    node_stack: NodeStack, incident: Incident, record_property: Callable[[str, Any], None]
-) -> None:
-    # docs/runbook.md, "A lost cluster": 1. recovery enabled, generation bumped in the stack
-    # config; 2. one reconcile.
-    stack_file = node_stack.project.work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
-    stack = yaml.safe_load(stack_file.read_text())
-    database = stack["config"][f"{PROJECT}:database"]
-    database["generation"] = CONFIG.database.generation + 1
-    database["recovery"] = {"enabled": True}
-    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
-    with node_stack.client() as client:
-        wait_for(
-            lambda: client.get(f"/api/v1/namespaces/{NAMESPACE}").status_code == 404,
-            f"namespace {NAMESPACE} gone",
-            300,
-        )
-        run = node_stack.reconcile()
-        assert run.exit_code == ExitCode.HEALED, (run.report.get("error"), run.stderr[-3000:])
-        rows = wait_for(
-            lambda: _sql(client, f"SELECT n FROM {MARKERS} ORDER BY n"),
-            "the recovered database answering with its marker rows",
-            600,
-        )
-        answered_at = time.time()
-    back = {int(n) for n in rows.split()}
-    lost = set(incident.markers) - back
-    newest_back = max(incident.markers[n] for n in back)
-    rpo = max(incident.markers[n] for n in lost) - newest_back if lost else 0.0
-    rto = answered_at - incident.deleted_at
-    figures = {
-        "rto_seconds": round(rto, 1),
-        "rpo_seconds": round(rpo, 1),
-        "markers_back": sorted(back),
-        "markers_lost": sorted(lost),
-        "archive_timeout_seconds": incident.archive_timeout_seconds,
-        "generation": CONFIG.database.generation + 1,
-    }
-    for key, value in figures.items():
-        record_property(key, value)
-    print(f"\nincident drill (data layer): {json.dumps(figures)}")
-    # Every row inside an archived segment comes back; what is lost is younger than the
-    # archive_timeout the config promises as RPO.
-    assert set(range(1, incident.archived_up_to + 1)) <= back, figures
-    assert rpo <= incident.archive_timeout_seconds, figures
-
-
-def test_the_reconcile_after_the_recovery_changes_nothing(
-    node_stack: NodeStack, incident: Incident
-) -> None:
-    run = node_stack.reconcile()
-    assert run.exit_code == ExitCode.OK, (run.report.get("drifted"), run.stderr[-3000:])
 
 
 def test_down_leaves_the_host_as_it_was(node_stack: NodeStack) -> None:

@@ -1,0 +1,36 @@
+"""A copy of the project to run in, so a run's embedded backend (``.pulumi-state``), its
+reports and any stack edit a drill makes never touch the checkout. The drills and the test
+tiers run the runner in such a copy."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from localplatform.binaries import ROOT
+
+PROJECT_FILES = (
+    "Pulumi.yaml",
+    "__main__.py",
+    "coder_platform",
+    "components",
+    "wiring",
+    "stacks",
+    "policy",
+    "templates",
+)
+# The loopback stacks publish the offline template from here (seeding.templatesDirectory).
+WITH_LOCAL_TEMPLATES = (*PROJECT_FILES, "localplatform/templates")
+
+
+def copy_files(destination: Path, names: tuple[str, ...] = PROJECT_FILES) -> None:
+    """Copy these project files and folders (no virtualenvs, no bytecode) and link the pack's
+    virtualenv (building it again would take minutes and change nothing)."""
+    for name in names:
+        source, target = ROOT / name, destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    (destination / "policy" / ".venv").symlink_to(ROOT / "policy" / ".venv")

@@ -1,0 +1,98 @@
+"""The incident drill deletes a database on purpose: it runs only on a loopback stack on the
+local node, as root; its runbook step is the runbook's, and its RPO is what did not come back."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from coder_platform.config import read_stack_file
+from localplatform.__main__ import app
+from localplatform.binaries import ROOT
+from localplatform.incident_drill import (
+    Incident,
+    IncidentDrillRefusedError,
+    follow_runbook,
+    measure,
+    refuse_unless_loopback,
+)
+
+STACKS = ROOT / "stacks"
+
+
+@pytest.fixture
+def as_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+
+
+@pytest.mark.usefixtures("as_root")
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_drill_is_refused_when_the_stack_is_managed(stack: str) -> None:
+    with pytest.raises(IncidentDrillRefusedError, match=f"environment is '{stack}'"):
+        refuse_unless_loopback(STACKS / f"Pulumi.{stack}.yaml")
+
+
+@pytest.mark.usefixtures("as_root")
+def test_the_drill_is_refused_when_the_database_is_not_on_the_local_node() -> None:
+    with pytest.raises(IncidentDrillRefusedError, match=r"storage\.provisioner is 'disk\.csi"):
+        refuse_unless_loopback(STACKS / "Pulumi.local.yaml")
+
+
+def test_the_drill_is_refused_when_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    with pytest.raises(IncidentDrillRefusedError, match="needs root"):
+        refuse_unless_loopback(STACKS / "Pulumi.node.yaml")
+
+
+@pytest.mark.usefixtures("as_root")
+def test_the_drill_takes_the_node_stack() -> None:
+    config = refuse_unless_loopback(STACKS / "Pulumi.node.yaml")
+    assert config.database is not None and config.database.backup is not None
+
+
+@pytest.mark.usefixtures("as_root")
+def test_the_cli_refuses_a_managed_stack_before_starting_anything() -> None:
+    result = CliRunner().invoke(app, ["incident-drill", "--stack", "prod"])
+    assert result.exit_code == 2
+    assert "incident-drill refused: Pulumi.prod.yaml: environment is 'prod'" in result.output
+
+
+def test_the_runbook_step_bumps_the_generation_and_turns_recovery_on(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.node.yaml"
+    shutil.copy(STACKS / "Pulumi.node.yaml", stack_file)
+    before = read_stack_file(stack_file)
+    assert before.database is not None
+    assert follow_runbook(stack_file, before.database.generation) == before.database.generation + 1
+    after = read_stack_file(stack_file)
+    assert after.database is not None
+    assert after.database.generation == before.database.generation + 1
+    assert after.database.recovery is not None and after.database.recovery.enabled
+    # Nothing else in the stack changed.
+    assert after.model_dump(exclude={"database"}) == before.model_dump(exclude={"database"})
+
+
+def _incident(markers: dict[int, float]) -> Incident:
+    return Incident(markers, archive_timeout_seconds=300, volume="pv", deleted_at=100.0)
+
+
+def test_rpo_is_zero_when_every_row_comes_back() -> None:
+    figures = measure(_incident({1: 10.0, 2: 11.0, 3: 12.0}), {1, 2, 3}, answered_at=190.5)
+    assert figures["rpo_seconds"] == 0.0
+    assert figures["rto_seconds"] == 90.5
+    assert figures["markers_lost"] == []
+
+
+def test_rpo_is_the_newest_lost_row_minus_the_newest_back_when_rows_are_lost() -> None:
+    markers = {1: 10.0, 2: 11.0, 3: 12.0, 4: 20.0, 5: 21.0, 6: 22.5}
+    figures = measure(_incident(markers), {1, 2, 3, 4}, answered_at=200.0)
+    assert figures["rpo_seconds"] == 2.5
+    assert figures["markers_back"] == [1, 2, 3, 4]
+    assert figures["markers_lost"] == [5, 6]
+
+
+def test_the_drill_is_refused_naming_the_file_when_the_stack_does_not_exist() -> None:
+    with pytest.raises(IncidentDrillRefusedError, match=r"Pulumi\.nope\.yaml.*no such stack file"):
+        refuse_unless_loopback(STACKS / "Pulumi.nope.yaml")
