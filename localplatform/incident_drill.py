@@ -69,7 +69,7 @@ def refuse_unless_loopback(stack_file: Path) -> PlatformConfig:
             f"{name}: storage.provisioner is {config.storage.provisioner!r}; the drill runs "
             f"the database on the local node ({LOCAL_PATH_PROVISIONER}), e.g. --stack node"
         )
-    if config.database is None or config.database.backup is None:
+    if config.database_section is None or config.database_section.backup is None:
         raise IncidentDrillRefusedError(
             f"{name}: database.backup is not set; there is nothing to recover from"
         )
