@@ -54,7 +54,7 @@ class Expected:
 
 def declared_acl(access: TemplateAccess) -> dict[str, str]:
     """A declared template access as the entries Coder's ACL then holds, exactly."""
-    entries = {f"group:{name}": role for name, role in access.groups.items()}
+    entries: dict[str, str] = {f"group:{name}": role for name, role in access.groups.items()}
     entries |= {f"user:{name}": role for name, role in access.users.items()}
     if access.everyone == "use":
         entries[f"group:{EVERYONE_GROUP}"] = "use"
@@ -154,13 +154,13 @@ def verify_seeded(coder: CoderClient, expected: Expected, result: ResetDrillResu
         got_template = templates.get(name)
         ok = got_template is not None and bool(got_template.active_version_id)
         result.check(f"template {name}", ok, "active version set" if ok else "missing")
-    for name, want in expected.template_access.items():
+    for name, declared in expected.template_access.items():
         found = templates.get(name)
         acl = coder.get_template_acl(found.id) if found else None
-        got = acl_entries(acl) if acl else None
-        ok = got == want
-        shown = ", ".join(f"{entry} {role}" for entry, role in sorted(want.items())) or "none"
-        result.check(f"template {name} access", ok, shown if ok else f"missing or {got}")
+        live = acl_entries(acl) if acl else None
+        ok = live == declared
+        shown = ", ".join(f"{entry} {role}" for entry, role in sorted(declared.items())) or "none"
+        result.check(f"template {name} access", ok, shown if ok else f"missing or {live}")
     if expected.everyone_quota is not None:
         everyone = coder.get_group_by_name("default", EVERYONE_GROUP)
         quota = everyone.quota_allowance if everyone else None
