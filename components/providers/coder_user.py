@@ -73,8 +73,10 @@ from components.providers.common import (
     gone,
     inputs_of,
     is_known,
+    not_entitled_message,
     raise_on_failures,
     read_with_current_token,
+    require_entitlements,
 )
 
 LOGGER_NAME = "coder_platform.coder_user"
@@ -290,13 +292,15 @@ def _require_service_accounts(client: CoderClient, props: Mapping[str, Any]) -> 
     ``GET /entitlements`` before any write, so a missing license changes nothing."""
     if props.get("login_type") != SERVICE_ACCOUNT:
         return
-    if not client.entitlements().allows(SERVICE_ACCOUNTS_FEATURE):
-        raise ServiceAccountsNotEntitledError(
-            f"user {props['username']!r} is a service account (login_type none), which Coder "
-            f"creates only with the Premium {SERVICE_ACCOUNTS_FEATURE!r} entitlement; this "
-            "deployment does not have it (GET /api/v2/entitlements). Configure a license that "
-            "grants it (seeding.license), or declare another login type. Nothing was changed."
-        )
+    refusal = not_entitled_message(
+        f"user {props['username']!r}",
+        "Coder creates a service account (login_type none) only with",
+        SERVICE_ACCOUNTS_FEATURE,
+        "declare another login type",
+    )
+    require_entitlements(
+        client, [SERVICE_ACCOUNTS_FEATURE], lambda _: ServiceAccountsNotEntitledError(refusal)
+    )
 
 
 def _post(client: CoderClient, props: Mapping[str, Any]) -> User:
