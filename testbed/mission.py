@@ -18,7 +18,6 @@ import httpx
 import yaml
 
 from coder_platform.contracts import CODER_URL_ENV, PROJECT, PUBLISHED_TOKEN_KEY
-from localplatform.daemon import PartError
 from localplatform.locations import free_port
 from localplatform.platform import LocalPlatform, port_is_free, toolchain_env
 from testbed import project
@@ -148,7 +147,7 @@ def start_mission(
         if edit_stack is not None:
             edit_stack_config(stack_file, edit_stack)
         endpoints = platform.up(stack_file)
-    except PartError:
+    except BaseException:  # a part half started (a timeout included) must not outlive the run
         platform.down()
         raise
     env |= {"KUBECONFIG": endpoints.kubeconfig, "VAULT_TOKEN": platform.openbao.root_token()}
