@@ -145,6 +145,13 @@ TEMPLATE_ACCESS_FEATURE: Final = GROUPS_FEATURE
 # The entitlement service accounts (login type ``none``) need (``codersdk.FeatureServiceAccounts``):
 # config validation and the user provider both check it before any write.
 SERVICE_ACCOUNTS_FEATURE: Final = "service_accounts"
+# Coder's site role sync: on when the deployment names the OIDC claim that carries a user's roles
+# (this env var, ``--oidc-user-role-field``) AND a license grants ``user_role_management``
+# (``codersdk.FeatureUserRoleManagement``; ``enidpsync.SiteRoleSyncEnabled``). Coder then refuses
+# to set an OIDC user's site roles. The local platform sets the env var on the Coder it starts
+# for the role-sync e2e tests; the user provider's error names it as the fix.
+OIDC_USER_ROLE_FIELD_ENV: Final = "CODER_OIDC_USER_ROLE_FIELD"
+USER_ROLE_MANAGEMENT_FEATURE: Final = "user_role_management"
 
 # -- Kubernetes labels ----------------------------------------------------------------------------
 

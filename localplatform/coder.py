@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from coder_platform.contracts import OIDC_USER_ROLE_FIELD_ENV
 from localplatform.binaries import PlatformBinaries
 from localplatform.daemon import Daemon
 from localplatform.license import LicenseSigner
@@ -31,6 +32,9 @@ class LocalCoder:
     # The platform's license key: the build's entry point trusts its public half (the license
     # the stack seeds is signed with it). None: Coder trusts only its own keys.
     license_signer: LicenseSigner | None = None
+    # The OIDC claim Coder's site role sync reads (CODER_OIDC_USER_ROLE_FIELD); with the
+    # license, Coder then refuses to set OIDC users' site roles. "": role sync off (the default).
+    oidc_user_role_field: str = ""
 
     @property
     def daemon(self) -> Daemon:
@@ -86,6 +90,8 @@ class LocalCoder:
                 "CODER_OIDC_CLIENT_SECRET": oidc.client_secret,
                 "CODER_OIDC_SIGN_IN_TEXT": "Sign in with OpenBao",
             }
+            if self.oidc_user_role_field:
+                env[OIDC_USER_ROLE_FIELD_ENV] = self.oidc_user_role_field
         if self.license_signer is not None:
             env |= self.license_signer.coder_environment()
         return env

@@ -21,6 +21,9 @@ from localplatform.daemon import Daemon, PartError, write_private
 from localplatform.locations import openbao_address, openbao_token_file
 
 KV_MOUNT = "platform"
+# sys/init generates the keys and bootstraps raft with fsyncs: on two busy cores (the e2e tier
+# beside other tiers) it has taken longer than the 10 s every other call gets.
+INIT_TIMEOUT_SECONDS = 60
 KUBERNETES_AUTH = "kubernetes"
 OIDC_CLIENT = "coder"
 # OpenBao's built-in identity OIDC provider (issuer <address>/v1/identity/oidc/provider/default).
@@ -79,11 +82,16 @@ class LocalOpenBao:
         return path
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, token: bool = True
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: bool = True,
+        timeout: float = 10,
     ) -> httpx.Response:
         headers = {"X-Vault-Token": self.root_token()} if token else {}
         return httpx.request(
-            method, f"{self.address}/v1/{path}", json=body, headers=headers, timeout=10
+            method, f"{self.address}/v1/{path}", json=body, headers=headers, timeout=timeout
         )
 
     def _ok(self, response: httpx.Response, what: str) -> dict[str, Any]:
@@ -142,7 +150,11 @@ class LocalOpenBao:
                 )
             keys = self._ok(
                 self._call(
-                    "PUT", "sys/init", {"secret_shares": 1, "secret_threshold": 1}, token=False
+                    "PUT",
+                    "sys/init",
+                    {"secret_shares": 1, "secret_threshold": 1},
+                    token=False,
+                    timeout=INIT_TIMEOUT_SECONDS,
                 ),
                 "init",
             )

@@ -142,6 +142,9 @@ class LocalPlatform:
     coder_port: int = CODER_PORT
     openbao_port: int = OPENBAO_PORT
     node: bool = False  # `up --node`: also run a node (then remembered until `down`)
+    # Coder's OIDC user role field (site role sync with the license); "" is off. Only the e2e
+    # tier's role-sync platform sets it: `up` never does.
+    oidc_user_role_field: str = ""
 
     @property
     def _node_marker(self) -> Path:
@@ -195,7 +198,11 @@ class LocalPlatform:
         from localplatform.coder import LocalCoder
 
         return LocalCoder(
-            self.directory / "coder", self.binaries, self.coder_port, self.license_signer
+            self.directory / "coder",
+            self.binaries,
+            self.coder_port,
+            self.license_signer,
+            self.oidc_user_role_field,
         )
 
     @property

@@ -2,9 +2,12 @@
 
 Drop and recreate Coder's database, restart Coder, show it is back at /setup (no first user),
 run ONE ``reconcile``, then check through Coder's API (with the token the run published to
-OpenBao) that the first user, the token, every seeded user and every template are back. It
-prints the time from the wipe to healed and what the run re-created; it succeeds only if all of
-that holds. Refused on any stack but local and e2e: it destroys Coder's data on purpose.
+OpenBao) that the first user, the token, every seeded user, the license, each group and its
+members, every template, each declared template ACL (exactly the declared entries: a reset
+leaves a re-created template open to Everyone alone) and the Everyone group's quota (a reset
+sets it back to 0) are back. It prints each check, the time from the wipe to healed and what
+the run re-created; it succeeds only if all of that holds. Refused on any stack but local and
+e2e: it destroys Coder's data on purpose.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from coder_platform.coder_api import CoderApiError, CoderClient
-from coder_platform.config.seeded_state import UserConfig
+from coder_platform.coder_api.access import EVERYONE_GROUP
+from coder_platform.coder_api.models import TemplateAcl
+from coder_platform.config.seeded_state import TemplateAccess, UserConfig
 from coder_platform.contracts import PUBLISHED_TOKEN_KEY, ExitCode
 from localplatform.binaries import ROOT
 from localplatform.platform import LocalPlatform
@@ -39,6 +44,24 @@ class Expected:
     token_path: str
     license: bool = False
     groups: dict[str, list[str]] = field(default_factory=dict)  # name -> member usernames
+    # template name -> its ACL as "group:<name>" / "user:<name>" -> role (see declared_acl)
+    template_access: dict[str, dict[str, str]] = field(default_factory=dict)
+    everyone_quota: int | None = None  # None: the stack does not manage it
+
+
+def declared_acl(access: TemplateAccess) -> dict[str, str]:
+    """A declared template access as the entries Coder's ACL then holds, exactly."""
+    entries: dict[str, str] = {f"group:{name}": role for name, role in access.groups.items()}
+    entries |= {f"user:{name}": role for name, role in access.users.items()}
+    if access.everyone == "use":
+        entries[f"group:{EVERYONE_GROUP}"] = "use"
+    return entries
+
+
+def acl_entries(acl: TemplateAcl) -> dict[str, str]:
+    """A template's live ACL (``GET /templates/{id}/acl``) in ``declared_acl``'s shape."""
+    entries = {f"group:{group.name}": group.role for group in acl.groups}
+    return entries | {f"user:{user.username}": user.role for user in acl.users}
 
 
 def expected_from(stack_file: Path, root: Path = ROOT) -> Expected:
@@ -56,12 +79,19 @@ def expected_from(stack_file: Path, root: Path = ROOT) -> Expected:
         )
     seeding = config.seeding
     folder = root / (seeding.templates_directory if seeding else "templates")
+    settings = seeding.templates if seeding else {}
     return Expected(
         users={u.username: u for u in (seeding.users if seeding else [])},
         templates=sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else [],
         token_path=config.vault.cli_token_path,
         license=bool(seeding and seeding.license),
         groups={g.name: sorted(g.members) for g in (seeding.groups if seeding else [])},
+        template_access={
+            (s.name or directory): declared_acl(s.access)
+            for directory, s in settings.items()
+            if s.access is not None
+        },
+        everyone_quota=seeding.everyone_quota_allowance if seeding else None,
     )
 
 
@@ -98,10 +128,10 @@ def verify(url: str, token: str | None, expected: Expected, result: ResetDrillRe
             result.check("token", False, f"/users/me answered {error.status}")
             return
         result.check("token", True, f"the published token authenticates as {me.username}")
-        _verify_seeded(coder, expected, result)
+        verify_seeded(coder, expected, result)
 
 
-def _verify_seeded(coder: CoderClient, expected: Expected, result: ResetDrillResult) -> None:
+def verify_seeded(coder: CoderClient, expected: Expected, result: ResetDrillResult) -> None:
     users = {user.username: user for user in coder.list_users()}
     for name, want in expected.users.items():
         got = users.get(name)
@@ -121,6 +151,21 @@ def _verify_seeded(coder: CoderClient, expected: Expected, result: ResetDrillRes
         got_template = templates.get(name)
         ok = got_template is not None and bool(got_template.active_version_id)
         result.check(f"template {name}", ok, "active version set" if ok else "missing")
+    for name, declared in expected.template_access.items():
+        found = templates.get(name)
+        acl = coder.get_template_acl(found.id) if found else None
+        live = acl_entries(acl) if acl else None
+        ok = live == declared
+        shown = ", ".join(f"{entry} {role}" for entry, role in sorted(declared.items())) or "none"
+        result.check(f"template {name} access", ok, shown if ok else f"missing or {live}")
+    if expected.everyone_quota is not None:
+        everyone = coder.get_group_by_name("default", EVERYONE_GROUP)
+        quota = everyone.quota_allowance if everyone else None
+        ok = quota == expected.everyone_quota
+        detail = (
+            f"{expected.everyone_quota} back" if ok else f"{quota}, not {expected.everyone_quota}"
+        )
+        result.check(f"{EVERYONE_GROUP} quota", ok, detail)
 
 
 def run_reset_drill(

@@ -9,6 +9,7 @@ both start one.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,6 @@ import httpx
 import yaml
 
 from coder_platform.contracts import CODER_URL_ENV, PROJECT, PUBLISHED_TOKEN_KEY
-from localplatform.daemon import PartError
 from localplatform.locations import free_port
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
 from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files
@@ -43,6 +43,14 @@ class Mission:
     def run(self, command: str, *extra: str) -> Run:
         """``python -m automation <command>`` on the e2e stack, as the CronJob runs it."""
         return project.Project(self.work_dir, self.env).run(command, STACK, *extra, timeout=900)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
+
+    def edit_stack(self, edit: Callable[[dict[str, Any]], None]) -> None:
+        """Change the e2e stack's config (``edit`` gets the stack file's ``config`` map)."""
+        edit_stack_config(self.stack_file, edit)
 
     @property
     def coder_url(self) -> str:
@@ -85,6 +93,13 @@ class Mission:
         )
 
 
+def edit_stack_config(stack_file: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Apply ``edit`` to the stack file's ``config`` map and write it back."""
+    stack = yaml.safe_load(stack_file.read_text())
+    edit(stack["config"])
+    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
+
+
 def _write_e2e_stack(work_dir: Path, platform: LocalPlatform) -> Path:
     local = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())
     config = local["config"]
@@ -99,8 +114,17 @@ def _write_e2e_stack(work_dir: Path, platform: LocalPlatform) -> Path:
     return stack_file
 
 
-def start_mission(base: Path) -> Mission:
-    """A project copy with an e2e stack, and a platform of its own started for it."""
+def start_mission(
+    base: Path,
+    *,
+    oidc_user_role_field: str = "",
+    edit_stack: Callable[[dict[str, Any]], None] | None = None,
+) -> Mission:
+    """A project copy with an e2e stack, and a platform of its own started for it.
+
+    ``oidc_user_role_field``: Coder runs with site role sync (the claim it reads roles from);
+    ``edit_stack`` changes the e2e stack's config (the stack file's ``config`` map) before the
+    platform seeds its inputs."""
     work_dir = base / "project"
     copy_files(work_dir, WITH_LOCAL_TEMPLATES)
     platform = LocalPlatform(
@@ -108,11 +132,15 @@ def start_mission(base: Path) -> Mission:
         kube_dir=base / "kube",
         coder_port=free_port(),
         openbao_port=free_openbao_port(),
+        oidc_user_role_field=oidc_user_role_field,
     )
     try:
         env = toolchain_env()
-        endpoints = platform.up(_write_e2e_stack(work_dir, platform))
-    except PartError:
+        stack_file = _write_e2e_stack(work_dir, platform)
+        if edit_stack is not None:
+            edit_stack_config(stack_file, edit_stack)
+        endpoints = platform.up(stack_file)
+    except BaseException:  # a part half started (a timeout included) must not outlive the run
         platform.down()
         raise
     env |= {"KUBECONFIG": endpoints.kubeconfig, "VAULT_TOKEN": platform.openbao.root_token()}

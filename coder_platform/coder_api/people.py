@@ -10,7 +10,11 @@ Terraform provider, which drives the same calls:
   ``service_accounts`` entitlement) created with ``service_account: true`` and neither email
   nor password (400 "Email cannot be set for service accounts.").
 - ``PUT /users/{u}/roles`` answers 400 "Cannot modify roles for OIDC users when role sync is
-  enabled." for an OIDC user while the IdP's role sync is on.
+  enabled." for an OIDC user while site role sync is on: the deployment sets
+  ``CODER_OIDC_USER_ROLE_FIELD`` and a license grants ``user_role_management``
+  (``enidpsync.SiteRoleSyncEnabled``; organization role sync, ``/settings/idpsync/roles``, has no
+  part in it). It is the handler's first check, so even the roles a user already has, or none,
+  are refused; users of other login types are not affected.
 - Nobody deletes themselves (403), suspends themselves or changes their own roles (400); an
   owner cannot be suspended until the role is removed (400); a user with workspaces cannot be
   deleted (417). ``GET /users/{user}`` answers 400 "must be an existing uuid or username" for

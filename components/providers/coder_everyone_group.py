@@ -39,14 +39,15 @@ from components.providers.common import (
     gone,
     inputs_of,
     is_known,
+    not_entitled_message,
     raise_on_failures,
     read_with_current_token,
+    require_entitlements,
     whole_number,
 )
 
 LOGGER_NAME = "coder_platform.coder_everyone_group"
 QUOTA_KEY = f"{PROJECT}:seeding.everyoneQuotaAllowance"
-LICENSE_KEY = f"{PROJECT}:seeding.license"
 REPLACING_INPUTS = ("organization",)
 UPDATING_INPUTS = ("url", "quota_allowance")
 
@@ -168,17 +169,19 @@ class CoderEveryoneGroupProvider(TokenAuthenticatedProvider):
         )
 
 
-def _not_entitled() -> EveryoneQuotaNotEntitledError:
+def _not_entitled(_feature: str = GROUPS_FEATURE) -> EveryoneQuotaNotEntitledError:
     return EveryoneQuotaNotEntitledError(
-        f"the Everyone group's quota cannot be managed without the Premium {GROUPS_FEATURE!r} "
-        "entitlement, which this deployment does not have (GET /api/v2/entitlements). Configure "
-        f"a license that grants it ({LICENSE_KEY}) or remove {QUOTA_KEY}. Nothing was changed."
+        not_entitled_message(
+            f"the {EVERYONE_GROUP} group's quota",
+            "Coder cannot manage it without",
+            GROUPS_FEATURE,
+            f"remove {QUOTA_KEY}",
+        )
     )
 
 
 def _require_entitlement(client: CoderClient) -> None:
-    if not client.entitlements().allows(GROUPS_FEATURE):
-        raise _not_entitled()
+    require_entitlements(client, [GROUPS_FEATURE], _not_entitled)
 
 
 def _converge(client: CoderClient, group: Group, props: Mapping[str, Any]) -> Group:

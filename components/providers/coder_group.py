@@ -45,14 +45,15 @@ from components.providers.common import (
     gone,
     inputs_of,
     is_known,
+    not_entitled_message,
     raise_on_failures,
     read_with_current_token,
+    require_entitlements,
     whole_number,
 )
 
 LOGGER_NAME = "coder_platform.coder_group"
 GROUPS_KEY = f"{PROJECT}:seeding.groups"
-LICENSE_KEY = f"{PROJECT}:seeding.license"
 NAME_MAX = 32
 DISPLAY_NAME_MAX = 64
 # A group in another organization is another group.
@@ -256,17 +257,20 @@ class CoderGroupProvider(TokenAuthenticatedProvider):
 
 
 def _not_entitled_message(name: str, action: str) -> str:
-    return (
-        f"group {name!r}: Coder cannot {action} groups without the Premium "
-        f"{GROUPS_FEATURE!r} entitlement, which this deployment does not have "
-        f"(GET /api/v2/entitlements). Configure a license that grants it ({LICENSE_KEY}) or "
-        f"remove the groups ({GROUPS_KEY}). Nothing was changed."
+    return not_entitled_message(
+        f"group {name!r}",
+        f"Coder cannot {action} groups without",
+        GROUPS_FEATURE,
+        f"remove the groups ({GROUPS_KEY})",
     )
 
 
 def _require_entitlement(client: CoderClient, name: str) -> None:
-    if not client.entitlements().allows(GROUPS_FEATURE):
-        raise GroupsNotEntitledError(_not_entitled_message(name, "manage"))
+    require_entitlements(
+        client,
+        [GROUPS_FEATURE],
+        lambda _: GroupsNotEntitledError(_not_entitled_message(name, "manage")),
+    )
 
 
 def _resolve(client: CoderClient, group: str, usernames: Sequence[str]) -> dict[str, str]:

@@ -67,7 +67,9 @@ from components.providers.common import (
     declared_changes,
     gone,
     inputs_of,
+    not_entitled_message,
     raise_on_failures,
+    require_entitlements,
 )
 
 LOGGER_NAME = "coder_platform.coder_template"
@@ -375,20 +377,20 @@ class CoderTemplateProvider(TokenAuthenticatedProvider):
 def _require_entitlements(client: CoderClient, name: str, lifecycle: Mapping[str, Any]) -> None:
     """Premium lifecycle settings need their feature, asked of /entitlements before any write:
     without it coderd ignores the value (its AGPL stores), so it would never converge."""
-    features = sorted({feature for key in lifecycle if (feature := LIFECYCLE_BY_NAME[key].feature)})
-    if not features:
-        return
-    entitlements = client.entitlements()
-    for feature in features:
-        if not entitlements.allows(feature):
-            settings = sorted(k for k in lifecycle if LIFECYCLE_BY_NAME[k].feature == feature)
-            raise TemplateNotEntitledError(
-                f"template {name!r}: {', '.join(settings)} need(s) the Premium {feature!r} "
-                "entitlement, which this deployment does not have (GET /api/v2/entitlements); "
-                "Coder would ignore the value. Configure a license that grants it "
-                "(seeding.license), or remove the setting from seeding.templates.<dir>. "
-                "Nothing was changed."
+    features = [feature for key in lifecycle if (feature := LIFECYCLE_BY_NAME[key].feature)]
+
+    def refused(feature: str) -> TemplateNotEntitledError:
+        settings = sorted(k for k in lifecycle if LIFECYCLE_BY_NAME[k].feature == feature)
+        return TemplateNotEntitledError(
+            not_entitled_message(
+                f"template {name!r}",
+                f"{', '.join(settings)} need(s)",
+                feature,
+                "remove the setting from seeding.templates.<dir> (Coder would ignore the value)",
             )
+        )
+
+    require_entitlements(client, features, refused)
 
 
 def _archive(props: Mapping[str, Any]) -> TemplateArchive:

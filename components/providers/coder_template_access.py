@@ -50,13 +50,14 @@ from components.providers.common import (
     gone,
     inputs_of,
     is_known,
+    not_entitled_message,
     raise_on_failures,
     read_with_current_token,
+    require_entitlements,
 )
 
 LOGGER_NAME = "coder_platform.coder_template_access"
 ACCESS_KEY = f"{PROJECT}:seeding.templates.<dir>.access"
-LICENSE_KEY = f"{PROJECT}:seeding.license"
 # Whether the Everyone group keeps ``use`` (coderd's default) or has no access at all.
 EVERYONE_CHOICES = ("use", "none")
 NAME_MAX = 32
@@ -237,10 +238,12 @@ class CoderTemplateAccessProvider(TokenAuthenticatedProvider):
 
 def _not_entitled(name: str) -> TemplateAccessNotEntitledError:
     return TemplateAccessNotEntitledError(
-        f"template {name!r}: Coder cannot manage template access without the Premium "
-        f"{TEMPLATE_ACCESS_FEATURE!r} entitlement, which this deployment does not have "
-        f"(GET /api/v2/entitlements). Configure a license that grants it ({LICENSE_KEY}) or "
-        f"remove the access ({ACCESS_KEY}). Nothing was changed."
+        not_entitled_message(
+            f"template {name!r}",
+            "Coder cannot manage template access without",
+            TEMPLATE_ACCESS_FEATURE,
+            f"remove the access ({ACCESS_KEY})",
+        )
     )
 
 
@@ -248,8 +251,7 @@ def _converge(client: CoderClient, template_id: str, props: Mapping[str, Any]) -
     """One PATCH with the entries that differ from the declared access; none when none do.
     Every name is resolved before the write, so an unknown one changes nothing."""
     name = str(props.get("template"))
-    if not client.entitlements().allows(TEMPLATE_ACCESS_FEATURE):
-        raise _not_entitled(name)
+    require_entitlements(client, [TEMPLATE_ACCESS_FEATURE], lambda _: _not_entitled(name))
     try:
         acl = client.get_template_acl(template_id)
     except CoderNotEntitledError:

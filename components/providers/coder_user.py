@@ -7,8 +7,9 @@ in by OIDC (``login_type`` defaults to ``oidc``) or GitHub, ``password`` users t
 password from the secrets store, ``none`` users are (Premium) service accounts: created with
 ``service_account: true`` and neither email nor password, after ``GET /entitlements`` says the
 ``service_accounts`` entitlement is there (no write otherwise). ``roles`` unset means the stack
-does not manage them (an IdP's role sync does: Coder then refuses ``PUT /users/{u}/roles`` for
-OIDC users, and that refusal is an error naming the user and the fix). The automation identity
+does not manage them (an IdP's role sync does: with ``CODER_OIDC_USER_ROLE_FIELD`` set and the
+``user_role_management`` entitlement, Coder refuses ``PUT /users/{u}/roles`` for OIDC users, and
+that refusal is an error naming the user and the fix). The automation identity
 is Coder's first user (``CoderFirstUser``), never a ``CoderUser``: ``create`` refuses to adopt
 it, and an existing user is adopted only when its username, email and login type all match (an
 account that signed up under the username after a reset is never given the seeded roles).
@@ -53,7 +54,7 @@ from coder_platform.coder_api import (
     CoderUserInUseError,
     User,
 )
-from coder_platform.contracts import SERVICE_ACCOUNTS_FEATURE
+from coder_platform.contracts import OIDC_USER_ROLE_FIELD_ENV, SERVICE_ACCOUNTS_FEATURE
 from components.providers.coder_user_checks import (
     LOGIN_TYPE_REPLACED,
     REPLACES_LOGIN_TYPE,
@@ -72,8 +73,10 @@ from components.providers.common import (
     gone,
     inputs_of,
     is_known,
+    not_entitled_message,
     raise_on_failures,
     read_with_current_token,
+    require_entitlements,
 )
 
 LOGGER_NAME = "coder_platform.coder_user"
@@ -224,7 +227,7 @@ class CoderUserProvider(TokenAuthenticatedProvider):
                 return
             try:
                 if user.site_roles and roles_managed(props):
-                    client.update_roles(user.id, [], username=username)
+                    _remove_roles(client, user, username)
                 if not user.suspended:
                     client.suspend_user(user.id, username=username)
             except CoderSelfTargetError:
@@ -289,13 +292,15 @@ def _require_service_accounts(client: CoderClient, props: Mapping[str, Any]) -> 
     ``GET /entitlements`` before any write, so a missing license changes nothing."""
     if props.get("login_type") != SERVICE_ACCOUNT:
         return
-    if not client.entitlements().allows(SERVICE_ACCOUNTS_FEATURE):
-        raise ServiceAccountsNotEntitledError(
-            f"user {props['username']!r} is a service account (login_type none), which Coder "
-            f"creates only with the Premium {SERVICE_ACCOUNTS_FEATURE!r} entitlement; this "
-            "deployment does not have it (GET /api/v2/entitlements). Configure a license that "
-            "grants it (seeding.license), or declare another login type. Nothing was changed."
-        )
+    refusal = not_entitled_message(
+        f"user {props['username']!r}",
+        "Coder creates a service account (login_type none) only with",
+        SERVICE_ACCOUNTS_FEATURE,
+        "declare another login type",
+    )
+    require_entitlements(
+        client, [SERVICE_ACCOUNTS_FEATURE], lambda _: ServiceAccountsNotEntitledError(refusal)
+    )
 
 
 def _post(client: CoderClient, props: Mapping[str, Any]) -> User:
@@ -367,15 +372,29 @@ def _converge(
     return user
 
 
+def _remove_roles(client: CoderClient, user: User, username: str) -> None:
+    """Before a suspension (Coder will not suspend an owner). While the IdP's role sync owns
+    the user's roles, Coder refuses; they are the IdP's to remove, so the user is suspended
+    with them (Coder then refuses an owner, naming the role)."""
+    try:
+        client.update_roles(user.id, [], username=username)
+    except CoderRoleSyncError:
+        logging.getLogger(LOGGER_NAME).warning(
+            "user %s: site roles left as they are: the identity provider's role sync owns them",
+            username,
+        )
+
+
 def _set_roles(client: CoderClient, user: User, roles: list[str], username: str) -> User:
+    """PUT the site roles; Coder's role-sync refusal names the user and both fixes."""
     try:
         return client.update_roles(user.id, roles, username=username)
     except CoderRoleSyncError as error:
         raise UserRefusedError(
             f"user {username!r}: Coder refuses to set the site roles of an OIDC user while the "
             f"identity provider's role sync owns them ({error.message}). Remove roles from "
-            f"this user in seeding.users (unset: the IdP owns them), or turn role sync off in "
-            "Coder's OIDC settings. Nothing else was changed."
+            f"this user in seeding.users (unset: the IdP owns them), or turn Coder's site role "
+            f"sync off (unset {OIDC_USER_ROLE_FIELD_ENV}). Nothing else was changed."
         ) from None
 
 

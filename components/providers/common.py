@@ -21,10 +21,12 @@ from pulumi.output import Unknown
 
 from coder_platform import coder_writes
 from coder_platform.coder_api import CoderApiError, CoderAuthError, CoderClient
-from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
+from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV, PROJECT
 from components.providers.sdk_internals import PROVIDER_KEY, UNKNOWN, unwrap_rpc_secret
 
 LOGGER_NAME = "coder_platform.providers"
+# Where a stack declares its license: every Premium refusal names it as the fix.
+LICENSE_CONFIG_KEY = f"{PROJECT}:seeding.license"
 USERNAME_PATTERN = re.compile(r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*")
 USERNAME_MAX = 32
 PASSWORD_MIN = 8
@@ -151,6 +153,33 @@ def identity_failures(props: dict[str, Any]) -> list[dyn.CheckFailure]:
             "password", f"is required (at least {PASSWORD_MIN} characters, from the secrets store)"
         )
     return failures
+
+
+def not_entitled_message(subject: str, refusal: str, feature: str, remedy: str) -> str:
+    """Why a Premium setting stops a run, as every provider says it: ``subject`` (the resource),
+    Coder's ``refusal`` (what it will not do without the feature), the feature, where that was
+    read, and both fixes (a license, or ``remedy``: the config without the setting)."""
+    return (
+        f"{subject}: {refusal} the Premium {feature!r} entitlement, which this deployment does "
+        f"not have (GET /api/v2/entitlements). Configure a license that grants it "
+        f"({LICENSE_CONFIG_KEY}), or {remedy}. Nothing was changed."
+    )
+
+
+def require_entitlements(
+    client: CoderClient, features: Iterable[str], refused: Callable[[str], Exception]
+) -> None:
+    """Premium features asked of ``GET /entitlements`` once, before any write, so a missing
+    license changes nothing (coderd refuses some without the feature and silently ignores
+    others); ``refused(feature)`` is raised for the first one not granted. None asked: no call.
+    """
+    wanted = sorted(set(features))
+    if not wanted:
+        return
+    entitlements = client.entitlements()
+    for feature in wanted:
+        if not entitlements.allows(feature):
+            raise refused(feature)
 
 
 def raise_on_failures(kind: str, failures: list[dyn.CheckFailure]) -> None:

@@ -7,7 +7,9 @@ password for any other login type, and ``none`` users unless they are service ac
 email, no password, the ``service_accounts`` entitlement); new users start ``dormant``. A
 deleted user stays a tombstone answered by id (``tombstones``), as coderd keeps the row. Nobody
 changes their own roles, suspends themselves or an owner, or deletes themselves; a user with
-workspaces cannot be deleted (417).
+workspaces cannot be deleted (417). Site role sync (``oidc_user_role_field``) refuses ``PUT
+/users/{u}/roles`` for OIDC users, as coderd's ``putUserRoles`` does, only while a license grants
+``user_role_management`` (``enidpsync.SiteRoleSyncEnabled``): the field alone changes nothing.
 Every group route answers 403 "Template RBAC is a Premium feature. Contact sales!" until
 ``template_rbac`` is entitled (``entitle``) or a license grants it. Licenses are JWTs whose
 claims the double reads without verifying a signature; a ``wipe`` (a database reset) drops
@@ -28,7 +30,11 @@ from typing import Any
 import httpx
 
 from coder_platform.coder_api.people import claims_grant
-from coder_platform.contracts import GROUPS_FEATURE, SERVICE_ACCOUNTS_FEATURE
+from coder_platform.contracts import (
+    GROUPS_FEATURE,
+    SERVICE_ACCOUNTS_FEATURE,
+    USER_ROLE_MANAGEMENT_FEATURE,
+)
 from testbed.coder_double.core import (
     ORG_ID,
     CoderDoubleCore,
@@ -46,6 +52,7 @@ LOGIN_TYPES = frozenset({"password", "oidc", "github", "none"})
 PREMIUM_FEATURES = (
     GROUPS_FEATURE,
     SERVICE_ACCOUNTS_FEATURE,
+    USER_ROLE_MANAGEMENT_FEATURE,
     "audit_log",
     "user_limit",
     "high_availability",
@@ -126,7 +133,8 @@ class PeopleDouble(CoderDoubleCore):
     """Extends the core with user, group, license and entitlement routes."""
 
     oidc_configured: bool = False
-    role_sync: bool = False  # the IdP owns OIDC users' site roles (CODER_OIDC_USER_ROLE_FIELD)
+    # The deployment's OIDC claim for site roles (CODER_OIDC_USER_ROLE_FIELD); "" means none.
+    oidc_user_role_field: str = ""
     entitled: set[str] = field(default_factory=set)  # features entitled without a license
     groups: dict[str, DoubleGroup] = field(default_factory=dict)
     everyone_quota: int = 0  # the Everyone group's quota_allowance
@@ -174,6 +182,11 @@ class PeopleDouble(CoderDoubleCore):
     def entitle(self, *features: str) -> None:
         """Entitle these features as if a license granted them (``template_rbac`` for groups)."""
         self.entitled.update(features)
+
+    def site_role_sync_enabled(self) -> bool:
+        """coderd's ``SiteRoleSyncEnabled``: a role field AND the ``user_role_management``
+        entitlement (a license without it, or none, leaves roles to the API)."""
+        return bool(self.oidc_user_role_field) and self.allows(USER_ROLE_MANAGEMENT_FEATURE)
 
     def allows(self, feature: str) -> bool:
         return feature in self.entitled or any(
@@ -366,7 +379,8 @@ class PeopleDouble(CoderDoubleCore):
 
     def _put_user_roles(self, request: httpx.Request, body: Any, ref: str) -> httpx.Response:
         target, _ = self._target(request, ref)
-        if target is not None and target.login_type == "oidc" and self.role_sync:
+        # Checked first, before the caller's own account and the body: even [] is refused.
+        if target is not None and target.login_type == "oidc" and self.site_role_sync_enabled():
             return message(
                 400,
                 "Cannot modify roles for OIDC users when role sync is enabled.",

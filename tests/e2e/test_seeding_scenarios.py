@@ -9,12 +9,12 @@ owner's) is published to OpenBao; a fresh session reconciles once first.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-import yaml
 
 from coder_platform.contracts import PROJECT, ExitCode
-from testbed.mission import STACK, Mission
+from testbed.mission import Mission
 from tests.scenarios.coder_seeding import SCENARIOS, CoderUnderTest, new_suffix
 
 pytestmark = pytest.mark.e2e
@@ -38,14 +38,14 @@ def test_the_real_coder_agrees_when(
 
 
 def _set_template_name(mission: Mission, name: str | None) -> None:
-    stack_file = mission.work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
-    stack = yaml.safe_load(stack_file.read_text())
-    settings = stack["config"][f"{PROJECT}:seeding"]["templates"][TEMPLATE]
-    if name is None:
-        settings.pop("name", None)
-    else:
-        settings["name"] = name
-    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
+    def edit(config: dict[str, Any]) -> None:
+        settings = config[f"{PROJECT}:seeding"]["templates"][TEMPLATE]
+        if name is None:
+            settings.pop("name", None)
+        else:
+            settings["name"] = name
+
+    mission.edit_stack(edit)
 
 
 def test_a_template_renamed_in_config_is_renamed_in_place_then_converged(seeded: Mission) -> None:

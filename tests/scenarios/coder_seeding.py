@@ -9,7 +9,12 @@ service accounts have neither email nor password and need the ``service_accounts
 entitlement; ``github`` is a login type an admin may create), ``coderd/httpmw/userparam.go``
 (a lookup by id still finds a deleted user, by username never), ``coderd/httpapi`` (``Read``
 answers "Validation failed." with ``validations[]``), ``codersdk/organizations.go``
-(``CreateTemplateRequest.description``: ``lt=128``).
+(``CreateTemplateRequest.description``: ``lt=128``), ``coderd/users.go`` ``putUserRoles`` with
+``enterprise/coderd/enidpsync/role.go`` (site role sync: the OIDC user role field set AND the
+``user_role_management`` entitlement; then an OIDC user's site roles cannot be set at all).
+
+``ROLE_SYNC_SCENARIOS`` run against a Coder whose OIDC user role field is set
+(``CODER_OIDC_USER_ROLE_FIELD``): with the license, role sync is on; without, it is not.
 """
 
 from __future__ import annotations
@@ -23,9 +28,14 @@ from typing import Any
 
 import pytest
 
-from coder_platform.coder_api import CoderApiError, CoderClient
+from coder_platform.coder_api import CoderApiError, CoderClient, CoderRoleSyncError
 from coder_platform.coder_api.templates import TemplateMeta
-from coder_platform.contracts import SERVICE_ACCOUNTS_FEATURE, TEMPLATE_ACCESS_FEATURE
+from coder_platform.contracts import (
+    OIDC_USER_ROLE_FIELD_ENV,
+    SERVICE_ACCOUNTS_FEATURE,
+    TEMPLATE_ACCESS_FEATURE,
+    USER_ROLE_MANAGEMENT_FEATURE,
+)
 from coder_platform.template_archive import build_archive
 from components.providers.coder_template_access import (
     CoderTemplateAccessProvider,
@@ -37,6 +47,7 @@ from components.providers.coder_user import (
     ServiceAccountsNotEntitledError,
     UserGoneError,
     UserNotAdoptableError,
+    UserRefusedError,
 )
 from components.providers.common import ClientFactory
 
@@ -62,6 +73,12 @@ class CoderUnderTest:
 
     def users(self) -> CoderUserProvider:
         return CoderUserProvider(self.client_factory)
+
+    def site_roles(self, username: str) -> list[str]:
+        with self.admin() as client:
+            live = client.get_user(username)
+        assert live is not None, f"no user {username}"
+        return live.site_roles
 
     def user_inputs(self, username: str, **overrides: Any) -> dict[str, Any]:
         props: dict[str, Any] = {
@@ -332,4 +349,82 @@ SCENARIOS: list[Callable[[CoderUnderTest], None]] = [
     a_github_user_is_created_with_that_login_type,
     unset_roles_are_never_compared_or_written,
     template_access_changed_by_hand_is_taken_back_and_converged_writes_nothing,
+]
+
+
+# -- under the IdP's site role sync (a Coder whose OIDC user role field is set) --------------------
+
+
+def _refused_by_role_sync(text: str, username: str) -> None:
+    """The provider's error names the user, Coder's reason and both fixes."""
+    assert repr(username) in text and "role sync" in text
+    assert "Remove roles" in text and OIDC_USER_ROLE_FIELD_ENV in text
+
+
+def an_oidc_users_roles_are_refused_only_for_oidc_users_while_role_sync_is_on(
+    coder: CoderUnderTest,
+) -> None:
+    """coderd refuses ``PUT /users/{u}/roles`` for an OIDC user as its first check (400; even
+    an empty list): the provider's update fails naming the user and the fix, after that one
+    refused request, and Coder is unchanged. A password user's roles are still the stack's.
+    With the field set but no ``user_role_management`` (no license), roles are written."""
+    factory, writes = coder.counted()
+    provider = CoderUserProvider(factory)
+    person, robot = coder.name("idp"), coder.name("pw")
+    inputs = coder.user_inputs(person, login_type="oidc", password=None, roles=None)
+    created = provider.create(inputs)
+    assert created.outs is not None
+    declared = {**inputs, "roles": ["auditor"]}
+    if not coder.entitled(USER_ROLE_MANAGEMENT_FEATURE):
+        provider.update(created.id, created.outs, declared)
+        assert coder.site_roles(person) == ["auditor"], "no license: role sync is off"
+        return
+    with coder.admin() as client, unchanged(coder):
+        for roles in (["auditor"], []):
+            with pytest.raises(CoderRoleSyncError) as refused:
+                client.update_roles(created.id, roles, username=person)
+            assert refused.value.status == 400
+            assert refused.value.message == (
+                "Cannot modify roles for OIDC users when role sync is enabled."
+            )
+    before = writes()
+    with unchanged(coder), pytest.raises(UserRefusedError) as raised:
+        provider.update(created.id, created.outs, declared)
+    _refused_by_role_sync(str(raised.value), person)
+    assert writes() - before == 1, "the refused PUT, and nothing after it"
+    password_user = provider.create(coder.user_inputs(robot, roles=["auditor"]))
+    assert password_user.outs is not None and password_user.outs["roles"] == ["auditor"]
+    assert coder.site_roles(robot) == ["auditor"]
+
+
+def an_oidc_user_created_with_roles_under_role_sync_is_adopted_once_roles_are_unset(
+    coder: CoderUnderTest,
+) -> None:
+    """A fresh OIDC user with declared roles: Coder creates it (POST), then refuses its roles;
+    the create fails naming the user and the fix. With ``roles`` unset (the IdP owns them) the
+    same account is adopted without a write, and a converged read diffs nothing."""
+    factory, writes = coder.counted()
+    provider = CoderUserProvider(factory)
+    person = coder.name("idp-new")
+    inputs = coder.user_inputs(person, login_type="oidc", password=None, roles=["auditor"])
+    if not coder.entitled(USER_ROLE_MANAGEMENT_FEATURE):
+        created = provider.create(inputs)
+        assert created.outs is not None and created.outs["roles"] == ["auditor"]
+        return
+    with pytest.raises(UserRefusedError) as raised:
+        provider.create(inputs)
+    _refused_by_role_sync(str(raised.value), person)
+    assert writes() == 2, "POST /users, then the refused PUT: nothing after it"
+    assert coder.site_roles(person) == []
+    unset = {**inputs, "roles": None}
+    with unchanged(coder):
+        adopted = provider.create(unset)
+    assert adopted.outs is not None and writes() == 2, "adopted without a write"
+    read = provider.read(adopted.id, adopted.outs)
+    assert read.outs is not None and not provider.diff(adopted.id, read.outs, unset).changes
+
+
+ROLE_SYNC_SCENARIOS: list[Callable[[CoderUnderTest], None]] = [
+    an_oidc_users_roles_are_refused_only_for_oidc_users_while_role_sync_is_on,
+    an_oidc_user_created_with_roles_under_role_sync_is_adopted_once_roles_are_unset,
 ]

@@ -15,14 +15,13 @@ import pulumi
 import pytest
 
 from components.providers.coder_everyone_group import (
-    LICENSE_KEY,
     QUOTA_KEY,
     CoderEveryoneGroup,
     CoderEveryoneGroupArgs,
     CoderEveryoneGroupProvider,
     EveryoneQuotaNotEntitledError,
 )
-from components.providers.common import UNVERIFIED
+from components.providers.common import LICENSE_CONFIG_KEY, UNVERIFIED
 from testbed.coder_double import BASE_URL, ORG_ID, CoderDouble
 from testbed.harness import CapturedOptions, is_secret, run_component
 from tests.components.providers.seeded_coder import (
@@ -100,7 +99,7 @@ def test_create_fails_before_any_write_without_the_entitlement(
     start = len(double.requests)
     with pytest.raises(EveryoneQuotaNotEntitledError) as refused:
         provider.create(inputs())
-    assert LICENSE_KEY in str(refused.value) and QUOTA_KEY in str(refused.value)
+    assert LICENSE_CONFIG_KEY in str(refused.value) and QUOTA_KEY in str(refused.value)
     assert writes_since(double, start) == []
 
 

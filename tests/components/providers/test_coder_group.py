@@ -22,14 +22,13 @@ from pulumi.dynamic.dynamic import serialize_provider
 from coder_platform.coder_api import CoderClient
 from components.providers.coder_group import (
     GROUPS_KEY,
-    LICENSE_KEY,
     CoderGroup,
     CoderGroupArgs,
     CoderGroupProvider,
     GroupMemberUnknownError,
     GroupsNotEntitledError,
 )
-from components.providers.common import UNVERIFIED
+from components.providers.common import LICENSE_CONFIG_KEY, UNVERIFIED
 from components.providers.sdk_internals import UNKNOWN
 from testbed.coder_double import BASE_URL, CoderDouble
 from testbed.coder_double.people import license_jwt
@@ -102,7 +101,7 @@ def test_create_fails_before_any_write_naming_the_keys_when_groups_are_not_entit
         provider.create(props)
     assert double.writes() == writes
     text = str(raised.value)
-    assert GROUPS_KEY in text and LICENSE_KEY in text and "template_rbac" in text
+    assert GROUPS_KEY in text and LICENSE_CONFIG_KEY in text and "template_rbac" in text
     assert "Nothing was changed" in text
     assert props["token"] not in text
     assert double.groups == {}

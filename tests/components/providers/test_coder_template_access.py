@@ -23,14 +23,13 @@ from coder_platform.coder_api import CoderClient
 from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
 from components.providers.coder_template_access import (
     ACCESS_KEY,
-    LICENSE_KEY,
     CoderTemplateAccess,
     CoderTemplateAccessArgs,
     CoderTemplateAccessProvider,
     TemplateAccessNotEntitledError,
     TemplateAccessUnknownError,
 )
-from components.providers.common import UNVERIFIED
+from components.providers.common import LICENSE_CONFIG_KEY, UNVERIFIED
 from components.providers.sdk_internals import UNKNOWN
 from testbed.coder_double import BASE_URL, ORG_ID, CoderDouble
 from testbed.harness import CapturedOptions, is_secret, run_component
@@ -178,7 +177,7 @@ def test_create_fails_before_any_write_without_the_entitlement(
     with pytest.raises(TemplateAccessNotEntitledError) as refused:
         provider.create(inputs())
     text = str(refused.value)
-    assert "template_rbac" in text and LICENSE_KEY in text and ACCESS_KEY in text
+    assert "template_rbac" in text and LICENSE_CONFIG_KEY in text and ACCESS_KEY in text
     assert "Nothing was changed" in text
     assert writes_since(double, start) == []
 

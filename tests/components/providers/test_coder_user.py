@@ -18,7 +18,11 @@ import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from coder_platform.contracts import CURRENT_CODER_TOKEN_ENV
+from coder_platform.contracts import (
+    CURRENT_CODER_TOKEN_ENV,
+    OIDC_USER_ROLE_FIELD_ENV,
+    USER_ROLE_MANAGEMENT_FEATURE,
+)
 from components.providers.coder_user import (
     CoderUser,
     CoderUserArgs,
@@ -530,23 +534,55 @@ def test_the_provider_pickles_by_reference_without_a_client_when_serialized_into
     assert "roles" in [f.property for f in loaded.check({}, {"roles": ["admin"]}).failures]
 
 
+def _role_sync_on(double: CoderDouble) -> None:
+    """Coder's site role sync: the OIDC user role field, and the entitlement it needs."""
+    double.oidc_user_role_field = "roles"
+    double.entitle(USER_ROLE_MANAGEMENT_FEATURE)
+
+
 def test_a_role_change_under_idp_role_sync_fails_naming_the_user_and_the_fix(
     provider: CoderUserProvider, double: CoderDouble, inputs: Inputs
 ) -> None:
     user_id, outs = created(provider, inputs(roles=[]))
-    double.role_sync = True
+    _role_sync_on(double)
     start = len(double.requests)
     with pytest.raises(UserRefusedError) as raised:
         provider.update(user_id, outs, inputs(roles=["auditor"]))
     text = str(raised.value)
     assert "'alice'" in text and "role sync" in text and "Remove roles" in text
+    assert OIDC_USER_ROLE_FIELD_ENV in text
     assert writes_since(double, start) == [("PUT", f"/users/{user_id}/roles")]
+
+
+def test_roles_are_written_when_the_role_field_is_set_without_the_entitlement(
+    provider: CoderUserProvider, double: CoderDouble, inputs: Inputs
+) -> None:
+    """coderd's SiteRoleSyncEnabled needs user_role_management: the field alone is not sync."""
+    user_id, outs = created(provider, inputs(roles=[]))
+    double.oidc_user_role_field = "roles"
+    provider.update(user_id, outs, inputs(roles=["auditor"]))
+    assert double.user_named("alice").roles == ["auditor"]
+
+
+def test_a_user_removed_under_role_sync_is_suspended_with_the_idps_roles(
+    provider: CoderUserProvider,
+    double: CoderDouble,
+    inputs: Inputs,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    user_id, outs = created(provider, inputs(roles=["auditor"]))
+    _role_sync_on(double)
+    with caplog.at_level(logging.WARNING):
+        provider.delete(user_id, outs)
+    alice = double.user_named("alice")
+    assert (alice.status, alice.roles) == ("suspended", ["auditor"])
+    assert "alice" in caplog.text and "role sync owns them" in caplog.text
 
 
 def test_unset_roles_are_left_to_the_idp_when_role_sync_owns_them(
     provider: CoderUserProvider, double: CoderDouble, inputs: Inputs
 ) -> None:
-    double.role_sync = True
+    _role_sync_on(double)
     user_id, outs = created(provider, inputs(roles=None))
     double.user_named("alice").roles = ["auditor"]  # the IdP's sync
     refreshed = read_outs(provider, user_id, outs)
