@@ -29,7 +29,7 @@ seed = build_seed(loaded, coder, vault_secrets)
 # anything outside it depends on it (automation/engine/state_edits.py).
 reconciler = build_reconciler(config, [operators, database, coder], owns_coder=coder is not None)
 observability = build_observability(config, database)
-restore_drill = build_restore_drill(config, database, backup_store)
+restore_drill = build_restore_drill(config, database, backup_store, loaded.store_connection_string)
 
 pulumi.export("storageClassName", storage.name)
 pulumi.export("databaseClusterName", database.cluster_name)

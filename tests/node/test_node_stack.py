@@ -36,6 +36,7 @@ from coder_platform.specs.cnpg import BARMAN_PLUGIN
 from localplatform import azurite
 from localplatform.binaries import ROOT, PlatformBinaries, installed_paths
 from localplatform.daemon import PartError
+from localplatform.images.runner import RUNNER_IMAGE
 from localplatform.locations import free_port
 from localplatform.node import BRIDGE, kube_client
 from localplatform.node_host import read_sysctls
@@ -244,6 +245,123 @@ def test_a_missing_connection_string_stops_the_run_naming_its_path(
     assert cluster["status"]["phase"] == "Cluster in healthy state"
 
 
+# The restore drill in the cluster: its CronJob's pod runs the runner image built from the
+# project's Dockerfile. Coder here is still the host's Coder on the platform's own PostgreSQL
+# (coder.deploy: false), so the CNPG database holds no Coder tables of its own: stand-ins with
+# the columns the drill reads (automation/drill/coder_tables.py: users and templates, soft
+# deletes, the freshness columns) are written and archived first, as Coder's would be.
+DRILL = CONFIG.restore_drill
+DRILL_JOB = "drill-manual"
+
+
+def _archive_current_wal(client: httpx.Client) -> None:
+    """Fill the current WAL segment with a table of WAL, as a busy database does, and wait
+    until it is archived (pg_switch_wal, what archive_timeout does on a quiet database, is the
+    superuser's, and CNPG gives the app owner no more)."""
+    segment = _must(client, "SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
+    _must(
+        client,
+        "CREATE TABLE wal_filler AS SELECT g, repeat('x', 1000) AS pad "
+        "FROM generate_series(1, 30000) AS g; DROP TABLE wal_filler",
+    )
+
+    def archived() -> bool:
+        last = _sql(client, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+        return last is not None and last.strip() >= segment
+
+    wait_for(archived, f"WAL segment {segment} archived", 120)
+
+
+def _job_from_cron_job(cron_job: dict[str, Any], name: str) -> dict[str, Any]:
+    """What ``kubectl create job --from=cronjob/<name>`` creates: the CronJob's job template,
+    owned by the CronJob and marked as a manual run."""
+    template = cron_job["spec"]["jobTemplate"]
+    meta = cron_job["metadata"]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": template.get("metadata", {}).get("labels") or {},
+            "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
+            "ownerReferences": [
+                {
+                    "apiVersion": "batch/v1",
+                    "kind": "CronJob",
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                }
+            ],
+        },
+        "spec": template["spec"],
+    }
+
+
+def test_the_restore_drill_job_restores_the_archive_and_logs_rto_and_rpo(
+    node_stack: NodeStack, record_property: Callable[[str, Any], None]
+) -> None:
+    with node_stack.client() as client:
+        _must(
+            client,
+            "CREATE TABLE IF NOT EXISTS users (id serial PRIMARY KEY, username text NOT NULL, "
+            "deleted boolean NOT NULL DEFAULT false, is_system boolean NOT NULL DEFAULT false, "
+            "updated_at timestamptz NOT NULL DEFAULT now()); "
+            "CREATE TABLE IF NOT EXISTS templates (id serial PRIMARY KEY, name text NOT NULL, "
+            "deleted boolean NOT NULL DEFAULT false, "
+            "updated_at timestamptz NOT NULL DEFAULT now()); "
+            "INSERT INTO users (username) VALUES ('platform-admin'), ('template-author'); "
+            "INSERT INTO users (username, deleted) VALUES ('gone', true); "
+            "INSERT INTO templates (name) VALUES ('hello')",
+        )
+        _archive_current_wal(client)
+        namespace = DRILL.namespace
+        cron_jobs = client.get(f"/apis/batch/v1/namespaces/{namespace}/cronjobs").json()
+        [cron_job] = cron_jobs["items"]
+        [container] = cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == RUNNER_IMAGE
+        created = client.post(
+            f"/apis/batch/v1/namespaces/{namespace}/jobs",
+            json=_job_from_cron_job(cron_job, DRILL_JOB),
+        )
+        assert created.status_code == 201, created.text
+
+        def finished() -> dict[str, Any] | None:
+            job = client.get(f"/apis/batch/v1/namespaces/{namespace}/jobs/{DRILL_JOB}").json()
+            status: dict[str, Any] = job.get("status") or {}
+            return status if status.get("succeeded") or status.get("failed") else None
+
+        status = wait_for(finished, f"Job {namespace}/{DRILL_JOB} finished", 900)
+        [pod] = client.get(
+            f"/api/v1/namespaces/{namespace}/pods",
+            params={"labelSelector": f"job-name={DRILL_JOB}"},
+        ).json()["items"]
+        # kubectl logs job/drill-manual: the pod's log through the API server.
+        log = client.get(f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log").text
+        scratch = client.get(f"/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/clusters")
+        claims = client.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims")
+    assert status.get("succeeded") == 1, log[-3000:]
+    [line] = [json.loads(x) for x in log.splitlines() if x.startswith('{"kind": "restore-drill"')]
+    record_property("restore_drill", line)
+    print(f"\nrestore drill (in the cluster): {json.dumps(line)}")
+    assert line["success"] is True, line
+    assert line["stack"] == STACK
+    assert line["users"] == 2 and line["templates"] == 1, line
+    assert line["rto_seconds"] > 0 and line["rpo_seconds"] is not None, line
+    assert line["cleanup_ok"] is True
+    assert [step["name"] for step in line["steps"]] == [
+        "clean",
+        "restore",
+        "ready",
+        "query",
+        "cleanup",
+    ]
+    # The scratch cluster is gone, and with it its claims (the Delete class takes the volumes).
+    assert scratch.json()["items"] == []
+    assert claims.json()["items"] == []
+
+
 # The incident drill's data-layer half. Coder here is still the host's Coder on the platform's
 # own PostgreSQL (coder.deploy: false), so the rows replayed are marker rows in the CNPG
 # database, not Coder's: Coder's own data on CNPG needs its chart on the node (not done).
@@ -317,21 +435,8 @@ def incident(node_stack: NodeStack) -> Incident:
 
         for n in (1, 2, 3):
             write(n)
-        # The segment holding marker 3, filled with a table of WAL as a busy database fills it
-        # (pg_switch_wal, what archive_timeout does on a quiet one, is the superuser's and
-        # CNPG gives the app owner no more).
-        segment = _must(client, "SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
-        _must(
-            client,
-            "CREATE TABLE incident_filler AS SELECT g, repeat('x', 1000) AS pad "
-            "FROM generate_series(1, 30000) AS g",
-        )
-
-        def archived() -> bool:
-            last = _sql(client, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-            return last is not None and last.strip() >= segment
-
-        wait_for(archived, f"WAL segment {segment} archived", 120)
+        # The segment holding marker 3, archived.
+        _archive_current_wal(client)
         for n in (4, 5, 6):
             write(n)
         rows = _must(client, f"SELECT n, extract(epoch FROM written_at) FROM {MARKERS}")
