@@ -339,27 +339,36 @@ def test_the_restore_drill_job_restores_the_archive_and_logs_rto_and_rpo(
         ).json()["items"]
         # kubectl logs job/drill-manual: the pod's log through the API server.
         log = client.get(f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log").text
-        scratch = client.get(f"/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/clusters")
-        claims = client.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims")
-    assert status.get("succeeded") == 1, log[-3000:]
-    [line] = [json.loads(x) for x in log.splitlines() if x.startswith('{"kind": "restore-drill"')]
-    record_property("restore_drill", line)
-    print(f"\nrestore drill (in the cluster): {json.dumps(line)}")
-    assert line["success"] is True, line
-    assert line["stack"] == STACK
-    assert line["users"] == 2 and line["templates"] == 1, line
-    assert line["rto_seconds"] > 0 and line["rpo_seconds"] is not None, line
-    assert line["cleanup_ok"] is True
-    assert [step["name"] for step in line["steps"]] == [
-        "clean",
-        "restore",
-        "ready",
-        "query",
-        "cleanup",
-    ]
-    # The scratch cluster is gone, and with it its claims (the Delete class takes the volumes).
-    assert scratch.json()["items"] == []
-    assert claims.json()["items"] == []
+        assert status.get("succeeded") == 1, log[-3000:]
+        [line] = [
+            json.loads(x) for x in log.splitlines() if x.startswith('{"kind": "restore-drill"')
+        ]
+        record_property("restore_drill", line)
+        print(f"\nrestore drill (in the cluster): {json.dumps(line)}")
+        assert line["success"] is True, line
+        assert line["stack"] == STACK
+        assert line["users"] == 2 and line["templates"] == 1, line
+        assert line["rto_seconds"] > 0 and line["rpo_seconds"] is not None, line
+        assert line["cleanup_ok"] is True
+        assert [step["name"] for step in line["steps"]] == [
+            "clean",
+            "restore",
+            "ready",
+            "query",
+            "cleanup",
+        ]
+        # The scratch cluster is gone, and its claims follow (the Delete class takes the
+        # volumes with them).
+        clusters = client.get(f"/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/clusters")
+        assert clusters.json()["items"] == []
+        wait_for(
+            lambda: (
+                client.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims").json()["items"]
+                == []
+            ),
+            f"the scratch claims in {namespace} deleted",
+            120,
+        )
 
 
 # The incident drill's data-layer half. Coder here is still the host's Coder on the platform's
