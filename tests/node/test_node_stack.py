@@ -1,7 +1,9 @@
 """The node stack through the runner: one ``reconcile`` deploys the data layer onto a real node
 (the Retain class on the local-path provisioner, the CNPG cluster archiving WAL and taking a
 base backup through the Barman Cloud plugin into Azurite), a second changes nothing, a missing
-connection string in OpenBao stops the run naming its path, the incident replayed on the data
+connection string in OpenBao stops the run naming its path, a Job from the restore drill's
+CronJob (the runner image built from the Dockerfile) restores the archive into its scratch
+cluster and logs its JSON line with RTO and RPO, the incident replayed on the data
 layer (marker rows written and archived, ``kubectl delete namespace`` of the database, the Retain
 volume left Released, the runbook's "A lost cluster" followed: recovery enabled, generation
 bumped, one ``reconcile``; RTO and RPO measured, the next reconcile converged), and ``down``
