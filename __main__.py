@@ -42,7 +42,9 @@ def app_stack(loaded: Loaded) -> None:
         config, [operators, database, coder], owns_coder=coder is not None
     )
     observability = build_observability(config, database)
-    restore_drill = build_restore_drill(config, database, backup_store)
+    restore_drill = build_restore_drill(
+        config, database, backup_store, loaded.store_connection_string
+    )
 
     pulumi.export("storageClassName", storage.name)
     pulumi.export("databaseClusterName", database.cluster_name)

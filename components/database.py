@@ -27,6 +27,7 @@ from coder_platform.names import (
 )
 from coder_platform.specs.cnpg import (
     archive_source,
+    azure_credentials,
     initdb_bootstrap,
     plugin_backup,
     recovery_bootstrap,
@@ -296,15 +297,8 @@ def _decoded_ca(data: object, args: CnpgPostgresArgs) -> str:
 def object_store_spec(args: CnpgPostgresArgs) -> dict[str, Any]:
     """Azure Blob through the workload identity (inheritFromAzureAD); a storage key only where
     the stack gives a connection string (never dev/prod: config validation refuses it)."""
-    credentials: dict[str, Any] = (
-        {"inheritFromAzureAD": True}
-        if args.connection_string is None
-        else {
-            "connectionString": {
-                "name": backup_store_secret_name(args.cluster_name),
-                "key": CONNECTION_STRING_KEY,
-            }
-        }
+    credentials = azure_credentials(
+        None if args.connection_string is None else backup_store_secret_name(args.cluster_name)
     )
     return {
         "configuration": {

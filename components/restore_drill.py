@@ -11,6 +11,12 @@ needs, in a scratch namespace of its own:
   Blob Data Reader** on the backup container only, federated to the service account CNPG
   creates for the scratch cluster (``system:serviceaccount:<namespace>:<cluster>``). Even a
   scratch cluster that tried to archive could not write to the archive it restores from.
+- where the stack's backups use a connection string instead (``database.backup.
+  connectionStringPath``: Azurite on the local node, never dev/prod), a copy of it in a Secret
+  of the scratch namespace, which the scratch ObjectStore names (a Cluster's plugin reads
+  Secrets in its own namespace only). It is the store's one account key, so read-only is the
+  drill's intent here, not a credential's limit: the scratch cluster never archives
+  (``automation/drill/manifests.py`` refuses a spec that would).
 - the drill's service account and least-privilege RBAC: in the scratch namespace, the scratch
   Cluster (create, read, delete) and its Secret (create, read, delete) and pods (read); in the
   database namespace, pods (read), for the workload-identity check of the backup sidecar.
@@ -30,6 +36,7 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, managedidentity
 
 from coder_platform.contracts import (
+    CONNECTION_STRING_KEY,
     DNS_LABEL,
     RESTORE_DRILL_COMPONENT,
     STACK_KEY,
@@ -38,7 +45,9 @@ from coder_platform.contracts import (
     labels,
 )
 from coder_platform.drill_settings import CLEANUP_SECONDS, DrillSettings
+from coder_platform.names import backup_store_secret_name
 from coder_platform.specs import jobs
+from coder_platform.specs.cnpg import azure_credentials
 from coder_platform.specs.pod_security import pod_security
 from components.backup_store import TOKEN_EXCHANGE_AUDIENCE, federated_subject
 
@@ -66,9 +75,16 @@ class RestoreDrillArgs:
     runner_image: str
     destination_path: pulumi.Input[str]
     azure: DrillAzure | None = None
+    # The stack's storage connection string (not managed stacks only), copied for the scratch
+    # cluster; None: the workload identity.
+    connection_string: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
+        if self.connection_string is not None and (
+            self.azure is not None or self.settings.identity_client_id is not None
+        ):
+            problems.append("connection_string cannot be combined with an Azure identity")
         if len(self.schedule.split()) != 5:
             problems.append("schedule must be a five-field Kubernetes cron")
         if not is_pinned_image(self.runner_image):
@@ -90,6 +106,7 @@ class RestoreDrill(pulumi.ComponentResource):
     """The weekly restore drill of one stack: scratch namespace, identity, RBAC, CronJob."""
 
     namespace: k8s.core.v1.Namespace
+    store_secret: k8s.core.v1.Secret | None
     object_store: k8s.apiextensions.CustomResource
     identity: managedidentity.UserAssignedIdentity | None
     service_account: k8s.core.v1.ServiceAccount
@@ -114,6 +131,7 @@ class RestoreDrill(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        self.store_secret = self._store_secret(name, in_ns)
         self.object_store = k8s.apiextensions.CustomResource(
             f"{name}-object-store",
             api_version="barmancloud.cnpg.io/v1",
@@ -124,11 +142,16 @@ class RestoreDrill(pulumi.ComponentResource):
             spec={
                 "configuration": {
                     "destinationPath": args.destination_path,
-                    "azureCredentials": {"inheritFromAzureAD": True},
+                    "azureCredentials": azure_credentials(
+                        backup_store_secret_name(s.cluster_name) if self.store_secret else None
+                    ),
                     "wal": {"maxParallel": 4},
                 }
             },
-            opts=in_ns,
+            opts=pulumi.ResourceOptions.merge(
+                in_ns,
+                pulumi.ResourceOptions(depends_on=[self.store_secret] if self.store_secret else []),
+            ),
         )
         self.identity = None
         self.client_id = None
@@ -146,6 +169,21 @@ class RestoreDrill(pulumi.ComponentResource):
         self._rbac(name, in_ns)
         self.cron_job = self._cron_job(name, in_ns)
         self.register_outputs({"schedule": args.schedule})
+
+    def _store_secret(self, name: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret | None:
+        args, s = self._args, self._args.settings
+        if args.connection_string is None:
+            return None
+        return k8s.core.v1.Secret(
+            f"{name}-backup-store-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=backup_store_secret_name(s.cluster_name),
+                namespace=s.namespace,
+                labels=self._labels,
+            ),
+            string_data={CONNECTION_STRING_KEY: pulumi.Output.secret(args.connection_string)},
+            opts=opts,
+        )
 
     def _identity(self, name: str, azure: DrillAzure) -> managedidentity.UserAssignedIdentity:
         s = self._args.settings

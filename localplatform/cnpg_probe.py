@@ -66,3 +66,20 @@ class CnpgProbe:
 
         answered: list[str] = wait_for(answer, f"the database to answer {sql!r}", seconds)
         return answered[0]
+
+    def archive_current_wal(self) -> str:
+        """Fill the current WAL segment with a table of WAL, as a busy database does, and wait
+        until it is archived: pg_switch_wal (what archive_timeout does on a quiet database) is
+        the superuser's, and CNPG gives the app owner no more. Returns the segment's name."""
+        segment = self.must("SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
+        self.must(
+            "CREATE TABLE wal_filler AS SELECT g, repeat('x', 1000) AS pad "
+            "FROM generate_series(1, 30000) AS g; DROP TABLE wal_filler"
+        )
+
+        def archived() -> bool:
+            last = self.sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+            return last is not None and last.strip() >= segment
+
+        wait_for(archived, f"WAL segment {segment} archived", 120)
+        return segment

@@ -43,7 +43,6 @@ from localplatform.runner import runner_reconcile
 from localplatform.stack import read_stack
 
 MARKERS = "incident_markers"
-FILLER = "incident_filler"
 ARCHIVED_MARKERS = (1, 2, 3)  # written, then their WAL segment archived
 LATE_MARKERS = (4, 5, 6)  # written after it: what a crash (not a delete) could lose
 
@@ -246,19 +245,7 @@ class IncidentDrill:
         for n in ARCHIVED_MARKERS:
             probe.must(f"INSERT INTO {MARKERS} (n) VALUES ({n})")
             time.sleep(1)
-        segment = probe.must("SELECT pg_walfile_name(pg_current_wal_lsn())").strip()
-        # The segment filled with a table of WAL, as a busy database fills it: pg_switch_wal
-        # (what archive_timeout does on a quiet one) is the superuser's, not the app owner's.
-        probe.must(
-            f"CREATE TABLE {FILLER} AS SELECT g, repeat('x', 1000) AS pad "
-            "FROM generate_series(1, 30000) AS g"
-        )
-
-        def archived() -> bool:
-            last = probe.sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-            return last is not None and last.strip() >= segment
-
-        wait_for(archived, f"WAL segment {segment} archived", 120)
+        probe.archive_current_wal()
         for n in LATE_MARKERS:
             probe.must(f"INSERT INTO {MARKERS} (n) VALUES ({n})")
             time.sleep(1)

@@ -3,7 +3,8 @@ this host, registered with the ``kube`` part's API server, so pods really run.
 
 Every binary comes from ``scripts/install-node`` (Debian's containerd 1.6, runc and CNI plugins;
 kubelet, kube-proxy and kube-scheduler from ``k8s.io/kubernetes`` at the API server's release;
-CoreDNS); the sandbox image is built here and imported into containerd (no registry). What it
+CoreDNS); the images are built here and imported into containerd (no registry), the runner's
+from the project's own Dockerfile (``localplatform.images.runner``). What it
 took on a VM like this one (no CAP_SYS_RESOURCE, cgroup v1):
 
 - containerd's CRI ``restrict_oom_score_adj = true``, or runc fails "can't get final child's PID
@@ -42,7 +43,7 @@ from localkube.cluster import NODE_NAME
 from localplatform import azurite, node_addons
 from localplatform.binaries import ROOT, installed_paths
 from localplatform.daemon import Daemon, PartError
-from localplatform.images import catalog
+from localplatform.images import catalog, runner
 from localplatform.images.archive import ImageSpec, write_archive
 from localplatform.images.containerd import CRI_NAMESPACE, import_archive, imported
 from localplatform.node_host import record, remove_kubelet_chains, restore
@@ -269,6 +270,11 @@ state = "{base / "state"}"
                 binaries["barman_cloud_plugin"],
                 binaries.paths["barman_cloud_plugin_version"],
                 binaries["barman_venv"],
+            ),
+            lambda: runner.runner(
+                runner.installed_inputs(
+                    ROOT, binaries["runner_venv"], binaries["runner_policy_venv"]
+                )
             ),
         ]
         for make in specs:

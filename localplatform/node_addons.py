@@ -7,7 +7,8 @@ Both come from their pinned modules' own manifests in the Go module cache (the l
 provisioner's ``deploy/local-path-storage.yaml``, CNPG's ``releases/cnpg-<version>.yaml``),
 changed only where a registry-less node needs it: the images built here, pulled only if
 absent, and the provisioner's volume directory. The provisioner's own ``local-path`` class
-(reclaimPolicy Delete) is left out: the stack makes the Retain class.
+(reclaimPolicy Delete, not the default) stays, as a cloud ships a Delete class beside the
+stack's Retain one: the restore drill's scratch clusters use it, so their disks go with them.
 """
 
 from __future__ import annotations
@@ -40,8 +41,6 @@ def _deployment_containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
 def local_path_objects(source: str, version: str, volumes: Path) -> list[dict[str, Any]]:
     objects = []
     for obj in documents(source):
-        if obj["kind"] == "StorageClass":
-            continue
         if obj["kind"] == "Deployment":
             for container in _deployment_containers(obj):
                 container["image"] = f"{catalog.LOCAL_PATH_REPOSITORY}:{version}"

@@ -1,26 +1,19 @@
 """The runner image's build context never carries a local secret.
 
-The Dockerfile's `COPY . /app/` sends every file `.dockerignore` does not exclude. This module
-builds that list the way the Docker CLI does (moby/patternmatcher: patterns are cleaned paths
-where `*` and `?` stay inside one path segment, `**` spans segments, a pattern that matches a
-directory excludes everything under it, a later `!pattern` re-includes, the last match wins) and
-checks it against the local state this repository writes next to the code: localkube's state
-directory (a `system:masters` client certificate, the cluster CA key), the local platform's (the
-OpenBao root token and unseal key, Postgres passwords), virtualenvs, the embedded Pulumi backend,
-run reports and key files.
+The Dockerfile's `COPY . /app/` sends every file `.dockerignore` does not exclude; so does the
+node's runner image (localplatform.images.runner). `localplatform.images.build_context` builds
+that list the way the Docker CLI does; this module checks it against the local state this
+repository writes next to the code: localkube's state directory (a `system:masters` client
+certificate, the cluster CA key), the local platform's (the OpenBao root token and unseal key,
+Postgres passwords), virtualenvs, the embedded Pulumi backend, run reports and key files.
 """
 
 from __future__ import annotations
 
-import os
-import posixpath
-import re
-from collections.abc import Iterable
-from pathlib import Path
-
 import pytest
 
 from localkube.__main__ import DEFAULT_DIR as LOCALKUBE_DIR
+from localplatform.images.build_context import context, files_on_disk
 from localplatform.platform import DEFAULT_DIR as LOCALPLATFORM_DIR
 from testbed.harness import ROOT
 
@@ -54,79 +47,6 @@ NEEDED = (
     "policy/PulumiPolicy.yaml",
     "stacks/Pulumi.prod.yaml",
 )
-
-
-def _segment_regex(pattern: str) -> re.Pattern[str]:
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.index("]", i + 1)
-            out.append(pattern[i : end + 1].replace("[!", "[^"))
-            i = end + 1
-        elif pattern[i] == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
-
-
-def read_dockerignore(text: str) -> list[tuple[bool, re.Pattern[str]]]:
-    """(negated, regex) per pattern, as the Docker CLI reads `.dockerignore`."""
-    rules: list[tuple[bool, re.Pattern[str]]] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        if negated:
-            line = line[1:].strip()
-        line = posixpath.normpath(line).lstrip("/")
-        rules.append((negated, _segment_regex(line)))
-    return rules
-
-
-def excluded(path: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
-    parts = path.split("/")
-    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-    result = False
-    for negated, regex in rules:
-        if any(regex.fullmatch(prefix) for prefix in prefixes):
-            result = not negated
-    return result
-
-
-def context(paths: Iterable[str], dockerignore: str) -> set[str]:
-    rules = read_dockerignore(dockerignore)
-    return {path for path in paths if not excluded(path, rules)}
-
-
-def files_on_disk(root: Path, dockerignore: str) -> list[str]:
-    """Every file under root, skipping (as the Docker CLI does) directories excluded outright."""
-    rules = read_dockerignore(dockerignore)
-    prune = not any(negated for negated, _ in rules)
-    found: list[str] = []
-    for directory, dirs, files in os.walk(root):
-        rel = Path(directory).relative_to(root).as_posix()
-        prefix = "" if rel == "." else f"{rel}/"
-        if prune:
-            dirs[:] = [d for d in dirs if not excluded(prefix + d, rules)]
-        found += [prefix + name for name in files]
-    return found
 
 
 DOCKERIGNORE = (ROOT / ".dockerignore").read_text()

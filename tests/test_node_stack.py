@@ -19,6 +19,7 @@ from coder_platform.vault_inputs import (
     secret_values,
 )
 from components.backup_store import connection_string_destination
+from localplatform.images.runner import RUNNER_IMAGE
 from testbed.harness import (
     FAKE_CONNECTION_STRING,
     FAKE_STORE_KEY,
@@ -56,7 +57,11 @@ def test_node_stack_deploys_the_data_layer_with_the_credential_from_vault() -> N
     [storage_class] = mocks.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
     assert storage_class.inputs["provisioner"] == LOCAL_PATH_PROVISIONER
     assert storage_class.inputs["reclaimPolicy"] == "Retain"
-    [store] = mocks.of_type("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")
+    [store] = [
+        r
+        for r in mocks.of_type("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")
+        if r.inputs["metadata"]["namespace"] == "coder-db"
+    ]
     configuration = store.inputs["spec"]["configuration"]
     secret_name = backup_store_secret_name("coder-db")
     assert configuration["azureCredentials"] == {
@@ -68,6 +73,7 @@ def test_node_stack_deploys_the_data_layer_with_the_credential_from_vault() -> N
         r
         for r in mocks.of_type("kubernetes:core/v1:Secret")
         if r.inputs["metadata"]["name"] == secret_name
+        and r.inputs["metadata"]["namespace"] == "coder-db"
     ]
     assert len(secrets) == 1
     assert secrets[0].inputs["metadata"]["namespace"] == "coder-db"
@@ -82,7 +88,36 @@ def test_node_stack_deploys_the_data_layer_with_the_credential_from_vault() -> N
     assert "serviceAccountTemplate" not in cluster.inputs["spec"]
     assert FAKE_STORE_KEY not in json.dumps(cluster.inputs)
     assert not mocks.of_type("kubernetes:helm.sh/v3:Release")
-    assert not mocks.of_type("kubernetes:batch/v1:CronJob")
+    # The restore drill's CronJob only: no reconciler CronJob on the node yet.
+    [cron_job] = mocks.of_type("kubernetes:batch/v1:CronJob")
+    assert cron_job.inputs["metadata"]["namespace"] == "coder-db-drill"
+
+
+def test_node_stack_drill_reads_the_archive_with_a_copy_of_the_connection_string() -> None:
+    mocks = run_program(node(), stack="node")
+    stores = {
+        r.inputs["metadata"]["namespace"]: r.inputs["spec"]["configuration"]
+        for r in mocks.of_type("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")
+    }
+    drill_secret = backup_store_secret_name("coder-db-drill")
+    assert stores["coder-db-drill"]["azureCredentials"] == {
+        "connectionString": {"name": drill_secret, "key": CONNECTION_STRING_KEY}
+    }
+    # The same archive the database writes; the scratch store prunes nothing.
+    assert stores["coder-db-drill"]["destinationPath"] == stores["coder-db"]["destinationPath"]
+    [copy_] = [
+        r
+        for r in mocks.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["namespace"] == "coder-db-drill"
+    ]
+    assert copy_.inputs["metadata"]["name"] == drill_secret
+    assert is_secret(copy_.inputs["stringData"])
+    assert copy_.inputs["stringData"]["value"] == {CONNECTION_STRING_KEY: FAKE_CONNECTION_STRING}
+    [cron_job] = mocks.of_type("kubernetes:batch/v1:CronJob")
+    [container] = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == RUNNER_IMAGE
+    for resource in (cron_job, *mocks.of_type("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")):
+        assert FAKE_STORE_KEY not in json.dumps(resource.inputs)
 
 
 def test_dev_keeps_the_workload_identity_and_azure_disk_when_nothing_is_set() -> None:

@@ -68,6 +68,26 @@ def build_backup_store(config: PlatformConfig) -> AzureBackupStore | None:
     )
 
 
+def backup_destination(
+    config: PlatformConfig,
+    backup_store: AzureBackupStore | None,
+    store_connection_string: SecretStr | None,
+) -> pulumi.Input[str]:
+    """Where the backups are: the stack's store on Azure, the connection string's endpoint
+    (Azurite on the local node), else the configured account's Azure URL. The database
+    archives there and the restore drill reads from there."""
+    backup = config.database.backup
+    if backup_store is not None:
+        return backup_store.destination_path
+    if store_connection_string is not None:
+        return connection_string_destination(
+            store_connection_string.get_secret_value(),
+            backup.storage_account_name,
+            backup.container_name,
+        )
+    return blob_destination(backup.storage_account_name, backup.container_name)
+
+
 def build_database(
     config: PlatformConfig,
     storage: RetainStorageClass,
@@ -89,15 +109,7 @@ def build_database(
     connection_string = (
         store_connection_string.get_secret_value() if store_connection_string else None
     )
-    destination: pulumi.Input[str] = (
-        backup_store.destination_path
-        if backup_store
-        else connection_string_destination(
-            connection_string, backup.storage_account_name, backup.container_name
-        )
-        if connection_string
-        else blob_destination(backup.storage_account_name, backup.container_name)
-    )
+    destination = backup_destination(config, backup_store, store_connection_string)
     return CnpgPostgres(
         "coder-db",
         CnpgPostgresArgs(

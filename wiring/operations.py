@@ -4,6 +4,7 @@ and dashboard, the restore drill."""
 from __future__ import annotations
 
 import pulumi
+from pydantic import SecretStr
 
 from coder_platform.config import PlatformConfig, ReconcilerConfig
 from coder_platform.contracts import (
@@ -16,7 +17,7 @@ from coder_platform.names import archive_server_name
 from coder_platform.observability.alerts import AlertInputs, rule_groups
 from coder_platform.observability.cron_gaps import max_interval
 from coder_platform.observability.dashboard import build_dashboard
-from components.backup_store import AzureBackupStore, blob_destination
+from components.backup_store import AzureBackupStore
 from components.database import CnpgPostgres
 from components.observability import PlatformObservability, PlatformObservabilityArgs
 from components.reconciler import (
@@ -27,6 +28,7 @@ from components.reconciler import (
 )
 from components.restore_drill import SERVICE_ACCOUNT as DRILL_SERVICE_ACCOUNT
 from components.restore_drill import DrillAzure, RestoreDrill, RestoreDrillArgs
+from wiring.data import backup_destination
 
 
 def build_reconciler(
@@ -169,9 +171,14 @@ def build_observability(
 
 
 def build_restore_drill(
-    config: PlatformConfig, database: CnpgPostgres, backup_store: AzureBackupStore | None
+    config: PlatformConfig,
+    database: CnpgPostgres,
+    backup_store: AzureBackupStore | None,
+    store_connection_string: SecretStr | None = None,
 ) -> RestoreDrill | None:
-    drill, db = config.restore_drill, config.database
+    """The drill reads the archive with the stack's credential: its own read-only identity on
+    Azure, else a copy of the connection string (database.backup.connectionStringPath)."""
+    drill = config.restore_drill
     if not drill.enabled:
         return None
     image = drill.image or (config.reconciler.image if config.reconciler else None)
@@ -185,12 +192,13 @@ def build_restore_drill(
             settings=settings,
             schedule=drill.schedule,
             runner_image=image,
-            destination_path=(
-                backup_store.destination_path
-                if backup_store
-                else blob_destination(db.backup.storage_account_name, db.backup.container_name)
-            ),
+            destination_path=backup_destination(config, backup_store, store_connection_string),
             azure=_drill_azure(config, backup_store),
+            connection_string=(
+                pulumi.Output.secret(store_connection_string.get_secret_value())
+                if store_connection_string
+                else None
+            ),
         )
     except ValueError as error:
         # Config validation covers these rules; this is the component's own second line.

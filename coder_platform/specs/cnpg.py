@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from coder_platform.contracts import WORKLOAD_IDENTITY_CLIENT_ID, WORKLOAD_IDENTITY_USE
+from coder_platform.contracts import (
+    CONNECTION_STRING_KEY,
+    WORKLOAD_IDENTITY_CLIENT_ID,
+    WORKLOAD_IDENTITY_USE,
+)
 
 # The Barman Cloud plugin's name, as Clusters, ScheduledBackups and Backups reference it.
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
@@ -60,6 +64,15 @@ def recovery_bootstrap(
 def initdb_bootstrap(database: str, owner: str, secret_name: str) -> dict[str, Any]:
     """``bootstrap`` for a first generation: an empty database owned by ``owner``."""
     return {"initdb": {"database": database, "owner": owner, "secret": {"name": secret_name}}}
+
+
+def azure_credentials(connection_string_secret: str | None) -> dict[str, Any]:
+    """An ObjectStore's ``azureCredentials``: the pod's Azure workload identity
+    (``inheritFromAzureAD``, dev/prod), or a Secret holding a storage connection string (stacks
+    that are not managed: Azurite on the local node)."""
+    if connection_string_secret is None:
+        return {"inheritFromAzureAD": True}
+    return {"connectionString": {"name": connection_string_secret, "key": CONNECTION_STRING_KEY}}
 
 
 def workload_identity(client_id: Any) -> dict[str, Any]:

@@ -207,6 +207,7 @@ def test_reconciler_holds_every_right_the_drill_roles_grant_when_it_heals_them()
         ({"schedule": "0 0 4 * * 1"}, "five-field"),
         ({"runner_image": "runner:latest"}, "pinned"),
         ({"settings": SETTINGS.model_copy(update={"namespace": "coder-db"})}, "must not be the"),
+        ({"connection_string": "AccountName=a;AccountKey=k"}, "cannot be combined"),
     ],
 )
 def test_args_refuse_to_build_when_they_are_unsafe(overrides: dict[str, Any], problem: str) -> None:

@@ -60,10 +60,11 @@ def test_the_provisioner_runs_the_local_images_and_keeps_volumes_in_the_nodes_di
     assert helper["spec"]["containers"][0]["image"] == catalog.LOCAL_PATH_HELPER_IMAGE
 
 
-def test_the_provisioners_own_delete_class_is_left_out() -> None:
-    kinds = [o["kind"] for o in local_path_objects(LOCAL_PATH, "v0.0.30", Path("/v"))]
-    assert "StorageClass" not in kinds
-    assert kinds == ["Namespace", "Deployment", "ConfigMap"]
+def test_the_provisioners_own_delete_class_is_kept_for_scratch_volumes() -> None:
+    objects = local_path_objects(LOCAL_PATH, "v0.0.30", Path("/v"))
+    assert [o["kind"] for o in objects] == ["Namespace", "Deployment", "StorageClass", "ConfigMap"]
+    [storage_class] = [o for o in objects if o["kind"] == "StorageClass"]
+    assert storage_class["reclaimPolicy"] == "Delete"
 
 
 def test_the_operator_is_never_pulled_when_its_image_is_present() -> None:

@@ -1,8 +1,10 @@
 """The node stack through the runner: one ``reconcile`` deploys the data layer onto a real node
 (the Retain class on the local-path provisioner, the CNPG cluster archiving WAL and taking a
 base backup through the Barman Cloud plugin into Azurite), a second changes nothing, a missing
-connection string in OpenBao stops the run naming its path, and ``down`` restores the host.
-The incident replayed on this stack is ``scripts/incident-drill`` (test_incident_drill.py).
+connection string in OpenBao stops the run naming its path, a Job from the restore drill's
+CronJob (the runner image built from the Dockerfile) restores the archive into its scratch
+cluster and logs its JSON line with RTO and RPO, and ``down`` restores the host. The incident
+replayed on this stack is ``scripts/incident-drill`` (test_incident_drill.py).
 
 A platform instance of its own (its directories, free ports for Coder and OpenBao, a copy of
 ``stacks/Pulumi.node.yaml`` pointing at them), as the e2e tier runs one; the node's bridge, pod
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +31,10 @@ from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, PROJ
 from coder_platform.names import archive_server_name
 from coder_platform.specs.cnpg import BARMAN_PLUGIN
 from localplatform import azurite
-from localplatform.binaries import ROOT, installed_paths
+from localplatform.binaries import ROOT, PlatformBinaries, installed_paths
+from localplatform.cnpg_probe import CnpgProbe
 from localplatform.daemon import PartError
+from localplatform.images.runner import RUNNER_IMAGE
 from localplatform.locations import free_port
 from localplatform.node import BRIDGE, kube_client
 from localplatform.node_host import read_sysctls
@@ -229,6 +233,119 @@ def test_a_missing_connection_string_stops_the_run_naming_its_path(
     with node_stack.client() as client:
         cluster = client.get(f"{CNPG}/clusters/{CLUSTER}").json()
     assert cluster["status"]["phase"] == "Cluster in healthy state"
+
+
+# The restore drill in the cluster: its CronJob's pod runs the runner image built from the
+# project's Dockerfile. Coder here is still the host's Coder on the platform's own PostgreSQL
+# (coder.deploy: false), so the CNPG database holds no Coder tables of its own: stand-ins with
+# the columns the drill reads (automation/drill/coder_tables.py: users and templates, soft
+# deletes, the freshness columns) are written and archived first, as Coder's would be.
+DRILL = CONFIG.restore_drill
+DRILL_JOB = "drill-manual"
+
+
+def _probe(client: httpx.Client) -> CnpgProbe:
+    psql = PlatformBinaries.installed().postgres_bin / "psql"
+    return CnpgProbe(client, NAMESPACE, CLUSTER, psql)
+
+
+def _job_from_cron_job(cron_job: dict[str, Any], name: str) -> dict[str, Any]:
+    """What ``kubectl create job --from=cronjob/<name>`` creates: the CronJob's job template,
+    owned by the CronJob and marked as a manual run."""
+    template = cron_job["spec"]["jobTemplate"]
+    meta = cron_job["metadata"]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": template.get("metadata", {}).get("labels") or {},
+            "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
+            "ownerReferences": [
+                {
+                    "apiVersion": "batch/v1",
+                    "kind": "CronJob",
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                }
+            ],
+        },
+        "spec": template["spec"],
+    }
+
+
+def test_the_restore_drill_job_restores_the_archive_and_logs_rto_and_rpo(
+    node_stack: NodeStack, record_property: Callable[[str, Any], None]
+) -> None:
+    with node_stack.client() as client:
+        probe = _probe(client)
+        probe.must(
+            "CREATE TABLE IF NOT EXISTS users (id serial PRIMARY KEY, username text NOT NULL, "
+            "deleted boolean NOT NULL DEFAULT false, is_system boolean NOT NULL DEFAULT false, "
+            "updated_at timestamptz NOT NULL DEFAULT now()); "
+            "CREATE TABLE IF NOT EXISTS templates (id serial PRIMARY KEY, name text NOT NULL, "
+            "deleted boolean NOT NULL DEFAULT false, "
+            "updated_at timestamptz NOT NULL DEFAULT now()); "
+            "INSERT INTO users (username) VALUES ('platform-admin'), ('template-author'); "
+            "INSERT INTO users (username, deleted) VALUES ('gone', true); "
+            "INSERT INTO templates (name) VALUES ('hello')",
+        )
+        probe.archive_current_wal()
+        namespace = DRILL.namespace
+        cron_jobs = client.get(f"/apis/batch/v1/namespaces/{namespace}/cronjobs").json()
+        [cron_job] = cron_jobs["items"]
+        [container] = cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == RUNNER_IMAGE
+        created = client.post(
+            f"/apis/batch/v1/namespaces/{namespace}/jobs",
+            json=_job_from_cron_job(cron_job, DRILL_JOB),
+        )
+        assert created.status_code == 201, created.text
+
+        def finished() -> dict[str, Any] | None:
+            job = client.get(f"/apis/batch/v1/namespaces/{namespace}/jobs/{DRILL_JOB}").json()
+            status: dict[str, Any] = job.get("status") or {}
+            return status if status.get("succeeded") or status.get("failed") else None
+
+        status = wait_for(finished, f"Job {namespace}/{DRILL_JOB} finished", 900)
+        [pod] = client.get(
+            f"/api/v1/namespaces/{namespace}/pods",
+            params={"labelSelector": f"job-name={DRILL_JOB}"},
+        ).json()["items"]
+        # kubectl logs job/drill-manual: the pod's log through the API server.
+        log = client.get(f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log").text
+        assert status.get("succeeded") == 1, log[-3000:]
+        [line] = [
+            json.loads(x) for x in log.splitlines() if x.startswith('{"kind": "restore-drill"')
+        ]
+        record_property("restore_drill", line)
+        print(f"\nrestore drill (in the cluster): {json.dumps(line)}")
+        assert line["success"] is True, line
+        assert line["stack"] == STACK
+        assert line["users"] == 2 and line["templates"] == 1, line
+        assert line["rto_seconds"] > 0 and line["rpo_seconds"] is not None, line
+        assert line["cleanup_ok"] is True
+        assert [step["name"] for step in line["steps"]] == [
+            "clean",
+            "restore",
+            "ready",
+            "query",
+            "cleanup",
+        ]
+        # The scratch cluster is gone, and its claims follow (the Delete class takes the
+        # volumes with them).
+        clusters = client.get(f"/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/clusters")
+        assert clusters.json()["items"] == []
+        wait_for(
+            lambda: (
+                client.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims").json()["items"]
+                == []
+            ),
+            f"the scratch claims in {namespace} deleted",
+            120,
+        )
 
 
 def test_down_leaves_the_host_as_it_was(node_stack: NodeStack) -> None:
