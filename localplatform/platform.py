@@ -33,7 +33,13 @@ import yaml
 from localkube.state import running_state
 from localplatform.binaries import ROOT, PlatformBinaries
 from localplatform.daemon import Daemon, PartError
-from localplatform.locations import coder_url, openbao_address, openbao_token_file, postgres_port
+from localplatform.locations import (
+    coder_url,
+    openbao_address,
+    openbao_issuer_base,
+    openbao_token_file,
+    postgres_port,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -179,7 +185,12 @@ class LocalPlatform:
     def openbao(self) -> LocalOpenBao:
         from localplatform.openbao import LocalOpenBao
 
-        return LocalOpenBao(self.directory / "openbao", self.binaries.bao, self.openbao_port)
+        return LocalOpenBao(
+            self.directory / "openbao",
+            self.binaries.bao,
+            self.openbao_port,
+            self._node_ip() if self.with_node else None,
+        )
 
     @property
     def coder(self) -> LocalCoder:
@@ -413,7 +424,9 @@ class LocalPlatform:
         if self.running("openbao"):
             from localplatform.openbao import OIDC_PROVIDER
 
-            issuer = f"{address}/v1/identity/oidc/provider/{OIDC_PROVIDER}"
+            node_address = self._node_ip() if self.with_node else None
+            base = openbao_issuer_base(self.openbao_port, node_address)
+            issuer = f"{base}/v1/identity/oidc/provider/{OIDC_PROVIDER}"
         return Endpoints(
             coder_url=coder_url(self.coder_port),
             vault_address=address,
