@@ -66,6 +66,9 @@ class CoderDeploymentArgs:
     database_uri: pulumi.Input[str]
     database_ca: pulumi.Input[str]
     oidc_client_secret: pulumi.Input[str]
+    # A local copy of the chart (absolute path) instead of chart_repository: local stacks only.
+    chart_path: str | None = None
+    http_node_port: int | None = None
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -120,6 +123,8 @@ def coder_values(args: CoderDeploymentArgs) -> dict[str, Any]:
             "service": {"enable": True, "type": args.service_type},
         }
     }
+    if args.http_node_port is not None:
+        values["coder"]["service"]["httpNodePort"] = args.http_node_port
     if args.ingress.enabled:
         values["coder"]["ingress"] = {
             "enable": True,
@@ -181,12 +186,20 @@ class CoderDeployment(pulumi.ComponentResource):
             string_data={OIDC_SECRET_KEY: pulumi.Output.secret(args.oidc_client_secret)},
             opts=in_ns,
         )
+        # A local chart's version is in its own Chart.yaml (Helm ignores a version for a path).
+        source: dict[str, Any] = (
+            {"chart": args.chart_path}
+            if args.chart_path is not None
+            else {
+                "chart": CODER_CHART,
+                "version": args.chart_version,
+                "repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
+            }
+        )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name="coder",
-            chart=CODER_CHART,
-            version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
+            **source,
             namespace=args.namespace,
             values=coder_values(args),
             atomic=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 
 from coder_platform.config import PlatformConfig
@@ -43,7 +45,10 @@ def build_vault_secrets(config: PlatformConfig) -> VaultSecrets | None:
 
 
 def build_coder(
-    config: PlatformConfig, inputs: BootstrapInputs | None, database: CnpgPostgres
+    config: PlatformConfig,
+    inputs: BootstrapInputs | None,
+    database: CnpgPostgres,
+    project_root: Path,
 ) -> CoderDeployment | None:
     coder = config.coder
     if coder is None or not config.deploys_coder or inputs is None:
@@ -75,6 +80,10 @@ def build_coder(
             database_uri=database.app_uri,
             database_ca=database.server_ca,
             oidc_client_secret=pulumi.Output.secret(inputs.oidc_client_secret.get_secret_value()),
+            chart_path=(
+                str(project_root / coder.chart_path) if coder.chart_path is not None else None
+            ),
+            http_node_port=coder.http_node_port,
         ),
         # Coder must not start before its database exists.
         opts=pulumi.ResourceOptions(depends_on=[database.cluster]),

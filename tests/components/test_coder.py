@@ -212,3 +212,28 @@ def test_release_waits_for_the_database_cluster() -> None:
     depends_on = capture.opts("coder-release").depends_on
     assert isinstance(depends_on, list)
     assert dependencies[0] in depends_on
+
+
+def test_a_local_chart_replaces_the_repository_and_its_pinned_version() -> None:
+    raw = load_stack_file("dev")
+    raw["environment"] = "local"
+    raw["coder"] |= {
+        "chartPath": "charts/coder",
+        "serviceType": "NodePort",
+        "httpNodePort": 30080,
+    }
+    raw["coder"]["ingress"] = {"enabled": False}
+    mocks = run_program(raw, stack="local")
+    [release] = [
+        r.inputs
+        for r in mocks.of_type("kubernetes:helm.sh/v3:Release")
+        if r.name == "coder-release"
+    ]
+    # An absolute path under the project root: the provider resolves nothing relative.
+    assert release["chart"].endswith("/charts/coder") and release["chart"].startswith("/")
+    assert "version" not in release and "repositoryOpts" not in release
+    assert release["values"]["coder"]["service"] == {
+        "enable": True,
+        "type": "NodePort",
+        "httpNodePort": 30080,
+    }
