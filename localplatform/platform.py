@@ -44,6 +44,7 @@ from localplatform.locations import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from coder_platform.config import PlatformConfig
     from coder_platform.config.seeded_state import UserConfig
     from localplatform.coder import LocalCoder
     from localplatform.license import LicenseSigner
@@ -331,8 +332,40 @@ class LocalPlatform:
         self._ensure_sso_logins(config.seeding.users if config.seeding else [])
         vault = config.vault
         paths = StackPaths(vault.bootstrap_admin_path, vault.cli_token_path)
-        record = {"stack_sha256": _file_hash(stack_file), "paths": asdict(paths)}
+        chart = self.prepare_coder_chart(stack_file, config)
+        record = {
+            "stack_sha256": _file_hash(stack_file),
+            "paths": asdict(paths),
+            "coder_chart": str(chart) if chart is not None else None,
+        }
         self._inputs_stamp.write_text(json.dumps(record) + "\n")
+
+    def prepare_coder_chart(self, stack_file: Path, config: PlatformConfig) -> Path | None:
+        """Coder's chart where the stack's ``coder.chartPath`` names it (relative to the project
+        the stack file is in), copied from the module this platform's Coder is built from
+        (``localplatform.coder_chart``); None when the stack installs no local chart."""
+        coder = config.coder
+        if coder is None or not config.deploys_coder or coder.chart_path is None:
+            return None
+        version = self.binaries.coder_version
+        if coder.chart_version != version:
+            raise PartError(
+                f"{stack_file.name}: coder.chartVersion is {coder.chart_version}, but "
+                f"coder.chartPath is copied from the Coder module this platform runs, "
+                f"{version}: set coder.chartVersion: {version}"
+            )
+        from localplatform.coder_chart import coder_module_dir, prepare_chart
+
+        destination = stack_file.resolve().parents[1] / coder.chart_path
+        return prepare_chart(coder_module_dir(version), version, destination)
+
+    def _recorded_chart_missing(self) -> bool:
+        """The chart recorded at seeding was removed since (``up`` prepares it again)."""
+        try:
+            chart = json.loads(self._inputs_stamp.read_text()).get("coder_chart")
+        except (OSError, ValueError, AttributeError):
+            return False
+        return bool(chart) and not (Path(chart) / "Chart.yaml").is_file()
 
     def _seeded_paths(self, stack_file: Path) -> StackPaths | None:
         """What ``seed_inputs`` recorded for this very stack file, else None."""
@@ -387,6 +420,10 @@ class LocalPlatform:
             self.start(part, stack_file)
         if stack_file is not None and not self._inputs_seeded(stack_file):
             self.seed_inputs(stack_file)
+        elif stack_file is not None and self._recorded_chart_missing():
+            from localplatform.stack import read_stack
+
+            self.prepare_coder_chart(stack_file, read_stack(stack_file))
         return self.endpoints()
 
     def stop(self, part: str) -> bool:
