@@ -37,6 +37,7 @@ class PlatformBinaries:
     coder_version: str
     terraform: Path
     tf_cli_config_file: Path
+    provider_mirror: Path
     bao: Path
     postgres_bin: Path
 
@@ -50,6 +51,7 @@ class PlatformBinaries:
             coder_version=paths["coder_version"],
             terraform=Path(paths["terraform"]),
             tf_cli_config_file=Path(paths["tf_cli_config_file"]),
+            provider_mirror=Path(paths["provider_mirror"]),
             bao=Path(paths["bao"]),
             postgres_bin=Path(paths["postgres_bin"]),
         )

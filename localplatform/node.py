@@ -119,6 +119,8 @@ class LocalNode:
     kube_dir: Path
     node_ip: str
     installed: NodeBinaries | None = None  # default: what scripts/install-node reports
+    # Images the platform makes of its own builds (Coder's), imported with the node's.
+    platform_images: tuple[Callable[[], ImageSpec], ...] = ()
 
     @property
     def binaries(self) -> NodeBinaries:
@@ -270,6 +272,7 @@ state = "{base / "state"}"
                 binaries.paths["barman_cloud_plugin_version"],
                 binaries["barman_venv"],
             ),
+            *self.platform_images,
         ]
         for make in specs:
             spec = make()

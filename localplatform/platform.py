@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from coder_platform.config import PlatformConfig
     from coder_platform.config.seeded_state import UserConfig
     from localplatform.coder import LocalCoder
+    from localplatform.images.archive import ImageSpec
     from localplatform.license import LicenseSigner
     from localplatform.node import LocalNode
     from localplatform.openbao import LocalOpenBao, OidcClient
@@ -160,7 +161,27 @@ class LocalPlatform:
     def local_node(self) -> LocalNode:
         from localplatform.node import LocalNode
 
-        return LocalNode(self.directory / "node", self.kube_dir, self._node_ip())
+        return LocalNode(
+            self.directory / "node",
+            self.kube_dir,
+            self._node_ip(),
+            platform_images=(self.coder_image,),
+        )
+
+    def coder_image(self) -> ImageSpec:
+        """This platform's Coder build as the chart's image (``images.catalog.coder``), trusting
+        the platform's license key as the host's Coder does (its public half)."""
+        from localplatform.images.catalog import coder
+
+        binaries = self.binaries
+        return coder(
+            binaries.coder,
+            binaries.terraform,
+            binaries.provider_mirror,
+            binaries.tf_cli_config_file,
+            version=binaries.coder_version,
+            env=self.license_signer.coder_environment(),
+        )
 
     def _node_ip(self) -> str:
         """The address the running API server serves on for the node, else the host's."""
