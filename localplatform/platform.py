@@ -171,6 +171,7 @@ class LocalPlatform:
     def coder_image(self) -> ImageSpec:
         """This platform's Coder build as the chart's image (``images.catalog.coder``), trusting
         the platform's license key as the host's Coder does (its public half)."""
+        from localplatform.coder import OFFLINE_ENVIRONMENT
         from localplatform.images.catalog import coder
 
         binaries = self.binaries
@@ -180,7 +181,7 @@ class LocalPlatform:
             binaries.provider_mirror,
             binaries.tf_cli_config_file,
             version=binaries.coder_version,
-            env=self.license_signer.coder_environment(),
+            env={**OFFLINE_ENVIRONMENT, **self.license_signer.coder_environment()},
         )
 
     def _node_ip(self) -> str:
@@ -354,6 +355,8 @@ class LocalPlatform:
         vault = config.vault
         paths = StackPaths(vault.bootstrap_admin_path, vault.cli_token_path)
         chart = self.prepare_coder_chart(stack_file, config)
+        if chart is not None:
+            self._check_coder_oidc(stack_file, config)
         record = {
             "stack_sha256": _file_hash(stack_file),
             "paths": asdict(paths),
@@ -379,6 +382,26 @@ class LocalPlatform:
 
         destination = stack_file.resolve().parents[1] / coder.chart_path
         return prepare_chart(coder_module_dir(version), version, destination)
+
+    def _check_coder_oidc(self, stack_file: Path, config: PlatformConfig) -> None:
+        """The chart's Coder starts only if it reaches its OIDC issuer, and signs people in only
+        with OpenBao's client id: both are this platform's (the issuer is named by the node's
+        address, the id chosen by OpenBao), so a stack naming others is told what to set."""
+        oidc = config.coder.oidc if config.coder is not None else None
+        client = self._oidc()
+        if oidc is None or client is None:
+            return
+        wanted = {"issuerUrl": client.issuer_url, "clientId": client.client_id}
+        have = {"issuerUrl": str(oidc.issuer_url), "clientId": oidc.client_id}
+        wrong = [
+            f"coder.oidc.{key}: {value}" for key, value in wanted.items() if have[key] != value
+        ]
+        if wrong:
+            print(
+                f"localplatform: {stack_file.name} deploys Coder on the node, which must trust "
+                f"this platform's OpenBao; set {'; '.join(wrong)}",
+                file=sys.stderr,
+            )
 
     def _recorded_chart_missing(self) -> bool:
         """The chart recorded at seeding was removed since (``up`` prepares it again)."""
