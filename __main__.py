@@ -23,7 +23,7 @@ operators = build_operators(config)
 backup_store = build_backup_store(config)
 database = build_database(config, storage, operators, backup_store, loaded.store_connection_string)
 vault_secrets = build_vault_secrets(config)
-coder = build_coder(config, inputs, database, loaded.project_root)
+coder = build_coder(config, inputs, database)
 seed = build_seed(loaded, coder, vault_secrets)
 # Not after the seed: a Coder reset drops the seed from state, and the runner refuses to when
 # anything outside it depends on it (automation/engine/state_edits.py).

@@ -44,11 +44,13 @@ def build_vault_secrets(config: PlatformConfig) -> VaultSecrets | None:
     )
 
 
+# coder.chartPath is relative to the project root: the directory holding __main__.py and this
+# package (the same root wiring.load reads the templates under).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
 def build_coder(
-    config: PlatformConfig,
-    inputs: BootstrapInputs | None,
-    database: CnpgPostgres,
-    project_root: Path,
+    config: PlatformConfig, inputs: BootstrapInputs | None, database: CnpgPostgres
 ) -> CoderDeployment | None:
     coder = config.coder
     if coder is None or not config.deploys_coder or inputs is None:
@@ -81,7 +83,7 @@ def build_coder(
             database_ca=database.server_ca,
             oidc_client_secret=pulumi.Output.secret(inputs.oidc_client_secret.get_secret_value()),
             chart_path=(
-                str(project_root / coder.chart_path) if coder.chart_path is not None else None
+                str(PROJECT_ROOT / coder.chart_path) if coder.chart_path is not None else None
             ),
             http_node_port=coder.http_node_port,
         ),
