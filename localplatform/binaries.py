@@ -37,9 +37,11 @@ class PlatformBinaries:
     coder_version: str
     terraform: Path
     tf_cli_config_file: Path
-    provider_mirror: Path
     bao: Path
     postgres_bin: Path
+    # The filesystem mirror tf_cli_config_file names (the node's Coder image copies it); last and
+    # optional so a PlatformBinaries made for the host's Coder alone need not name it.
+    provider_mirror: Path | None = None
 
     @classmethod
     def installed(cls, root: Path = ROOT) -> PlatformBinaries:

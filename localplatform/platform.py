@@ -175,6 +175,8 @@ class LocalPlatform:
         from localplatform.images.catalog import coder
 
         binaries = self.binaries
+        if binaries.provider_mirror is None:
+            raise PartError("coder image: scripts/install-platform named no provider_mirror")
         return coder(
             binaries.coder,
             binaries.terraform,
