@@ -26,6 +26,13 @@ DB_URI_KEY = "uri"
 # URI's sslrootcert names the file it mounts at CA_MOUNT_DIR.
 DB_CA_SECRET = "database-ca"
 DB_CA_VOLUME = "db-ca"
+# The root filesystem is read-only (securityContext below), and `coder server` fails at start
+# unless it can create its cache directory ("create cache directory", cli/server.go at 2.36;
+# the default is $HOME/.cache/coder), where its built-in provisioners also unpack templates and
+# keep Terraform's plugin cache. Both that and /tmp are emptyDirs.
+CACHE_VOLUME = "cache"
+CACHE_DIR = "/var/cache/coder"
+TMP_VOLUME = "tmp"
 
 # What the reference deployment needed for websockets/DERP through ingress-nginx.
 WEBSOCKET_ANNOTATIONS = {
@@ -66,6 +73,9 @@ class CoderDeploymentArgs:
     database_uri: pulumi.Input[str]
     database_ca: pulumi.Input[str]
     oidc_client_secret: pulumi.Input[str]
+    # A local copy of the chart (absolute path) instead of chart_repository: local stacks only.
+    chart_path: str | None = None
+    http_node_port: int | None = None
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -86,6 +96,7 @@ def coder_env(args: CoderDeploymentArgs) -> list[dict[str, Any]]:
         {"name": "CODER_MAX_TOKEN_LIFETIME", "value": args.max_token_lifetime},
         {"name": "CODER_MAX_ADMIN_TOKEN_LIFETIME", "value": args.max_admin_token_lifetime},
         {"name": "CODER_PROMETHEUS_ENABLE", "value": "true"},
+        {"name": "CODER_CACHE_DIRECTORY", "value": CACHE_DIR},
     ]
     if args.wildcard_access_url:
         env.append({"name": "CODER_WILDCARD_ACCESS_URL", "value": args.wildcard_access_url})
@@ -113,13 +124,23 @@ def coder_values(args: CoderDeploymentArgs) -> dict[str, Any]:
             },
             # The chart's coder.volumes/coder.volumeMounts (helm/coder values.yaml): the database
             # CA the URI's sslrootcert points at, read-only.
-            "volumes": [{"name": DB_CA_VOLUME, "secret": {"secretName": DB_CA_SECRET}}],
-            "volumeMounts": [{"name": DB_CA_VOLUME, "mountPath": CA_MOUNT_DIR, "readOnly": True}],
+            "volumes": [
+                {"name": DB_CA_VOLUME, "secret": {"secretName": DB_CA_SECRET}},
+                {"name": CACHE_VOLUME, "emptyDir": {}},
+                {"name": TMP_VOLUME, "emptyDir": {}},
+            ],
+            "volumeMounts": [
+                {"name": DB_CA_VOLUME, "mountPath": CA_MOUNT_DIR, "readOnly": True},
+                {"name": CACHE_VOLUME, "mountPath": CACHE_DIR},
+                {"name": TMP_VOLUME, "mountPath": "/tmp"},
+            ],
             "readinessProbe": {"enabled": True},
             "livenessProbe": {"enabled": True},
             "service": {"enable": True, "type": args.service_type},
         }
     }
+    if args.http_node_port is not None:
+        values["coder"]["service"]["httpNodePort"] = args.http_node_port
     if args.ingress.enabled:
         values["coder"]["ingress"] = {
             "enable": True,
@@ -181,12 +202,20 @@ class CoderDeployment(pulumi.ComponentResource):
             string_data={OIDC_SECRET_KEY: pulumi.Output.secret(args.oidc_client_secret)},
             opts=in_ns,
         )
+        # A local chart's version is in its own Chart.yaml (Helm ignores a version for a path).
+        source: dict[str, Any] = (
+            {"chart": args.chart_path}
+            if args.chart_path is not None
+            else {
+                "chart": CODER_CHART,
+                "version": args.chart_version,
+                "repository_opts": k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
+            }
+        )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name="coder",
-            chart=CODER_CHART,
-            version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
+            **source,
             namespace=args.namespace,
             values=coder_values(args),
             atomic=True,

@@ -39,6 +39,9 @@ class PlatformBinaries:
     tf_cli_config_file: Path
     bao: Path
     postgres_bin: Path
+    # The filesystem mirror tf_cli_config_file names (the node's Coder image copies it); last and
+    # optional so a PlatformBinaries made for the host's Coder alone need not name it.
+    provider_mirror: Path | None = None
 
     @classmethod
     def installed(cls, root: Path = ROOT) -> PlatformBinaries:
@@ -50,6 +53,7 @@ class PlatformBinaries:
             coder_version=paths["coder_version"],
             terraform=Path(paths["terraform"]),
             tf_cli_config_file=Path(paths["tf_cli_config_file"]),
+            provider_mirror=Path(paths["provider_mirror"]),
             bao=Path(paths["bao"]),
             postgres_bin=Path(paths["postgres_bin"]),
         )

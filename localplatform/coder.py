@@ -22,6 +22,13 @@ from localplatform.openbao import OidcClient
 # The automation token's lifetime must fit under this (seeding.tokenLifetimeHours, checked
 # against coder.maxAdminTokenLifetime in the stack config).
 MAX_ADMIN_TOKEN_LIFETIME = "720h"
+# Offline: no telemetry, no update check, no public STUN servers to reach. The chart's Coder on
+# the node runs with the same (its image's environment, localplatform.images.catalog.coder).
+OFFLINE_ENVIRONMENT = {
+    "CODER_TELEMETRY_ENABLE": "false",
+    "CODER_UPDATE_CHECK": "false",
+    "CODER_DERP_SERVER_STUN_ADDRESSES": "disable",
+}
 
 
 @dataclass(frozen=True)
@@ -75,13 +82,10 @@ class LocalCoder:
             "CODER_HTTP_ADDRESS": f"127.0.0.1:{self.port}",
             "CODER_ACCESS_URL": self.url,
             "CODER_PG_CONNECTION_URL": postgres_url,
-            "CODER_TELEMETRY_ENABLE": "false",
-            "CODER_UPDATE_CHECK": "false",
+            **OFFLINE_ENVIRONMENT,
             "CODER_CACHE_DIRECTORY": str(self.directory / "cache"),
             "CODER_CONFIG_DIR": str(self.directory / "config"),
             "CODER_MAX_ADMIN_TOKEN_LIFETIME": MAX_ADMIN_TOKEN_LIFETIME,
-            # Offline: no public STUN servers to reach.
-            "CODER_DERP_SERVER_STUN_ADDRESSES": "disable",
         }
         if oidc is not None:
             env |= {

@@ -19,6 +19,12 @@ def openbao_address(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def openbao_issuer_base(port: int, node_address: str | None) -> str:
+    """The scheme://host:port of OpenBao's OIDC issuer: the node's address when the platform
+    runs a node (pods reach it, and so does the host), else loopback (OpenBao's api_addr)."""
+    return openbao_address(port) if node_address is None else f"http://{node_address}:{port}"
+
+
 def openbao_token_file(directory: Path) -> Path:
     """The root token alone, for ``VAULT_TOKEN="$(cat <file>)"``."""
     return directory / "root-token"

@@ -120,6 +120,8 @@ class LocalNode:
     kube_dir: Path
     node_ip: str
     installed: NodeBinaries | None = None  # default: what scripts/install-node reports
+    # Images the platform makes of its own builds (Coder's), imported with the node's.
+    platform_images: tuple[Callable[[], ImageSpec], ...] = ()
 
     @property
     def binaries(self) -> NodeBinaries:
@@ -276,6 +278,7 @@ state = "{base / "state"}"
                     ROOT, binaries["runner_venv"], binaries["runner_policy_venv"]
                 )
             ),
+            *self.platform_images,
         ]
         for make in specs:
             spec = make()

@@ -5,6 +5,11 @@ bootstrap inputs while Coder's database still holds the automation identity they
 Here the data survives restarts like a real Vault's (raft storage under the state dir). The
 unseal key and the root token are written once to a 0600 file in the state dir and never
 printed; ``VAULT_TOKEN`` for the runner is read from that file by the scripts.
+
+With a node (``up --node``), OpenBao also listens on the node's address, as the API server and
+Azurite do, so pods reach it (a pod's 127.0.0.1 is its own), and its OIDC issuer is named by
+that address: Coder checks the ``iss`` of every ID token against the issuer URL it was given,
+so a Coder on the host and one in a pod must be given the same URL, one both can reach.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 import httpx
 
 from localplatform.daemon import Daemon, PartError, write_private
-from localplatform.locations import openbao_address, openbao_token_file
+from localplatform.locations import openbao_address, openbao_issuer_base, openbao_token_file
 
 KV_MOUNT = "platform"
 # sys/init generates the keys and bootstraps raft with fsyncs: on two busy cores (the e2e tier
@@ -47,10 +52,16 @@ class LocalOpenBao:
     directory: Path
     bao: Path
     port: int
+    # The node's address (``up --node``): a second listener there, and the OIDC issuer's host.
+    node_address: str | None = None
 
     @property
     def daemon(self) -> Daemon:
         return Daemon("openbao", self.directory)
+
+    @property
+    def issuer_base(self) -> str:
+        return openbao_issuer_base(self.port, self.node_address)
 
     @property
     def address(self) -> str:
@@ -69,11 +80,18 @@ class LocalOpenBao:
         data = self.directory / "data"
         data.mkdir(parents=True, exist_ok=True)
         # OpenBao 2.x has no "file" storage; single-node raft is its persistent local one.
-        # Its cluster port (api port + 1) is bound on loopback too.
+        # Its cluster port (api port + 1) is bound on loopback only.
+        node_listener = (
+            f'listener "tcp" {{\n  address = "{self.node_address}:{self.port}"\n'
+            "  tls_disable = true\n}\n"
+            if self.node_address is not None
+            else ""
+        )
         path.write_text(
             f'storage "raft" {{\n  path = "{data}"\n  node_id = "local"\n}}\n'
             f'listener "tcp" {{\n  address = "127.0.0.1:{self.port}"\n'
             f'  cluster_address = "127.0.0.1:{self.port + 1}"\n  tls_disable = true\n}}\n'
+            f"{node_listener}"
             f'api_addr = "{self.address}"\n'
             f'cluster_addr = "http://127.0.0.1:{self.port + 1}"\n'
             # The web UI serves the OIDC provider's authorize step (localplatform.sso).
@@ -225,14 +243,28 @@ class LocalOpenBao:
             "create the OIDC client",
         )
         client = self._ok(self._call("GET", f"identity/oidc/client/{OIDC_CLIENT}"), "read client")
-        provider = self._ok(
-            self._call("GET", f"identity/oidc/provider/{OIDC_PROVIDER}"), "read OIDC provider"
-        )
+        issuer = self._provider_issuer()
+        if not issuer.startswith(f"{self.issuer_base}/"):
+            # Set both ways: an empty value cannot reset it, and a platform started later
+            # without its node must not hand Coder an issuer nothing listens on.
+            self._ok(
+                self._call(
+                    "POST", f"identity/oidc/provider/{OIDC_PROVIDER}", {"issuer": self.issuer_base}
+                ),
+                "set the OIDC provider's issuer",
+            )
+            issuer = self._provider_issuer()
         return OidcClient(
-            issuer_url=str(provider["data"]["issuer"]),
+            issuer_url=issuer,
             client_id=str(client["data"]["client_id"]),
             client_secret=str(client["data"]["client_secret"]),
         )
+
+    def _provider_issuer(self) -> str:
+        provider = self._ok(
+            self._call("GET", f"identity/oidc/provider/{OIDC_PROVIDER}"), "read OIDC provider"
+        )
+        return str(provider["data"]["issuer"])
 
     def stop(self) -> bool:
         return self.daemon.stop()

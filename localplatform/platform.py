@@ -33,13 +33,21 @@ import yaml
 from localkube.state import running_state
 from localplatform.binaries import ROOT, PlatformBinaries
 from localplatform.daemon import Daemon, PartError
-from localplatform.locations import coder_url, openbao_address, openbao_token_file, postgres_port
+from localplatform.locations import (
+    coder_url,
+    openbao_address,
+    openbao_issuer_base,
+    openbao_token_file,
+    postgres_port,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from coder_platform.config import PlatformConfig
     from coder_platform.config.seeded_state import UserConfig
     from localplatform.coder import LocalCoder
+    from localplatform.images.archive import ImageSpec
     from localplatform.license import LicenseSigner
     from localplatform.node import LocalNode
     from localplatform.openbao import LocalOpenBao, OidcClient
@@ -165,7 +173,30 @@ class LocalPlatform:
     def local_node(self) -> LocalNode:
         from localplatform.node import LocalNode
 
-        return LocalNode(self.directory / "node", self.kube_dir, self._node_ip())
+        return LocalNode(
+            self.directory / "node",
+            self.kube_dir,
+            self._node_ip(),
+            platform_images=(self.coder_image,),
+        )
+
+    def coder_image(self) -> ImageSpec:
+        """This platform's Coder build as the chart's image (``images.catalog.coder``), trusting
+        the platform's license key as the host's Coder does (its public half)."""
+        from localplatform.coder import OFFLINE_ENVIRONMENT
+        from localplatform.images.catalog import coder
+
+        binaries = self.binaries
+        if binaries.provider_mirror is None:
+            raise PartError("coder image: scripts/install-platform named no provider_mirror")
+        return coder(
+            binaries.coder,
+            binaries.terraform,
+            binaries.provider_mirror,
+            binaries.tf_cli_config_file,
+            version=binaries.coder_version,
+            env={**OFFLINE_ENVIRONMENT, **self.license_signer.coder_environment()},
+        )
 
     def _node_ip(self) -> str:
         """The address the running API server serves on for the node, else the host's."""
@@ -191,7 +222,12 @@ class LocalPlatform:
     def openbao(self) -> LocalOpenBao:
         from localplatform.openbao import LocalOpenBao
 
-        return LocalOpenBao(self.directory / "openbao", self.binaries.bao, self.openbao_port)
+        return LocalOpenBao(
+            self.directory / "openbao",
+            self.binaries.bao,
+            self.openbao_port,
+            self._node_ip() if self.with_node else None,
+        )
 
     @property
     def coder(self) -> LocalCoder:
@@ -336,8 +372,62 @@ class LocalPlatform:
         self._ensure_sso_logins(config.seeding.users if config.seeding else [])
         vault = config.vault
         paths = StackPaths(vault.bootstrap_admin_path, vault.cli_token_path)
-        record = {"stack_sha256": _file_hash(stack_file), "paths": asdict(paths)}
+        chart = self.prepare_coder_chart(stack_file, config)
+        if chart is not None:
+            self._check_coder_oidc(stack_file, config)
+        record = {
+            "stack_sha256": _file_hash(stack_file),
+            "paths": asdict(paths),
+            "coder_chart": str(chart) if chart is not None else None,
+        }
         self._inputs_stamp.write_text(json.dumps(record) + "\n")
+
+    def prepare_coder_chart(self, stack_file: Path, config: PlatformConfig) -> Path | None:
+        """Coder's chart where the stack's ``coder.chartPath`` names it (relative to the project
+        the stack file is in), copied from the module this platform's Coder is built from
+        (``localplatform.coder_chart``); None when the stack installs no local chart."""
+        coder = config.coder
+        if coder is None or not config.deploys_coder or coder.chart_path is None:
+            return None
+        version = self.binaries.coder_version
+        if coder.chart_version != version:
+            raise PartError(
+                f"{stack_file.name}: coder.chartVersion is {coder.chart_version}, but "
+                f"coder.chartPath is copied from the Coder module this platform runs, "
+                f"{version}: set coder.chartVersion: {version}"
+            )
+        from localplatform.coder_chart import coder_module_dir, prepare_chart
+
+        destination = stack_file.resolve().parents[1] / coder.chart_path
+        return prepare_chart(coder_module_dir(version), version, destination)
+
+    def _check_coder_oidc(self, stack_file: Path, config: PlatformConfig) -> None:
+        """The chart's Coder starts only if it reaches its OIDC issuer, and signs people in only
+        with OpenBao's client id: both are this platform's (the issuer is named by the node's
+        address, the id chosen by OpenBao), so a stack naming others is told what to set."""
+        oidc = config.coder.oidc if config.coder is not None else None
+        client = self._oidc()
+        if oidc is None or client is None:
+            return
+        wanted = {"issuerUrl": client.issuer_url, "clientId": client.client_id}
+        have = {"issuerUrl": str(oidc.issuer_url), "clientId": oidc.client_id}
+        wrong = [
+            f"coder.oidc.{key}: {value}" for key, value in wanted.items() if have[key] != value
+        ]
+        if wrong:
+            print(
+                f"localplatform: {stack_file.name} deploys Coder on the node, which must trust "
+                f"this platform's OpenBao; set {'; '.join(wrong)}",
+                file=sys.stderr,
+            )
+
+    def _recorded_chart_missing(self) -> bool:
+        """The chart recorded at seeding was removed since (``up`` prepares it again)."""
+        try:
+            chart = json.loads(self._inputs_stamp.read_text()).get("coder_chart")
+        except (OSError, ValueError, AttributeError):
+            return False
+        return bool(chart) and not (Path(chart) / "Chart.yaml").is_file()
 
     def _seeded_paths(self, stack_file: Path) -> StackPaths | None:
         """What ``seed_inputs`` recorded for this very stack file, else None."""
@@ -392,6 +482,10 @@ class LocalPlatform:
             self.start(part, stack_file)
         if stack_file is not None and not self._inputs_seeded(stack_file):
             self.seed_inputs(stack_file)
+        elif stack_file is not None and self._recorded_chart_missing():
+            from localplatform.stack import read_stack
+
+            self.prepare_coder_chart(stack_file, read_stack(stack_file))
         return self.endpoints()
 
     def stop(self, part: str) -> bool:
@@ -429,7 +523,9 @@ class LocalPlatform:
         if self.running("openbao"):
             from localplatform.openbao import OIDC_PROVIDER
 
-            issuer = f"{address}/v1/identity/oidc/provider/{OIDC_PROVIDER}"
+            node_address = self._node_ip() if self.with_node else None
+            base = openbao_issuer_base(self.openbao_port, node_address)
+            issuer = f"{base}/v1/identity/oidc/provider/{OIDC_PROVIDER}"
         return Endpoints(
             coder_url=coder_url(self.coder_port),
             vault_address=address,

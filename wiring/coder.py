@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 
 from coder_platform.config import PlatformConfig
@@ -42,6 +44,11 @@ def build_vault_secrets(config: PlatformConfig) -> VaultSecrets | None:
     )
 
 
+# coder.chartPath is relative to the project root: the directory holding __main__.py and this
+# package (the same root wiring.load reads the templates under).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
 def build_coder(
     config: PlatformConfig, inputs: BootstrapInputs | None, database: CnpgPostgres
 ) -> CoderDeployment | None:
@@ -75,6 +82,10 @@ def build_coder(
             database_uri=database.app_uri,
             database_ca=database.server_ca,
             oidc_client_secret=pulumi.Output.secret(inputs.oidc_client_secret.get_secret_value()),
+            chart_path=(
+                str(PROJECT_ROOT / coder.chart_path) if coder.chart_path is not None else None
+            ),
+            http_node_port=coder.http_node_port,
         ),
         # Coder must not start before its database exists.
         opts=pulumi.ResourceOptions(depends_on=[database.cluster]),

@@ -185,6 +185,16 @@ def _coder_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
     coder = config.coder
     if coder is None or not coder.enabled:
         return
+    if coder.chart_path is not None and config.managed:
+        yield ConfigIssue(
+            "coder.chartPath",
+            "cannot be set in dev/prod: they install the pinned chart from "
+            "coder.chartRepository, never a local copy",
+        )
+    if coder.http_node_port is not None and coder.service_type != "NodePort":
+        yield ConfigIssue(
+            "coder.httpNodePort", "needs coder.serviceType: NodePort (only a NodePort has one)"
+        )
     if not coder.deploy:
         if coder.url is None:
             yield ConfigIssue(

@@ -316,6 +316,19 @@ class CoderConfig(ConfigModel):
         description="an exact chart version such as 2.26.3 (never floating)",
     )
     chart_repository: HttpUrl = Field(HttpUrl("https://helm.coder.com/v2"))
+    chart_path: str | None = Field(
+        None,
+        min_length=1,
+        description="a local copy of the chart instead of coder.chartRepository, relative to "
+        "the project root (the local platform prepares it from the Coder module: python -m "
+        "localplatform up --node); never in dev/prod",
+    )
+    http_node_port: int | None = Field(
+        None,
+        ge=30000,
+        le=32767,
+        description="the Service's fixed node port (coder.serviceType: NodePort), e.g. 30080",
+    )
     access_url: HttpUrl | None = Field(
         None, description="the https URL users open, e.g. https://coder.dev.corp"
     )

@@ -6,6 +6,7 @@ the host; none is pulled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from localplatform.images.archive import Entry, ImageSpec
@@ -185,4 +186,78 @@ def barman_cloud_sidecar(manager: Path, version: str, venv: Path) -> ImageSpec:
         entrypoint=["/manager"],
         env={"PATH": f"/{SIDECAR_VENV}/bin:/usr/bin:/bin", "HOME": "/tmp"},
         user=f"{POSTGRES_UID}:{POSTGRES_UID}",
+    )
+
+
+# Coder's release image (upstream's name; the chart runs `<coder.image.repo>:v<appVersion>`).
+CODER_REPOSITORY = "ghcr.io/coder/coder"
+# Upstream's layout (scripts/Dockerfile and Dockerfile.base in the Coder module): the binary at
+# /opt/coder (the chart's coder.command), user 1000:1000 (the chart's runAsUser), HOME
+# /home/coder, terraform in /usr/local/bin. Here terraform is OpenTofu, as for the host's Coder
+# (localplatform.coder), and providers come from the same filesystem mirror, laid at
+# /opt/terraform-providers with a CLI config naming it there.
+CODER_UID = 1000
+CODER_HOME = "home/coder"
+PROVIDER_MIRROR = "opt/terraform-providers"
+TF_CLI_CONFIG = "etc/coder-platform/cli.tfrc"
+
+
+def coder_image_name(version: str) -> str:
+    return f"{CODER_REPOSITORY}:v{version}"
+
+
+def coder(
+    binary: Path,
+    terraform: Path,
+    mirror: Path,
+    cli_config: Path,
+    *,
+    version: str,
+    env: Mapping[str, str],
+) -> ImageSpec:
+    """The local platform's Coder build as upstream's image lays Coder out, with OpenTofu as
+    ``terraform``, the provider mirror and ``env`` (the platform's license key: public). The
+    CLI config is the host's (scripts/install-platform writes it) with the mirror's path moved,
+    so what it allows stays defined there."""
+    tofu = terraform.resolve()
+    providers = [p for p in mirror.rglob("*") if p.is_file()]
+    config = cli_config.read_text()
+    if str(mirror) not in config:
+        raise ValueError(f"{cli_config} does not name the provider mirror {mirror}")
+    passwd = f"root:x:0:0::/root:/bin/sh\ncoder:x:{CODER_UID}:{CODER_UID}::/{CODER_HOME}:/bin/sh\n"
+    group = f"root:x:0:\ncoder:x:{CODER_UID}:\n"
+    return ImageSpec(
+        name=coder_image_name(version),
+        entries=[
+            *rootfs(sorted(shared_libraries([binary, tofu, *providers]))),
+            Entry("opt/coder", source=binary),
+            Entry("usr/local/bin/tofu", source=tofu),
+            Entry("usr/local/bin/terraform", link="tofu"),
+            *[
+                Entry(
+                    f"{PROVIDER_MIRROR}/{p.relative_to(mirror).as_posix()}",
+                    source=p,
+                    mode=p.stat().st_mode & 0o7777,
+                )
+                for p in sorted(providers)
+            ],
+            Entry(
+                TF_CLI_CONFIG,
+                data=config.replace(str(mirror), f"/{PROVIDER_MIRROR}").encode(),
+                mode=0o644,
+            ),
+            Entry("etc/passwd", data=passwd.encode(), mode=0o644),
+            Entry("etc/group", data=group.encode(), mode=0o644),
+            # Layers are root-owned: sticky and world-writable (as /tmp) so uid 1000 writes there.
+            Entry(CODER_HOME, directory=True, mode=0o1777),
+        ],
+        entrypoint=["/opt/coder", "server"],
+        env={
+            "PATH": "/usr/local/bin:/usr/bin:/bin:/opt",
+            "HOME": f"/{CODER_HOME}",
+            "TF_CLI_CONFIG_FILE": f"/{TF_CLI_CONFIG}",
+            **env,
+        },
+        user=f"{CODER_UID}:{CODER_UID}",
+        workdir=f"/{CODER_HOME}",
     )

@@ -58,3 +58,32 @@ def test_seeding_calls_the_access_url_when_coder_is_deployed() -> None:
     config = load_config(dev())
     assert config.coder is not None and config.coder.access_url is not None
     assert config.coder.seed_url == str(config.coder.access_url).rstrip("/")
+
+
+def local(**coder: Any) -> dict[str, Any]:
+    raw = dev()
+    raw["environment"] = "local"
+    raw["coder"] |= coder
+    return raw
+
+
+def test_a_local_chart_is_refused_naming_its_key_when_the_stack_is_managed() -> None:
+    raw = dev()
+    raw["coder"]["chartPath"] = ".localplatform/charts/coder"
+    [problem] = problems(raw)
+    assert problem.startswith("coder-platform:coder.chartPath: cannot be set in dev/prod")
+
+
+def test_a_local_chart_is_taken_when_the_stack_is_not_managed() -> None:
+    config = load_config(local(chartPath=".localplatform/charts/coder"))
+    assert config.coder is not None
+    assert config.coder.chart_path == ".localplatform/charts/coder"
+
+
+def test_a_node_port_is_refused_naming_its_key_when_the_service_is_not_a_node_port() -> None:
+    raw = dev()
+    raw["coder"]["httpNodePort"] = 30080
+    assert problems(raw) == [
+        "coder-platform:coder.httpNodePort: needs coder.serviceType: NodePort (only a NodePort "
+        "has one)"
+    ]

@@ -97,10 +97,12 @@ def test_coder_verifies_the_database_against_a_mounted_copy_of_the_cnpg_ca(stack
     }
     assert reveal(secrets["coder", "database-ca"]["stringData"]) == {"ca.crt": FAKE_SERVER_CA}
     values = coder_release(mocks)["values"]["coder"]
-    assert values["volumes"] == [{"name": "db-ca", "secret": {"secretName": "database-ca"}}]
-    assert values["volumeMounts"] == [
-        {"name": "db-ca", "mountPath": "/etc/coder-platform/db-ca", "readOnly": True}
-    ]
+    assert values["volumes"][0] == {"name": "db-ca", "secret": {"secretName": "database-ca"}}
+    assert values["volumeMounts"][0] == {
+        "name": "db-ca",
+        "mountPath": "/etc/coder-platform/db-ca",
+        "readOnly": True,
+    }
     uri = reveal(secrets["coder", "coder-db-app"]["stringData"])["uri"]
     query = parse_qs(urlsplit(uri).query)
     assert query == {
@@ -134,6 +136,18 @@ def test_ingress_carries_websocket_settings_and_tls() -> None:
         "secretName": "coder-tls",
         "wildcardSecretName": "coder-wildcard-tls",
     }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_coder_has_a_writable_cache_when_its_root_filesystem_is_read_only(stack: str) -> None:
+    values = coder_release(run_program(load_stack_file(stack), stack=stack))["values"]["coder"]
+    assert values["securityContext"]["readOnlyRootFilesystem"] is True
+    cache = env_of({"values": {"coder": values}})["CODER_CACHE_DIRECTORY"]["value"]
+    mounts = {m["mountPath"]: m["name"] for m in values["volumeMounts"]}
+    volumes = {v["name"]: v for v in values["volumes"]}
+    for path in (cache, "/tmp"):
+        assert volumes[mounts[path]] == {"name": mounts[path], "emptyDir": {}}, path
+        assert "readOnly" not in next(m for m in values["volumeMounts"] if m["mountPath"] == path)
 
 
 def test_coder_runs_non_root() -> None:
@@ -212,3 +226,28 @@ def test_release_waits_for_the_database_cluster() -> None:
     depends_on = capture.opts("coder-release").depends_on
     assert isinstance(depends_on, list)
     assert dependencies[0] in depends_on
+
+
+def test_a_local_chart_replaces_the_repository_and_its_pinned_version() -> None:
+    raw = load_stack_file("dev")
+    raw["environment"] = "local"
+    raw["coder"] |= {
+        "chartPath": "charts/coder",
+        "serviceType": "NodePort",
+        "httpNodePort": 30080,
+    }
+    raw["coder"]["ingress"] = {"enabled": False}
+    mocks = run_program(raw, stack="local")
+    [release] = [
+        r.inputs
+        for r in mocks.of_type("kubernetes:helm.sh/v3:Release")
+        if r.name == "coder-release"
+    ]
+    # An absolute path under the project root: the provider resolves nothing relative.
+    assert release["chart"].endswith("/charts/coder") and release["chart"].startswith("/")
+    assert "version" not in release and "repositoryOpts" not in release
+    assert release["values"]["coder"]["service"] == {
+        "enable": True,
+        "type": "NodePort",
+        "httpNodePort": 30080,
+    }
