@@ -24,15 +24,30 @@ def toolchain_env() -> dict[str, str]:
         pytest.fail(str(missing), pytrace=False)
 
 
+def _started_cluster(
+    name: str, toolchain_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalCluster]:
+    bin_dir = Path(toolchain_env["PATH"].split(os.pathsep)[0])
+    with local_cluster(
+        tmp_path_factory.mktemp(name), bin_dir, pinned_crd_versions(), toolchain_env
+    ) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def cluster(
     toolchain_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalCluster]:
-    bin_dir = Path(toolchain_env["PATH"].split(os.pathsep)[0])
-    with local_cluster(
-        tmp_path_factory.mktemp("cluster"), bin_dir, pinned_crd_versions(), toolchain_env
-    ) as running:
-        yield running
+    yield from _started_cluster("cluster", toolchain_env, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def own_cluster(
+    toolchain_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalCluster]:
+    """An API server for one module alone: its RBAC, admission policies and cluster-wide objects
+    are what that module proves, so no other module's may be there."""
+    yield from _started_cluster("own-cluster", toolchain_env, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

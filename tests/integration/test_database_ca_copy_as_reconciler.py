@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +30,7 @@ import pytest
 from coder_platform.contracts import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
 from coder_platform.specs.postgres_tls import CA_KEY, ca_secret_name
 from components.coder import DB_CA_SECRET
-from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions, write_kubeconfig
+from localkube.cluster import LocalCluster, write_kubeconfig
 from testbed.harness import ROOT
 
 pytestmark = pytest.mark.integration
@@ -102,17 +100,6 @@ class Deployed:
     reconciler: LocalCluster
     work_dir: Path
     env: dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def own_cluster(
-    toolchain_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalCluster]:
-    bin_dir = Path(toolchain_env["PATH"].split(os.pathsep)[0])
-    with local_cluster(
-        tmp_path_factory.mktemp("ca-cluster"), bin_dir, pinned_crd_versions(), toolchain_env
-    ) as running:
-        yield running
 
 
 def _start(

@@ -15,7 +15,6 @@ and bindings never leak into the other modules' runs.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from coder_platform.contracts import (
     ExitCode,
 )
 from components.reconciler.admission import OPERATOR_NAMESPACE_MESSAGE, WORKLOAD_MESSAGE
-from localkube.cluster import LocalCluster, local_cluster, pinned_crd_versions, write_kubeconfig
+from localkube.cluster import LocalCluster, write_kubeconfig
 from testbed.harness import load_stack_file
 from testbed.project import CRONJOB, SCHEDULED_BACKUP, Project, Run, copy_project
 from tests.integration.standin_charts import serve, write_repository
@@ -56,17 +55,6 @@ class Deployed:
     project: Project  # runs python -m automation with the reconciler's kubeconfig
     admin_project: Project  # the same project with the admin's kubeconfig
     operators_installed: Run  # the admin's first reconcile of the operators stack
-
-
-@pytest.fixture(scope="module")
-def own_cluster(
-    toolchain_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalCluster]:
-    bin_dir = Path(toolchain_env["PATH"].split(os.pathsep)[0])
-    with local_cluster(
-        tmp_path_factory.mktemp("rbac-cluster"), bin_dir, pinned_crd_versions(), toolchain_env
-    ) as running:
-        yield running
 
 
 def _token_for(admin: LocalCluster, namespace: str, service_account: str) -> str:
