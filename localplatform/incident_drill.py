@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from coder_platform.config import PlatformConfig
 from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, PROJECT, ExitCode
@@ -38,7 +37,12 @@ from localplatform.locations import free_port
 from localplatform.node import kube_client
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
 from localplatform.polling import wait_for
-from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files
+from localplatform.project_copy import (
+    WITH_LOCAL_TEMPLATES,
+    copy_files,
+    edit_stack_config,
+    point_stack_at,
+)
 from localplatform.runner import runner_reconcile
 from localplatform.stack import read_stack
 
@@ -119,11 +123,13 @@ def measure(incident: Incident, back: set[int], answered_at: float) -> dict[str,
 def follow_runbook(stack_file: Path, generation: int) -> int:
     """docs/runbook.md "A lost cluster", step 3: recovery on, the generation bumped. Returns the
     new generation."""
-    stack = yaml.safe_load(stack_file.read_text())
-    database = stack["config"][f"{PROJECT}:database"]
-    database["generation"] = generation + 1
-    database["recovery"] = {"enabled": True}
-    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
+
+    def recover(config: dict[str, Any]) -> None:
+        database = config[f"{PROJECT}:database"]
+        database["generation"] = generation + 1
+        database["recovery"] = {"enabled": True}
+
+    edit_stack_config(stack_file, recover)
     return generation + 1
 
 
@@ -169,11 +175,7 @@ class IncidentDrill:
         """The project copy, its stack pointed at this instance, and the instance up."""
         copy_files(self.work_dir, WITH_LOCAL_TEMPLATES)
         refuse_unless_loopback(self.stack_file)
-        stack = yaml.safe_load(self.stack_file.read_text())
-        config = stack["config"]
-        config.setdefault(f"{PROJECT}:coder", {})["url"] = self.platform.coder.url
-        config.setdefault(f"{PROJECT}:vault", {})["address"] = self.platform.openbao.address
-        self.stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
+        point_stack_at(self.stack_file, self.platform.coder.url, self.platform.openbao.address)
         env = toolchain_env()
         os.environ["PATH"] = env["PATH"]
         self.say(f"starting a platform with a node under {self.base} (minutes) ...")

@@ -5,8 +5,13 @@ tiers run the runner in such a copy."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from coder_platform.contracts import PROJECT
 from localplatform.binaries import ROOT
 
 PROJECT_FILES = (
@@ -34,3 +39,21 @@ def copy_files(destination: Path, names: tuple[str, ...] = PROJECT_FILES) -> Non
         else:
             shutil.copy2(source, target)
     (destination / "policy" / ".venv").symlink_to(ROOT / "policy" / ".venv")
+
+
+def edit_stack_config(stack_file: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Apply ``edit`` to a copied stack file's ``config`` map and write it back."""
+    stack = yaml.safe_load(stack_file.read_text())
+    edit(stack["config"])
+    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
+
+
+def point_stack_at(stack_file: Path, coder_url: str, vault_address: str) -> None:
+    """A copied stack's ``coder.url`` and ``vault.address`` set to an instance of its own (free
+    ports, not the default instance's fixed ones)."""
+
+    def point(config: dict[str, Any]) -> None:
+        config.setdefault(f"{PROJECT}:coder", {})["url"] = coder_url
+        config.setdefault(f"{PROJECT}:vault", {})["address"] = vault_address
+
+    edit_stack_config(stack_file, point)

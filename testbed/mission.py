@@ -20,7 +20,12 @@ import yaml
 from coder_platform.contracts import CODER_URL_ENV, PROJECT, PUBLISHED_TOKEN_KEY
 from localplatform.locations import free_port
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
-from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files
+from localplatform.project_copy import (
+    WITH_LOCAL_TEMPLATES,
+    copy_files,
+    edit_stack_config,
+    point_stack_at,
+)
 from testbed import project
 from testbed.project import Run
 
@@ -93,21 +98,13 @@ class Mission:
         )
 
 
-def edit_stack_config(stack_file: Path, edit: Callable[[dict[str, Any]], None]) -> None:
-    """Apply ``edit`` to the stack file's ``config`` map and write it back."""
-    stack = yaml.safe_load(stack_file.read_text())
-    edit(stack["config"])
-    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
-
-
 def _write_e2e_stack(work_dir: Path, platform: LocalPlatform) -> Path:
     local = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())
     config = local["config"]
     config[f"{PROJECT}:environment"] = STACK
-    config[f"{PROJECT}:coder"]["url"] = platform.coder.url
-    config[f"{PROJECT}:vault"]["address"] = platform.openbao.address
     stack_file = work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
     stack_file.write_text(yaml.safe_dump(local, sort_keys=False))
+    point_stack_at(stack_file, platform.coder.url, platform.openbao.address)
     shutil.copy(
         work_dir / "policy" / "config" / "local.json", work_dir / "policy" / "config" / "e2e.json"
     )

@@ -24,10 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from coder_platform.config import read_stack_file
-from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, PROJECT, ExitCode
+from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, ExitCode
 from coder_platform.names import archive_server_name
 from coder_platform.specs.cnpg import BARMAN_PLUGIN
 from localplatform import azurite
@@ -39,7 +38,7 @@ from localplatform.locations import free_port
 from localplatform.node import BRIDGE, kube_client
 from localplatform.node_host import read_sysctls
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
-from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files
+from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files, point_stack_at
 from testbed.project import Project, Run
 from tests.node.polling import wait_for
 
@@ -69,11 +68,7 @@ class NodeStack:
 def _write_stack(work_dir: Path, platform: LocalPlatform) -> Path:
     """The node stack pointed at this instance's Coder and OpenBao."""
     stack_file = work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
-    stack = yaml.safe_load(stack_file.read_text())
-    config = stack["config"]
-    config[f"{PROJECT}:coder"]["url"] = platform.coder.url
-    config[f"{PROJECT}:vault"]["address"] = platform.openbao.address
-    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
+    point_stack_at(stack_file, platform.coder.url, platform.openbao.address)
     return stack_file
 
 
