@@ -11,7 +11,7 @@ Shared by every command so that lock handling and policy promotion are decided o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -191,17 +191,19 @@ def up_and_record(
     session: Session,
     policy: PolicySettings | None,
     stale_after: timedelta | None = None,
+    exclude: Sequence[str] = (),
 ) -> OperationResult:
-    """The one update body (``up`` and reconcile's act): what changed goes into the report."""
+    """The one update body (``up`` and reconcile's act): what changed goes into the report,
+    added to what an earlier update of the same run changed."""
     collector = EventCollector("update")
     summary = run_operation(
         session,
         collector,
-        lambda sink: session.engine.up(policy=policy, on_event=sink),
+        lambda sink: session.engine.up(policy=policy, on_event=sink, exclude=exclude),
         stale_after,
     )
     applied = collector.changes(applied=True)
-    session.report.healed = resource_reports(applied)
+    session.report.healed += resource_reports(applied)
     record_drift(session, collector.drifted)
     counts = {
         op: count

@@ -17,13 +17,19 @@ contract P1 and C1-C4).
 - **record**: the caller writes the report and metrics (``execute.py``), the C4 evidence.
 
 Coder is a soft dependency: this stack deploys it, so if it does not answer at observe (its
-namespace was recreated, say) the run still acts; if that update then fails and Coder now
-answers without a first user, the reset is healed and the update retried once.
+namespace was recreated, or its database was lost and is being recovered) the run still acts.
+When the state then holds seeded resources, which read Coder on every refresh and would fail
+the whole preview, the run acts in two passes: first an update that leaves out the seed and
+everything depending on it (``--exclude`` the CoderSeed components with their dependents: the
+database, its recovery, Coder's deployment), then a bounded wait for Coder to answer, then the
+usual decide and act, which heal a reset if Coder came back empty. Both passes are in the
+report (phases "act (without the seed)" and "wait for Coder").
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -33,9 +39,10 @@ from automation.engine.state_edits import (
     SeedRemoval,
     apply_seed_removal,
     plan_seed_removal,
+    seed_roots,
     seeded_urns,
 )
-from automation.errors import DependencyUnreachableError, NotConvergedError, UpdateFailedError
+from automation.errors import DependencyUnreachableError, NotConvergedError
 from automation.observe.coder_checks import (
     UNREACHABLE_CHECK,
     CoderSite,
@@ -68,6 +75,11 @@ class ReconcileOptions:
     policy: PolicySettings
     dependency_deadline_seconds: float = 120.0
     break_stale_lock_after: timedelta | None = None
+    # How long the pass without the seed waits for the Coder it deployed: a recovery restores
+    # the database from its archive first, and a crash-looping pod restarts on the kubelet's
+    # back-off (up to 5 minutes between tries).
+    coder_recovery_deadline_seconds: float = 900.0
+    coder_poll_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -99,14 +111,12 @@ def reconcile(
     session: Session, options: ReconcileOptions, dependencies: DependencyFactory
 ) -> Outcome:
     observation = observe(session, options, dependencies)
-    try:
-        acted = _decide_and_act(session, observation, options)
-    except UpdateFailedError:
-        late = _reset_seen_late(session, observation, options)
-        if late is None:
-            raise
-        observation = late
-        acted = _decide_and_act(session, observation, options, retry=True)
+    acted = False
+    if _coder_down_with_seed(observation):
+        act_without_seed(session, observation, options)
+        observation = wait_for_coder(session, observation, options)
+        acted = True
+    acted = _decide_and_act(session, observation, options) or acted
     verify(session, observation, options, acted=acted)
     if not acted:
         return Outcome.CONVERGED
@@ -117,16 +127,80 @@ def reconcile(
     )
 
 
-def _decide_and_act(
-    session: Session, observation: Observation, options: ReconcileOptions, *, retry: bool = False
-) -> bool:
-    suffix = " (retry)" if retry else ""
-    plan = decide(session, observation, options, name=f"decide{suffix}")
+def _decide_and_act(session: Session, observation: Observation, options: ReconcileOptions) -> bool:
+    plan = decide(session, observation, options)
     if plan.empty:
-        session.report.skip_phase(f"act{suffix}", "nothing to change")
+        session.report.skip_phase("act", "nothing to change")
         return False
-    act(session, observation, plan, options, name=f"act{suffix}")
+    act(session, observation, plan, options)
     return True
+
+
+def _coder_down_with_seed(observation: Observation) -> bool:
+    """The deployed Coder did not answer, and the state holds resources that read it."""
+    return (
+        observation.coder is not None
+        and observation.first_user is None
+        and bool(seed_roots(observation.state))
+    )
+
+
+def act_without_seed(session: Session, observation: Observation, options: ReconcileOptions) -> None:
+    """Update everything the seed does not reach: what brings Coder back (its database and its
+    recovery, its deployment) must not wait on resources that need Coder to refresh."""
+    with phase(session, "act (without the seed)") as detail:
+        roots = seed_roots(observation.state)
+        url = observation.coder.url if observation.coder else "?"
+        note = (
+            f"Coder at {url} did not answer and the state holds its seeded resources, which "
+            "read Coder: updating the rest of the stack first, leaving out "
+            f"{', '.join(urn.rsplit('::', 1)[-1] for urn in roots)} and what depends on it"
+        )
+        session.report.notes.append(note)
+        session.progress.note(note)
+        result = up_and_record(
+            session, options.policy, options.break_stale_lock_after, exclude=roots
+        )
+        _add_changes(session, result.counts)
+        detail.append(
+            ", ".join(f"{op} {n}" for op, n in sorted(result.counts.items()))
+            or "no resource changes"
+        )
+
+
+def wait_for_coder(
+    session: Session, observation: Observation, options: ReconcileOptions
+) -> Observation:
+    """Coder answering its first-user question (it needs its database, not just its port);
+    bounded, and the observation redone with the state the first pass wrote."""
+    site = observation.coder
+    assert site is not None  # _coder_down_with_seed
+    with phase(session, "wait for Coder") as detail:
+        deadline = time.monotonic() + options.coder_recovery_deadline_seconds
+        while (first_user := _first_user(site)) is None:
+            if time.monotonic() >= deadline:
+                raise DependencyUnreachableError(
+                    f"Coder at {site.url} did not answer within "
+                    f"{options.coder_recovery_deadline_seconds:g} s after the rest of the stack "
+                    "was updated",
+                    "The update without the seeded resources is done (the report's healed "
+                    "list); check Coder's pods and its database (kubectl get pods, kubectl "
+                    "logs), then rerun reconcile",
+                )
+            time.sleep(options.coder_poll_seconds)
+        if first_user:
+            _hand_over_current_token(session, site)
+        if session.report.coder is not None:
+            session.report.coder.first_user = first_user
+        state = session.engine.export_state()
+        detail.append(
+            "Coder answers with its first user"
+            if first_user
+            else "Coder answers with no first user: a reset"
+        )
+        return replace(
+            observation, state=state, seeded=tuple(seeded_urns(state)), first_user=first_user
+        )
 
 
 def observe(
@@ -221,7 +295,7 @@ def act(
             _remove_seed(session, observation, plan.seed_removal, options)
             detail.append("seeded subtree removed from state")
         result = up_and_record(session, options.policy, options.break_stale_lock_after)
-        session.report.changes = result.counts
+        _add_changes(session, result.counts)
         detail.append(
             ", ".join(f"{op} {n}" for op, n in sorted(result.counts.items()))
             or "no resource changes"
@@ -328,24 +402,6 @@ def _remove_seed(
     )
 
 
-def _reset_seen_late(
-    session: Session, observation: Observation, options: ReconcileOptions
-) -> Observation | None:
-    """After a failed update: was Coder unreachable at observe and is it now a reset one?"""
-    if observation.coder is None or observation.first_user is not None:
-        return None
-    state = session.engine.export_state()
-    seeded = tuple(seeded_urns(state))
-    first_user = _first_user(observation.coder, options.dependency_deadline_seconds)
-    if first_user is not False or not seeded:
-        return None
-    session.report.notes.append(
-        "the engine failed while Coder had not answered at observe; Coder now answers with no "
-        "first user: healing the reset and retrying once"
-    )
-    return replace(observation, state=state, seeded=seeded, first_user=False)
-
-
 def _hand_over_current_token(session: Session, site: CoderSite) -> None:
     """Give the provider host this run's published token, so seeded resources whose state holds
     a rotated (revoked) token still refresh with zero writes instead of showing an update."""
@@ -357,11 +413,14 @@ def _hand_over_current_token(session: Session, site: CoderSite) -> None:
         session.engine.set_env(CURRENT_CODER_TOKEN_ENV, token)
 
 
-def _first_user(site: CoderSite, deadline_seconds: float | None = None) -> bool | None:
+def _add_changes(session: Session, counts: dict[str, int]) -> None:
+    for op, count in counts.items():
+        session.report.changes[op] = session.report.changes.get(op, 0) + count
+
+
+def _first_user(site: CoderSite) -> bool | None:
     client = site.client(None)
     try:
-        if deadline_seconds is not None:
-            client.wait_until_ready(deadline_seconds)
         return client.has_first_user()
     except CoderApiError:
         return None

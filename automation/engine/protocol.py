@@ -73,7 +73,17 @@ class StackEngine(Protocol):
         self, *, policy: PolicySettings | None, expect_no_changes: bool, on_event: EventSink
     ) -> OperationSummary: ...
 
-    def up(self, *, policy: PolicySettings | None, on_event: EventSink) -> OperationSummary: ...
+    def up(
+        self,
+        *,
+        policy: PolicySettings | None,
+        on_event: EventSink,
+        exclude: Sequence[str] = (),
+    ) -> OperationSummary:
+        """``pulumi up --refresh``; ``exclude`` names resources to leave alone, neither refreshed
+        nor changed, with everything that depends on them or is their child (the CLI's
+        ``--exclude`` with ``--exclude-dependents``)."""
+        ...
 
     def preview_refresh(self, *, on_event: EventSink) -> OperationSummary: ...
 

@@ -181,7 +181,20 @@ class PulumiStackEngine:
         )
         return OperationSummary(op_counts(result.change_summary))
 
-    def up(self, *, policy: PolicySettings | None, on_event: EventSink) -> OperationSummary:
+    def up(
+        self,
+        *,
+        policy: PolicySettings | None,
+        on_event: EventSink,
+        exclude: Sequence[str] = (),
+    ) -> OperationSummary:
+        # With --run-program the refresh happens step by step inside the update, so an
+        # excluded resource is not read either (checked on CLI 3.259: an excluded dynamic
+        # resource whose read fails leaves the update green, and a new child of an excluded
+        # component is not created).
+        excluding: dict[str, Any] = (
+            {"exclude": list(exclude), "exclude_dependents": True} if exclude else {}
+        )
         result = self._call(
             "up",
             lambda: self._stack.up(
@@ -191,6 +204,7 @@ class PulumiStackEngine:
                 on_event=_forward(on_event),
                 **_QUIET,
                 **_policy_kwargs(policy),
+                **excluding,
             ),
         )
         return OperationSummary(op_counts(result.summary.resource_changes))

@@ -59,6 +59,12 @@ def seeded_urns(state: Mapping[str, Any]) -> list[str]:
     return [r["urn"] for r in resources if r["urn"] in subtree and r["urn"] not in kept]
 
 
+def seed_roots(state: Mapping[str, Any]) -> list[str]:
+    """The ``CoderSeed`` components in state: excluding them with their dependents leaves every
+    resource that reads or writes Coder out of an update (reconcile's pass without the seed)."""
+    return [r["urn"] for r in resources_of(state) if r.get("type") == SEED_COMPONENT]
+
+
 def plan_seed_removal(state: Mapping[str, Any]) -> SeedRemoval:
     resources = resources_of(state)
     subtree = _seed_subtree(resources)

@@ -111,13 +111,24 @@ class FakeEngine:
             raise NotConvergedError("pulumi preview expected no changes but found some", "-")
         return OperationSummary(changes)
 
-    def up(self, *, policy: PolicySettings | None, on_event: EventSink) -> OperationSummary:
-        self.calls.append("up")
+    def up(
+        self,
+        *,
+        policy: PolicySettings | None,
+        on_event: EventSink,
+        exclude: Sequence[str] = (),
+    ) -> OperationSummary:
+        """With ``exclude`` (the seed roots), like the CLI's ``--exclude`` with dependents: the
+        seeded resources are neither read nor changed, so a dead Coder cannot fail it."""
+        self.calls.append("up excluding the seed" if exclude else "up")
         if self.lock_on_up is not None:
             error, self.lock_on_up = self.lock_on_up, None
             raise error
         if self.fail_up is not None:
             raise self.fail_up
+        if exclude:
+            assert set(exclude) == {fx.SEED}, exclude
+            return self._up_without_seed(on_event)
         self._fail_if_credentials_dead("up")
         self._emit_policy(on_event)
         if any(f.mandatory for f in self.policy_findings):
@@ -130,6 +141,19 @@ class FakeEngine:
         self.pending.clear()
         if self._needs_seed():
             self.seed()
+        on_event(Summary(changes))
+        return OperationSummary(changes)
+
+    def _up_without_seed(self, on_event: EventSink) -> OperationSummary:
+        seed = _seed_urns()
+        drift = {u: p for u, p in self.drift.items() if u in seed}
+        deleted = {u: k for u, k in self.deleted.items() if u in seed}
+        pending = {u: p for u, p in self.pending.items() if u in seed}
+        self.drift = {u: p for u, p in self.drift.items() if u not in seed}
+        self.deleted = {u: k for u, k in self.deleted.items() if u not in seed}
+        self.pending = {u: p for u, p in self.pending.items() if u not in seed}
+        changes = self._plan(on_event, stage="done", seed=False)
+        self.drift, self.deleted, self.pending = drift, deleted, pending
         on_event(Summary(changes))
         return OperationSummary(changes)
 
@@ -183,7 +207,7 @@ class FakeEngine:
                 4,
             )
 
-    def _plan(self, on_event: EventSink, stage: Stage) -> dict[str, int]:
+    def _plan(self, on_event: EventSink, stage: Stage, *, seed: bool = True) -> dict[str, int]:
         changes: dict[str, int] = {}
         for urn, properties in self.drift.items():
             kind = _type_of(self.state, urn)
@@ -203,7 +227,7 @@ class FakeEngine:
         for urn in self.perpetual:
             on_event(StepEvent(stage, urn, _type_of(self.state, urn), "update", ("spec",)))
             changes["update"] = changes.get("update", 0) + 1
-        if self._needs_seed():
+        if seed and self._needs_seed():
             present = {r["urn"] for r in resources_of(self.state)}
             for resource in fx.seed_resources({}):
                 kept = resource["urn"] in present

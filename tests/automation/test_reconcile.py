@@ -372,22 +372,81 @@ def test_reset_is_healed_in_one_run_when_coder_did_not_answer_at_observe(
     site.coder.wipe()
     site.down_for_clients = 1  # the observe probe finds Coder down; it is back, empty, later
 
-    captured = reconcile_with(engine, FakeDependencies(site), tmp_path)
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path, coder_poll_seconds=0)
 
     report = captured.report
     assert report.exit_code == ExitCode.HEALED, report.error
-    assert [p.name for p in report.phases][:6] == [
+    assert phase_names(captured)[:6] == [
         "observe",
+        "act (without the seed)",
+        "wait for Coder",
         "decide",
-        "decide (retry)",
-        "act (retry)",
+        "act",
         "verify",
-        "record",
     ]
-    assert [p.status for p in report.phases][:2] == ["ok", "failed"]
     assert {p.name: p.status for p in report.probes}["coder"] == "failed"
     assert report.state_edit is not None
-    assert any("Coder now answers with no first user" in note for note in report.notes)
+    assert report.coder is not None and report.coder.first_user is False
+    assert "Coder answers with no first user: a reset" in report.phases[2].detail
+
+
+def test_the_rest_is_updated_first_then_coder_keeps_its_data_when_it_was_down_with_its_database(
+    tmp_path: Path,
+) -> None:
+    """The incident: the database's namespace is gone, so the deployed Coder cannot answer and
+    every seeded resource would fail its refresh. The database is brought back by an update
+    that leaves the seed out; Coder then answers with its own data, so nothing is re-seeded."""
+    engine, site = converged_world()
+    engine.deleted = {fx.DB_CLUSTER: "kubernetes:postgresql.cnpg.io/v1:Cluster"}
+    site.down_for_clients = 3  # the probe and two polls find it down
+
+    captured = reconcile_with(engine, FakeDependencies(site), tmp_path, coder_poll_seconds=0)
+
+    report = captured.report
+    assert report.exit_code == ExitCode.HEALED, report.error
+    assert phase_names(captured)[:6] == [
+        "observe",
+        "act (without the seed)",
+        "wait for Coder",
+        "decide",
+        "act",
+        "verify",
+    ]
+    assert [p.status for p in report.phases][4] == "skipped"  # nothing left after the first pass
+    updates = [c for c in engine.calls if c in ("up", "up excluding the seed", "preview")]
+    assert updates[0] == "up excluding the seed"  # no preview while Coder was down
+    assert [(h.urn, h.op) for h in report.healed] == [(fx.DB_CLUSTER, "create")]
+    assert report.changes == {"create": 1}
+    assert report.state_edit is None
+    assert report.coder is not None and report.coder.first_user is True
+    assert site.coder.writes() == 0
+    assert any("leaving out coder-seed and what depends on it" in n for n in report.notes)
+
+
+def test_exits_13_after_the_first_pass_when_the_deployed_coder_never_answers(
+    tmp_path: Path,
+) -> None:
+    engine, site = converged_world()
+    engine.deleted = {fx.DB_CLUSTER: "kubernetes:postgresql.cnpg.io/v1:Cluster"}
+    site.down_for_clients = 1000
+
+    captured = reconcile_with(
+        engine,
+        FakeDependencies(site),
+        tmp_path,
+        coder_poll_seconds=0,
+        coder_recovery_deadline_seconds=0,
+    )
+
+    report = captured.report
+    assert report.exit_code == ExitCode.DEPENDENCY_UNREACHABLE
+    assert report.error is not None
+    assert f"Coder at {site.url} did not answer within 0 s" in report.error.message
+    assert "kubectl" in report.error.action
+    # The first pass stays done and reported: the database is back even though Coder is not.
+    assert [(h.urn, h.op) for h in report.healed] == [(fx.DB_CLUSTER, "create")]
+    assert "preview" not in engine.calls
+    assert site.coder.writes() == 0
 
 
 def test_exit_codes_match_the_documented_table_when_listed() -> None:
