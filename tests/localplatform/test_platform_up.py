@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from localplatform.daemon import PartError
+from localplatform.openbao import OidcClient
 from localplatform.platform import PARTS, LocalPlatform, StackPaths
 
 PATHS = {"bootstrap_admin_path": "coder/admin", "cli_token_path": "coder/token"}
@@ -93,3 +94,80 @@ def test_the_summary_names_the_paths_recorded_at_seeding_when_the_stack_is_uncha
         )
     )
     assert platform.stack_paths(stack_file) == StackPaths("coder/admin", "coder/token")
+
+
+LOOPBACK_ISSUER = "http://127.0.0.1:18999/v1/identity/oidc/provider/default"
+
+
+class FakeKv:
+    def __init__(self, data: dict[str, dict[str, str]]) -> None:
+        self.data = data
+
+    def read_kv(self, path: str) -> dict[str, str] | None:
+        return self.data.get(path)
+
+    def write_kv(self, path: str, data: dict[str, str]) -> None:
+        self.data[path] = data
+
+
+def _seeded(platform: LocalPlatform, stack_file: Path, **record: object) -> None:
+    platform.directory.joinpath("openbao").mkdir(parents=True)
+    platform.directory.joinpath("openbao", "inputs-seeded").write_text(
+        json.dumps(
+            {
+                "stack_sha256": hashlib.sha256(stack_file.read_bytes()).hexdigest(),
+                "paths": PATHS,
+                "oidc_path": "coder/oidc",
+                **record,
+            }
+        )
+    )
+
+
+def _openbao_answers(monkeypatch: pytest.MonkeyPatch, kv: FakeKv, asked: list[str]) -> OidcClient:
+    client = OidcClient(LOOPBACK_ISSUER, "bao-client", "csecret")
+    monkeypatch.setattr(LocalPlatform, "running", lambda _self, part: part == "openbao")
+    monkeypatch.setattr(LocalPlatform, "openbao", property(lambda _self: kv))
+
+    def oidc(_self: LocalPlatform) -> OidcClient:
+        asked.append("oidc client")
+        return client
+
+    monkeypatch.setattr(LocalPlatform, "_oidc", oidc)
+    return client
+
+
+def test_up_rewrites_the_oidc_record_when_the_issuer_moved_since_seeding(
+    platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record(monkeypatch, set(PARTS))
+    old = "http://10.9.9.9:18999/v1/identity/oidc/provider/default"
+    _seeded(platform, stack_file, oidc_issuer=old)
+    kv = FakeKv({"coder/oidc": {"client_secret": "csecret", "client_id": "bao-client"}})
+    asked: list[str] = []
+    _openbao_answers(monkeypatch, kv, asked)
+
+    platform.up(stack_file)
+
+    assert calls == []  # not seeded again: the stack file is the same
+    assert kv.data["coder/oidc"]["issuer_url"] == LOOPBACK_ISSUER
+    stamp = json.loads(platform.directory.joinpath("openbao", "inputs-seeded").read_text())
+    assert stamp["oidc_issuer"] == LOOPBACK_ISSUER
+    # The next up finds the record current and asks OpenBao nothing.
+    platform.up(stack_file)
+    assert asked == ["oidc client"]
+
+
+def test_up_asks_openbao_nothing_when_the_recorded_issuer_is_current(
+    platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _record(monkeypatch, set(PARTS))
+    _seeded(platform, stack_file, oidc_issuer=LOOPBACK_ISSUER)
+    kv = FakeKv({"coder/oidc": {"client_secret": "csecret"}})
+    asked: list[str] = []
+    _openbao_answers(monkeypatch, kv, asked)
+
+    platform.up(stack_file)
+
+    assert asked == []
+    assert kv.data["coder/oidc"] == {"client_secret": "csecret"}
