@@ -384,6 +384,9 @@ class LocalPlatform:
             "coder_chart": str(chart) if chart is not None else None,
             "oidc_path": oidc_path,
             "oidc_issuer": client.issuer_url if client is not None else None,
+            "coder_url": config.coder.seed_url
+            if config.coder is not None and config.deploys_coder
+            else None,
         }
         self._inputs_stamp.write_text(json.dumps(record) + "\n")
 
@@ -493,6 +496,21 @@ class LocalPlatform:
 
     def _inputs_seeded(self, stack_file: Path) -> bool:
         return self._seeded_paths(stack_file) is not None
+
+    def stack_coder_url(self, stack_file: Path) -> str:
+        """Where the stack's Coder answers: the access URL of a Coder it deploys (the node
+        stack's chart, at the node's NodePort), else this platform's host Coder. Recorded at
+        seeding; read from the stack's config when it changed since."""
+        record = self._stamp()
+        if record.get("stack_sha256") == _file_hash(stack_file) and "coder_url" in record:
+            url = record["coder_url"]
+        else:
+            from localplatform.stack import read_stack
+
+            config = read_stack(stack_file)
+            deployed = config.coder is not None and config.deploys_coder
+            url = config.coder.seed_url if deployed and config.coder is not None else None
+        return url if isinstance(url, str) else self.coder.url
 
     def stack_paths(self, stack_file: Path) -> StackPaths:
         """The stack's OpenBao paths of the automation identity and its published token: as

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from localplatform.binaries import ROOT
 from localplatform.daemon import PartError
 from localplatform.openbao import OidcClient
 from localplatform.platform import PARTS, LocalPlatform, StackPaths
@@ -171,3 +172,23 @@ def test_up_asks_openbao_nothing_when_the_recorded_issuer_is_current(
 
     assert asked == []
     assert kv.data["coder/oidc"] == {"client_secret": "csecret"}
+
+
+def test_the_summary_names_the_deployed_coders_url_recorded_at_seeding(
+    platform: LocalPlatform, stack_file: Path
+) -> None:
+    _seeded(platform, stack_file, coder_url="http://127.0.0.1:30080")
+    assert platform.stack_coder_url(stack_file) == "http://127.0.0.1:30080"
+
+
+def test_the_summary_reads_the_stack_when_it_changed_since_seeding(
+    platform: LocalPlatform, tmp_path: Path
+) -> None:
+    stack_file = tmp_path / "Pulumi.node.yaml"
+    stack_file.write_text((ROOT / "stacks" / "Pulumi.node.yaml").read_text())
+    platform.directory.joinpath("openbao").mkdir(parents=True)
+    platform.directory.joinpath("openbao", "inputs-seeded").write_text(
+        json.dumps({"stack_sha256": "an older stack's hash", "paths": PATHS, "coder_url": None})
+    )
+    # The node stack deploys Coder from its chart: its access URL, not the host Coder's port.
+    assert platform.stack_coder_url(stack_file) == "http://127.0.0.1:30080"
