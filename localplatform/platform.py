@@ -347,9 +347,14 @@ class LocalPlatform:
                 f"the platform with --{part}-port and set the local stack's URL to match"
             )
 
-    def _oidc(self) -> OidcClient | None:
-        """OpenBao as Coder's OIDC issuer; None (password and none users only) if it refuses."""
+    def _oidc(self, deployed_coder_url: str | None = None) -> OidcClient | None:
+        """OpenBao as Coder's OIDC issuer; None (password and none users only) if it refuses.
+        Its client redirects to the host Coder and to the Coder the seeded stack deploys (given,
+        else recorded at seeding), so a restart of the host Coder keeps the chart's callback."""
+        deployed = deployed_coder_url or self._stamp().get("coder_url")
         try:
+            if isinstance(deployed, str):
+                return self.openbao.oidc_client(self.coder.url, deployed)
             return self.openbao.oidc_client(self.coder.url)
         except PartError as error:
             print(f"localplatform: no OIDC for Coder ({error})", file=sys.stderr)
@@ -367,9 +372,10 @@ class LocalPlatform:
         from localplatform.stack import read_stack
 
         store = self.local_node.backup_store_connection_string if self.with_node else None
-        client = self._oidc()
-        seed_missing_inputs(self.openbao, stack_file, client, self.license_signer, store)
         config = read_stack(stack_file)
+        deployed = config.coder.seed_url if config.coder and config.deploys_coder else None
+        client = self._oidc(deployed)
+        seed_missing_inputs(self.openbao, stack_file, client, self.license_signer, store)
         oidc_path = config.vault.oidc_client_secret_path
         self._refresh_oidc_record(oidc_path, client)
         self._ensure_sso_logins(config.seeding.users if config.seeding else [])
@@ -384,9 +390,7 @@ class LocalPlatform:
             "coder_chart": str(chart) if chart is not None else None,
             "oidc_path": oidc_path,
             "oidc_issuer": client.issuer_url if client is not None else None,
-            "coder_url": config.coder.seed_url
-            if config.coder is not None and config.deploys_coder
-            else None,
+            "coder_url": deployed,
         }
         self._inputs_stamp.write_text(json.dumps(record) + "\n")
 
@@ -445,7 +449,7 @@ class LocalPlatform:
             from localplatform.stack import read_stack
 
             path = read_stack(stack_file).vault.oidc_client_secret_path
-        client = self._oidc()
+        client = self._oidc(self.stack_coder_url(stack_file))
         self._refresh_oidc_record(path, client)
         if client is not None:
             stamp |= {"oidc_path": path, "oidc_issuer": client.issuer_url}

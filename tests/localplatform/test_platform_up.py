@@ -130,8 +130,8 @@ def _openbao_answers(monkeypatch: pytest.MonkeyPatch, kv: FakeKv, asked: list[st
     monkeypatch.setattr(LocalPlatform, "running", lambda _self, part: part == "openbao")
     monkeypatch.setattr(LocalPlatform, "openbao", property(lambda _self: kv))
 
-    def oidc(_self: LocalPlatform) -> OidcClient:
-        asked.append("oidc client")
+    def oidc(_self: LocalPlatform, deployed_coder_url: str | None = None) -> OidcClient:
+        asked.append(f"oidc client for {deployed_coder_url}")
         return client
 
     monkeypatch.setattr(LocalPlatform, "_oidc", oidc)
@@ -143,7 +143,7 @@ def test_up_rewrites_the_oidc_record_when_the_issuer_moved_since_seeding(
 ) -> None:
     calls = _record(monkeypatch, set(PARTS))
     old = "http://10.9.9.9:18999/v1/identity/oidc/provider/default"
-    _seeded(platform, stack_file, oidc_issuer=old)
+    _seeded(platform, stack_file, oidc_issuer=old, coder_url="http://127.0.0.1:30080")
     kv = FakeKv({"coder/oidc": {"client_secret": "csecret", "client_id": "bao-client"}})
     asked: list[str] = []
     _openbao_answers(monkeypatch, kv, asked)
@@ -156,7 +156,8 @@ def test_up_rewrites_the_oidc_record_when_the_issuer_moved_since_seeding(
     assert stamp["oidc_issuer"] == LOOPBACK_ISSUER
     # The next up finds the record current and asks OpenBao nothing.
     platform.up(stack_file)
-    assert asked == ["oidc client"]
+    # Its client also redirects to the stack's deployed Coder (the chart's, at its NodePort).
+    assert asked == ["oidc client for http://127.0.0.1:30080"]
 
 
 def test_up_asks_openbao_nothing_when_the_recorded_issuer_is_current(

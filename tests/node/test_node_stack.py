@@ -50,6 +50,7 @@ from localplatform.images.runner import RUNNER_IMAGE
 from localplatform.locations import free_port
 from localplatform.node import BRIDGE, kube_client
 from localplatform.node_host import read_sysctls
+from localplatform.openbao import OIDC_CLIENT
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
 from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files, point_stack_at
 from testbed.project import Project, Run
@@ -262,6 +263,9 @@ def test_coder_from_its_chart_answers_on_the_cnpg_database_seeded_as_on_local(
         # Coder fetched the issuer's discovery document at start: it signs in through OpenBao.
         methods = httpx.get(f"{access_url}/api/v2/users/authmethods", timeout=10).json()
         assert methods["oidc"]["enabled"] is True, methods
+        # OpenBao redirects a sign-in back to this Coder too, not only to the host's.
+        registered = bao.request("GET", f"identity/oidc/client/{OIDC_CLIENT}")["data"]
+        assert f"{access_url}/api/v2/users/oidc/callback" in registered["redirect_uris"]
         probe = _probe(client)
         users = set(
             probe.must("SELECT username FROM users WHERE NOT deleted AND NOT is_system").split()
