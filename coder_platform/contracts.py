@@ -125,6 +125,12 @@ PUBLISHED_TOKEN_KEY: Final = "token"
 # The keys of the seeding inputs an operator (or the local platform) writes to KV v2 and the
 # program reads before deploying (the README's Secrets section lists the paths).
 OIDC_CLIENT_SECRET_KEY: Final = "client_secret"
+# Beside the client secret, the OIDC client's id and its issuer's URL: the local platform's
+# launcher writes both from its OpenBao's client (the issuer is named by the node's address, the
+# id chosen by OpenBao), and a loopback stack that leaves coder.oidc.clientId or issuerUrl unset
+# reads them there. Neither is a secret.
+OIDC_CLIENT_ID_KEY: Final = "client_id"
+OIDC_ISSUER_URL_KEY: Final = "issuer_url"
 ADMIN_EMAIL_KEY: Final = "email"
 ADMIN_USERNAME_KEY: Final = "username"
 PASSWORD_KEY: Final = "password"

@@ -10,17 +10,26 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from coder_platform import vault_kv
-from coder_platform.config import BackupConfig, LocalSecretsConfig, SeedingConfig, VaultConfig
+from coder_platform.config import (
+    BackupConfig,
+    CoderConfig,
+    LocalSecretsConfig,
+    SeedingConfig,
+    VaultConfig,
+)
 from coder_platform.contracts import (
     ADMIN_EMAIL_KEY,
     ADMIN_USERNAME_KEY,
     CONNECTION_STRING_KEY,
     LICENSE_KEY,
+    OIDC_CLIENT_ID_KEY,
     OIDC_CLIENT_SECRET_KEY,
+    OIDC_ISSUER_URL_KEY,
     PASSWORD_KEY,
     PROJECT,
 )
@@ -55,6 +64,10 @@ class BootstrapInputs:
     license: SecretStr | None = None
     user_passwords: Mapping[str, SecretStr] = field(default_factory=dict)
     backup_connection_string: SecretStr | None = None
+    # Read beside the client secret only where the config leaves them unset (``oidc_keys``);
+    # None otherwise, and the config's values are used.
+    oidc_client_id: str | None = None
+    oidc_issuer_url: str | None = None
 
 
 class HvacKvReader:
@@ -95,11 +108,28 @@ def default_reader(config: VaultConfig) -> KvReader:
 reader_factory: Callable[[VaultConfig], KvReader] = default_reader
 
 
+def oidc_keys(coder: CoderConfig | None) -> tuple[str, ...]:
+    """The keys the program reads at ``vault.oidcClientSecretPath``: the client secret, and the
+    client id and issuer URL that a deployed Coder's config leaves unset (allowed on loopback
+    stacks only, ``PlatformConfig.oidc_from_vault``; the local launcher writes both there)."""
+    oidc = coder.oidc if coder is not None and coder.enabled and coder.deploy else None
+    if oidc is None:
+        return OIDC_KEYS
+    unset = ((OIDC_CLIENT_ID_KEY, oidc.client_id), (OIDC_ISSUER_URL_KEY, oidc.issuer_url))
+    return (*OIDC_KEYS, *(key for key, value in unset if value is None))
+
+
 def required_paths(
-    config: VaultConfig, seeding: SeedingConfig | None, backup: BackupConfig | None = None
+    config: VaultConfig,
+    seeding: SeedingConfig | None,
+    backup: BackupConfig | None = None,
+    coder: CoderConfig | None = None,
 ) -> list[tuple[str, tuple[str, ...]]]:
     """Every KV path the program reads, with the keys it needs there."""
-    paths = [(config.oidc_client_secret_path, OIDC_KEYS), (config.bootstrap_admin_path, ADMIN_KEYS)]
+    paths = [
+        (config.oidc_client_secret_path, oidc_keys(coder)),
+        (config.bootstrap_admin_path, ADMIN_KEYS),
+    ]
     if backup is not None and backup.connection_string_path is not None:
         paths.append((backup.connection_string_path, CONNECTION_STRING_KEYS))
     if seeding is not None and seeding.enabled:
@@ -126,22 +156,31 @@ def secret_values(
     return values
 
 
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def read_from_vault(
     config: VaultConfig,
     seeding: SeedingConfig | None = None,
     backup: BackupConfig | None = None,
+    coder: CoderConfig | None = None,
 ) -> BootstrapInputs:
     """Read every input at once; report every missing path or key together (C1)."""
     reader = reader_factory(config)
     found: dict[str, Mapping[str, str]] = {}
     problems: list[str] = []
-    for path, keys in required_paths(config, seeding, backup):
+    for path, keys in required_paths(config, seeding, backup, coder):
         data = reader.read(config.kv_mount, path)
         where = f"{config.kv_mount}/{path}"
         if data is None:
             problems.append(f"{where}: path not found (needs keys {', '.join(keys)})")
             continue
         problems += [f"{where}: key {key} is missing or empty" for key in keys if not data.get(key)]
+        issuer = data.get(OIDC_ISSUER_URL_KEY) if OIDC_ISSUER_URL_KEY in keys else None
+        if issuer and not _is_http_url(issuer):
+            problems.append(f"{where}: key {OIDC_ISSUER_URL_KEY} is not an http(s) URL")
         found[path] = data
     if problems:
         listed = "\n".join(f"  - {p}" for p in problems)
@@ -150,6 +189,7 @@ def read_from_vault(
             "Create them with the commands in the README's Secrets section."
         )
     oidc = found[config.oidc_client_secret_path]
+    oidc_read = oidc_keys(coder)
     admin = found[config.bootstrap_admin_path]
     license_path = seeding.license.vault_path if seeding and seeding.license else None
     store_path = backup.connection_string_path if backup else None
@@ -167,6 +207,10 @@ def read_from_vault(
         },
         backup_connection_string=(
             SecretStr(found[store_path][CONNECTION_STRING_KEY]) if store_path else None
+        ),
+        oidc_client_id=oidc.get(OIDC_CLIENT_ID_KEY) if OIDC_CLIENT_ID_KEY in oidc_read else None,
+        oidc_issuer_url=(
+            oidc.get(OIDC_ISSUER_URL_KEY) if OIDC_ISSUER_URL_KEY in oidc_read else None
         ),
     )
 

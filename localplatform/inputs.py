@@ -3,7 +3,9 @@
 A real stack's operator puts them there (the README's ``vault kv put`` commands); on loopback
 the launcher does it once, with generated values, and never prints or overwrites them. The
 paths come from the stack's own config (``vault.*Path``, ``seeding.users[].passwordPath``), so
-the program reads exactly what was seeded.
+the program reads exactly what was seeded. One record follows this OpenBao instead: the OIDC
+client's (``vault.oidcClientSecretPath``) holds OpenBao's own client, whose issuer URL is named
+by the node's address, so ``refresh_oidc_record`` keeps it current on every ``up``.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from coder_platform.contracts import (
     ADMIN_USERNAME_KEY,
     CONNECTION_STRING_KEY,
     LICENSE_KEY,
+    OIDC_CLIENT_ID_KEY,
     OIDC_CLIENT_SECRET_KEY,
+    OIDC_ISSUER_URL_KEY,
     PASSWORD_KEY,
 )
 from coder_platform.vault_inputs import (
     ADMIN_KEYS,
     CONNECTION_STRING_KEYS,
     LICENSE_KEYS,
-    OIDC_KEYS,
     required_paths,
 )
 from localplatform.daemon import PartError
@@ -52,7 +55,7 @@ def _password() -> str:
 def stack_vault_paths(config: PlatformConfig) -> dict[str, tuple[str, ...]]:
     """The KV paths the stack's program reads, each with the keys it needs there: the same list
     the program checks before it registers anything (``vault_inputs.required_paths``)."""
-    return dict(required_paths(config.vault, config.seeding, config.database.backup))
+    return dict(required_paths(config.vault, config.seeding, config.database.backup, config.coder))
 
 
 class KvStore(Protocol):
@@ -107,12 +110,37 @@ def seed_missing_inputs(
     return written
 
 
+def oidc_record(oidc: OidcClient) -> dict[str, str]:
+    """OpenBao's OIDC client as the program reads it at ``vault.oidcClientSecretPath``."""
+    return {
+        OIDC_CLIENT_SECRET_KEY: oidc.client_secret,
+        OIDC_CLIENT_ID_KEY: oidc.client_id,
+        OIDC_ISSUER_URL_KEY: oidc.issuer_url,
+    }
+
+
+def refresh_oidc_record(kv: KvStore, path: str, oidc: OidcClient) -> list[str]:
+    """Rewrite the OIDC record's keys that differ from OpenBao's client; return their names
+    (never values). Inputs are seeded once per stack file (``LocalPlatform._inputs_stamp``), but
+    this record must follow the instance: one seeded before it held ``issuer_url``, or before
+    the node's address changed (the issuer is named by it), would give a deployed Coder an
+    issuer it cannot reach. Other keys in the record are kept; a missing record is seeding's."""
+    data = kv.read_kv(path)
+    if data is None:
+        return []
+    wanted = oidc_record(oidc)
+    stale = [key for key, value in wanted.items() if data.get(key) != value]
+    if stale:
+        kv.write_kv(path, {**data, **wanted})
+    return stale
+
+
 def _generated(keys: tuple[str, ...], oidc: OidcClient | None) -> dict[str, str]:
-    if keys == OIDC_KEYS:
-        return {
-            OIDC_CLIENT_SECRET_KEY: oidc.client_secret if oidc else _password(),
-            "client_id": oidc.client_id if oidc else "none",
-        }
+    if OIDC_CLIENT_SECRET_KEY in keys:
+        if oidc is not None:
+            return oidc_record(oidc)
+        # No OIDC in this OpenBao: Coder runs with password and none users only.
+        return {OIDC_CLIENT_SECRET_KEY: _password(), OIDC_CLIENT_ID_KEY: "none"}
     if keys == ADMIN_KEYS:
         return {
             ADMIN_EMAIL_KEY: f"{AUTOMATION_USERNAME}@coder-platform.local",

@@ -224,19 +224,22 @@ class LocalOpenBao:
             self._call("POST", f"{mount}/data/{path}", {"data": data}), f"write {mount}/{path}"
         )
 
-    def oidc_client(self, coder_url: str) -> OidcClient:
-        """OpenBao's identity OIDC provider as Coder's issuer: a client for Coder's callback.
+    def oidc_client(self, coder_url: str, *more_coder_urls: str) -> OidcClient:
+        """OpenBao's identity OIDC provider as Coder's issuer: a client for Coder's callback,
+        and each other Coder's that signs in with the same client (the node stack's chart,
+        at its NodePort): OpenBao redirects only to a registered URI.
 
         Coder refuses OIDC users (400 "You must configure OIDC before creating OIDC users")
         until it has an issuer; this one lets the local stack seed people as OIDC users.
         """
+        urls = dict.fromkeys((coder_url, *more_coder_urls))
         self._ok(
             self._call(
                 "POST",
                 f"identity/oidc/client/{OIDC_CLIENT}",
                 {
                     "key": "default",
-                    "redirect_uris": [f"{coder_url}/api/v2/users/oidc/callback"],
+                    "redirect_uris": [f"{url}/api/v2/users/oidc/callback" for url in urls],
                     "assignments": ["allow_all"],
                 },
             ),

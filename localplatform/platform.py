@@ -347,9 +347,14 @@ class LocalPlatform:
                 f"the platform with --{part}-port and set the local stack's URL to match"
             )
 
-    def _oidc(self) -> OidcClient | None:
-        """OpenBao as Coder's OIDC issuer; None (password and none users only) if it refuses."""
+    def _oidc(self, deployed_coder_url: str | None = None) -> OidcClient | None:
+        """OpenBao as Coder's OIDC issuer; None (password and none users only) if it refuses.
+        Its client redirects to the host Coder and to the Coder the seeded stack deploys (given,
+        else recorded at seeding), so a restart of the host Coder keeps the chart's callback."""
+        deployed = deployed_coder_url or self._stamp().get("coder_url")
         try:
+            if isinstance(deployed, str):
+                return self.openbao.oidc_client(self.coder.url, deployed)
             return self.openbao.oidc_client(self.coder.url)
         except PartError as error:
             print(f"localplatform: no OIDC for Coder ({error})", file=sys.stderr)
@@ -367,18 +372,25 @@ class LocalPlatform:
         from localplatform.stack import read_stack
 
         store = self.local_node.backup_store_connection_string if self.with_node else None
-        seed_missing_inputs(self.openbao, stack_file, self._oidc(), self.license_signer, store)
         config = read_stack(stack_file)
+        deployed = config.coder.seed_url if config.coder and config.deploys_coder else None
+        client = self._oidc(deployed)
+        seed_missing_inputs(self.openbao, stack_file, client, self.license_signer, store)
+        oidc_path = config.vault.oidc_client_secret_path
+        self._refresh_oidc_record(oidc_path, client)
         self._ensure_sso_logins(config.seeding.users if config.seeding else [])
         vault = config.vault
         paths = StackPaths(vault.bootstrap_admin_path, vault.cli_token_path)
         chart = self.prepare_coder_chart(stack_file, config)
         if chart is not None:
-            self._check_coder_oidc(stack_file, config)
+            self._check_coder_oidc(stack_file, config, client)
         record = {
             "stack_sha256": _file_hash(stack_file),
             "paths": asdict(paths),
             "coder_chart": str(chart) if chart is not None else None,
+            "oidc_path": oidc_path,
+            "oidc_issuer": client.issuer_url if client is not None else None,
+            "coder_url": deployed,
         }
         self._inputs_stamp.write_text(json.dumps(record) + "\n")
 
@@ -401,23 +413,70 @@ class LocalPlatform:
         destination = stack_file.resolve().parents[1] / coder.chart_path
         return prepare_chart(coder_module_dir(version), version, destination)
 
-    def _check_coder_oidc(self, stack_file: Path, config: PlatformConfig) -> None:
+    def _refresh_oidc_record(self, path: str, client: OidcClient | None) -> None:
+        """The OIDC record in OpenBao made to match OpenBao's client (``inputs.
+        refresh_oidc_record``); the keys rewritten are named, never their values."""
+        if client is None:
+            return
+        from localplatform.inputs import refresh_oidc_record
+
+        stale = refresh_oidc_record(self.openbao, path, client)
+        if stale:
+            print(
+                f"localplatform: {path}: {', '.join(stale)} updated to this OpenBao's OIDC client",
+                file=sys.stderr,
+            )
+
+    def _stamp(self) -> dict[str, object]:
+        try:
+            record = json.loads(self._inputs_stamp.read_text())
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def refresh_oidc(self, stack_file: Path) -> None:
+        """On an ``up`` of an already seeded stack, the OIDC record brought up to date when the
+        issuer this platform now names (``endpoints``: the node's address with a node, else
+        loopback) is not the one recorded at seeding: a node address that changed, a node
+        added or dropped, or an instance seeded before the record held ``issuer_url``. Only then
+        is OpenBao asked, so ``up`` on an unchanged platform stays a few local checks."""
+        stamp = self._stamp()
+        issuer = self.endpoints().oidc_issuer
+        if issuer is None or stamp.get("oidc_issuer") == issuer:
+            return
+        path = stamp.get("oidc_path")
+        if not isinstance(path, str):  # seeded before the stamp named it
+            from localplatform.stack import read_stack
+
+            path = read_stack(stack_file).vault.oidc_client_secret_path
+        client = self._oidc(self.stack_coder_url(stack_file))
+        self._refresh_oidc_record(path, client)
+        if client is not None:
+            stamp |= {"oidc_path": path, "oidc_issuer": client.issuer_url}
+            self._inputs_stamp.write_text(json.dumps(stamp) + "\n")
+
+    def _check_coder_oidc(
+        self, stack_file: Path, config: PlatformConfig, client: OidcClient | None
+    ) -> None:
         """The chart's Coder starts only if it reaches its OIDC issuer, and signs people in only
         with OpenBao's client id: both are this platform's (the issuer is named by the node's
-        address, the id chosen by OpenBao), so a stack naming others is told what to set."""
+        address, the id chosen by OpenBao). A stack that leaves them unset reads them from
+        OpenBao (kept current above); one naming others is told what to set."""
         oidc = config.coder.oidc if config.coder is not None else None
-        client = self._oidc()
         if oidc is None or client is None:
             return
         wanted = {"issuerUrl": client.issuer_url, "clientId": client.client_id}
-        have = {"issuerUrl": str(oidc.issuer_url), "clientId": oidc.client_id}
+        have = {"issuerUrl": oidc.issuer_url, "clientId": oidc.client_id}
         wrong = [
-            f"coder.oidc.{key}: {value}" for key, value in wanted.items() if have[key] != value
+            f"coder.oidc.{key}: {value}"
+            for key, value in wanted.items()
+            if have[key] is not None and str(have[key]) != value
         ]
         if wrong:
             print(
                 f"localplatform: {stack_file.name} deploys Coder on the node, which must trust "
-                f"this platform's OpenBao; set {'; '.join(wrong)}",
+                f"this platform's OpenBao; set {'; '.join(wrong)} (or leave both unset: the "
+                "program then reads them from OpenBao)",
                 file=sys.stderr,
             )
 
@@ -441,6 +500,21 @@ class LocalPlatform:
 
     def _inputs_seeded(self, stack_file: Path) -> bool:
         return self._seeded_paths(stack_file) is not None
+
+    def stack_coder_url(self, stack_file: Path) -> str:
+        """Where the stack's Coder answers: the access URL of a Coder it deploys (the node
+        stack's chart, at the node's NodePort), else this platform's host Coder. Recorded at
+        seeding; read from the stack's config when it changed since."""
+        record = self._stamp()
+        if record.get("stack_sha256") == _file_hash(stack_file) and "coder_url" in record:
+            url = record["coder_url"]
+        else:
+            from localplatform.stack import read_stack
+
+            config = read_stack(stack_file)
+            deployed = config.coder is not None and config.deploys_coder
+            url = config.coder.seed_url if deployed and config.coder is not None else None
+        return url if isinstance(url, str) else self.coder.url
 
     def stack_paths(self, stack_file: Path) -> StackPaths:
         """The stack's OpenBao paths of the automation identity and its published token: as
@@ -482,10 +556,12 @@ class LocalPlatform:
             self.start(part, stack_file)
         if stack_file is not None and not self._inputs_seeded(stack_file):
             self.seed_inputs(stack_file)
-        elif stack_file is not None and self._recorded_chart_missing():
-            from localplatform.stack import read_stack
+        elif stack_file is not None:
+            self.refresh_oidc(stack_file)
+            if self._recorded_chart_missing():
+                from localplatform.stack import read_stack
 
-            self.prepare_coder_chart(stack_file, read_stack(stack_file))
+                self.prepare_coder_chart(stack_file, read_stack(stack_file))
         return self.endpoints()
 
     def stop(self, part: str) -> bool:

@@ -49,11 +49,16 @@ def edit_stack_config(stack_file: Path, edit: Callable[[dict[str, Any]], None]) 
 
 
 def point_stack_at(stack_file: Path, coder_url: str, vault_address: str) -> None:
-    """A copied stack's ``coder.url`` and ``vault.address`` set to an instance of its own (free
-    ports, not the default instance's fixed ones)."""
+    """A copied stack's ``vault.address``, and ``coder.url`` where it seeds the instance's host
+    Coder (``coder.deploy: false``), set to an instance of its own (free ports, not the default
+    instance's fixed ones). A stack that deploys Coder (the node stack's chart) keeps its
+    ``coder.accessUrl``: that Coder answers at the node's NodePort, not at the host Coder's
+    port, and ``coder.url`` means nothing there."""
 
     def point(config: dict[str, Any]) -> None:
-        config.setdefault(f"{PROJECT}:coder", {})["url"] = coder_url
+        coder = config.get(f"{PROJECT}:coder")
+        if coder is not None and coder.get("deploy", True) is False:
+            coder["url"] = coder_url
         config.setdefault(f"{PROJECT}:vault", {})["address"] = vault_address
 
     edit_stack_config(stack_file, point)

@@ -46,7 +46,7 @@ def published_token(platform: LocalPlatform, token_path: str) -> str | None:
 def render(platform: LocalPlatform, stack_file: Path, bao: Path) -> str:
     paths = platform.stack_paths(stack_file)  # read once at seeding: the schema is slow to load
     admin_path, token_path = paths.bootstrap_admin_path, paths.cli_token_path
-    url = platform.coder.url
+    url = platform.stack_coder_url(stack_file)
     seeded = SeededCoder.read(url, published_token(platform, token_path))
     lines = [f"Coder: {url}  (first user: {'yes' if seeded.first_user else 'no, /setup'})"]
     for user in seeded.users:

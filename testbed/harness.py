@@ -24,7 +24,9 @@ from coder_platform.contracts import (
     ADMIN_USERNAME_KEY,
     CONNECTION_STRING_KEY,
     LICENSE_KEY,
+    OIDC_CLIENT_ID_KEY,
     OIDC_CLIENT_SECRET_KEY,
+    OIDC_ISSUER_URL_KEY,
     PASSWORD_KEY,
     PROJECT,
 )
@@ -51,6 +53,10 @@ FAKE_CONNECTION_STRING = (
     "DefaultEndpointsProtocol=http;AccountName=coderplatform;"
     f"AccountKey={FAKE_STORE_KEY};BlobEndpoint=http://10.1.2.3:10000/coderplatform;"
 )
+# The OIDC client's id and issuer as the local launcher writes them beside its secret (a loopback
+# stack that leaves coder.oidc.clientId/issuerUrl unset reads them there); not secrets.
+VAULT_OIDC_CLIENT_ID = "vault-oidc-client-id"
+VAULT_OIDC_ISSUER_URL = "http://10.1.2.3:18200/v1/identity/oidc/provider/default"
 # What CloudNativePG keeps in <cluster>-ca (key ca.crt), as the program reads it back.
 FAKE_SERVER_CA = "-----BEGIN CERTIFICATE-----\nMIIBmockCA\n-----END CERTIFICATE-----\n"
 SECRET_VALUES = (
@@ -81,7 +87,9 @@ def vault_data(config: dict[str, Any] | None = None) -> dict[str, dict[str, str]
     return {
         **seeded,
         f"{mount}/{vault.get('oidcClientSecretPath', 'coder/oidc')}": {
-            OIDC_CLIENT_SECRET_KEY: FAKE_OIDC_SECRET
+            OIDC_CLIENT_SECRET_KEY: FAKE_OIDC_SECRET,
+            OIDC_CLIENT_ID_KEY: VAULT_OIDC_CLIENT_ID,
+            OIDC_ISSUER_URL_KEY: VAULT_OIDC_ISSUER_URL,
         },
         f"{mount}/{vault.get('bootstrapAdminPath', 'coder/bootstrap-admin')}": {
             ADMIN_EMAIL_KEY: "coder-automation@corp.internal",

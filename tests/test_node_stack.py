@@ -16,13 +16,17 @@ from coder_platform.vault_inputs import (
     VaultInputError,
     read_connection_string,
     read_from_vault,
+    required_paths,
     secret_values,
 )
 from components.backup_store import connection_string_destination
 from localplatform.images.runner import RUNNER_IMAGE
 from testbed.harness import (
     FAKE_CONNECTION_STRING,
+    FAKE_OIDC_SECRET,
     FAKE_STORE_KEY,
+    VAULT_OIDC_CLIENT_ID,
+    VAULT_OIDC_ISSUER_URL,
     InMemoryKv,
     is_secret,
     load_stack_file,
@@ -87,7 +91,6 @@ def test_node_stack_deploys_the_data_layer_with_the_credential_from_vault() -> N
     assert cluster.inputs["spec"]["storage"]["storageClass"] == "coder-local-path-retain"
     assert "serviceAccountTemplate" not in cluster.inputs["spec"]
     assert FAKE_STORE_KEY not in json.dumps(cluster.inputs)
-    assert not mocks.of_type("kubernetes:helm.sh/v3:Release")
     # The restore drill's CronJob only: no reconciler CronJob on the node yet.
     [cron_job] = mocks.of_type("kubernetes:batch/v1:CronJob")
     assert cron_job.inputs["metadata"]["namespace"] == "coder-db-drill"
@@ -224,3 +227,134 @@ def test_the_destination_is_the_connection_strings_endpoint_when_it_names_one(
     connection_string: str, destination: str
 ) -> None:
     assert connection_string_destination(connection_string, "other", "backups") == destination
+
+
+def _coder_env(mocks: Any) -> dict[str, dict[str, Any]]:
+    [release] = mocks.of_type("kubernetes:helm.sh/v3:Release")
+    return {e["name"]: e for e in release.inputs["values"]["coder"]["env"]}
+
+
+def test_node_stack_deploys_coder_from_the_local_chart_on_the_cnpg_database() -> None:
+    mocks = run_program(node(), stack="node")
+    [release] = mocks.of_type("kubernetes:helm.sh/v3:Release")
+    # The copy `up` prepares under the project root, not a Helm repository.
+    assert release.inputs["chart"].endswith("/.localplatform/coder-chart")
+    assert "repositoryOpts" not in release.inputs
+    values = release.inputs["values"]["coder"]
+    assert values["service"] == {"enable": True, "type": "NodePort", "httpNodePort": 30080}
+    env = _coder_env(mocks)
+    assert env["CODER_ACCESS_URL"]["value"] == "http://127.0.0.1:30080"
+    assert env["CODER_PG_CONNECTION_URL"]["valueFrom"]["secretKeyRef"]["name"] == "coder-db-app"
+    assert "ingress" not in values
+
+
+def test_coder_reads_the_oidc_issuer_and_client_id_from_vault_when_the_stack_omits_them() -> None:
+    assert "issuerUrl" not in node()["coder"]["oidc"]
+    env = _coder_env(run_program(node(), stack="node"))
+    assert env["CODER_OIDC_ISSUER_URL"]["value"] == VAULT_OIDC_ISSUER_URL
+    assert env["CODER_OIDC_CLIENT_ID"]["value"] == VAULT_OIDC_CLIENT_ID
+
+
+def test_the_configured_oidc_issuer_and_client_id_win_over_vault_when_the_stack_sets_them() -> None:
+    raw = node()
+    issuer = "http://127.0.0.1:18200/v1/identity/oidc/provider/default"
+    raw["coder"]["oidc"] |= {"issuerUrl": issuer, "clientId": "configured-client"}
+    env = _coder_env(run_program(raw, stack="node"))
+    assert env["CODER_OIDC_ISSUER_URL"]["value"] == issuer
+    assert env["CODER_OIDC_CLIENT_ID"]["value"] == "configured-client"
+    # Set in config, they are not needed in Vault: a record with the secret alone is enough.
+    vault = vault_data(raw)
+    vault["platform/coder/oidc"] = {"client_secret": FAKE_OIDC_SECRET}
+    env = _coder_env(run_program(raw, stack="node", vault=vault))
+    assert env["CODER_OIDC_CLIENT_ID"]["value"] == "configured-client"
+
+
+def test_the_oidc_record_must_hold_the_client_id_and_issuer_when_the_stack_leaves_them_unset() -> (
+    None
+):
+    config = load_config(node())
+    assert dict(required_paths(config.vault, None, None, config.coder))["coder/oidc"] == (
+        "client_secret",
+        "client_id",
+        "issuer_url",
+    )
+    dev = load_config(load_stack_file("dev"))
+    assert dict(required_paths(dev.vault, None, None, dev.coder))["coder/oidc"] == (
+        "client_secret",
+    )
+
+
+@pytest.mark.parametrize("key", ["issuer_url", "client_id"])
+def test_a_missing_oidc_key_in_vault_is_named_by_path_and_key_when_the_stack_leaves_it_unset(
+    key: str,
+) -> None:
+    config = load_config(node())
+    data = vault_data(node())
+    del data["platform/coder/oidc"][key]
+    from coder_platform import vault_inputs
+
+    saved = vault_inputs.reader_factory
+    vault_inputs.reader_factory = lambda _config: InMemoryKv(data)
+    try:
+        with pytest.raises(VaultInputError) as caught:
+            read_from_vault(config.vault, config.seeding, config.database.backup, config.coder)
+    finally:
+        vault_inputs.reader_factory = saved
+    message = str(caught.value)
+    assert f"platform/coder/oidc: key {key} is missing or empty" in message
+    assert "nothing was deployed" in message
+    assert FAKE_OIDC_SECRET not in message
+
+
+def test_an_issuer_in_vault_that_is_not_a_url_is_named_without_its_value() -> None:
+    config = load_config(node())
+    data = vault_data(node())
+    data["platform/coder/oidc"]["issuer_url"] = "not-a-url-value"
+    from coder_platform import vault_inputs
+
+    saved = vault_inputs.reader_factory
+    vault_inputs.reader_factory = lambda _config: InMemoryKv(data)
+    try:
+        with pytest.raises(VaultInputError) as caught:
+            read_from_vault(config.vault, config.seeding, config.database.backup, config.coder)
+    finally:
+        vault_inputs.reader_factory = saved
+    assert "platform/coder/oidc: key issuer_url is not an http(s) URL" in str(caught.value)
+    assert "not-a-url-value" not in str(caught.value)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("key", ["issuerUrl", "clientId"])
+def test_a_managed_stack_refuses_an_unset_oidc_issuer_or_client_id_by_key(
+    stack: str, key: str
+) -> None:
+    raw = copy.deepcopy(load_stack_file(stack))
+    del raw["coder"]["oidc"][key]
+    [problem] = problems(raw)
+    assert problem.startswith(f"coder-platform:coder.oidc.{key}: is required when coder.deploy")
+
+
+def _e2e(raw: dict[str, Any]) -> None:
+    raw["environment"] = "e2e"
+
+
+def _without_vault(raw: dict[str, Any]) -> None:
+    raw["vault"] = {"enabled": False}
+    raw["localSecrets"] = {
+        "oidcClientSecret": "x",
+        "bootstrapAdminEmail": "a@b.c",
+        "bootstrapAdminUsername": "a",
+        "bootstrapAdminPassword": "y",
+    }
+    del raw["database"]["backup"]["connectionStringPath"]
+    raw.pop("seeding")
+
+
+@pytest.mark.parametrize("edit", [_e2e, _without_vault])
+def test_an_unset_oidc_issuer_and_client_id_are_refused_when_the_stack_is_not_local_with_vault(
+    edit: Any,
+) -> None:
+    raw = node()
+    edit(raw)
+    found = problems(raw)
+    assert [p.split(":")[1] for p in found] == ["coder.oidc.issuerUrl", "coder.oidc.clientId"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pulumi
 
-from coder_platform.config import PlatformConfig
+from coder_platform.config import CoderConfig, PlatformConfig
 from coder_platform.contracts import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
 from coder_platform.names import app_secret_name
 from coder_platform.vault_inputs import BootstrapInputs, required_paths
@@ -49,6 +49,17 @@ def build_vault_secrets(config: PlatformConfig) -> VaultSecrets | None:
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def oidc_client(coder: CoderConfig, inputs: BootstrapInputs) -> tuple[str, str]:
+    """The issuer URL and client id Coder is given: the config's where set, else what Vault
+    holds beside the client secret (a loopback stack's, read by ``read_from_vault``)."""
+    assert coder.oidc is not None  # enforced by config validation when coder.deploy is true
+    issuer_url = str(coder.oidc.issuer_url) if coder.oidc.issuer_url else inputs.oidc_issuer_url
+    client_id = coder.oidc.client_id or inputs.oidc_client_id
+    # Either set in config or required (and read) from Vault: vault_inputs.oidc_keys.
+    assert issuer_url and client_id
+    return issuer_url, client_id
+
+
 def build_coder(
     config: PlatformConfig, inputs: BootstrapInputs | None, database: CnpgPostgres
 ) -> CoderDeployment | None:
@@ -59,6 +70,7 @@ def build_coder(
     assert coder.chart_version and coder.access_url and coder.oidc
     # build_database publishes the server CA when the stack deploys Coder:
     assert database.server_ca is not None
+    issuer_url, client_id = oidc_client(coder, inputs)
     return CoderDeployment(
         "coder",
         CoderDeploymentArgs(
@@ -71,8 +83,8 @@ def build_coder(
             resources=coder.resources.model_dump(),
             service_type=coder.service_type,
             ingress=CoderIngress(**coder.ingress.model_dump()),
-            oidc_issuer_url=str(coder.oidc.issuer_url),
-            oidc_client_id=coder.oidc.client_id,
+            oidc_issuer_url=issuer_url,
+            oidc_client_id=client_id,
             oidc_email_domain=coder.oidc.email_domain,
             oidc_allow_signups=coder.oidc.allow_signups,
             sso_only=coder.oidc.sso_only,

@@ -42,7 +42,9 @@ def load(project_root: Path) -> Loaded:
             store = read_connection_string(config.vault, config.database.backup)
             return Loaded(config, None, [], project_root, store)
         if config.vault.enabled:
-            inputs = read_from_vault(config.vault, config.seeding, config.database.backup)
+            inputs = read_from_vault(
+                config.vault, config.seeding, config.database.backup, config.coder
+            )
         else:
             assert config.local_secrets is not None  # enforced by config validation
             inputs = read_from_local(config.local_secrets)

@@ -213,6 +213,16 @@ def _coder_issues(config: PlatformConfig) -> Iterator[ConfigIssue]:
                 f"is required when coder.deploy is true ({what}); or set coder.deploy: false "
                 "and coder.url to seed an existing Coder",
             )
+    if coder.oidc is None or config.oidc_from_vault:
+        return
+    for key, value in (("issuerUrl", coder.oidc.issuer_url), ("clientId", coder.oidc.client_id)):
+        if value is None:
+            yield ConfigIssue(
+                f"coder.oidc.{key}",
+                "is required when coder.deploy is true: only a loopback stack (environment "
+                "local, vault.enabled) may leave it unset, to read it from Vault at "
+                "vault.oidcClientSecretPath",
+            )
 
 
 def _reconciler_issues(reconciler: ReconcilerConfig, *, managed: bool) -> Iterator[ConfigIssue]:

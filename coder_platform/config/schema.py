@@ -279,8 +279,24 @@ class LocalSecretsConfig(ConfigModel):
 
 
 class OidcConfig(ConfigModel):
-    issuer_url: HttpUrl = Field(description="the identity provider's issuer URL (https)")
-    client_id: str = Field(min_length=1, description="the OIDC client id Coder uses")
+    """The identity provider a deployed Coder signs in with. On a loopback stack (environment
+    local, with Vault) the issuer URL and client id may be left unset: they are this machine's
+    (the local OpenBao's issuer is named by the node's address, and OpenBao chooses the client
+    id), so the program reads them beside the client secret at vault.oidcClientSecretPath,
+    where the local platform's launcher keeps them current (rules.py refuses the gap
+    elsewhere)."""
+
+    issuer_url: HttpUrl | None = Field(
+        None,
+        description="the identity provider's issuer URL (https); unset on a loopback stack "
+        "to read it from Vault (key issuer_url at vault.oidcClientSecretPath)",
+    )
+    client_id: str | None = Field(
+        None,
+        min_length=1,
+        description="the OIDC client id Coder uses; unset on a loopback stack to read it from "
+        "Vault (key client_id at vault.oidcClientSecretPath)",
+    )
     email_domain: str | None = Field(None, description="restrict sign-in to this email domain")
     sso_only: bool = Field(
         True, description="disable password login for everyone but Owners (the automation user)"
@@ -413,6 +429,12 @@ class PlatformConfig(ConfigModel):
                 "an operators-scope stack has no database section (coder-platform:scope)"
             )
         return self.database_section
+
+    @property
+    def oidc_from_vault(self) -> bool:
+        """A stack that may leave coder.oidc.issuerUrl and clientId to Vault: a loopback one
+        (environment local) that reads its inputs from Vault. Managed and e2e stacks name them."""
+        return self.environment == "local" and self.vault.enabled
 
     @property
     def managed(self) -> bool:

@@ -128,15 +128,12 @@ def test_no_chart_is_prepared_when_the_stack_installs_it_from_its_repository(
 def test_the_launcher_names_the_oidc_values_a_node_stack_must_set_when_they_are_not_this_platforms(
     platform: LocalPlatform,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     issuer = "http://10.1.2.3:18200/v1/identity/oidc/provider/default"
-    monkeypatch.setattr(
-        LocalPlatform, "_oidc", lambda _self: OidcClient(issuer, "bao-made-id", "s3cret-value")
-    )
+    client = OidcClient(issuer, "bao-made-id", "s3cret-value")
     stack_file = _stack(tmp_path / "project", chartPath="build/coder-chart", chartVersion="2.36.1")
-    platform._check_coder_oidc(stack_file, read_stack(stack_file))
+    platform._check_coder_oidc(stack_file, read_stack(stack_file), client)
     told = capsys.readouterr().err
     assert f"coder.oidc.issuerUrl: {issuer}" in told
     assert "coder.oidc.clientId: bao-made-id" in told
@@ -146,12 +143,26 @@ def test_the_launcher_names_the_oidc_values_a_node_stack_must_set_when_they_are_
 def test_the_launcher_says_nothing_when_the_stack_trusts_this_platforms_openbao(
     platform: LocalPlatform,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     oidc = load_stack_file("dev")["coder"]["oidc"]
     client = OidcClient(oidc["issuerUrl"], oidc["clientId"], "s3cret-value")
-    monkeypatch.setattr(LocalPlatform, "_oidc", lambda _self: client)
     stack_file = _stack(tmp_path / "project", chartPath="build/coder-chart", chartVersion="2.36.1")
-    platform._check_coder_oidc(stack_file, read_stack(stack_file))
+    platform._check_coder_oidc(stack_file, read_stack(stack_file), client)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_launcher_says_nothing_when_the_stack_leaves_the_oidc_values_to_openbao(
+    platform: LocalPlatform,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = OidcClient("http://10.1.2.3:18200/x", "bao-made-id", "s3cret-value")
+    stack_file = _stack(
+        tmp_path / "project",
+        chartPath="build/coder-chart",
+        chartVersion="2.36.1",
+        oidc={"ssoOnly": False},
+    )
+    platform._check_coder_oidc(stack_file, read_stack(stack_file), client)
     assert capsys.readouterr().err == ""

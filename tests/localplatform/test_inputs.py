@@ -14,6 +14,7 @@ from localplatform.inputs import (
     AUTOMATION_USERNAME,
     ConnectionStringMissingError,
     LicenseMissingError,
+    refresh_oidc_record,
     seed_missing_inputs,
 )
 from localplatform.license import LicenseSigner
@@ -23,11 +24,13 @@ from localplatform.openbao import OidcClient
 class FakeKv:
     def __init__(self, data: dict[str, dict[str, str]] | None = None) -> None:
         self.data = dict(data or {})
+        self.writes: list[str] = []
 
     def read_kv(self, path: str) -> dict[str, str] | None:
         return self.data.get(path)
 
     def write_kv(self, path: str, data: dict[str, str]) -> None:
+        self.writes.append(path)
         self.data[path] = data
 
 
@@ -63,7 +66,11 @@ def test_every_input_is_written_when_the_store_is_empty(tmp_path: Path) -> None:
     oidc = OidcClient("http://127.0.0.1:1/v1/identity/oidc/provider/default", "cid", "csecret")
     written = seed_missing_inputs(kv, stack, oidc)
     assert written == ["coder/oidc", "coder/bootstrap-admin", "coder/users/dev-pw"]
-    assert kv.data["coder/oidc"] == {"client_secret": "csecret", "client_id": "cid"}
+    assert kv.data["coder/oidc"] == {
+        "client_secret": "csecret",
+        "client_id": "cid",
+        "issuer_url": "http://127.0.0.1:1/v1/identity/oidc/provider/default",
+    }
     admin = kv.data["coder/bootstrap-admin"]
     assert admin["username"] == AUTOMATION_USERNAME
     assert len(admin["password"]) >= 24
@@ -151,3 +158,65 @@ def test_a_missing_connection_string_is_named_and_nothing_invented_without_a_nod
     with pytest.raises(ConnectionStringMissingError, match=r"coder/backup-store: .*--node"):
         seed_missing_inputs(kv, _node_stack(tmp_path), None)
     assert "coder/backup-store" not in kv.data
+
+
+NODE_ISSUER = "http://10.1.2.3:18200/v1/identity/oidc/provider/default"
+
+
+def test_the_node_stack_needs_the_oidc_client_id_and_issuer_from_openbao(tmp_path: Path) -> None:
+    kv = FakeKv()
+    oidc = OidcClient(NODE_ISSUER, "bao-client", "csecret")
+    signer = LicenseSigner(tmp_path / "key.pem")
+    seed_missing_inputs(kv, _node_stack(tmp_path), oidc, signer, "AccountName=a;AccountKey=k")
+    # What the program reads when coder.oidc leaves them unset (vault_inputs.oidc_keys).
+    assert kv.data["coder/oidc"] == {
+        "client_secret": "csecret",
+        "client_id": "bao-client",
+        "issuer_url": NODE_ISSUER,
+    }
+
+
+def test_the_oidc_record_is_brought_up_to_date_when_seeded_before_it_held_the_issuer() -> None:
+    kv = FakeKv(
+        {"coder/oidc": {"client_secret": "csecret", "client_id": "bao-client", "other": "kept"}}
+    )
+    stale = refresh_oidc_record(kv, "coder/oidc", OidcClient(NODE_ISSUER, "bao-client", "csecret"))
+    assert stale == ["issuer_url"]
+    assert kv.data["coder/oidc"] == {
+        "client_secret": "csecret",
+        "client_id": "bao-client",
+        "issuer_url": NODE_ISSUER,
+        "other": "kept",
+    }
+
+
+def test_the_oidc_record_follows_the_issuer_when_the_node_address_changed() -> None:
+    old = "http://10.9.9.9:18200/v1/identity/oidc/provider/default"
+    kv = FakeKv(
+        {"coder/oidc": {"client_secret": "csecret", "client_id": "bao-client", "issuer_url": old}}
+    )
+    client = OidcClient(NODE_ISSUER, "bao-client", "csecret")
+    assert refresh_oidc_record(kv, "coder/oidc", client) == ["issuer_url"]
+    assert kv.data["coder/oidc"]["issuer_url"] == NODE_ISSUER
+    # Current now: read, nothing written.
+    assert refresh_oidc_record(kv, "coder/oidc", client) == []
+    assert kv.writes == ["coder/oidc"]
+
+
+def test_the_oidc_record_takes_openbaos_client_when_it_was_seeded_without_oidc() -> None:
+    kv = FakeKv({"coder/oidc": {"client_secret": "generated", "client_id": "none"}})
+    client = OidcClient(NODE_ISSUER, "bao-client", "csecret")
+    stale = refresh_oidc_record(kv, "coder/oidc", client)
+    assert stale == ["client_secret", "client_id", "issuer_url"]
+    assert kv.data["coder/oidc"] == {
+        "client_secret": "csecret",
+        "client_id": "bao-client",
+        "issuer_url": NODE_ISSUER,
+    }
+
+
+def test_a_missing_oidc_record_is_left_to_seeding_when_refreshed() -> None:
+    kv = FakeKv()
+    client = OidcClient(NODE_ISSUER, "bao-client", "csecret")
+    assert refresh_oidc_record(kv, "coder/oidc", client) == []
+    assert kv.writes == []

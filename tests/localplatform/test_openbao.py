@@ -91,3 +91,16 @@ def test_the_issuer_is_not_rewritten_when_it_is_already_right(
     monkeypatch.setattr(httpx, "request", fake.request)
     bao.oidc_client("http://127.0.0.1:17080")
     assert [path for path, _ in fake.posts] == [f"identity/oidc/client/{OIDC_CLIENT}"]
+
+
+def test_the_client_redirects_to_each_coder_given_when_a_stack_deploys_one(
+    bao: LocalOpenBao, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeProvider(f"http://{NODE}:{PORT}")
+    monkeypatch.setattr(httpx, "request", fake.request)
+    bao.oidc_client("http://127.0.0.1:17080", "http://127.0.0.1:30080", "http://127.0.0.1:17080")
+    [(_, body)] = [(p, b) for p, b in fake.posts if p == f"identity/oidc/client/{OIDC_CLIENT}"]
+    assert body["redirect_uris"] == [
+        "http://127.0.0.1:17080/api/v2/users/oidc/callback",
+        "http://127.0.0.1:30080/api/v2/users/oidc/callback",
+    ]

@@ -1,10 +1,13 @@
 """The node stack through the runner: one ``reconcile`` deploys the data layer onto a real node
 (the Retain class on the local-path provisioner, the CNPG cluster archiving WAL and taking a
-base backup through the Barman Cloud plugin into Azurite), a second changes nothing, a missing
+base backup through the Barman Cloud plugin into Azurite) and Coder from its Helm chart on that
+database, seeded as on local (its rows read back from CNPG), with the OIDC issuer and client id
+the program read from OpenBao; a second changes nothing and writes nothing to Coder, a missing
 connection string in OpenBao stops the run naming its path, a Job from the restore drill's
-CronJob (the runner image built from the Dockerfile) restores the archive into its scratch
-cluster and logs its JSON line with RTO and RPO, and ``down`` restores the host. The incident
-replayed on this stack is ``scripts/incident-drill`` (test_incident_drill.py).
+CronJob (the runner image built from the Dockerfile) restores Coder's own tables from the
+archive into its scratch cluster and logs its JSON line with RTO and RPO, and ``down`` restores
+the host. The incident replayed on this stack is ``scripts/incident-drill``
+(test_incident_drill.py).
 
 A platform instance of its own (its directories, free ports for Coder and OpenBao, a copy of
 ``stacks/Pulumi.node.yaml`` pointing at them), as the e2e tier runs one; the node's bridge, pod
@@ -26,17 +29,28 @@ import httpx
 import pytest
 
 from coder_platform.config import read_stack_file
-from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, ExitCode
-from coder_platform.names import archive_server_name
+from coder_platform.contracts import (
+    ADMIN_USERNAME_KEY,
+    CODER_URL_ENV,
+    LICENSE_KEY,
+    LOCAL_PATH_PROVISIONER,
+    OIDC_CLIENT_ID_KEY,
+    OIDC_ISSUER_URL_KEY,
+    ExitCode,
+)
+from coder_platform.names import app_secret_name, archive_server_name
 from coder_platform.specs.cnpg import BARMAN_PLUGIN
+from components.coder import DB_URI_KEY
 from localplatform import azurite
 from localplatform.binaries import ROOT, PlatformBinaries, installed_paths
 from localplatform.cnpg_probe import CnpgProbe
 from localplatform.daemon import PartError
+from localplatform.images.catalog import coder_image_name
 from localplatform.images.runner import RUNNER_IMAGE
 from localplatform.locations import free_port
 from localplatform.node import BRIDGE, kube_client
 from localplatform.node_host import read_sysctls
+from localplatform.openbao import OIDC_CLIENT
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
 from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files, point_stack_at
 from testbed.project import Project, Run
@@ -50,6 +64,7 @@ NAMESPACE = CONFIG.namespaces.database
 CLUSTER = CONFIG.database.cluster_name
 STORE_PATH = CONFIG.database.backup.connection_string_path
 CNPG = f"/apis/postgresql.cnpg.io/v1/namespaces/{NAMESPACE}"
+CODER_NAMESPACE = CONFIG.namespaces.coder
 
 
 @dataclass
@@ -66,7 +81,8 @@ class NodeStack:
 
 
 def _write_stack(work_dir: Path, platform: LocalPlatform) -> Path:
-    """The node stack pointed at this instance's Coder and OpenBao."""
+    """The node stack pointed at this instance's OpenBao (its Coder is the chart's, at the
+    node's NodePort; the OIDC issuer and client id are read from this OpenBao)."""
     stack_file = work_dir / "stacks" / f"Pulumi.{STACK}.yaml"
     point_stack_at(stack_file, platform.coder.url, platform.openbao.address)
     return stack_file
@@ -200,9 +216,94 @@ def test_one_reconcile_deploys_the_data_layer_onto_the_node(node_stack: NodeStac
     assert any(listed[0]["end_wal"] in name for name in wals), wals
 
 
+def _coder_pod(client: httpx.Client) -> dict[str, Any] | None:
+    pods = client.get(
+        f"/api/v1/namespaces/{CODER_NAMESPACE}/pods",
+        params={"labelSelector": "app.kubernetes.io/name=coder"},
+    ).json()["items"]
+    return pods[0] if len(pods) == 1 else None
+
+
+def _seeded_users() -> set[str]:
+    """The automation identity (Coder's first user, named in OpenBao) and the stack's users."""
+    assert CONFIG.seeding is not None
+    return {u.username for u in CONFIG.seeding.users}
+
+
+def test_coder_from_its_chart_answers_on_the_cnpg_database_seeded_as_on_local(
+    node_stack: NodeStack,
+) -> None:
+    """Runs after the first reconcile: the Helm release's pod runs the platform's Coder build,
+    trusts this platform's OpenBao (the issuer and client id the program read from it, not
+    from the stack file), answers at the stack's access URL (the NodePort on loopback), and
+    what that reconcile seeded through it is in the CNPG database."""
+    assert CONFIG.coder is not None and CONFIG.seeding is not None
+    assert CONFIG.coder.oidc is not None and CONFIG.coder.oidc.issuer_url is None
+    access_url = str(CONFIG.coder.access_url).rstrip("/")
+    build = httpx.get(f"{access_url}/api/v2/buildinfo", timeout=10).json()
+    version = PlatformBinaries.installed().coder_version
+    assert build["version"].startswith(f"v{version}"), build
+    bao = node_stack.platform.openbao
+    record = bao.read_kv(CONFIG.vault.oidc_client_secret_path) or {}
+    with node_stack.client() as client:
+        pod = _coder_pod(client)
+        assert pod is not None and pod["status"]["phase"] == "Running"
+        [container] = pod["spec"]["containers"]
+        assert container["image"] == coder_image_name(version)
+        env = {e["name"]: e for e in container["env"]}
+        assert env["CODER_PG_CONNECTION_URL"]["valueFrom"]["secretKeyRef"] == {
+            "name": app_secret_name(CLUSTER),
+            "key": DB_URI_KEY,
+        }
+        # This OpenBao's client: the issuer named by the node's address, the id it chose.
+        assert env["CODER_OIDC_ISSUER_URL"]["value"] == record[OIDC_ISSUER_URL_KEY]
+        assert env["CODER_OIDC_CLIENT_ID"]["value"] == record[OIDC_CLIENT_ID_KEY]
+        node_ip = node_stack.platform.local_node.node_ip
+        assert record[OIDC_ISSUER_URL_KEY].startswith(f"http://{node_ip}:"), record
+        # Coder fetched the issuer's discovery document at start: it signs in through OpenBao.
+        methods = httpx.get(f"{access_url}/api/v2/users/authmethods", timeout=10).json()
+        assert methods["oidc"]["enabled"] is True, methods
+        # OpenBao redirects a sign-in back to this Coder too, not only to the host's.
+        registered = bao.request("GET", f"identity/oidc/client/{OIDC_CLIENT}")["data"]
+        assert f"{access_url}/api/v2/users/oidc/callback" in registered["redirect_uris"]
+        probe = _probe(client)
+        users = set(
+            probe.must("SELECT username FROM users WHERE NOT deleted AND NOT is_system").split()
+        )
+        templates = probe.must("SELECT name FROM templates WHERE NOT deleted").split()
+        licenses = probe.must("SELECT jwt FROM licenses").split()
+        members = probe.must(
+            "SELECT g.name || ':' || u.username FROM group_members m "
+            "JOIN groups g ON g.id = m.group_id JOIN users u ON u.id = m.user_id",
+        ).split()
+        acl = probe.must(
+            "SELECT g.name || '=' || (t.group_acl -> g.id::text)::text FROM templates t "
+            "JOIN groups g ON t.group_acl ? g.id::text",
+        ).splitlines()
+    admin = bao.read_kv(CONFIG.vault.bootstrap_admin_path) or {}
+    assert users == {admin[ADMIN_USERNAME_KEY], *_seeded_users()}
+    assert templates == list(CONFIG.seeding.templates)
+    assert CONFIG.seeding.license is not None
+    seeded = (bao.read_kv(CONFIG.seeding.license.vault_path) or {}).get(LICENSE_KEY)
+    same_license = licenses == [seeded]
+    assert same_license, "the license in Coder's database is not the one OpenBao holds"
+    for group in CONFIG.seeding.groups:
+        assert {m.split(":")[1] for m in members if m.startswith(f"{group.name}:")} == set(
+            group.members
+        )
+    # The stack's access (platform-team: admin, everyone: use) as Coder stores a template's
+    # group ACL: group id -> actions, "*" for admin, the Everyone group's id is the org's.
+    granted = {name: json.loads(actions) for name, actions in (a.split("=", 1) for a in acl)}
+    assert granted == {"platform-team": ["*"], "Everyone": ["read", "use"]}, acl
+
+
 def test_a_second_reconcile_changes_nothing(node_stack: NodeStack) -> None:
     run = node_stack.reconcile()
     assert run.exit_code == ExitCode.OK, (run.report.get("drifted"), run.stderr[-3000:])
+    # Not one write to Coder, and the chart's Coder passed the runner's checks.
+    assert run.report["coder_writes"] == []
+    assert run.report["coder"]["writes_by_runner"] == 0
+    assert all(check["ok"] for check in run.report["coder"]["checks"]), run.report["coder"]
 
 
 def test_a_missing_connection_string_stops_the_run_naming_its_path(
@@ -231,10 +332,8 @@ def test_a_missing_connection_string_stops_the_run_naming_its_path(
 
 
 # The restore drill in the cluster: its CronJob's pod runs the runner image built from the
-# project's Dockerfile. Coder here is still the host's Coder on the platform's own PostgreSQL
-# (coder.deploy: false), so the CNPG database holds no Coder tables of its own: stand-ins with
-# the columns the drill reads (automation/drill/coder_tables.py: users and templates, soft
-# deletes, the freshness columns) are written and archived first, as Coder's would be.
+# project's Dockerfile, and reads Coder's own tables (users, templates) restored from the
+# archive: the chart's Coder keeps them in this CNPG database.
 DRILL = CONFIG.restore_drill
 DRILL_JOB = "drill-manual"
 
@@ -276,17 +375,7 @@ def test_the_restore_drill_job_restores_the_archive_and_logs_rto_and_rpo(
 ) -> None:
     with node_stack.client() as client:
         probe = _probe(client)
-        probe.must(
-            "CREATE TABLE IF NOT EXISTS users (id serial PRIMARY KEY, username text NOT NULL, "
-            "deleted boolean NOT NULL DEFAULT false, is_system boolean NOT NULL DEFAULT false, "
-            "updated_at timestamptz NOT NULL DEFAULT now()); "
-            "CREATE TABLE IF NOT EXISTS templates (id serial PRIMARY KEY, name text NOT NULL, "
-            "deleted boolean NOT NULL DEFAULT false, "
-            "updated_at timestamptz NOT NULL DEFAULT now()); "
-            "INSERT INTO users (username) VALUES ('platform-admin'), ('template-author'); "
-            "INSERT INTO users (username, deleted) VALUES ('gone', true); "
-            "INSERT INTO templates (name) VALUES ('hello')",
-        )
+        # What the seed wrote is in an archived segment before the drill restores.
         probe.archive_current_wal()
         namespace = DRILL.namespace
         cron_jobs = client.get(f"/apis/batch/v1/namespaces/{namespace}/cronjobs").json()
@@ -319,7 +408,10 @@ def test_the_restore_drill_job_restores_the_archive_and_logs_rto_and_rpo(
         print(f"\nrestore drill (in the cluster): {json.dumps(line)}")
         assert line["success"] is True, line
         assert line["stack"] == STACK
-        assert line["users"] == 2 and line["templates"] == 1, line
+        # Coder's users: the automation identity and the stack's; its one template.
+        assert CONFIG.seeding is not None
+        assert line["users"] == len(_seeded_users()) + 1, line
+        assert line["templates"] == len(CONFIG.seeding.templates), line
         assert line["rto_seconds"] > 0 and line["rpo_seconds"] is not None, line
         assert line["cleanup_ok"] is True
         assert [step["name"] for step in line["steps"]] == [
