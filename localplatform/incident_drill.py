@@ -112,6 +112,7 @@ class Incident:
     archive_timeout_seconds: int
     volume: str
     deleted_at: float
+    gone_at: float | None = None  # the namespace answered NotFound (runbook step 2's wait)
 
 
 @dataclass
@@ -136,8 +137,10 @@ def measure(
     lost = set(incident.markers) - back
     newest_back = max((incident.markers[n] for n in back), default=min(incident.markers.values()))
     rpo = max(incident.markers[n] for n in lost) - newest_back if lost else 0.0
+    gone_at = incident.gone_at or incident.deleted_at
     return {
         "rto_seconds": round(coder_at - incident.deleted_at, 1),
+        "namespace_gone_seconds": round(gone_at - incident.deleted_at, 1),
         "database_back_seconds": round(database_at - incident.deleted_at, 1),
         "rpo_seconds": round(rpo, 1),
         "markers_back": sorted(back),
@@ -246,12 +249,17 @@ class IncidentDrill:
             recover = self.reconcile("recover", ExitCode.HEALED)
             if recover is None:
                 return self.result
+            phases = ", ".join(p["name"] for p in recover.get("phases", []))
+            reseeded = recover.get("state_edit") is not None
             self.result.check(
                 "not re-seeded",
-                recover.get("state_edit") is None,
-                "no reset state edit: Coder came back with its first user"
-                if recover.get("state_edit") is None
-                else "the run removed the seed from state and re-created it",
+                not reseeded,
+                (
+                    "the run removed the seed from state and re-created it"
+                    if reseeded
+                    else "no reset state edit"
+                )
+                + f" (phases: {phases})",
             )
             self.recovered(client, incident, generation)
         converged = self.reconcile("converged", ExitCode.OK)
@@ -338,6 +346,7 @@ class IncidentDrill:
             f"namespace {namespace} gone",
             300,
         )
+        incident.gone_at = time.time()
 
         def released() -> dict[str, Any] | None:
             volume: dict[str, Any] = client.get(

@@ -93,6 +93,14 @@ def test_rpo_is_zero_when_every_row_comes_back() -> None:
     assert figures["rpo_seconds"] == 0.0
     assert figures["rto_seconds"] == 90.5  # to Coder answering with its data, not the database
     assert figures["database_back_seconds"] == 50.0
+    assert figures["namespace_gone_seconds"] == 0.0  # not seen gone: no time claimed for it
+
+
+def test_the_rto_shows_how_much_of_it_the_namespace_took_to_go() -> None:
+    incident = _incident({1: 10.0})
+    incident.gone_at = 130.0  # CNPG's smart shutdown waits for Coder's connections first
+    figures = measure(incident, {1}, database_at=150.0, coder_at=160.0)
+    assert (figures["namespace_gone_seconds"], figures["rto_seconds"]) == (30.0, 60.0)
     assert figures["markers_lost"] == []
 
 
