@@ -3,20 +3,28 @@ runbook says, and measure RTO and RPO.
 
 On a platform instance of its own with a node (its own directories and ports, a copy of the
 project so the stack edit the recovery makes never touches the checkout), it deploys the stack
-with one ``reconcile`` and waits for WAL archiving and a completed base backup; writes marker
-rows with their write times (some inside an archived WAL segment, some after it); deletes the
-database's namespace (``kubectl delete namespace``: the incident); shows the volume kept by the
-Retain class; then follows docs/runbook.md "A lost cluster" word for word: wait for the
-namespace to be gone, set ``database.recovery.enabled: true`` and bump ``database.generation``
-in the stack file, one ``reconcile``. RTO is the namespace delete to the recovered database
-answering with its rows; RPO the write time of the newest row that did not come back minus that
-of the newest that did (0 when all did). The promise checked is the server's ``archive_timeout``.
-A last ``reconcile`` must change nothing. Refused on any stack but a loopback (``local``
-environment) stack on the local node's provisioner: it deletes a database on purpose.
+with one ``reconcile`` (the CNPG database and Coder from its chart on it, seeded) and waits for
+WAL archiving and a completed base backup; puts Coder in use (a workspace built from a seeded
+template) and reads Coder's data through its API (template and active version ids, users,
+workspaces and their build ids); writes marker rows with their write times (some inside an
+archived WAL segment, some after it); deletes the database's namespace (``kubectl delete
+namespace``: the incident); shows the volume kept by the Retain class; then follows
+docs/runbook.md "A lost cluster" word for word: wait for the namespace to be gone, set
+``database.recovery.enabled: true`` and bump ``database.generation`` in the stack file, one
+``reconcile``. Coder must then answer with the same ids (its data restored, not re-seeded: the
+run made no reset state edit), and a last ``reconcile`` must change nothing and write nothing to
+Coder.
+
+RTO is the namespace delete to Coder answering with its data; RPO the write time of the newest
+marker row that did not come back minus that of the newest that did (0 when all did). The
+promise checked is the server's ``archive_timeout``. Refused on any stack but a loopback
+(``local`` environment) stack on the local node's provisioner that deploys Coder: it deletes a
+database on purpose.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -29,14 +37,21 @@ from typing import Any
 import httpx
 
 from coder_platform.config import PlatformConfig
-from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, PROJECT, ExitCode
+from coder_platform.contracts import (
+    CODER_URL_ENV,
+    LOCAL_PATH_PROVISIONER,
+    PROJECT,
+    PUBLISHED_TOKEN_KEY,
+    ExitCode,
+)
 from localplatform.binaries import ROOT, PlatformBinaries
 from localplatform.cnpg_probe import CnpgProbe
+from localplatform.coder_data import CoderData, build_workspace, coder_api, read_coder_data
 from localplatform.daemon import PartError
 from localplatform.locations import free_port
 from localplatform.node import kube_client
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
-from localplatform.polling import wait_for
+from localplatform.polling import WaitTimeoutError, wait_for
 from localplatform.project_copy import (
     WITH_LOCAL_TEMPLATES,
     copy_files,
@@ -49,6 +64,7 @@ from localplatform.stack import read_stack
 MARKERS = "incident_markers"
 ARCHIVED_MARKERS = (1, 2, 3)  # written, then their WAL segment archived
 LATE_MARKERS = (4, 5, 6)  # written after it: what a crash (not a delete) could lose
+WORKSPACE = "incident-drill"
 
 
 class IncidentDrillRefusedError(RuntimeError):
@@ -76,6 +92,11 @@ def refuse_unless_loopback(stack_file: Path) -> PlatformConfig:
         raise IncidentDrillRefusedError(
             f"{name}: database.backup is not set; there is nothing to recover from"
         )
+    if config.coder is None or not config.coder.deploy:
+        raise IncidentDrillRefusedError(
+            f"{name}: coder.deploy is not true; the drill restores Coder's own data, so Coder "
+            "must run on the stack's database"
+        )
     if os.geteuid() != 0:
         raise IncidentDrillRefusedError("the node needs root (containerd, kubelet): use sudo")
     return config
@@ -83,13 +104,15 @@ def refuse_unless_loopback(stack_file: Path) -> PlatformConfig:
 
 @dataclass
 class Incident:
-    """What the drill wrote and when: marker number -> write time (epoch seconds), the Retain
-    volume, and when the namespace delete was requested."""
+    """What the drill wrote and when: marker number -> write time (epoch seconds), Coder's data
+    as its API showed it, the Retain volume, and when the namespace delete was requested."""
 
     markers: dict[int, float]
+    coder: CoderData
     archive_timeout_seconds: int
     volume: str
     deleted_at: float
+    gone_at: float | None = None  # the namespace answered NotFound (runbook step 2's wait)
 
 
 @dataclass
@@ -106,13 +129,19 @@ class IncidentDrillResult:
         return ok
 
 
-def measure(incident: Incident, back: set[int], answered_at: float) -> dict[str, Any]:
-    """RTO and RPO from what came back; RPO 0 when every row did."""
+def measure(
+    incident: Incident, back: set[int], database_at: float, coder_at: float
+) -> dict[str, Any]:
+    """RTO (to Coder answering with its data) and RPO from what came back; RPO 0 when every
+    row did."""
     lost = set(incident.markers) - back
     newest_back = max((incident.markers[n] for n in back), default=min(incident.markers.values()))
     rpo = max(incident.markers[n] for n in lost) - newest_back if lost else 0.0
+    gone_at = incident.gone_at or incident.deleted_at
     return {
-        "rto_seconds": round(answered_at - incident.deleted_at, 1),
+        "rto_seconds": round(coder_at - incident.deleted_at, 1),
+        "namespace_gone_seconds": round(gone_at - incident.deleted_at, 1),
+        "database_back_seconds": round(database_at - incident.deleted_at, 1),
         "rpo_seconds": round(rpo, 1),
         "markers_back": sorted(back),
         "markers_lost": sorted(lost),
@@ -185,29 +214,71 @@ class IncidentDrill:
         env.pop(CODER_URL_ENV, None)
         self.env = env
 
-    def reconcile(self, name: str, want: ExitCode) -> bool:
+    def reconcile(self, name: str, want: ExitCode) -> dict[str, Any] | None:
+        """One run; its report when it exited ``want``, else None (the check says why)."""
         self.say(f"reconcile ({name}) ...")
         code, report = runner_reconcile(self.stack, self.work_dir, self.env)
         detail = f"exit {code}" + (f": {report['error']}" if report.get("error") else "")
-        return self.result.check(f"reconcile: {name}", code == want, detail)
+        return report if self.result.check(f"reconcile: {name}", code == want, detail) else None
+
+    def coder(self) -> httpx.Client:
+        """Coder's API as the automation identity, with the token the stack published."""
+        config = self.config
+        assert config.coder is not None  # refuse_unless_loopback
+        published = self.platform.openbao.read_kv(
+            config.vault.cli_token_path, mount=config.vault.kv_mount
+        )
+        token = (published or {}).get(PUBLISHED_TOKEN_KEY)
+        if not token:
+            raise PartError(f"no token published at {config.vault.cli_token_path}")
+        return coder_api(config.coder.seed_url, token)
 
     def run(self) -> IncidentDrillResult:
         self.start()
         config = self.config
         assert config.database is not None
-        if not self.reconcile("deploy", ExitCode.HEALED):
+        if self.reconcile("deploy", ExitCode.HEALED) is None:
             return self.result
         with self.client() as client:
             self.wait_backed_up(client)
-            incident = self.incident(client)
+            coder = self.put_coder_in_use()
+            incident = self.incident(client, coder)
             self.volume_kept(client, incident)
             generation = follow_runbook(self.stack_file, config.database.generation)
             self.say(f"runbook: generation {generation}, recovery from the archive")
-            if not self.reconcile("recover", ExitCode.HEALED):
+            recover = self.reconcile("recover", ExitCode.HEALED)
+            if recover is None:
                 return self.result
+            phases = ", ".join(p["name"] for p in recover.get("phases", []))
+            reseeded = recover.get("state_edit") is not None
+            self.result.check(
+                "not re-seeded",
+                not reseeded,
+                (
+                    "the run removed the seed from state and re-created it"
+                    if reseeded
+                    else "no reset state edit"
+                )
+                + f" (phases: {phases})",
+            )
             self.recovered(client, incident, generation)
-        self.reconcile("converged", ExitCode.OK)
+        converged = self.reconcile("converged", ExitCode.OK)
+        if converged is not None:
+            writes = sum(int(w.get("requests", 0)) for w in converged.get("coder_writes", []))
+            self.result.check("zero Coder writes", writes == 0, f"{writes} write requests")
         return self.result
+
+    def put_coder_in_use(self) -> CoderData:
+        """A workspace built from a seeded template, then Coder's data as its API shows it."""
+        with self.coder() as api:
+            data = read_coder_data(api)
+            template = sorted(data.templates)[0]
+            self.say(f"building workspace {WORKSPACE} from template {template} ...")
+            status = build_workspace(api, data.templates[template][0], WORKSPACE, 300)
+            data = read_coder_data(api)
+        detail = f"build {status}; {data.summary()}"
+        self.result.check("Coder in use", status == "succeeded", detail)
+        return data
 
     def wait_backed_up(self, client: httpx.Client) -> None:
         database = self.config.database
@@ -236,7 +307,7 @@ class IncidentDrill:
         backups = wait_for(completed, "a completed base backup", 300)
         self.result.check("backed up", True, f"WAL archiving, base backup {backups[0]}")
 
-    def incident(self, client: httpx.Client) -> Incident:
+    def incident(self, client: httpx.Client, coder: CoderData) -> Incident:
         """Rows written, their WAL archived, more rows written; then the namespace deleted."""
         probe = self.probe(client)
         probe.must(
@@ -265,7 +336,7 @@ class IncidentDrill:
         self.result.check(
             "namespace deleted", response.status_code in (200, 202), f"HTTP {response.status_code}"
         )
-        return Incident(markers, int(timeout), pvc["spec"]["volumeName"], deleted_at)
+        return Incident(markers, coder, int(timeout), pvc["spec"]["volumeName"], deleted_at)
 
     def volume_kept(self, client: httpx.Client, incident: Incident) -> None:
         """Runbook step 2: the namespace gone (Terminating refuses objects); the volume kept."""
@@ -275,6 +346,7 @@ class IncidentDrill:
             f"namespace {namespace} gone",
             300,
         )
+        incident.gone_at = time.time()
 
         def released() -> dict[str, Any] | None:
             volume: dict[str, Any] = client.get(
@@ -295,8 +367,15 @@ class IncidentDrill:
             "the recovered database answering with its marker rows",
             600,
         )
-        answered_at = time.time()
-        figures = measure(incident, {int(n) for n in rows.split()}, answered_at)
+        database_at = time.time()
+        differences = self.coder_differences(incident.coder)
+        coder_at = time.time()
+        self.result.check(
+            "Coder's data back",
+            not differences,
+            "; ".join(differences) or f"the same ids: {incident.coder.summary()}",
+        )
+        figures = measure(incident, {int(n) for n in rows.split()}, database_at, coder_at)
         figures["generation"] = generation
         self.result.figures = figures
         back = set(figures["markers_back"])
@@ -310,6 +389,23 @@ class IncidentDrill:
             figures["rpo_seconds"] <= incident.archive_timeout_seconds,
             f"RPO {figures['rpo_seconds']} s <= {incident.archive_timeout_seconds} s",
         )
+
+    def coder_differences(self, before: CoderData) -> list[str]:
+        """Wait (bounded) for Coder to answer with the data it had; what still differs."""
+        last: list[str] = ["Coder did not answer"]
+
+        def same() -> bool:
+            nonlocal last
+            try:
+                with self.coder() as api:
+                    last = before.differences(read_coder_data(api))
+            except (httpx.HTTPError, PartError) as error:
+                last = [f"Coder did not answer: {error}"]
+            return not last
+
+        with contextlib.suppress(WaitTimeoutError):
+            wait_for(same, "Coder answering with its data", 600, every=5)
+        return last
 
 
 def run_incident_drill(

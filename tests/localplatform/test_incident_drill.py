@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from coder_platform.config import read_stack_file
+from coder_platform.contracts import PROJECT
 from localplatform.__main__ import app
 from localplatform.binaries import ROOT
+from localplatform.coder_data import CoderData
 from localplatform.incident_drill import (
     Incident,
     IncidentDrillRefusedError,
@@ -19,6 +22,7 @@ from localplatform.incident_drill import (
     measure,
     refuse_unless_loopback,
 )
+from localplatform.project_copy import edit_stack_config
 
 STACKS = ROOT / "stacks"
 
@@ -77,22 +81,50 @@ def test_the_runbook_step_bumps_the_generation_and_turns_recovery_on(tmp_path: P
 
 
 def _incident(markers: dict[int, float]) -> Incident:
-    return Incident(markers, archive_timeout_seconds=300, volume="pv", deleted_at=100.0)
+    return Incident(
+        markers, CoderData({}, {}, {}), archive_timeout_seconds=300, volume="pv", deleted_at=100.0
+    )
 
 
 def test_rpo_is_zero_when_every_row_comes_back() -> None:
-    figures = measure(_incident({1: 10.0, 2: 11.0, 3: 12.0}), {1, 2, 3}, answered_at=190.5)
+    figures = measure(
+        _incident({1: 10.0, 2: 11.0, 3: 12.0}), {1, 2, 3}, database_at=150.0, coder_at=190.5
+    )
     assert figures["rpo_seconds"] == 0.0
-    assert figures["rto_seconds"] == 90.5
+    assert figures["rto_seconds"] == 90.5  # to Coder answering with its data, not the database
+    assert figures["database_back_seconds"] == 50.0
+    assert figures["namespace_gone_seconds"] == 0.0  # not seen gone: no time claimed for it
+
+
+def test_the_rto_shows_how_much_of_it_the_namespace_took_to_go() -> None:
+    incident = _incident({1: 10.0})
+    incident.gone_at = 130.0  # CNPG's smart shutdown waits for Coder's connections first
+    figures = measure(incident, {1}, database_at=150.0, coder_at=160.0)
+    assert (figures["namespace_gone_seconds"], figures["rto_seconds"]) == (30.0, 60.0)
     assert figures["markers_lost"] == []
 
 
 def test_rpo_is_the_newest_lost_row_minus_the_newest_back_when_rows_are_lost() -> None:
     markers = {1: 10.0, 2: 11.0, 3: 12.0, 4: 20.0, 5: 21.0, 6: 22.5}
-    figures = measure(_incident(markers), {1, 2, 3, 4}, answered_at=200.0)
+    figures = measure(_incident(markers), {1, 2, 3, 4}, database_at=200.0, coder_at=210.0)
     assert figures["rpo_seconds"] == 2.5
     assert figures["markers_back"] == [1, 2, 3, 4]
     assert figures["markers_lost"] == [5, 6]
+
+
+@pytest.mark.usefixtures("as_root")
+def test_the_drill_is_refused_when_coder_does_not_run_on_the_stacks_database(
+    tmp_path: Path,
+) -> None:
+    stack_file = tmp_path / "Pulumi.node.yaml"
+    shutil.copy(STACKS / "Pulumi.node.yaml", stack_file)
+
+    def host_coder(config: dict[str, Any]) -> None:
+        config[f"{PROJECT}:coder"] = {"deploy": False, "url": "http://127.0.0.1:17080"}
+
+    edit_stack_config(stack_file, host_coder)
+    with pytest.raises(IncidentDrillRefusedError, match=r"coder\.deploy is not true"):
+        refuse_unless_loopback(stack_file)
 
 
 def test_the_drill_is_refused_naming_the_file_when_the_stack_does_not_exist() -> None:
