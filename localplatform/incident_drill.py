@@ -339,12 +339,15 @@ class IncidentDrill:
         return Incident(markers, coder, int(timeout), pvc["spec"]["volumeName"], deleted_at)
 
     def volume_kept(self, client: httpx.Client, incident: Incident) -> None:
-        """Runbook step 2: the namespace gone (Terminating refuses objects); the volume kept."""
+        """Runbook step 2: the namespace gone (Terminating refuses objects); the volume kept.
+
+        With Coder connected, PostgreSQL's smart shutdown waits for its clients for CNPG's
+        ``smartShutdownTimeout`` (180 s) before a fast one: the namespace takes minutes to go."""
         namespace = self.config.namespaces.database
         wait_for(
             lambda: client.get(f"/api/v1/namespaces/{namespace}").status_code == 404,
             f"namespace {namespace} gone",
-            300,
+            600,
         )
         incident.gone_at = time.time()
 
