@@ -88,7 +88,9 @@ def test_the_drill_prints_rto_and_an_rpo_within_the_archive_timeout(
     for key, value in figures.items():
         record_property(key, value)
     assert figures == drill.record["figures"]
-    assert 0 < figures["database_back_seconds"] <= figures["rto_seconds"] < 1200, figures
+    # A sanity bound, not a target: the namespace alone took 200 to 484 s with Coder connected
+    # (smart shutdown), and Coder's pod restarts on the kubelet's back-off once its data is back.
+    assert 0 < figures["database_back_seconds"] <= figures["rto_seconds"] < 1800, figures
     assert figures["rpo_seconds"] <= figures["archive_timeout_seconds"], figures
     # The rows inside the archived segment always come back; the generation was bumped once.
     assert {1, 2, 3} <= set(figures["markers_back"]), figures
