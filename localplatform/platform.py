@@ -475,18 +475,45 @@ class LocalPlatform:
         if self.node:
             self._node_marker.parent.mkdir(parents=True, exist_ok=True)
             self._node_marker.touch()
+        started = False
         for part in self.parts:
             if self.healthy(part):
                 continue
             print(f"localplatform: starting {part} ...", file=sys.stderr)
             self.start(part, stack_file)
-        if stack_file is not None and not self._inputs_seeded(stack_file):
+            started = True
+        seeded = stack_file is not None and not self._inputs_seeded(stack_file)
+        if stack_file is not None and seeded:
             self.seed_inputs(stack_file)
         elif stack_file is not None and self._recorded_chart_missing():
             from localplatform.stack import read_stack
 
             self.prepare_coder_chart(stack_file, read_stack(stack_file))
+        if stack_file is not None and self.with_node and (started or seeded):
+            self.configure_reconciler_login(stack_file)
         return self.endpoints()
+
+    def configure_reconciler_login(self, stack_file: Path) -> None:
+        """OpenBao's Kubernetes auth against the node's API server, with the stack's
+        reconciler role (``localplatform.openbao_kubernetes``): made again whenever ``up``
+        (re)starts a part, since a new API server or a new OpenBao forgets it."""
+        from localplatform import openbao_kubernetes as login
+        from localplatform.kubeapply import ApplyError
+        from localplatform.node import kube_client
+        from localplatform.stack import read_stack
+
+        kubeconfig = self.kube_dir / "kubeconfig"
+        try:
+            with kube_client(kubeconfig) as client:
+                reviewer_jwt = login.reviewer_token(client)
+        except ApplyError as error:
+            raise PartError(f"openbao: kubernetes auth for the reconciler: {error}") from None
+        login.configure(
+            self.openbao,
+            login.ApiServer.from_kubeconfig(kubeconfig),
+            reviewer_jwt,
+            login.ReconcilerLogin.of(read_stack(stack_file)),
+        )
 
     def stop(self, part: str) -> bool:
         if part == "kube":

@@ -93,3 +93,54 @@ def test_the_summary_names_the_paths_recorded_at_seeding_when_the_stack_is_uncha
         )
     )
     assert platform.stack_paths(stack_file) == StackPaths("coder/admin", "coder/token")
+
+
+def _with_node(tmp_path: Path) -> LocalPlatform:
+    return LocalPlatform(tmp_path / "node-platform", tmp_path / "kube", 17999, 18999, node=True)
+
+
+def _record_login(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
+    monkeypatch.setattr(
+        LocalPlatform, "configure_reconciler_login", lambda _self, _stack: calls.append("login")
+    )
+
+
+def test_up_with_a_node_configures_the_reconciler_login_after_seeding_when_a_part_started(
+    tmp_path: Path, platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node_platform = _with_node(tmp_path)
+    calls = _record(monkeypatch, {"kube", "node", "postgres", "coder"})
+    _record_login(monkeypatch, calls)
+
+    node_platform.up(stack_file)
+
+    assert calls == ["start openbao", "seed", "login"]
+
+
+def test_up_with_a_node_leaves_the_reconciler_login_alone_when_everything_answers_and_is_seeded(
+    tmp_path: Path, platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node_platform = _with_node(tmp_path)
+    calls = _record(monkeypatch, {"kube", "node", "postgres", "openbao", "coder"})
+    _record_login(monkeypatch, calls)
+    node_platform.directory.joinpath("openbao").mkdir(parents=True)
+    node_platform.directory.joinpath("openbao", "inputs-seeded").write_text(
+        json.dumps(
+            {"stack_sha256": hashlib.sha256(stack_file.read_bytes()).hexdigest(), "paths": PATHS}
+        )
+    )
+
+    node_platform.up(stack_file)
+
+    assert calls == []
+
+
+def test_up_without_a_node_never_configures_the_reconciler_login(
+    platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record(monkeypatch, {"kube", "postgres", "coder"})
+    _record_login(monkeypatch, calls)
+
+    platform.up(stack_file)
+
+    assert calls == ["start openbao", "seed"]

@@ -29,7 +29,7 @@ from coder_platform.config import read_stack_file
 from coder_platform.contracts import CODER_URL_ENV, LOCAL_PATH_PROVISIONER, ExitCode
 from coder_platform.names import archive_server_name
 from coder_platform.specs.cnpg import BARMAN_PLUGIN
-from localplatform import azurite
+from localplatform import azurite, kubeapply
 from localplatform.binaries import ROOT, PlatformBinaries, installed_paths
 from localplatform.cnpg_probe import CnpgProbe
 from localplatform.daemon import PartError
@@ -37,6 +37,7 @@ from localplatform.images.runner import RUNNER_IMAGE
 from localplatform.locations import free_port
 from localplatform.node import BRIDGE, kube_client
 from localplatform.node_host import read_sysctls
+from localplatform.openbao_kubernetes import ReconcilerLogin
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
 from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files, point_stack_at
 from testbed.project import Project, Run
@@ -228,6 +229,59 @@ def test_a_missing_connection_string_stops_the_run_naming_its_path(
     with node_stack.client() as client:
         cluster = client.get(f"{CNPG}/clusters/{CLUSTER}").json()
     assert cluster["status"]["phase"] == "Cluster in healthy state"
+
+
+# The reconciler's login to OpenBao, as its CronJob's pod would make it
+# (automation.observe.dependencies): its service account's token through the Kubernetes auth
+# role `up --node` configured against this node's API server (localplatform.openbao_kubernetes),
+# to OpenBao's address on the node (a pod's 127.0.0.1 is its own). The node stack declares no
+# reconciler yet, so the test creates the service account its component would
+# (components/reconciler, the name and namespace the role is bound to).
+def _service_account_token(client: httpx.Client, namespace: str, name: str) -> str:
+    kubeapply.apply(
+        client,
+        [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": name, "namespace": namespace},
+            },
+        ],
+    )
+    response = client.post(
+        f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+        json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["status"]["token"])
+
+
+def test_the_reconcilers_service_account_logs_in_to_openbao_and_reads_only_its_inputs(
+    node_stack: NodeStack,
+) -> None:
+    login = ReconcilerLogin.of(CONFIG)
+    with node_stack.client() as client:
+        jwt = _service_account_token(client, login.namespace, login.service_account)
+        other = _service_account_token(client, login.namespace, "not-the-reconciler")
+    bao = node_stack.platform.openbao.issuer_base
+    auth = f"{bao}/v1/auth/{login.mount}/login"
+    answer = httpx.post(auth, json={"role": login.role, "jwt": jwt}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    token = answer.json()["auth"]["client_token"]
+    # The policy the program wrote through the api provider (components.vault).
+    assert login.role in answer.json()["auth"]["policies"]
+    headers = {"X-Vault-Token": token}
+    mount = CONFIG.vault.kv_mount
+    inputs = httpx.get(
+        f"{bao}/v1/{mount}/data/{CONFIG.vault.bootstrap_admin_path}", headers=headers, timeout=10
+    )
+    assert inputs.status_code == 200, inputs.text
+    outside = httpx.get(f"{bao}/v1/{mount}/data/not-an-input", headers=headers, timeout=10)
+    assert outside.status_code == 403
+    refused = httpx.post(auth, json={"role": login.role, "jwt": other}, timeout=10)
+    assert refused.status_code in (400, 403), refused.text
+    assert "service account name not authorized" in refused.text
 
 
 # The restore drill in the cluster: its CronJob's pod runs the runner image built from the
