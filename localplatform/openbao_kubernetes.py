@@ -32,6 +32,7 @@ import yaml
 from coder_platform.config import PlatformConfig
 from coder_platform.contracts import RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT
 from localplatform import kubeapply
+from localplatform.token_request import service_account_token
 
 REVIEWER = "openbao-token-reviewer"
 REVIEWER_NAMESPACE = "kube-system"
@@ -106,20 +107,7 @@ def reviewer_objects() -> list[dict[str, Any]]:
 def reviewer_token(client: httpx.Client) -> str:
     """Apply the reviewer and request a bounded token for it (never printed or stored)."""
     kubeapply.apply(client, reviewer_objects())
-    response = client.post(
-        f"/api/v1/namespaces/{REVIEWER_NAMESPACE}/serviceaccounts/{REVIEWER}/token",
-        json={
-            "apiVersion": "authentication.k8s.io/v1",
-            "kind": "TokenRequest",
-            "spec": {"expirationSeconds": REVIEWER_TOKEN_SECONDS},
-        },
-    )
-    if response.status_code != 201:
-        raise kubeapply.ApplyError(
-            f"a token for {REVIEWER_NAMESPACE}/{REVIEWER}: {response.status_code} "
-            f"{response.text[:300]}"
-        )
-    return str(response.json()["status"]["token"])
+    return service_account_token(client, REVIEWER_NAMESPACE, REVIEWER, REVIEWER_TOKEN_SECONDS)
 
 
 def configure(

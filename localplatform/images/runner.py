@@ -265,6 +265,10 @@ def runner(inputs: RunnerInputs) -> ImageSpec:
     )
 
 
-def installed_inputs(root: Path, venv: Path, policy_venv: Path) -> RunnerInputs:
+def installed_inputs(
+    root: Path, venv: Path, policy_venv: Path, project: Path | None = None
+) -> RunnerInputs:
+    """The toolchain ``root``'s scripts built; the Dockerfile and build context of ``project``
+    (default: ``root``), e.g. a project copy whose stack points at a platform of its own."""
     toolchain_bin, python_host = toolchain_dirs(root)
-    return RunnerInputs(root, toolchain_bin, python_host, venv, policy_venv)
+    return RunnerInputs(project or root, toolchain_bin, python_host, venv, policy_venv)

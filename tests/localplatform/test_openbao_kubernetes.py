@@ -14,7 +14,6 @@ import pytest
 
 from coder_platform.config import read_stack_file
 from coder_platform.contracts import RECONCILER_SERVICE_ACCOUNT
-from localplatform import kubeapply
 from localplatform.binaries import ROOT
 from localplatform.openbao_kubernetes import (
     REVIEWER,
@@ -24,6 +23,7 @@ from localplatform.openbao_kubernetes import (
     configure,
     reviewer_token,
 )
+from localplatform.token_request import TokenRequestError
 
 API = ApiServer("https://10.1.2.3:6443", "-----BEGIN CERTIFICATE-----\n...")
 LOGIN = ReconcilerLogin("kubernetes", "coder-reconciler", "coder-reconciler", "coder-reconciler")
@@ -159,8 +159,6 @@ def test_the_reviewer_is_applied_bound_to_auth_delegator_before_its_token_is_req
 def test_a_refused_token_request_fails_naming_the_reviewer_without_a_token() -> None:
     client, _ = _api(403)
 
-    with pytest.raises(
-        kubeapply.ApplyError, match=f"{REVIEWER_NAMESPACE}/{REVIEWER}: 403"
-    ) as error:
+    with pytest.raises(TokenRequestError, match=f"{REVIEWER_NAMESPACE}/{REVIEWER}: 403") as error:
         reviewer_token(client)
     assert "Forbidden" in str(error.value)

@@ -103,6 +103,12 @@ def _record_login(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
     monkeypatch.setattr(
         LocalPlatform, "configure_reconciler_login", lambda _self, _stack: calls.append("login")
     )
+    monkeypatch.setattr(
+        LocalPlatform, "prepare_node_state", lambda _self, _stack: calls.append("state")
+    )
+    monkeypatch.setattr(
+        LocalPlatform, "write_node_state_secret", lambda _self: calls.append("state secret")
+    )
 
 
 def test_up_with_a_node_configures_the_reconciler_login_after_seeding_when_a_part_started(
@@ -114,10 +120,10 @@ def test_up_with_a_node_configures_the_reconciler_login_after_seeding_when_a_par
 
     node_platform.up(stack_file)
 
-    assert calls == ["start openbao", "seed", "login"]
+    assert calls == ["start openbao", "seed", "login", "state", "state secret"]
 
 
-def test_up_with_a_node_leaves_the_reconciler_login_alone_when_everything_answers_and_is_seeded(
+def test_up_with_a_node_only_writes_the_state_secret_when_everything_answers_and_is_seeded(
     tmp_path: Path, platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     node_platform = _with_node(tmp_path)
@@ -132,7 +138,8 @@ def test_up_with_a_node_leaves_the_reconciler_login_alone_when_everything_answer
 
     node_platform.up(stack_file)
 
-    assert calls == []
+    # The Secret is tried on every `up`: the first reconcile creates its namespace.
+    assert calls == ["state secret"]
 
 
 def test_up_without_a_node_never_configures_the_reconciler_login(

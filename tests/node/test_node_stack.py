@@ -37,15 +37,19 @@ from localplatform.images.runner import RUNNER_IMAGE
 from localplatform.locations import free_port
 from localplatform.node import BRIDGE, kube_client
 from localplatform.node_host import read_sysctls
+from localplatform.node_state import KEY_ENV as STATE_KEY_ENV
 from localplatform.openbao_kubernetes import ReconcilerLogin
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
 from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files, point_stack_at
+from localplatform.token_request import service_account_token
 from testbed.project import Project, Run
 from tests.node.polling import wait_for
 
 pytestmark = pytest.mark.node
 
 STACK = "node"
+# What the runner image's build context needs besides the program (the Dockerfile's recipe).
+IMAGE_FILES = ("automation", "Dockerfile", ".dockerignore", "requirements.txt", "pyproject.toml")
 CONFIG = read_stack_file(ROOT / "stacks" / f"Pulumi.{STACK}.yaml")
 NAMESPACE = CONFIG.namespaces.database
 CLUSTER = CONFIG.database.cluster_name
@@ -78,13 +82,15 @@ def node_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeStack]:
     assert os.geteuid() == 0, "the node tier needs root (containerd, kubelet)"
     base = tmp_path_factory.mktemp("node-stack")
     work_dir = base / "project"
-    copy_files(work_dir, WITH_LOCAL_TEMPLATES)
+    # The runner image is built from this copy too, so the reconciler's pod reads this stack.
+    copy_files(work_dir, (*WITH_LOCAL_TEMPLATES, *IMAGE_FILES))
     platform = LocalPlatform(
         base / "platform",
         base / "kube",
         coder_port=free_port(),
         openbao_port=free_openbao_port(),
         node=True,
+        project_root=work_dir,
     )
     before = read_sysctls()
     env = toolchain_env()
@@ -95,6 +101,10 @@ def node_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeStack]:
         platform.down()
         pytest.fail(f"the node stack needs the local platform with a node: {error}")
     env |= {"KUBECONFIG": endpoints.kubeconfig, "VAULT_TOKEN": platform.openbao.root_token()}
+    # The stack's state in the node's Azurite, where the reconciler's pod reads it too.
+    assert endpoints.state_key_file is not None, "up --node prepared no state backend"
+    env |= endpoints.state_backend
+    env[STATE_KEY_ENV] = Path(endpoints.state_key_file).read_text().strip()
     env.pop(CODER_URL_ENV, None)
     try:
         yield NodeStack(platform, Project(work_dir, env), before)
@@ -249,12 +259,7 @@ def _service_account_token(client: httpx.Client, namespace: str, name: str) -> s
             },
         ],
     )
-    response = client.post(
-        f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
-        json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["status"]["token"])
+    return service_account_token(client, namespace, name)
 
 
 def test_the_reconcilers_service_account_logs_in_to_openbao_and_reads_only_its_inputs(
@@ -395,6 +400,67 @@ def test_the_restore_drill_job_restores_the_archive_and_logs_rto_and_rpo(
             f"the scratch claims in {namespace} deleted",
             120,
         )
+
+
+# The reconciler CronJob on the node: a Job from it heals a hand change and the next converges,
+# each report read from its pod's log; the host's next run finds the same state converged.
+RECONCILER = CONFIG.reconciler
+
+
+def _reconcile_in_the_cluster(client: httpx.Client, name: str) -> tuple[int, dict[str, Any]]:
+    """A Job from the reconciler's CronJob: its container's exit code and its JSON report."""
+    assert RECONCILER is not None
+    namespace = RECONCILER.namespace
+    [cron_job] = client.get(f"/apis/batch/v1/namespaces/{namespace}/cronjobs").json()["items"]
+    created = client.post(
+        f"/apis/batch/v1/namespaces/{namespace}/jobs", json=_job_from_cron_job(cron_job, name)
+    )
+    assert created.status_code == 201, created.text
+
+    def finished() -> dict[str, Any] | None:
+        job = client.get(f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}").json()
+        status: dict[str, Any] = job.get("status") or {}
+        return status if status.get("succeeded") or status.get("failed") else None
+
+    wait_for(finished, f"Job {namespace}/{name} finished", 900)
+    [pod] = client.get(
+        f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": f"job-name={name}"}
+    ).json()["items"]
+    [state] = pod["status"]["containerStatuses"]
+    code = int(state["state"]["terminated"]["exitCode"])
+    # kubectl logs job/<name>: the pod's log through the API server.
+    log = client.get(f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log").text
+    reports = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert reports, log[-3000:]
+    return code, reports[-1]
+
+
+def test_a_job_from_the_reconciler_cron_job_heals_a_hand_change_and_the_next_converges(
+    node_stack: NodeStack,
+) -> None:
+    assert RECONCILER is not None and RECONCILER.suspend
+    # `up` writes the pod's Secret once the first reconcile has created the namespace.
+    node_stack.platform.write_node_state_secret()
+    drill = f"/apis/batch/v1/namespaces/{DRILL.namespace}/cronjobs"
+    with node_stack.client() as client:
+        [cron_job] = client.get(drill).json()["items"]
+        name = cron_job["metadata"]["name"]
+        # The hand change: an object the stack owns, in a namespace the reconciler writes.
+        deleted = client.delete(f"{drill}/{name}")
+        assert deleted.status_code == 200, deleted.text
+        wait_for(lambda: client.get(f"{drill}/{name}").status_code == 404, f"{name} deleted", 60)
+
+        code, report = _reconcile_in_the_cluster(client, "reconcile-heal")
+        assert code == ExitCode.HEALED, json.dumps(report)[-3000:]
+        assert report["exit_code"] == ExitCode.HEALED
+        assert any("vault" in note.lower() for note in report.get("notes", [])), report
+        assert client.get(f"{drill}/{name}").status_code == 200, "the CronJob is not back"
+
+        code, report = _reconcile_in_the_cluster(client, "reconcile-converged")
+        assert code == ExitCode.OK, json.dumps(report)[-3000:]
+    # The host's runs and the pod's share the state: the host finds nothing to do either.
+    run = node_stack.reconcile()
+    assert run.exit_code == ExitCode.OK, (run.report.get("drifted"), run.stderr[-3000:])
 
 
 def test_down_leaves_the_host_as_it_was(node_stack: NodeStack) -> None:
