@@ -21,10 +21,15 @@ created it (the first reconcile). Both also get the passphrase the node stack's
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coder_platform.contracts import PROJECT
 from localplatform import azurite
+from localplatform.daemon import PartError
 
 if TYPE_CHECKING:  # `up` on a running platform imports this module: no client, no schema.
     import httpx
@@ -74,6 +79,24 @@ class NodeState:
     def host_environment(self, node_ip: str, key: str) -> dict[str, str]:
         """The host runner's: the same, and the backend (its default is the embedded one)."""
         return {"PULUMI_BACKEND_URL": self.backend_url, **self.environment(node_ip, key)}
+
+    def ensure_stack(self, stack: str, environ: dict[str, str]) -> None:
+        """Create the stack in the container once: the runner refuses a backend that lacks it
+        (no silent create outside the embedded default). In a scratch project of the same
+        name, so the stack file (its ``encryptionsalt``) is never rewritten."""
+        with tempfile.TemporaryDirectory() as scratch:
+            Path(scratch, "Pulumi.yaml").write_text(f"name: {PROJECT}\nruntime: python\n")
+            out = subprocess.run(
+                ["pulumi", "stack", "init", stack, "--secrets-provider", "passphrase"],
+                cwd=scratch,
+                env={**environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        if out.returncode != 0 and "already exists" not in out.stderr:
+            raise PartError(f"node: pulumi stack init {stack} in {self.backend_url}: {out.stderr}")
 
     def write_secret(self, client: httpx.Client, node_ip: str, key: str) -> bool:
         """The pod's Secret, when the stack has created its namespace; False until then."""

@@ -523,6 +523,8 @@ class LocalPlatform:
         node = self.local_node
         key = azurite.account_key(node.directory)
         azurite.create_container(node.binaries["barman_venv"], node.node_ip, key, state.container)
+        stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        state.ensure_stack(stack, {**toolchain_env(), **state.host_environment(node.node_ip, key)})
         self._node_state_file.write_text(json.dumps(asdict(state)) + "\n")
 
     def node_state(self) -> NodeState | None:
