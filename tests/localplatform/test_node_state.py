@@ -6,12 +6,16 @@ pod take it in the node tier: tests/node/test_node_stack.py.)"""
 from __future__ import annotations
 
 import copy
+import os
+from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from coder_platform.config import load_config
 from localplatform.__main__ import _exports
+from localplatform.daemon import PartError
 from localplatform.node_state import LOCAL_ONLY_PASSPHRASE, NodeState
 from localplatform.platform import Endpoints
 from testbed.harness import load_stack_file
@@ -109,3 +113,37 @@ def test_up_exports_no_state_backend_when_the_stack_keeps_the_default() -> None:
 
     assert "PULUMI_BACKEND_URL" not in _exports(endpoints)
     assert "AZURE_STORAGE" not in _exports(endpoints)
+
+
+def _fake_pulumi(tmp_path: Path, stderr: str, code: int) -> dict[str, str]:
+    """A `pulumi` on PATH that records its arguments and its project, then answers."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "pulumi"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" > {tmp_path}/args\n'
+        f"cat Pulumi.yaml > {tmp_path}/project\n"
+        f"echo '{stderr}' >&2\n"
+        f"exit {code}\n"
+    )
+    script.chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+def test_the_stack_is_created_once_in_a_scratch_project_of_the_same_name(tmp_path: Path) -> None:
+    STATE.ensure_stack("node", _fake_pulumi(tmp_path, "", 0))
+
+    assert (tmp_path / "args").read_text().split() == [
+        *("stack", "init", "node", "--secrets-provider", "passphrase")
+    ]
+    assert "name: coder-platform" in (tmp_path / "project").read_text()
+
+
+def test_a_stack_already_in_the_container_is_left_as_it_is(tmp_path: Path) -> None:
+    STATE.ensure_stack("node", _fake_pulumi(tmp_path, "error: stack 'node' already exists", 255))
+
+
+def test_a_refused_stack_init_fails_naming_the_stack_and_backend(tmp_path: Path) -> None:
+    with pytest.raises(PartError, match="pulumi stack init node in azblob://pulumi-state"):
+        STATE.ensure_stack("node", _fake_pulumi(tmp_path, "error: 403 AuthorizationFailure", 255))
