@@ -26,12 +26,15 @@ ENV CODER_PLATFORM_TOOLCHAIN_CACHE=/toolchain
 RUN scripts/install-toolchain
 # Only what the runner needs from the toolchain (not etcd or kube-apiserver), flattened onto one
 # directory that is on PATH: the engine picks plugins up from PATH, so PULUMI_HOME can be an
-# empty, writable volume at run time.
-RUN eval "$(scripts/install-toolchain --print-env)" \
+# empty, writable volume at run time. The dynamic providers' and the policy packs' plugin
+# scripts, not the legacy Python language host: on PATH, the engine hands the policy pack to it
+# and the pack fails to start (install-toolchain --help); the runner's program is inline.
+RUN eval "$(scripts/install-toolchain --print-env --no-python-host)" \
  && mkdir -p /opt/pulumi/bin \
- && cp "$(command -v pulumi)" /opt/pulumi/bin/ \
- && cp "$(dirname "$(command -v pulumi-language-python)")"/pulumi-* /opt/pulumi/bin/ \
- && cp "$(command -v pulumi-resource-kubernetes)" /opt/pulumi/bin/ \
+ && for tool in pulumi pulumi-resource-kubernetes pulumi-resource-pulumi-python \
+        pulumi-analyzer-policy-python; do \
+      cp "$(command -v "$tool")" /opt/pulumi/bin/ || exit 1; \
+    done \
  && for pin in $(grep -E '^pulumi-[a-z-]+==' requirements.txt \
         | grep -vE '^pulumi-(kubernetes|policy)=='); do \
       name=${pin%%==*}; name=${name#pulumi-}; version=${pin##*==}; \

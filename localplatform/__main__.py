@@ -21,6 +21,7 @@ import typer
 
 from localplatform.binaries import ROOT
 from localplatform.daemon import PartError
+from localplatform.node_state import KEY_ENV as STATE_KEY_ENV
 from localplatform.platform import (
     CODER_PORT,
     DEFAULT_DIR,
@@ -80,14 +81,20 @@ def _platform(directory: Path, kube_dir: Path, coder_port: int, bao_port: int) -
 
 def _exports(endpoints: Endpoints) -> str:
     token_file = shlex.quote(endpoints.vault_token_file)
-    return "\n".join(
-        [
-            f"export KUBECONFIG={shlex.quote(endpoints.kubeconfig)}",
-            f"export VAULT_ADDR={shlex.quote(endpoints.vault_address)}",
-            f'export VAULT_TOKEN="$(cat {token_file})"',
-            f"export CODER_URL={shlex.quote(endpoints.coder_url)}",
-        ]
-    )
+    lines = [
+        f"export KUBECONFIG={shlex.quote(endpoints.kubeconfig)}",
+        f"export VAULT_ADDR={shlex.quote(endpoints.vault_address)}",
+        f'export VAULT_TOKEN="$(cat {token_file})"',
+        f"export CODER_URL={shlex.quote(endpoints.coder_url)}",
+    ]
+    # A node stack's state in Azurite (localplatform.node_state); the key from its 0600 file.
+    lines += [
+        f"export {key}={shlex.quote(value)}" for key, value in endpoints.state_backend.items()
+    ]
+    if endpoints.state_key_file is not None:
+        key_file = shlex.quote(endpoints.state_key_file)
+        lines.append(f'export {STATE_KEY_ENV}="$(cat {key_file})"')
+    return "\n".join(lines)
 
 
 def _fail(error: PartError) -> typer.Exit:

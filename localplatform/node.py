@@ -122,6 +122,8 @@ class LocalNode:
     installed: NodeBinaries | None = None  # default: what scripts/install-node reports
     # Images the platform makes of its own builds (Coder's), imported with the node's.
     platform_images: tuple[Callable[[], ImageSpec], ...] = ()
+    # The project the runner image is built from (its stack files are the image's).
+    project_root: Path = ROOT
 
     @property
     def binaries(self) -> NodeBinaries:
@@ -275,7 +277,10 @@ state = "{base / "state"}"
             ),
             lambda: runner.runner(
                 runner.installed_inputs(
-                    ROOT, binaries["runner_venv"], binaries["runner_policy_venv"]
+                    ROOT,
+                    binaries["runner_venv"],
+                    binaries["runner_policy_venv"],
+                    self.project_root,
                 )
             ),
             *self.platform_images,

@@ -23,10 +23,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from localplatform.images.archive import ImageSpec
     from localplatform.license import LicenseSigner
     from localplatform.node import LocalNode
+    from localplatform.node_state import NodeState
     from localplatform.openbao import LocalOpenBao, OidcClient
     from localplatform.postgres import LocalPostgres
 
@@ -141,6 +142,10 @@ class Endpoints:
     kubeconfig: str
     postgres_port: int
     oidc_issuer: str | None
+    # A node stack's state in Azurite (localplatform.node_state): the runner's environment
+    # without the account key, which is read from its 0600 file like the Vault token.
+    state_backend: dict[str, str] = field(default_factory=dict)
+    state_key_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,9 @@ class LocalPlatform:
     # Coder's OIDC user role field (site role sync with the license); "" is off. Only the e2e
     # tier's role-sync platform sets it: `up` never does.
     oidc_user_role_field: str = ""
+    # The project the node's runner image is built from: a copy whose stack points at this
+    # instance's ports, so the reconciler's pod reads the same stack as the host's runs.
+    project_root: Path = ROOT
 
     @property
     def _node_marker(self) -> Path:
@@ -178,6 +186,7 @@ class LocalPlatform:
             self.kube_dir,
             self._node_ip(),
             platform_images=(self.coder_image,),
+            project_root=self.project_root,
         )
 
     def coder_image(self) -> ImageSpec:
@@ -549,12 +558,15 @@ class LocalPlatform:
         if self.node:
             self._node_marker.parent.mkdir(parents=True, exist_ok=True)
             self._node_marker.touch()
+        started = False
         for part in self.parts:
             if self.healthy(part):
                 continue
             print(f"localplatform: starting {part} ...", file=sys.stderr)
             self.start(part, stack_file)
-        if stack_file is not None and not self._inputs_seeded(stack_file):
+            started = True
+        seeded = stack_file is not None and not self._inputs_seeded(stack_file)
+        if stack_file is not None and seeded:
             self.seed_inputs(stack_file)
         elif stack_file is not None:
             self.refresh_oidc(stack_file)
@@ -562,7 +574,83 @@ class LocalPlatform:
                 from localplatform.stack import read_stack
 
                 self.prepare_coder_chart(stack_file, read_stack(stack_file))
+        if stack_file is not None and self.with_node and (started or seeded):
+            self.configure_reconciler_login(stack_file)
+            self.prepare_node_state(stack_file)
+        if self.with_node:
+            self.write_node_state_secret()
         return self.endpoints()
+
+    @property
+    def _node_state_file(self) -> Path:
+        return self.directory / "node-state.json"
+
+    def prepare_node_state(self, stack_file: Path) -> None:
+        """The stack's state container in the node's Azurite, when its reconciler keeps its
+        state there (``localplatform.node_state``), recorded for the exports and the Secret."""
+        from localplatform import azurite
+        from localplatform.node_state import NodeState
+        from localplatform.stack import read_stack
+
+        state = NodeState.of(read_stack(stack_file))
+        if state is None:
+            self._node_state_file.unlink(missing_ok=True)
+            return
+        node = self.local_node
+        key = azurite.account_key(node.directory)
+        azurite.create_container(node.binaries["barman_venv"], node.node_ip, key, state.container)
+        stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        state.ensure_stack(stack, {**toolchain_env(), **state.host_environment(node.node_ip, key)})
+        self._node_state_file.write_text(json.dumps(asdict(state)) + "\n")
+
+    def node_state(self) -> NodeState | None:
+        from localplatform.node_state import NodeState
+
+        try:
+            return NodeState(**json.loads(self._node_state_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def write_node_state_secret(self) -> None:
+        """The reconciler pod's Secret (the state's account and passphrase), once the stack
+        has created the reconciler's namespace; written on every ``up`` until then."""
+        from localplatform import azurite
+        from localplatform.kubeapply import ApplyError
+        from localplatform.node import kube_client
+
+        state = self.node_state()
+        if state is None:
+            return
+        node = self.local_node
+        key = azurite.account_key(node.directory)
+        try:
+            with kube_client(self.kube_dir / "kubeconfig") as client:
+                state.write_secret(client, node.node_ip, key)
+        except ApplyError as error:
+            raise PartError(f"node: the reconciler's state Secret: {error}") from None
+
+    def configure_reconciler_login(self, stack_file: Path) -> None:
+        """OpenBao's Kubernetes auth against the node's API server, with the stack's
+        reconciler role (``localplatform.openbao_kubernetes``): made again whenever ``up``
+        (re)starts a part, since a new API server or a new OpenBao forgets it."""
+        from localplatform import openbao_kubernetes as login
+        from localplatform.kubeapply import ApplyError
+        from localplatform.node import kube_client
+        from localplatform.stack import read_stack
+        from localplatform.token_request import TokenRequestError
+
+        kubeconfig = self.kube_dir / "kubeconfig"
+        try:
+            with kube_client(kubeconfig) as client:
+                reviewer_jwt = login.reviewer_token(client)
+        except (ApplyError, TokenRequestError) as error:
+            raise PartError(f"openbao: kubernetes auth for the reconciler: {error}") from None
+        login.configure(
+            self.openbao,
+            login.ApiServer.from_kubeconfig(kubeconfig),
+            reviewer_jwt,
+            login.ReconcilerLogin.of(read_stack(stack_file)),
+        )
 
     def stop(self, part: str) -> bool:
         if part == "kube":
@@ -609,7 +697,19 @@ class LocalPlatform:
             kubeconfig=str(self.kube_dir / "kubeconfig"),
             postgres_port=postgres_port(self.directory / "postgres"),
             oidc_issuer=issuer,
+            **self._state_endpoints(),
         )
+
+    def _state_endpoints(self) -> dict[str, Any]:
+        state = self.node_state() if self.with_node else None
+        if state is None:
+            return {}
+        from localplatform.node_state import KEY_ENV
+
+        node_dir = self.local_node.directory
+        env = state.host_environment(self._node_ip(), "")
+        env.pop(KEY_ENV)
+        return {"state_backend": env, "state_key_file": str(node_dir / "azurite-account-key")}
 
     def _write_endpoints(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -91,9 +91,47 @@ def test_node_stack_deploys_the_data_layer_with_the_credential_from_vault() -> N
     assert cluster.inputs["spec"]["storage"]["storageClass"] == "coder-local-path-retain"
     assert "serviceAccountTemplate" not in cluster.inputs["spec"]
     assert FAKE_STORE_KEY not in json.dumps(cluster.inputs)
-    # The restore drill's CronJob only: no reconciler CronJob on the node yet.
-    [cron_job] = mocks.of_type("kubernetes:batch/v1:CronJob")
-    assert cron_job.inputs["metadata"]["namespace"] == "coder-db-drill"
+    cron_jobs = {
+        r.inputs["metadata"]["namespace"]: r.inputs
+        for r in mocks.of_type("kubernetes:batch/v1:CronJob")
+    }
+    assert set(cron_jobs) == {"coder-db-drill", "coder-reconciler"}
+
+
+def test_node_stack_reconciler_runs_by_hand_on_the_nodes_network_with_its_state_in_azurite() -> (
+    None
+):
+    mocks = run_program(node(), stack="node")
+    [reconciler] = [
+        r.inputs
+        for r in mocks.of_type("kubernetes:batch/v1:CronJob")
+        if r.inputs["metadata"]["namespace"] == "coder-reconciler"
+    ]
+    assert reconciler["spec"]["suspend"] is True
+    pod = reconciler["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["hostNetwork"] is True
+    assert pod["serviceAccountName"] == "coder-reconciler"
+    [container] = pod["containers"]
+    assert container["image"] == RUNNER_IMAGE
+    assert container["envFrom"] == [{"secretRef": {"name": "coder-platform-node-state"}}]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PULUMI_BACKEND_URL"]["value"] == "azblob://pulumi-state"
+    # No secret in the spec: the passphrase and the storage key come from the Secret.
+    assert "value" not in env["PULUMI_CONFIG_PASSPHRASE"]
+    assert not any(name.startswith("AZURE_STORAGE") for name in env)
+    [namespace] = [
+        r.inputs
+        for r in mocks.of_type("kubernetes:core/v1:Namespace")
+        if r.inputs["metadata"]["name"] == "coder-reconciler"
+    ]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    # The reconciler may write nothing in the operators' namespace (components/reconciler).
+    roles = {
+        r.inputs["metadata"]["namespace"]
+        for r in mocks.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    }
+    assert "cnpg-system" not in roles
+    assert {"coder-db", "coder-db-drill", "coder-reconciler"} <= roles
 
 
 def test_node_stack_drill_reads_the_archive_with_a_copy_of_the_connection_string() -> None:
@@ -116,7 +154,11 @@ def test_node_stack_drill_reads_the_archive_with_a_copy_of_the_connection_string
     assert copy_.inputs["metadata"]["name"] == drill_secret
     assert is_secret(copy_.inputs["stringData"])
     assert copy_.inputs["stringData"]["value"] == {CONNECTION_STRING_KEY: FAKE_CONNECTION_STRING}
-    [cron_job] = mocks.of_type("kubernetes:batch/v1:CronJob")
+    [cron_job] = [
+        r
+        for r in mocks.of_type("kubernetes:batch/v1:CronJob")
+        if r.inputs["metadata"]["namespace"] == "coder-db-drill"
+    ]
     [container] = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["image"] == RUNNER_IMAGE
     for resource in (cron_job, *mocks.of_type("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")):

@@ -67,6 +67,9 @@ def build_reconciler(
             ),
             operator_source=_operator_source(reconciler),
             extra_env={**runner_metrics_env(config), **reconciler.extra_env},
+            env_from_secret=reconciler.env_from_secret,
+            host_network=reconciler.host_network,
+            suspend=reconciler.suspend,
         )
     except ValueError as error:
         # Config validation covers these rules; this is the component's own second line.

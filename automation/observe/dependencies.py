@@ -100,7 +100,12 @@ def _vault_token(
     role = env.get(VAULT_ROLE_ENV) or config.vault.reconciler_role
     token = kubernetes_login(address, role, config.vault.kubernetes_auth_path, jwt)
     session.redactor.add(token)
+    # The CLI and the dynamic providers it starts get it through the engine; the program runs
+    # inline, in this process (automation.engine.pulumi_engine), and reads it from this
+    # process's environment (coder_platform.vault_inputs), which set_env does not reach: without
+    # this, an in-cluster preview stopped at "VAULT_TOKEN is not set" (seen on the node).
     session.engine.set_env("VAULT_TOKEN", token)
+    os.environ["VAULT_TOKEN"] = token
     session.report.notes.append(f"logged in to Vault with Kubernetes auth role {role}")
     return token
 

@@ -74,6 +74,22 @@ class ReconcilerConfig(ConfigModel):
         default_factory=dict,
         description="non-secret environment for the run, e.g. ARM_USE_OIDC=true",
     )
+    env_from_secret: str | None = Field(
+        None,
+        pattern=DNS_LABEL,
+        max_length=253,
+        description="loopback only: a Secret created outside the stack whose keys become the "
+        "run's environment (a local node's storage account for the state backend)",
+    )
+    host_network: bool = Field(
+        False,
+        description="loopback only: the run shares its node's network, to reach the platform's "
+        "host processes (Coder, OpenBao) at the 127.0.0.1 addresses the host's runs use",
+    )
+    suspend: bool = Field(
+        False,
+        description="loopback only: no scheduled runs; a Job is created from the CronJob by hand",
+    )
 
     @field_validator("active_deadline_seconds")
     @classmethod

@@ -249,11 +249,37 @@ def _reconciler_issues(reconciler: ReconcilerConfig, *, managed: bool) -> Iterat
         yield ConfigIssue(
             "reconciler.operator", "is required for mode: operator (repoUrl, branch, repoDir)"
         )
+    yield from _loopback_reconciler_issues(reconciler, managed=managed)
     secretish = [k for k in reconciler.extra_env if looks_secret_env(k)]
     for key in secretish:
         yield ConfigIssue(
             f"reconciler.extraEnv.{key}",
             "looks like a secret: pass secrets through a Secret, never as literal env (C5)",
+        )
+
+
+def _loopback_reconciler_issues(
+    reconciler: ReconcilerConfig, *, managed: bool
+) -> Iterator[ConfigIssue]:
+    """A local node's reconciler reaches host processes and a storage key; dev/prod never."""
+    if not managed:
+        return
+    if reconciler.host_network:
+        yield ConfigIssue(
+            "reconciler.hostNetwork",
+            "cannot be true in dev/prod: the run's pod would take its node's network and its "
+            "namespace could not enforce the restricted Pod Security level",
+        )
+    if reconciler.env_from_secret is not None:
+        yield ConfigIssue(
+            "reconciler.envFromSecret",
+            "cannot be set in dev/prod: the run reaches the state through the workload "
+            "identity, never a storage key (C5)",
+        )
+    if reconciler.suspend:
+        yield ConfigIssue(
+            "reconciler.suspend",
+            "cannot be true in dev/prod: the scheduled run is what heals the stack (P1)",
         )
 
 

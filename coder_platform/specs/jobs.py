@@ -35,14 +35,25 @@ def container(
     env: Sequence[k8s.core.v1.EnvVarArgs],
     resources: k8s.core.v1.ResourceRequirementsArgs,
     mounts: Mapping[str, str],
+    env_from_secret: str | None = None,
 ) -> k8s.core.v1.ContainerArgs:
-    """The one container of a hardened pod; ``mounts`` maps a volume name to its path."""
+    """The one container of a hardened pod; ``mounts`` maps a volume name to its path;
+    ``env_from_secret`` names a Secret whose keys become environment (``env`` wins a clash)."""
     return k8s.core.v1.ContainerArgs(
         name=name,
         image=image,
         image_pull_policy="IfNotPresent",
         command=list(command),
         env=list(env),
+        env_from=(
+            [
+                k8s.core.v1.EnvFromSourceArgs(
+                    secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=env_from_secret)
+                )
+            ]
+            if env_from_secret
+            else None
+        ),
         resources=resources,
         security_context=k8s.core.v1.SecurityContextArgs(
             allow_privilege_escalation=False,
@@ -64,14 +75,16 @@ def pod(
     *,
     owns_volumes: bool,
     termination_grace_seconds: int | None = None,
+    host_network: bool = False,
 ) -> k8s.core.v1.PodSpecArgs:
     """A pod that runs ``main`` once; each of ``volumes`` is an emptyDir (the root is read-only).
 
     ``owns_volumes`` sets ``fsGroup`` so files the run keeps on its volumes belong to its group;
     ``termination_grace_seconds`` is how long a stopped pod may take before SIGKILL (Kubernetes'
-    default is 30 s).
+    default is 30 s). ``host_network`` (a local node's reconciler only) shares the node's network.
     """
     return k8s.core.v1.PodSpecArgs(
+        host_network=True if host_network else None,
         service_account_name=service_account,
         automount_service_account_token=True,
         restart_policy="Never",
@@ -99,10 +112,13 @@ def cron_job_spec(
     labels: Mapping[str, str],
     pod_labels: Mapping[str, str],
     spec: k8s.core.v1.PodSpecArgs,
+    suspend: bool = False,
 ) -> k8s.batch.v1.CronJobSpecArgs:
-    """Forbid overlap, never retry a failed Job, keep one success and three failures (P1, C4)."""
+    """Forbid overlap, never retry a failed Job, keep one success and three failures (P1, C4);
+    ``suspend`` (a local node's only) keeps the template and starts no scheduled Job."""
     return k8s.batch.v1.CronJobSpecArgs(
         schedule=schedule,
+        suspend=True if suspend else None,
         time_zone="Etc/UTC",
         concurrency_policy="Forbid",
         successful_jobs_history_limit=1,

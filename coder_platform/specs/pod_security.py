@@ -11,6 +11,9 @@ namespace is ``privileged``: anything that may create a pod there may create a p
   audited and warned: the database and drill namespaces (CloudNativePG's instance and job pods)
   and Coder's (its workspaces run whatever the templates declare), so a violation of the stricter
   level shows up in warnings and the audit log before it is enforced.
+- ``privileged`` (restricted still audited and warned): only a local node's reconciler namespace
+  with ``reconciler.hostNetwork`` (refused in dev/prod), whose pod shares the node's network to
+  reach the platform's host processes; no level but privileged admits a host-network pod.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 PREFIX: Final = "pod-security.kubernetes.io"
-Level = Literal["baseline", "restricted"]
+Level = Literal["privileged", "baseline", "restricted"]
 
 
 def pod_security(enforce: Level) -> dict[str, str]:

@@ -67,6 +67,11 @@ class ReconcilerScheduleArgs:
     operator_source: OperatorSource | None = None
     create_namespace: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Loopback only (config refuses them in dev/prod): a Secret whose keys become the run's
+    # environment, the node's network, and no scheduled runs.
+    env_from_secret: str | None = None
+    host_network: bool = False
+    suspend: bool = False
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))

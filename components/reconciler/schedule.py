@@ -99,7 +99,10 @@ class ReconcilerSchedule(pulumi.ComponentResource):
                 f"{name}-namespace",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=args.namespace,
-                    labels={**self._labels, **pod_security("restricted")},
+                    labels={
+                        **self._labels,
+                        **pod_security("privileged" if args.host_network else "restricted"),
+                    },
                 ),
                 opts=child,
             )
@@ -300,6 +303,7 @@ class ReconcilerSchedule(pulumi.ComponentResource):
                 requests={"cpu": "250m", "memory": "1Gi"}, limits={"memory": "2Gi"}
             ),
             mounts=mounts,
+            env_from_secret=args.env_from_secret,
         )
         # SIGTERM (deadline, drain, eviction) makes the runner cancel the engine, which then
         # releases the stack lock: the grace period covers that cancel (run_limits.py).
@@ -309,6 +313,7 @@ class ReconcilerSchedule(pulumi.ComponentResource):
             list(mounts),
             owns_volumes=True,
             termination_grace_seconds=TERMINATION_GRACE_SECONDS,
+            host_network=args.host_network,
         )
 
     def _command(self) -> list[str]:
@@ -346,6 +351,7 @@ class ReconcilerSchedule(pulumi.ComponentResource):
                 labels=self._labels,
                 pod_labels=self._pod_labels(),
                 spec=self._pod_spec(),
+                suspend=args.suspend,
             ),
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=[self.service_account])

@@ -45,6 +45,12 @@ RUNNER_IMAGE = f"{RUNNER_REPOSITORY}:{RUNNER_VERSION}"
 # What the language host's exec script and shells need beside Python: /usr/bin/env, /bin/sh.
 SUPPORT_FILES = (Path("/usr/bin/env"), Path("/bin/sh"), Path("/bin/dash"))
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# The Dockerfile's toolchain stage: the CLI and the kubernetes provider (Go), the dynamic
+# providers' and the policy packs' plugin scripts. Not the legacy Python language host
+# (scripts/install-toolchain --help): on PATH, the engine hands the policy pack to it and the pack
+# fails to start ("could not read plugin [/app/policy]"); the runner's program is inline.
+GO_BINARIES = ("pulumi", "pulumi-resource-kubernetes")
+TOOLCHAIN_FILES = (*GO_BINARIES, "pulumi-resource-pulumi-python", "pulumi-analyzer-policy-python")
 
 
 @dataclass(frozen=True)
@@ -152,17 +158,16 @@ class RunnerInputs:
     """Where the pieces come from on this host."""
 
     root: Path  # the checkout: its Dockerfile, .dockerignore and build context
-    toolchain_bin: Path  # scripts/install-toolchain: pulumi, pulumi-resource-kubernetes
-    python_host: Path  # scripts/install-toolchain: pulumi-language-python(-exec)
+    toolchain_bin: Path  # scripts/install-toolchain's bin/ (TOOLCHAIN_FILES)
     venv: Path  # scripts/install-node runner-venvs
     policy_venv: Path
 
 
-def toolchain_dirs(root: Path) -> tuple[Path, Path]:
-    """(bin, python-host) of the built toolchain, as ``install-toolchain --print-env`` puts
-    them first on PATH."""
+def toolchain_bin(root: Path) -> Path:
+    """The built toolchain's ``bin/``, first on PATH in ``install-toolchain --print-env
+    --no-python-host`` (what the runner runs with on the host)."""
     out = subprocess.run(
-        [str(root / "scripts" / "install-toolchain"), "--print-env"],
+        [str(root / "scripts" / "install-toolchain"), "--print-env", "--no-python-host"],
         capture_output=True,
         text=True,
         check=False,
@@ -171,16 +176,13 @@ def toolchain_dirs(root: Path) -> tuple[Path, Path]:
         raise PartError(f"runner image: the toolchain is not built: {out.stderr.strip()}")
     for line in out.stdout.splitlines():
         if line.startswith("export PATH="):
-            dirs = line.removeprefix("export PATH=").strip("'\"").split(":")
-            return Path(dirs[0]), Path(dirs[1])
+            return Path(line.removeprefix("export PATH=").strip("'\"").split(":")[0])
     raise PartError("runner image: install-toolchain --print-env printed no PATH")
 
 
 def _toolchain_entries(inputs: RunnerInputs, dest: str) -> list[Entry]:
-    """The Dockerfile's toolchain stage flattened onto one directory: pulumi, the language
-    host's ``pulumi-*`` files, the kubernetes provider."""
-    files = [inputs.toolchain_bin / "pulumi", inputs.toolchain_bin / "pulumi-resource-kubernetes"]
-    files += sorted(inputs.python_host.glob("pulumi-*"))
+    """The Dockerfile's toolchain stage flattened onto one directory (TOOLCHAIN_FILES)."""
+    files = [inputs.toolchain_bin / name for name in TOOLCHAIN_FILES]
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
         raise PartError(f"runner image: not in the toolchain: {', '.join(missing)}")
@@ -218,8 +220,7 @@ def copy_recipe(inputs: RunnerInputs) -> dict[Copy, Callable[[], list[Entry]]]:
 
 def _elf_inputs(inputs: RunnerInputs) -> list[Path]:
     """What the loader maps libraries for: the Go binaries and the venvs' extension modules."""
-    files = [inputs.toolchain_bin / "pulumi", inputs.toolchain_bin / "pulumi-resource-kubernetes"]
-    files += sorted(inputs.python_host.glob("pulumi-*"))
+    files = [inputs.toolchain_bin / name for name in GO_BINARIES]
     for venv in (inputs.venv, inputs.policy_venv):
         files += [p for p in venv.rglob("*.so*") if p.is_file() and not p.is_symlink()]
     return files
@@ -265,6 +266,9 @@ def runner(inputs: RunnerInputs) -> ImageSpec:
     )
 
 
-def installed_inputs(root: Path, venv: Path, policy_venv: Path) -> RunnerInputs:
-    toolchain_bin, python_host = toolchain_dirs(root)
-    return RunnerInputs(root, toolchain_bin, python_host, venv, policy_venv)
+def installed_inputs(
+    root: Path, venv: Path, policy_venv: Path, project: Path | None = None
+) -> RunnerInputs:
+    """The toolchain ``root``'s scripts built; the Dockerfile and build context of ``project``
+    (default: ``root``), e.g. a project copy whose stack points at a platform of its own."""
+    return RunnerInputs(project or root, toolchain_bin(root), venv, policy_venv)

@@ -193,3 +193,61 @@ def test_the_summary_reads_the_stack_when_it_changed_since_seeding(
     )
     # The node stack deploys Coder from its chart: its access URL, not the host Coder's port.
     assert platform.stack_coder_url(stack_file) == "http://127.0.0.1:30080"
+
+
+def _with_node(tmp_path: Path) -> LocalPlatform:
+    return LocalPlatform(tmp_path / "node-platform", tmp_path / "kube", 17999, 18999, node=True)
+
+
+def _record_login(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
+    monkeypatch.setattr(
+        LocalPlatform, "configure_reconciler_login", lambda _self, _stack: calls.append("login")
+    )
+    monkeypatch.setattr(
+        LocalPlatform, "prepare_node_state", lambda _self, _stack: calls.append("state")
+    )
+    monkeypatch.setattr(
+        LocalPlatform, "write_node_state_secret", lambda _self: calls.append("state secret")
+    )
+
+
+def test_up_with_a_node_configures_the_reconciler_login_after_seeding_when_a_part_started(
+    tmp_path: Path, platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node_platform = _with_node(tmp_path)
+    calls = _record(monkeypatch, {"kube", "node", "postgres", "coder"})
+    _record_login(monkeypatch, calls)
+
+    node_platform.up(stack_file)
+
+    assert calls == ["start openbao", "seed", "login", "state", "state secret"]
+
+
+def test_up_with_a_node_only_writes_the_state_secret_when_everything_answers_and_is_seeded(
+    tmp_path: Path, platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node_platform = _with_node(tmp_path)
+    calls = _record(monkeypatch, {"kube", "node", "postgres", "openbao", "coder"})
+    _record_login(monkeypatch, calls)
+    node_platform.directory.joinpath("openbao").mkdir(parents=True)
+    node_platform.directory.joinpath("openbao", "inputs-seeded").write_text(
+        json.dumps(
+            {"stack_sha256": hashlib.sha256(stack_file.read_bytes()).hexdigest(), "paths": PATHS}
+        )
+    )
+
+    node_platform.up(stack_file)
+
+    # The Secret is tried on every `up`: the first reconcile creates its namespace.
+    assert calls == ["state secret"]
+
+
+def test_up_without_a_node_never_configures_the_reconciler_login(
+    platform: LocalPlatform, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _record(monkeypatch, {"kube", "postgres", "coder"})
+    _record_login(monkeypatch, calls)
+
+    platform.up(stack_file)
+
+    assert calls == ["start openbao", "seed"]

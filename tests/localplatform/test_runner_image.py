@@ -15,6 +15,7 @@ import pytest
 from coder_platform.specs.jobs import RUN_AS
 from localplatform.daemon import PartError
 from localplatform.images.runner import (
+    TOOLCHAIN_FILES,
     Copy,
     RunnerInputs,
     account_files,
@@ -28,7 +29,7 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
 def _inputs(root: Path) -> RunnerInputs:
-    return RunnerInputs(root, root / "bin", root / "host", root / "venv", root / "policy-venv")
+    return RunnerInputs(root, root / "bin", root / "venv", root / "policy-venv")
 
 
 def test_every_copy_of_the_final_stage_has_a_recipe_when_read_from_the_dockerfile() -> None:
@@ -115,3 +116,25 @@ def test_the_copied_context_leaves_local_secrets_out_when_they_are_on_disk(
         "app/automation/__main__.py",
         "app/stacks/Pulumi.node.yaml",
     }
+
+
+def test_the_toolchain_copy_carries_the_plugin_scripts_and_no_language_host_in_both_recipes(
+    tmp_path: Path,
+) -> None:
+    """The legacy language host on PATH makes the engine start the policy pack through it,
+    which fails ("could not read plugin [/app/policy]", seen in a reconciler pod on the node)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in (*TOOLCHAIN_FILES, "pulumi-language-python", "etcd"):
+        (bin_dir / name).write_text("x")
+    toolchain = Copy("toolchain", "/opt/pulumi/bin/", "/opt/pulumi/bin/")
+
+    entries = copy_recipe(_inputs(tmp_path))[toolchain]()
+
+    names = {Path(e.path).name for e in entries}
+    assert names == {"pulumi", "pulumi-resource-kubernetes", "pulumi-resource-pulumi-python",
+                     "pulumi-analyzer-policy-python"}  # fmt: skip
+    # The Dockerfile's toolchain stage copies the same tools, with the host off PATH.
+    assert "--print-env --no-python-host" in DOCKERFILE
+    assert all(name in DOCKERFILE for name in names)
+    assert "pulumi-language-python" not in DOCKERFILE

@@ -41,7 +41,7 @@ from coder_platform.contracts import (
 from coder_platform.names import app_secret_name, archive_server_name
 from coder_platform.specs.cnpg import BARMAN_PLUGIN
 from components.coder import DB_URI_KEY
-from localplatform import azurite
+from localplatform import azurite, kubeapply
 from localplatform.binaries import ROOT, PlatformBinaries, installed_paths
 from localplatform.cnpg_probe import CnpgProbe
 from localplatform.daemon import PartError
@@ -50,15 +50,20 @@ from localplatform.images.runner import RUNNER_IMAGE
 from localplatform.locations import free_port
 from localplatform.node import BRIDGE, kube_client
 from localplatform.node_host import read_sysctls
+from localplatform.node_state import KEY_ENV as STATE_KEY_ENV
 from localplatform.openbao import OIDC_CLIENT
+from localplatform.openbao_kubernetes import ReconcilerLogin
 from localplatform.platform import LocalPlatform, free_openbao_port, toolchain_env
 from localplatform.project_copy import WITH_LOCAL_TEMPLATES, copy_files, point_stack_at
+from localplatform.token_request import service_account_token
 from testbed.project import Project, Run
 from tests.node.polling import wait_for
 
 pytestmark = pytest.mark.node
 
 STACK = "node"
+# What the runner image's build context needs besides the program (the Dockerfile's recipe).
+IMAGE_FILES = ("automation", "Dockerfile", ".dockerignore", "requirements.txt", "pyproject.toml")
 CONFIG = read_stack_file(ROOT / "stacks" / f"Pulumi.{STACK}.yaml")
 NAMESPACE = CONFIG.namespaces.database
 CLUSTER = CONFIG.database.cluster_name
@@ -93,13 +98,15 @@ def node_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeStack]:
     assert os.geteuid() == 0, "the node tier needs root (containerd, kubelet)"
     base = tmp_path_factory.mktemp("node-stack")
     work_dir = base / "project"
-    copy_files(work_dir, WITH_LOCAL_TEMPLATES)
+    # The runner image is built from this copy too, so the reconciler's pod reads this stack.
+    copy_files(work_dir, (*WITH_LOCAL_TEMPLATES, *IMAGE_FILES))
     platform = LocalPlatform(
         base / "platform",
         base / "kube",
         coder_port=free_port(),
         openbao_port=free_openbao_port(),
         node=True,
+        project_root=work_dir,
     )
     before = read_sysctls()
     env = toolchain_env()
@@ -110,6 +117,10 @@ def node_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeStack]:
         platform.down()
         pytest.fail(f"the node stack needs the local platform with a node: {error}")
     env |= {"KUBECONFIG": endpoints.kubeconfig, "VAULT_TOKEN": platform.openbao.root_token()}
+    # The stack's state in the node's Azurite, where the reconciler's pod reads it too.
+    assert endpoints.state_key_file is not None, "up --node prepared no state backend"
+    env |= endpoints.state_backend
+    env[STATE_KEY_ENV] = Path(endpoints.state_key_file).read_text().strip()
     env.pop(CODER_URL_ENV, None)
     try:
         yield NodeStack(platform, Project(work_dir, env), before)
@@ -331,6 +342,54 @@ def test_a_missing_connection_string_stops_the_run_naming_its_path(
     assert cluster["status"]["phase"] == "Cluster in healthy state"
 
 
+# The reconciler's login to OpenBao, as its CronJob's pod would make it
+# (automation.observe.dependencies): its service account's token through the Kubernetes auth
+# role `up --node` configured against this node's API server (localplatform.openbao_kubernetes),
+# to OpenBao's address on the node (a pod's 127.0.0.1 is its own). The node stack declares no
+# reconciler yet, so the test creates the service account its component would
+# (components/reconciler, the name and namespace the role is bound to).
+def _service_account_token(client: httpx.Client, namespace: str, name: str) -> str:
+    kubeapply.apply(
+        client,
+        [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": name, "namespace": namespace},
+            },
+        ],
+    )
+    return service_account_token(client, namespace, name)
+
+
+def test_the_reconcilers_service_account_logs_in_to_openbao_and_reads_only_its_inputs(
+    node_stack: NodeStack,
+) -> None:
+    login = ReconcilerLogin.of(CONFIG)
+    with node_stack.client() as client:
+        jwt = _service_account_token(client, login.namespace, login.service_account)
+        other = _service_account_token(client, login.namespace, "not-the-reconciler")
+    bao = node_stack.platform.openbao.issuer_base
+    auth = f"{bao}/v1/auth/{login.mount}/login"
+    answer = httpx.post(auth, json={"role": login.role, "jwt": jwt}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    token = answer.json()["auth"]["client_token"]
+    # The policy the program wrote through the api provider (components.vault).
+    assert login.role in answer.json()["auth"]["policies"]
+    headers = {"X-Vault-Token": token}
+    mount = CONFIG.vault.kv_mount
+    inputs = httpx.get(
+        f"{bao}/v1/{mount}/data/{CONFIG.vault.bootstrap_admin_path}", headers=headers, timeout=10
+    )
+    assert inputs.status_code == 200, inputs.text
+    outside = httpx.get(f"{bao}/v1/{mount}/data/not-an-input", headers=headers, timeout=10)
+    assert outside.status_code == 403
+    refused = httpx.post(auth, json={"role": login.role, "jwt": other}, timeout=10)
+    assert refused.status_code in (400, 403), refused.text
+    assert "service account name not authorized" in refused.text
+
+
 # The restore drill in the cluster: its CronJob's pod runs the runner image built from the
 # project's Dockerfile, and reads Coder's own tables (users, templates) restored from the
 # archive: the chart's Coder keeps them in this CNPG database.
@@ -433,6 +492,67 @@ def test_the_restore_drill_job_restores_the_archive_and_logs_rto_and_rpo(
             f"the scratch claims in {namespace} deleted",
             120,
         )
+
+
+# The reconciler CronJob on the node: a Job from it heals a hand change and the next converges,
+# each report read from its pod's log; the host's next run finds the same state converged.
+RECONCILER = CONFIG.reconciler
+
+
+def _reconcile_in_the_cluster(client: httpx.Client, name: str) -> tuple[int, dict[str, Any]]:
+    """A Job from the reconciler's CronJob: its container's exit code and its JSON report."""
+    assert RECONCILER is not None
+    namespace = RECONCILER.namespace
+    [cron_job] = client.get(f"/apis/batch/v1/namespaces/{namespace}/cronjobs").json()["items"]
+    created = client.post(
+        f"/apis/batch/v1/namespaces/{namespace}/jobs", json=_job_from_cron_job(cron_job, name)
+    )
+    assert created.status_code == 201, created.text
+
+    def finished() -> dict[str, Any] | None:
+        job = client.get(f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}").json()
+        status: dict[str, Any] = job.get("status") or {}
+        return status if status.get("succeeded") or status.get("failed") else None
+
+    wait_for(finished, f"Job {namespace}/{name} finished", 900)
+    [pod] = client.get(
+        f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": f"job-name={name}"}
+    ).json()["items"]
+    [state] = pod["status"]["containerStatuses"]
+    code = int(state["state"]["terminated"]["exitCode"])
+    # kubectl logs job/<name>: the pod's log through the API server.
+    log = client.get(f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log").text
+    reports = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert reports, log[-3000:]
+    return code, reports[-1]
+
+
+def test_a_job_from_the_reconciler_cron_job_heals_a_hand_change_and_the_next_converges(
+    node_stack: NodeStack,
+) -> None:
+    assert RECONCILER is not None and RECONCILER.suspend
+    # `up` writes the pod's Secret once the first reconcile has created the namespace.
+    node_stack.platform.write_node_state_secret()
+    drill = f"/apis/batch/v1/namespaces/{DRILL.namespace}/cronjobs"
+    with node_stack.client() as client:
+        [cron_job] = client.get(drill).json()["items"]
+        name = cron_job["metadata"]["name"]
+        # The hand change: an object the stack owns, in a namespace the reconciler writes.
+        deleted = client.delete(f"{drill}/{name}")
+        assert deleted.status_code == 200, deleted.text
+        wait_for(lambda: client.get(f"{drill}/{name}").status_code == 404, f"{name} deleted", 60)
+
+        code, report = _reconcile_in_the_cluster(client, "reconcile-heal")
+        assert code == ExitCode.HEALED, json.dumps(report)[-3000:]
+        assert report["exit_code"] == ExitCode.HEALED
+        assert any("vault" in note.lower() for note in report.get("notes", [])), report
+        assert client.get(f"{drill}/{name}").status_code == 200, "the CronJob is not back"
+
+        code, report = _reconcile_in_the_cluster(client, "reconcile-converged")
+        assert code == ExitCode.OK, json.dumps(report)[-3000:]
+    # The host's runs and the pod's share the state: the host finds nothing to do either.
+    run = node_stack.reconcile()
+    assert run.exit_code == ExitCode.OK, (run.report.get("drifted"), run.stderr[-3000:])
 
 
 def test_down_leaves_the_host_as_it_was(node_stack: NodeStack) -> None:

@@ -395,3 +395,34 @@ def test_stack_declares_coder_and_the_drill_as_its_workload_accounts(stack: str)
         '["coder-reconciler/coder-reconciler", "coder/coder", "coder-db-drill/coder-restore-drill"]'
         in validation["expression"]
     )
+
+
+def _pod(mocks: RecordingMocks) -> dict[str, Any]:
+    return dict(cron_job(mocks)["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+
+
+def _namespace_labels(mocks: RecordingMocks) -> dict[str, str]:
+    return dict(mocks.one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"])
+
+
+def test_a_local_nodes_run_shares_the_nodes_network_in_a_privileged_namespace_when_asked() -> None:
+    args = replace(ARGS, host_network=True, env_from_secret="node-state", suspend=True)
+
+    mocks, _ = build(args)
+
+    assert _pod(mocks)["hostNetwork"] is True
+    assert container(mocks)["envFrom"] == [{"secretRef": {"name": "node-state"}}]
+    assert cron_job(mocks)["spec"]["suspend"] is True
+    labels = _namespace_labels(mocks)
+    # No other level admits a host-network pod; restricted is still audited and warned.
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+
+
+def test_the_run_keeps_its_restricted_pod_and_schedule_when_no_loopback_setting_is_given() -> None:
+    mocks, _ = build()
+
+    assert "hostNetwork" not in _pod(mocks)
+    assert "envFrom" not in container(mocks)
+    assert "suspend" not in cron_job(mocks)["spec"]
+    assert _namespace_labels(mocks)["pod-security.kubernetes.io/enforce"] == "restricted"
