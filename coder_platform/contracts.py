@@ -50,6 +50,10 @@ def service_account_user(namespace: str, service_account: str) -> str:
 
 STACK_ENV: Final = "CODER_PLATFORM_STACK"
 SECRETS_PROVIDER_ENV: Final = "CODER_PLATFORM_SECRETS_PROVIDER"
+# The passphrase loopback stacks' state is encrypted with (their encryptionsalt pairs with it):
+# public on purpose, and refused for managed stacks (automation.engine.backend). The runner and
+# the local platform, which writes it into the node reconciler's Secret, both use it.
+LOCAL_ONLY_PASSPHRASE: Final = "coder-platform-local-only-passphrase-not-a-secret"
 VAULT_ROLE_ENV: Final = "CODER_PLATFORM_VAULT_ROLE"
 CODER_URL_ENV: Final = "CODER_PLATFORM_CODER_URL"
 REPORT_DIR_ENV: Final = "CODER_PLATFORM_REPORT_DIR"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coder_platform.contracts import PROJECT
+from coder_platform.contracts import LOCAL_ONLY_PASSPHRASE, PROJECT
 from localplatform import azurite
 from localplatform.daemon import PartError
 
@@ -37,9 +37,6 @@ if TYPE_CHECKING:  # `up` on a running platform imports this module: no client, 
     from coder_platform.config import PlatformConfig
 
 AZBLOB = "azblob://"
-# automation.engine.backend's LOCAL_ONLY_PASSPHRASE (the rigs import neither the runner nor the
-# program, import-linter), which the node stack's encryptionsalt pairs with: public, loopback.
-LOCAL_ONLY_PASSPHRASE = "coder-platform-local-only-passphrase-not-a-secret"
 PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
 KEY_ENV = "AZURE_STORAGE_KEY"
 

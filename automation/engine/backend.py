@@ -22,10 +22,9 @@ from coder_platform.config import (
     stack_file_config,
     stack_file_document,
 )
-from coder_platform.contracts import SECRETS_PROVIDER_ENV
+from coder_platform.contracts import LOCAL_ONLY_PASSPHRASE, SECRETS_PROVIDER_ENV
 
 LOCAL_STATE_DIR = ".pulumi-state"
-LOCAL_ONLY_PASSPHRASE = "coder-platform-local-only-passphrase-not-a-secret"
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from coder_platform.config import load_config
+from coder_platform.contracts import LOCAL_ONLY_PASSPHRASE
 from localplatform.__main__ import _exports
 from localplatform.daemon import PartError
-from localplatform.node_state import LOCAL_ONLY_PASSPHRASE, NodeState
+from localplatform.node_state import NodeState
 from localplatform.platform import Endpoints
 from testbed.harness import load_stack_file
 

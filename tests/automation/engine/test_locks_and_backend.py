@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.engine.backend import LOCAL_ONLY_PASSPHRASE, LOCAL_STATE_DIR, resolve_backend
+from automation.engine.backend import LOCAL_STATE_DIR, resolve_backend
 from automation.engine.locks import (
     HostRunLock,
     all_stale,
@@ -17,6 +17,7 @@ from automation.engine.locks import (
     remove_torn_checkpoint_attributes,
 )
 from automation.errors import ConfigInvalidError, LockHolder, StackLockedError
+from coder_platform.contracts import LOCAL_ONLY_PASSPHRASE
 
 NOW = datetime(2026, 1, 21, 12, 0, tzinfo=UTC)
 
