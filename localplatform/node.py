@@ -124,6 +124,8 @@ class LocalNode:
     platform_images: tuple[Callable[[], ImageSpec], ...] = ()
     # The project the runner image is built from (its stack files are the image's).
     project_root: Path = ROOT
+    # Loopback-only directories for the runner image (images.runner.RunnerInputs.extras).
+    runner_extras: tuple[tuple[str, Path], ...] = ()
 
     @property
     def binaries(self) -> NodeBinaries:
@@ -281,6 +283,7 @@ state = "{base / "state"}"
                     binaries["runner_venv"],
                     binaries["runner_policy_venv"],
                     self.project_root,
+                    self.runner_extras,
                 )
             ),
             *self.platform_images,

@@ -179,14 +179,29 @@ class LocalPlatform:
 
     @property
     def local_node(self) -> LocalNode:
+        return self.local_node_for(None)
+
+    def local_node_for(self, stack_file: Path | None) -> LocalNode:
+        """The node; started for ``stack_file``, its runner image also carries the chart copy
+        the stack installs Coder from, so an in-cluster reconcile finds it where the host's
+        does (the copy is made first: the image is built as the node starts)."""
         from localplatform.node import LocalNode
 
+        extras: tuple[tuple[str, Path], ...] = ()
+        if stack_file is not None:
+            from localplatform.stack import read_stack
+
+            config = read_stack(stack_file)
+            chart = self.prepare_coder_chart(stack_file, config)
+            if chart is not None and config.coder is not None and config.coder.chart_path:
+                extras = ((config.coder.chart_path, chart),)
         return LocalNode(
             self.directory / "node",
             self.kube_dir,
             self._node_ip(),
             platform_images=(self.coder_image,),
             project_root=self.project_root,
+            runner_extras=extras,
         )
 
     def coder_image(self) -> ImageSpec:
@@ -333,7 +348,7 @@ class LocalPlatform:
         if part == "kube":
             self.start_kube()
         elif part == "node":
-            self.local_node.start()
+            self.local_node_for(stack_file).start()
         elif part == "postgres":
             self.postgres.start()
         elif part == "openbao":

@@ -161,6 +161,11 @@ class RunnerInputs:
     toolchain_bin: Path  # scripts/install-toolchain's bin/ (TOOLCHAIN_FILES)
     venv: Path  # scripts/install-node runner-venvs
     policy_venv: Path
+    # Loopback-only directories put under /app at the same relative path, beyond the Dockerfile:
+    # the chart copy a loopback stack installs Coder from (coder.chartPath, under .localplatform/,
+    # which the build context leaves out for the secrets beside it). dev/prod's image has none:
+    # their chart comes from its repository.
+    extras: tuple[tuple[str, Path], ...] = ()
 
 
 def toolchain_bin(root: Path) -> Path:
@@ -197,6 +202,16 @@ def _context_entries(inputs: RunnerInputs, dest: str) -> list[Entry]:
         if path.is_symlink() or not path.is_file():
             continue
         entries.append(Entry(f"{dest}/{name}", source=path, mode=path.stat().st_mode & 0o755))
+    return entries
+
+
+def extra_entries(inputs: RunnerInputs, app: str = "app") -> list[Entry]:
+    """``inputs.extras`` under the image's project directory, each at its relative path."""
+    entries = []
+    for relative, directory in inputs.extras:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file() and not p.is_symlink()):
+            inside = f"{app}/{_strip(relative)}/{path.relative_to(directory).as_posix()}"
+            entries.append(Entry(inside, source=path, mode=path.stat().st_mode & 0o755))
     return entries
 
 
@@ -254,6 +269,7 @@ def runner(inputs: RunnerInputs) -> ImageSpec:
     copied: list[Entry] = []
     for copy in stage.copies:
         copied += recipe[copy]()
+    copied += extra_entries(inputs, _strip(stage.workdir) or "app")
     base = _python_and_libraries(inputs)
     return ImageSpec(
         name=RUNNER_IMAGE,
@@ -267,8 +283,12 @@ def runner(inputs: RunnerInputs) -> ImageSpec:
 
 
 def installed_inputs(
-    root: Path, venv: Path, policy_venv: Path, project: Path | None = None
+    root: Path,
+    venv: Path,
+    policy_venv: Path,
+    project: Path | None = None,
+    extras: tuple[tuple[str, Path], ...] = (),
 ) -> RunnerInputs:
     """The toolchain ``root``'s scripts built; the Dockerfile and build context of ``project``
     (default: ``root``), e.g. a project copy whose stack points at a platform of its own."""
-    return RunnerInputs(project or root, toolchain_bin(root), venv, policy_venv)
+    return RunnerInputs(project or root, toolchain_bin(root), venv, policy_venv, extras)

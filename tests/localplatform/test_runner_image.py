@@ -20,6 +20,7 @@ from localplatform.images.runner import (
     RunnerInputs,
     account_files,
     copy_recipe,
+    extra_entries,
     final_stage,
     runner,
 )
@@ -116,6 +117,34 @@ def test_the_copied_context_leaves_local_secrets_out_when_they_are_on_disk(
         "app/automation/__main__.py",
         "app/stacks/Pulumi.node.yaml",
     }
+
+
+def test_the_stacks_chart_copy_goes_in_alone_when_its_directory_holds_secrets_beside_it(
+    tmp_path: Path,
+) -> None:
+    """The in-cluster reconcile installs Coder from coder.chartPath inside the image; the chart
+    lives under .localplatform/, which the context leaves out for the OpenBao keys there."""
+    chart = tmp_path / ".localplatform" / "coder-chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("name: coder\n")
+    (chart / "templates" / "coder.yaml").write_text("kind: Deployment\n")
+    (tmp_path / ".localplatform" / "openbao").mkdir()
+    (tmp_path / ".localplatform" / "openbao" / "init.json").write_text("secret")
+    inputs = RunnerInputs(
+        tmp_path,
+        tmp_path / "bin",
+        tmp_path / "venv",
+        tmp_path / "policy-venv",
+        extras=((".localplatform/coder-chart", chart),),
+    )
+
+    paths = {entry.path for entry in extra_entries(inputs)}
+
+    assert paths == {
+        "app/.localplatform/coder-chart/Chart.yaml",
+        "app/.localplatform/coder-chart/templates/coder.yaml",
+    }
+    assert extra_entries(_inputs(tmp_path)) == []  # dev/prod's recipe: the Dockerfile alone
 
 
 def test_the_toolchain_copy_carries_the_plugin_scripts_and_no_language_host_in_both_recipes(
