@@ -280,7 +280,7 @@ def test_node_stack_deploys_coder_from_the_local_chart_on_the_cnpg_database() ->
     mocks = run_program(node(), stack="node")
     [release] = mocks.of_type("kubernetes:helm.sh/v3:Release")
     # The copy `up` prepares under the project root, not a Helm repository.
-    assert release.inputs["chart"].endswith("/.localplatform/coder-chart")
+    assert release.inputs["chart"] == "./.localplatform/coder-chart"
     assert "repositoryOpts" not in release.inputs
     values = release.inputs["values"]["coder"]
     assert values["service"] == {"enable": True, "type": "NodePort", "httpNodePort": 30080}

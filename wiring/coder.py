@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePosixPath
 
 import pulumi
 
@@ -42,11 +42,6 @@ def build_vault_secrets(config: PlatformConfig) -> VaultSecrets | None:
             provider=vault.provider,
         ),
     )
-
-
-# coder.chartPath is relative to the project root: the directory holding __main__.py and this
-# package (the same root wiring.load reads the templates under).
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def oidc_client(coder: CoderConfig, inputs: BootstrapInputs) -> tuple[str, str]:
@@ -94,8 +89,12 @@ def build_coder(
             database_uri=database.app_uri,
             database_ca=database.server_ca,
             oidc_client_secret=pulumi.Output.secret(inputs.oidc_client_secret.get_secret_value()),
+            # Relative to the project directory the engine and its providers run in: the host's
+            # runs and the reconciler pod's (/app) then name the same chart. pulumi-kubernetes
+            # keeps a local chart's path as its name, so an absolute path differing between
+            # them was an update of the release on every other run.
             chart_path=(
-                str(PROJECT_ROOT / coder.chart_path) if coder.chart_path is not None else None
+                f"./{PurePosixPath(coder.chart_path)}" if coder.chart_path is not None else None
             ),
             http_node_port=coder.http_node_port,
         ),
