@@ -30,6 +30,8 @@ from tests.automation.fakes import (
 from tests.automation.runs import Captured, run
 
 POLICY = PolicySettings(Path("policy"), Path("policy/config/dev.json"))
+# A run whose deployed Coder did not answer while its seed is in state (reconcile's two passes).
+TWO_PASS_PHASES = ["observe", "act (without the seed)", "wait for Coder", "decide", "act", "verify"]
 
 
 def reconcile_with(
@@ -376,14 +378,7 @@ def test_reset_is_healed_in_one_run_when_coder_did_not_answer_at_observe(
 
     report = captured.report
     assert report.exit_code == ExitCode.HEALED, report.error
-    assert phase_names(captured)[:6] == [
-        "observe",
-        "act (without the seed)",
-        "wait for Coder",
-        "decide",
-        "act",
-        "verify",
-    ]
+    assert phase_names(captured)[:6] == TWO_PASS_PHASES
     assert {p.name: p.status for p in report.probes}["coder"] == "failed"
     assert report.state_edit is not None
     assert report.coder is not None and report.coder.first_user is False
@@ -404,14 +399,7 @@ def test_the_rest_is_updated_first_then_coder_keeps_its_data_when_it_was_down_wi
 
     report = captured.report
     assert report.exit_code == ExitCode.HEALED, report.error
-    assert phase_names(captured)[:6] == [
-        "observe",
-        "act (without the seed)",
-        "wait for Coder",
-        "decide",
-        "act",
-        "verify",
-    ]
+    assert phase_names(captured)[:6] == TWO_PASS_PHASES
     assert [p.status for p in report.phases][4] == "skipped"  # nothing left after the first pass
     updates = [c for c in engine.calls if c in ("up", "up excluding the seed", "preview")]
     assert updates[0] == "up excluding the seed"  # no preview while Coder was down
